@@ -1,0 +1,5 @@
+"""Run the command line with `python -m interpreter`."""
+
+from interpreter.cli import main
+
+main()

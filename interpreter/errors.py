@@ -1,0 +1,88 @@
+"""The one exception tree of steady-interpreter.
+
+    InterpreterError                  root: every failure we expect and can explain in one line
+    ├── ConfigError                   bad flags, settings or environment (exit 2)
+    │   └── MissingApiKey             no API key from flag or environment
+    ├── ApiError                      the model API could not be used (exit 1)
+    │   ├── ApiConnectionError        the server could not be reached or the connection broke
+    │   ├── ApiTimeoutError           the server stopped answering
+    │   ├── ApiStatusError            the server answered with an HTTP error status
+    │   └── ApiResponseError          the server answered with something that is not a usable reply
+    ├── ExecutionError                code could not be run
+    │   ├── UnknownLanguage           the model asked for a language we do not know
+    │   └── LanguageUnavailable       a known language whose interpreter is not installed
+    └── StorageError                  a conversation could not be read or written
+
+Foreign exceptions (the openai SDK, OSError from subprocesses) are translated into these at the boundary
+that meets them (`llm.py`, `execution/`, `storage.py`); nothing above those modules sees a foreign exception.
+"""
+
+from __future__ import annotations
+
+
+class InterpreterError(Exception):
+    """Root of every expected failure; `str(error)` is the one line shown to the person."""
+
+
+class ConfigError(InterpreterError):
+    """Raised when flags, settings or the environment are unusable."""
+
+
+class MissingApiKey(ConfigError):
+    """Raised when no API key is given by flag or environment."""
+
+
+class ApiError(InterpreterError):
+    """Raised when the model API could not be used."""
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+
+class ApiConnectionError(ApiError):
+    """Raised when the API server cannot be reached or the connection breaks mid-reply."""
+
+
+class ApiTimeoutError(ApiError):
+    """Raised when the API server stops answering within the timeout."""
+
+
+class ApiStatusError(ApiError):
+    """Raised when the API server answers with an HTTP error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: object = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.status = status
+        self.code = code
+        self.headers = headers or {}
+        self.body = body
+
+
+class ApiResponseError(ApiError):
+    """Raised when the server's reply cannot be understood (malformed stream, no choices)."""
+
+
+class ExecutionError(InterpreterError):
+    """Raised when code cannot be run at all (as opposed to code that runs and fails)."""
+
+
+class UnknownLanguage(ExecutionError):
+    """Raised when the model asks to run a language this tool does not know."""
+
+
+class LanguageUnavailable(ExecutionError):
+    """Raised when a known language's interpreter is not installed on this machine."""
+
+
+class StorageError(InterpreterError):
+    """Raised when a conversation file cannot be read or written."""

@@ -1,0 +1,179 @@
+"""Pure values: conversation messages, and the events a session yields while it works. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One function call the model asked for; `arguments` is the raw JSON text the model wrote."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The OpenAI wire form of this call."""
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ToolCall:
+        """Read a call back from its wire form."""
+        function = data["function"]
+        return cls(id=data["id"], name=function["name"], arguments=function["arguments"])
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of a conversation, in the shape the chat API takes."""
+
+    role: Role
+    content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The OpenAI wire form (also the stored form) of this message."""
+        data: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            data["tool_calls"] = [call.to_dict() for call in self.tool_calls]
+        if self.tool_call_id is not None:
+            data["tool_call_id"] = self.tool_call_id
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        """Read a message back from its wire form."""
+        return cls(
+            role=data["role"],
+            content=data.get("content") or "",
+            tool_calls=tuple(ToolCall.from_dict(call) for call in data.get("tool_calls") or ()),
+            tool_call_id=data.get("tool_call_id"),
+        )
+
+
+# ---- what the model adapter streams -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the model's answer text, as it arrives."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The model's whole answer, assembled once its stream has ended."""
+
+    message: Message
+    finish_reason: str | None = None
+
+
+# ---- what running code streams ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputChunk:
+    """Some output of running code: stdout and stderr merged, in the order they were written."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended.
+
+    `output` is what the model gets: the head and tail of everything printed, with a note of the cut between them.
+    `tail` is the part after the cut, which the screen had not shown yet; `cut_bytes` how much was left out.
+    `exit_status` is None when the code was interrupted; `restarted` when its process had to be killed, losing state.
+    """
+
+    output: str
+    exit_status: int | None
+    cut_bytes: int = 0
+    tail: str = ""
+    elapsed: float = 0.0
+    interrupted: bool = False
+    restarted: bool = False
+
+
+# ---- what a session yields ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodeCell:
+    """Code the model wants to run."""
+
+    language: str
+    code: str
+
+
+@dataclass(frozen=True)
+class RequestStarted:
+    """A request to the model is about to be sent (the screen may say "thinking…")."""
+
+    step: int
+
+
+@dataclass(frozen=True)
+class CodeProposed:
+    """The model proposed a cell; `in_text` when it was already shown as a fenced block of the answer."""
+
+    cell: CodeCell
+    in_text: bool = False
+
+
+@dataclass(frozen=True)
+class CodeStarted:
+    """A cell was approved and started running; `edited` when the person changed it first."""
+
+    cell: CodeCell
+    edited: bool = False
+
+
+@dataclass(frozen=True)
+class CodeFinished:
+    """A cell finished running."""
+
+    cell: CodeCell
+    result: RunResult
+
+
+@dataclass(frozen=True)
+class CodeDeclined:
+    """The person declined to run a cell."""
+
+    cell: CodeCell
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the person should know that is not the model's text (a bad tool call, a missing language)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class TurnEnded:
+    """The session stopped working on the task: `done` (an answer without code) or `max_steps`."""
+
+    reason: Literal["done", "max_steps"]
+    steps: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The person's answer to `Run this code?`: run (possibly edited code) or not."""
+
+    run: bool
+    cell: CodeCell | None = None
+
+
+Event = RequestStarted | TextDelta | CodeProposed | CodeStarted | OutputChunk | CodeFinished | CodeDeclined | Notice | TurnEnded
+StreamItem = TextDelta | Reply
+
