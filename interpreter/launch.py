@@ -1,0 +1,46 @@
+"""Building a running session from Settings: the renderer, executor, model, store and prompt, wired together."""
+
+from __future__ import annotations
+
+from interpreter.approval import Approver
+from interpreter.config import RESUME_LATEST, Settings
+from interpreter.execution import Executor
+from interpreter.llm import OpenAIChatModel
+from interpreter.prompt import Prompter
+from interpreter.repl import replay, run_interactive, run_task
+from interpreter.session import Session
+from interpreter.storage import Conversation, ConversationStore
+from interpreter.system_prompt import system_message
+from interpreter.ui import make_renderer
+
+
+def start(settings: Settings, *, task: str | None, resume: str | None) -> int:
+    """Run one task (`task`) or an interactive session; returns the exit status."""
+    renderer = make_renderer(verbose=settings.verbose)
+    prompter = Prompter(settings.home / "history", before_prompt=renderer.stop)
+    store = ConversationStore(settings.home / "conversations")
+    conversation = _conversation(store, settings.model, resume)
+    if resume is not None:
+        renderer.info(f"resuming conversation {conversation.id}")
+        replay(conversation.messages, renderer)
+    with Executor() as executor:
+        session = Session(
+            model=OpenAIChatModel(model=settings.model, api_base=settings.api_base, api_key=settings.api_key),
+            runner=executor,
+            confirm=Approver(prompter.ask, auto_run=settings.auto_run),
+            conversation=conversation,
+            save=store.save,
+            system=system_message(executor.languages(), tools=settings.tools),
+            tools=settings.tools,
+            max_steps=settings.max_steps,
+        )
+        if task is not None:
+            return run_task(session, renderer, task)
+        return run_interactive(session, renderer, prompter)
+
+
+def _conversation(store: ConversationStore, model: str, resume: str | None) -> Conversation:
+    """The conversation to continue (`--resume [ID]`) or a new one."""
+    if resume is None:
+        return Conversation.new(model)
+    return store.latest() if resume == RESUME_LATEST else store.load(resume)

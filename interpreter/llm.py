@@ -1,0 +1,169 @@
+"""The ChatModel protocol and its OpenAI adapter; SDK errors are translated to ours here and only here."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from interpreter.errors import (
+    ApiConnectionError,
+    ApiError,
+    ApiResponseError,
+    ApiStatusError,
+    ApiTimeoutError,
+)
+from interpreter.messages import Message, Reply, StreamItem, TextDelta, ToolCall
+
+if TYPE_CHECKING:
+    import openai
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 60.0
+
+
+class ChatModel(Protocol):
+    """Something that streams a reply to a conversation: text deltas, then one Reply."""
+
+    def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
+        """Stream the answer to `messages`; offer `tools` when not empty."""
+        ...
+
+
+def warm_up() -> None:
+    """Import the SDK in a background thread: it costs about a second, best spent while the person reads or types."""
+    threading.Thread(target=_import_sdk, name="warm-openai", daemon=True).start()
+
+
+def _import_sdk() -> None:
+    import openai  # noqa: F401, PLC0415 - the point is to pay the import cost early, off the main thread
+
+
+class OpenAIChatModel:
+    """A ChatModel backed by any OpenAI-compatible server, through the openai SDK (its own retries off)."""
+
+    def __init__(self, *, model: str, api_base: str, api_key: str) -> None:
+        self.model = model
+        self._api_base = api_base
+        self._api_key = api_key
+        self._client: openai.OpenAI | None = None
+
+    def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
+        """Send one streamed request and yield what arrives; any failure surfaces as an ApiError."""
+        import httpx2  # noqa: PLC0415 - lazy, with the SDK that sits on it
+        import openai  # noqa: PLC0415 - lazy: the SDK costs ~1 s to import and --help/--version never need it
+
+        request: dict[str, Any] = {"model": self.model, "messages": [m.to_dict() for m in messages], "stream": True}
+        if tools:
+            request["tools"] = list(tools)
+        try:
+            stream = self._openai().chat.completions.create(**request)
+            try:
+                yield from _assemble(stream)
+            finally:
+                stream.close()
+        except (openai.OpenAIError, httpx2.HTTPError) as exc:  # raw httpx2 errors can escape a stream
+            raise translate(exc, api_base=self._api_base, model=self.model) from exc
+
+    def _openai(self) -> openai.OpenAI:
+        """The SDK client, built on first use."""
+        if self._client is None:
+            import openai  # noqa: PLC0415 - see stream()
+
+            timeout = openai.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+            self._client = openai.OpenAI(
+                api_key=self._api_key, base_url=self._api_base, max_retries=0, timeout=timeout
+            )
+        return self._client
+
+
+@dataclass
+class _PartialCall:
+    """A tool call being assembled from stream fragments."""
+
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+    def done(self) -> ToolCall:
+        return ToolCall(id=self.id, name=self.name, arguments="".join(self.arguments))
+
+
+def _assemble(chunks: Any) -> Iterator[StreamItem]:
+    """Turn SDK stream chunks into TextDeltas and one final Reply; an unfinished stream is an error."""
+    text: list[str] = []
+    calls: dict[int, _PartialCall] = {}
+    finish_reason: str | None = None
+    for chunk in chunks:
+        for choice in chunk.choices or ():
+            delta = choice.delta
+            if delta is not None and delta.content:
+                text.append(delta.content)
+                yield TextDelta(delta.content)
+            for fragment in (delta.tool_calls if delta is not None else None) or ():
+                _add_fragment(calls.setdefault(fragment.index, _PartialCall()), fragment)
+            finish_reason = choice.finish_reason or finish_reason
+    if finish_reason is None:
+        raise ApiConnectionError("the reply stream ended before the model finished")
+    tool_calls = tuple(calls[i].done() for i in sorted(calls))
+    yield Reply(Message("assistant", "".join(text), tool_calls=tool_calls), finish_reason)
+
+
+def _add_fragment(call: _PartialCall, fragment: Any) -> None:
+    """Merge one streamed tool-call fragment into the call it belongs to."""
+    call.id = call.id or (fragment.id or "")
+    function = fragment.function
+    if function is not None:
+        call.name = call.name or (function.name or "")
+        if function.arguments:
+            call.arguments.append(function.arguments)
+
+
+_STATUS_HINTS: dict[int, str] = {
+    400: "the API rejected the request",
+    401: "the API key was refused: check --api-key or OPENAI_API_KEY",
+    403: "the API key may not do this: check the key's permissions and the model",
+    404: "not found: check --model and --api-base",
+    408: "the API server timed out",
+    409: "the API server reported a conflict",
+    422: "the API could not process the request",
+    429: "rate limited by the API",
+}
+
+
+def translate(exc: Exception, *, api_base: str, model: str) -> ApiError:
+    """Map an SDK exception to ours, by type; the message says what to do."""
+    import httpx2  # noqa: PLC0415 - only reached after the SDK was imported by a request
+    import openai  # noqa: PLC0415 - as above
+
+    if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
+        return ApiTimeoutError(f"the API at {api_base} stopped answering (timed out)")
+    if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
+        return ApiConnectionError(f"cannot reach the API at {api_base}: check --api-base and your connection")
+    if isinstance(exc, openai.APIStatusError):
+        return _status_error(exc, model)
+    if isinstance(exc, openai.APIError):
+        return ApiResponseError(f"the API sent an error inside the reply: {exc.message}")
+    return ApiResponseError(f"the API reply could not be used: {exc}")
+
+
+def _status_error(exc: openai.APIStatusError, model: str) -> ApiStatusError:
+    """An ApiStatusError carrying the status, error code, headers and body, with a hint for the person."""
+    status = exc.status_code
+    code = exc.code if isinstance(exc.code, str) else None
+    hint = _STATUS_HINTS.get(status, "the API server failed" if status >= 500 else "the API refused the request")
+    if status == 404:
+        hint = f"not found: check --model ({model}) and --api-base"
+    if code == "insufficient_quota":
+        hint = "the account has no credit left (insufficient_quota): check your plan and billing"
+    detail = exc.message if exc.message and exc.message not in hint else ""
+    message = f"{hint} (HTTP {status})" + (f": {detail}" if detail else "")
+    return ApiStatusError(
+        message,
+        status=status,
+        code=code,
+        headers=dict(exc.response.headers),
+        body=exc.body,
+        request_id=exc.response.headers.get("x-request-id"),
+    )

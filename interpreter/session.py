@@ -1,0 +1,221 @@
+"""One conversation with the model: send a task, get a stream of events while the model and its code work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+from interpreter import fences, tool
+from interpreter.errors import ExecutionError, UnknownLanguage
+from interpreter.llm import ChatModel
+from interpreter.messages import (
+    CodeCell,
+    CodeDeclined,
+    CodeFinished,
+    CodeProposed,
+    CodeStarted,
+    Decision,
+    Event,
+    Message,
+    Notice,
+    OutputChunk,
+    Reply,
+    RequestStarted,
+    RunResult,
+    TextDelta,
+    TurnEnded,
+)
+from interpreter.storage import Conversation
+
+DECLINED = "The user declined to run this code."
+CANCELLED = "Not run: the user cancelled this step (Ctrl-C)."
+
+
+class CodeRunner(Protocol):
+    """What the session needs from the execution subsystem."""
+
+    def languages(self) -> list[str]:
+        """Canonical names of the languages that can run here."""
+        ...
+
+    def check(self, language: str) -> str:
+        """The canonical name of `language`; UnknownLanguage or LanguageUnavailable when it cannot run."""
+        ...
+
+    def run(self, language: str, code: str, timeout: float | None = None) -> Iterator[OutputChunk | RunResult]:
+        """Run code, yielding output as it comes and a RunResult last."""
+        ...
+
+
+Confirm = Callable[[CodeCell], Decision]
+
+
+class _RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, carrying what the model should hear about the cell that was cut short."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__()
+        self.outcome = outcome
+
+
+class Session:
+    """Drives the loop: model reply -> code cells -> outputs back to the model, until an answer has no code."""
+
+    def __init__(
+        self,
+        *,
+        model: ChatModel,
+        runner: CodeRunner,
+        confirm: Confirm,
+        conversation: Conversation,
+        save: Callable[[Conversation], None],
+        system: str,
+        tools: bool = True,
+        max_steps: int = 20,
+    ) -> None:
+        self.conversation = conversation
+        self._model = model
+        self._runner = runner
+        self._confirm = confirm
+        self._save = save
+        self._system = Message("system", system)
+        self._tools: Sequence[dict[str, Any]] = [tool.schema(runner.languages())] if tools else ()
+        self._max_steps = max_steps
+
+    def send(self, text: str) -> Iterator[Event]:
+        """Work on one task; every message is saved as soon as it exists, whatever interrupts the work."""
+        self._append(Message("user", text))
+        for step in range(1, self._max_steps + 1):
+            yield RequestStarted(step)
+            reply = yield from self._ask_model()
+            if self._tools:
+                worked = yield from self._answer_tool_calls(reply.message)
+            else:
+                worked = yield from self._answer_fenced_code(reply.message)
+            if not worked:
+                yield TurnEnded("done", step)
+                return
+        yield TurnEnded("max_steps", self._max_steps)
+
+    def _ask_model(self) -> Iterator[Event | Any]:
+        """Stream one reply; keep whatever text arrived if the person interrupts it."""
+        text: list[str] = []
+        try:
+            for item in self._model.stream([self._system, *self.conversation.messages], self._tools):
+                if isinstance(item, TextDelta):
+                    text.append(item.text)
+                    yield item
+                elif isinstance(item, Reply):
+                    self._append(item.message)
+                    return item
+        except KeyboardInterrupt:
+            if text:
+                self._append(Message("assistant", "".join(text) + "\n\n[interrupted by the user]"))
+            raise
+        raise AssertionError("a ChatModel stream must end with a Reply")
+
+    def _answer_tool_calls(self, reply: Message) -> Iterator[Event]:
+        """Run each `execute` call in order and answer it with a tool message; False when there were none."""
+        pending = list(reply.tool_calls)
+        try:
+            while pending:
+                call = pending[0]
+                try:
+                    outcome = yield from self._run(tool.parse(call))
+                except tool.BadCall as exc:
+                    yield Notice(f"the model made a bad tool call: {exc}")
+                    outcome = str(exc)
+                except _RunInterrupted as stop:
+                    self._append(Message("tool", stop.outcome, tool_call_id=pending.pop(0).id))
+                    raise
+                self._append(Message("tool", outcome, tool_call_id=call.id))
+                pending.pop(0)
+        finally:
+            # Every tool call must be answered or the API refuses the conversation from then on.
+            for call in pending:
+                self._append(Message("tool", CANCELLED, tool_call_id=call.id))
+        return bool(reply.tool_calls)
+
+    def _answer_fenced_code(self, reply: Message) -> Iterator[Event]:
+        """Run each fenced code block in order and send the outputs back as one user message."""
+        cells = fences.code_cells(reply.content, self._is_language)
+        outcomes: list[str] = []
+        try:
+            for number, cell in enumerate(cells, start=1):
+                outcome = CANCELLED
+                try:
+                    outcome = yield from self._run(cell, in_text=True)
+                except _RunInterrupted as stop:
+                    outcome = stop.outcome
+                    raise
+                finally:
+                    outcomes.append(f"Output of block {number} ({cell.language}):\n{outcome}")
+        finally:
+            if cells:
+                outcomes += [CANCELLED] * (len(cells) - len(outcomes))
+                self._append(Message("user", "\n\n".join(outcomes)))
+        return bool(cells)
+
+    def _run(self, cell: CodeCell, *, in_text: bool = False) -> Iterator[Event]:
+        """Ask, run and report one cell; returns the text the model gets about it."""
+        try:
+            self._runner.check(cell.language)
+        except ExecutionError as exc:
+            yield Notice(str(exc))
+            return f"error: {exc}"
+        yield CodeProposed(cell, in_text=in_text)
+        decision = self._confirm(cell)
+        if not decision.run:
+            yield CodeDeclined(cell)
+            return DECLINED
+        ran = decision.cell or cell
+        yield CodeStarted(ran, edited=ran != cell)
+        result = yield from self._execute(ran)
+        yield CodeFinished(ran, result)
+        return _describe(result, edited=ran if ran != cell else None)
+
+    def _execute(self, cell: CodeCell) -> Iterator[Event | Any]:
+        """Stream a cell's output; returns its RunResult. Ctrl-C becomes _RunInterrupted with the output so far."""
+        printed: list[str] = []
+        try:
+            for item in self._runner.run(cell.language, cell.code):
+                if isinstance(item, OutputChunk):
+                    printed.append(item.text)
+                    yield item
+                else:
+                    return item
+        except KeyboardInterrupt:
+            raise _RunInterrupted(_interrupted("".join(printed))) from None
+        raise AssertionError("a run must end with a RunResult")
+
+    def _is_language(self, name: str) -> bool:
+        """True for a known language name, even one that is not installed (the model then hears why it cannot run)."""
+        try:
+            self._runner.check(name)
+        except UnknownLanguage:
+            return False
+        except ExecutionError:
+            return True
+        return True
+
+    def _append(self, message: Message) -> None:
+        """Add a message to the conversation and save it at once."""
+        self.conversation.messages.append(message)
+        self._save(self.conversation)
+
+
+def _interrupted(printed: str) -> str:
+    """What the model is told about a run the person stopped with Ctrl-C."""
+    return "The user interrupted this run (Ctrl-C). Output before that:\n" + (printed or "(no output)")
+
+
+def _describe(result: RunResult, *, edited: CodeCell | None) -> str:
+    """What the model is told about a finished run."""
+    parts = [result.output if result.output.strip() else "(no output)"]
+    if result.interrupted:
+        parts.append("[the run was interrupted]")
+    elif result.exit_status:
+        parts.append(f"[exit status {result.exit_status}]")
+    if edited is not None:
+        parts.insert(0, f"(The user edited the code before running it. It ran as:\n{edited.code}\n)")
+    return "\n".join(parts)
