@@ -1,0 +1,90 @@
+"""Fakes for unit tests: a scripted chat model, a code runner, an approver. No mocks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from interpreter.errors import LanguageUnavailable, UnknownLanguage
+from interpreter.messages import (
+    CodeCell,
+    Decision,
+    Message,
+    OutputChunk,
+    Reply,
+    RunResult,
+    StreamItem,
+    TextDelta,
+    ToolCall,
+)
+
+
+def text_reply(text: str) -> Message:
+    """An assistant answer without code."""
+    return Message("assistant", text)
+
+
+def call_reply(*cells: tuple[str, str], text: str = "", raw: str | None = None) -> Message:
+    """An assistant answer calling `execute` once per (language, code); `raw` replaces the arguments JSON."""
+    calls = tuple(
+        ToolCall(
+            f"call_{i}", "execute", raw if raw is not None else json.dumps({"language": lang, "code": code})
+        )
+        for i, (lang, code) in enumerate(cells)
+    )
+    return Message("assistant", text, tool_calls=calls)
+
+
+@dataclass
+class FakeChatModel:
+    """Streams scripted replies word by word and records what it was asked."""
+
+    replies: list[Message | BaseException] = field(default_factory=list)
+    requests: list[tuple[list[Message], list[dict[str, Any]]]] = field(default_factory=list)
+
+    def enqueue(self, *replies: Message | BaseException) -> None:
+        self.replies.extend(replies)
+
+    def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
+        self.requests.append((list(messages), list(tools)))
+        reply = self.replies.pop(0)
+        if isinstance(reply, BaseException):
+            raise reply
+        for word in reply.content.split(" "):
+            yield TextDelta(word + " ")
+        yield Reply(reply, "tool_calls" if reply.tool_calls else "stop")
+
+
+@dataclass
+class FakeRunner:
+    """Runs nothing: echoes the code back as output; `python` and `shell` exist, `javascript` is not installed."""
+
+    ran: list[CodeCell] = field(default_factory=list)
+    exit_status: int = 0
+    interrupt_on: str | None = None
+
+    def languages(self) -> list[str]:
+        return ["python", "shell"]
+
+    def check(self, language: str) -> str:
+        if language == "javascript":
+            raise LanguageUnavailable("javascript is not available here: node is not installed")
+        if language not in ("python", "shell"):
+            raise UnknownLanguage(f"unknown language {language!r}; known: python, shell, javascript")
+        return language
+
+    def run(
+        self, language: str, code: str, timeout: float | None = None
+    ) -> Iterator[OutputChunk | RunResult]:
+        self.ran.append(CodeCell(language, code))
+        yield OutputChunk(f"ran {code}\n")
+        if code == self.interrupt_on:
+            raise KeyboardInterrupt
+        yield RunResult(output=f"ran {code}\n", exit_status=self.exit_status)
+
+
+def always(run: bool) -> Callable[[CodeCell], Decision]:
+    """An approver that always says yes (or always no)."""
+    return lambda cell: Decision(run=run, cell=cell if run else None)
