@@ -1,0 +1,94 @@
+"""Frame: the small live region under the transcript (the end of the block in progress, a status line)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from rich.console import Console, ConsoleDimensions, ConsoleOptions, RenderResult
+from rich.segment import Segment
+from rich.text import Text
+
+from interpreter.ui.gutter import Gutter
+from interpreter.ui.labels import duration
+from interpreter.ui.markdown import markdown
+
+TAIL_ROWS = 6  # rows of the markdown block in progress the frame shows, at most
+_SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+@dataclass(frozen=True)
+class Status:
+    """The status line: `before` + the time since `started` + `after`, after a spinner."""
+
+    before: str
+    started: float
+    after: str = ""
+
+
+@dataclass(frozen=True)
+class View:
+    """What the frame shows: the markdown block in progress, an unfinished output line, a status.
+
+    `gap` puts a blank row on top, where the section in progress will have one once it is printed.
+    """
+
+    text: str = ""
+    partial: str = ""
+    status: Status | None = None
+    gap: bool = False
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is nothing to show (so no live region is needed)."""
+        return not (self.text or self.partial or self.status)
+
+
+class Frame:
+    """Renders the current View, bounded: never taller than TAIL_ROWS + 2 rows or the terminal less one row.
+
+    The renderer swaps in a new `view` (one atomic assignment); the live region's refresh thread reads it.
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.view = View()
+        self.drawn: Hashable = None  # the key of the last render, so an unchanged frame is not repainted
+        self._clock = clock
+
+    def key(self, size: ConsoleDimensions) -> Hashable:
+        """All a render depends on: two renders with one key draw the same rows."""
+        view = self.view
+        return view, None if view.status is None else self._ticks(view.status), size
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """Render the view's rows, cropped from the top."""
+        view = self.view
+        ticks = None if view.status is None else self._ticks(view.status)
+        self.drawn = view, ticks, options.size
+        rows: list[list[Segment]] = []
+        if view.text:
+            rows += console.render_lines(markdown(view.text), options, pad=False)[-TAIL_ROWS:]
+        if view.partial:
+            line = Text.from_ansi(view.partial, no_wrap=True, overflow="crop")
+            rows += console.render_lines(Gutter(line), options, pad=False)[-1:]
+        if view.status is not None and ticks is not None:
+            rows += console.render_lines(_status_line(view.status, ticks), options, pad=False)
+        if rows and view.gap:
+            rows.insert(0, [])
+        rows = rows[-max(1, options.size.height - 1) :]
+        for index, row in enumerate(rows):
+            if index:
+                yield Segment.line()
+            yield from row
+
+    def _ticks(self, status: Status) -> int:
+        """Tenths of a second since `status` started: the status line changes once a tick."""
+        return max(0, int((self._clock() - status.started) * 10))
+
+
+def _status_line(status: Status, ticks: int) -> Text:
+    """The status line `ticks` tenths in: "⠹ running python · 3.2s · Ctrl-C to stop"."""
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(_SPINNER[ticks % len(_SPINNER)], style="cyan")
+    line.append(f" {status.before}{duration(ticks / 10)}{status.after}", style="dim")
+    return line

@@ -1,0 +1,50 @@
+"""The words both renderers use for durations, exit statuses and code languages."""
+
+from __future__ import annotations
+
+import signal
+
+from interpreter.messages import RunResult
+
+_LEXERS = {"shell": "bash", "sh": "bash", "node": "javascript", "js": "javascript"}
+
+
+def duration(seconds: float) -> str:
+    """A short elapsed time: "3.2s", or "2m 05s" past a minute."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m {rest:02d}s"
+
+
+def outcome(result: RunResult) -> str | None:
+    """How a run ended, in words, when it did not simply succeed; None when it exited 0."""
+    status = result.exit_status
+    if status is None or result.interrupted:
+        return "interrupted"
+    if status < 0:
+        return f"killed by {_signal_name(-status)}"
+    return None if status == 0 else f"exit status {status}"
+
+
+def _signal_name(number: int) -> str:
+    """ "SIGKILL" for 9; "signal 99" for a number this platform does not name."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def cut_note(cut: int) -> str:
+    """The note that stands where output was left out."""
+    return f"[… {cut:,} characters cut …]"
+
+
+def reset_note(language: str) -> str:
+    """The note that a language's process was restarted."""
+    return f"{language} was restarted: its variables and imports are gone"
+
+
+def lexer(language: str) -> str:
+    """The Pygments lexer name for a cell's language."""
+    return _LEXERS.get(language.lower(), language.lower())

@@ -1,0 +1,132 @@
+"""The plain renderer for pipes, CI and dumb terminals: text only, no escape codes, each line written once."""
+
+from __future__ import annotations
+
+import re
+from typing import TextIO, assert_never
+
+from interpreter.messages import (
+    CodeCell,
+    CodeDeclined,
+    CodeFinished,
+    CodeProposed,
+    CodeStarted,
+    Event,
+    Notice,
+    OutputChunk,
+    RequestStarted,
+    RunResult,
+    TextDelta,
+    TurnEnded,
+)
+from interpreter.ui.labels import cut_note, duration, outcome, reset_note
+from interpreter.ui.output import LineSplitter, lines_of, strip_escapes
+
+_BACKTICK_RUNS = re.compile(r"`+")
+
+
+def _fence(code: str) -> str:
+    """A backtick fence longer than any run of backticks inside `code`."""
+    longest = max((len(run) for run in _BACKTICK_RUNS.findall(code)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _fenced(cell: CodeCell, note: str) -> str:
+    """A cell as a fenced markdown block (several lines in one string)."""
+    code = cell.code.rstrip("\n")
+    fence = _fence(code)
+    return f"{fence}{cell.language}{note}\n{code}\n{fence}"
+
+
+def _clean(lines: list[str]) -> list[str]:
+    """Program output lines without the escape codes the program may have written."""
+    return [strip_escapes(line) for line in lines]
+
+
+class PlainRenderer:
+    """Writes the session as plain text: the answer's markdown as it streams, fenced code, output lines."""
+
+    def __init__(self, file: TextIO, *, verbose: bool = False) -> None:
+        self._file = file
+        self._verbose = verbose
+        self._output = LineSplitter()
+        self._line_open = False  # the last write left its line unfinished
+
+    def handle(self, event: Event) -> None:
+        """Write one session event."""
+        if isinstance(event, TextDelta):
+            self._write(event.text)
+        else:
+            for line in self._draw(event):
+                self._line(line)
+        self._file.flush()
+
+    def info(self, line: str) -> None:
+        """Write one informational line."""
+        self._line(line)
+        self._file.flush()
+
+    def error(self, line: str) -> None:
+        """Write a one-line failure."""
+        self._line(f"error: {line}")
+        self._file.flush()
+
+    def stop(self) -> None:
+        """Write any unfinished output line and end the current line."""
+        for line in self._flush_output():
+            self._line(line)
+        if self._line_open:
+            self._write("\n")
+        self._file.flush()
+
+    def _draw(self, event: Event) -> list[str]:  # noqa: PLR0911  # one case per event type
+        """The lines one event adds (text deltas are written as they come, elsewhere)."""
+        match event:
+            case TextDelta():
+                return []
+            case RequestStarted(step=step):
+                return [f"[step {step}]"] if self._verbose else []
+            case CodeProposed(cell=cell, in_text=in_text):
+                return [] if in_text else [_fenced(cell, "")]
+            case CodeStarted(cell=cell, edited=edited):
+                self._output = LineSplitter()
+                return [_fenced(cell, " (edited)")] if edited else []
+            case OutputChunk(text=text):
+                return _clean(self._output.feed(text))
+            case CodeFinished(cell=cell, result=result):
+                return self._finish(cell, result)
+            case CodeDeclined():
+                return ["(declined)"]
+            case Notice(text=text):
+                return [f"note: {text}"]
+            case TurnEnded(reason=reason, steps=steps):
+                return [f"stopped after {steps} steps (--max-steps)"] if reason == "max_steps" else []
+            case _:
+                assert_never(event)
+
+    def _finish(self, cell: CodeCell, result: RunResult) -> list[str]:
+        """The end of a run: the rest of its output, what was cut, how it ended."""
+        lines = self._flush_output()
+        if result.cut_bytes:
+            lines += [cut_note(result.cut_bytes), *_clean(lines_of(result.tail))]
+        lines.append(f"({outcome(result) or 'ok'}, {duration(result.elapsed)})")
+        if result.restarted:
+            lines.append(f"note: {reset_note(cell.language)}")
+        return lines
+
+    def _flush_output(self) -> list[str]:
+        """The unfinished output line, if any."""
+        rest = self._output.flush()
+        return [] if rest is None else _clean([rest])
+
+    def _line(self, text: str) -> None:
+        """Write `text` as whole lines, starting on a fresh line."""
+        if self._line_open:
+            self._write("\n")
+        self._write(text + "\n")
+
+    def _write(self, text: str) -> None:
+        """Write raw text, remembering whether it left a line unfinished."""
+        if text:
+            self._file.write(text)
+            self._line_open = not text.endswith("\n")

@@ -1,0 +1,194 @@
+"""The terminal renderer: an append-only transcript printed once, above one small transient live region."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TextIO, assert_never
+
+from rich.console import Console, Group, NewLine, RenderableType
+from rich.syntax import Syntax
+from rich.text import Text
+
+from interpreter.messages import (
+    CodeCell,
+    CodeDeclined,
+    CodeFinished,
+    CodeProposed,
+    CodeStarted,
+    Event,
+    Notice,
+    OutputChunk,
+    RequestStarted,
+    RunResult,
+    TextDelta,
+    TurnEnded,
+)
+from interpreter.ui.blocks import BlockSplitter
+from interpreter.ui.frame import Frame, Status, View
+from interpreter.ui.gutter import Gutter
+from interpreter.ui.labels import cut_note, duration, lexer, outcome, reset_note
+from interpreter.ui.live import SyncedLive
+from interpreter.ui.markdown import CODE_THEME, markdown
+from interpreter.ui.output import LineSplitter, lines_of
+
+REFRESH_PER_SECOND = 10
+
+
+def terminal_console(file: TextIO) -> Console:
+    """A Console for a terminal; Rich reads its width (on every render) and NO_COLOR itself."""
+    return Console(file=file, force_terminal=True, highlight=False)
+
+
+def code_block(cell: CodeCell, note: str = "") -> RenderableType:
+    """A code cell: a header naming its language, then the highlighted code."""
+    header = Text(f"{cell.language}{note}", style="bold cyan")
+    code = cell.code.rstrip("\n")
+    return Group(header, Syntax(code, lexer(cell.language), theme=CODE_THEME, word_wrap=True, padding=(0, 1)))
+
+
+def footer(result: RunResult) -> Text:
+    """How a run ended: "✓ 0.2s", or "exit status 2 · 1.3s" / "interrupted · 4.0s"."""
+    words = outcome(result)
+    if words is None:
+        return Text(f"✓ {duration(result.elapsed)}", style="dim green")
+    style = "yellow" if words == "interrupted" else "red"
+    return Text(f"{words} · {duration(result.elapsed)}", style=style)
+
+
+class TerminalRenderer:
+    """Draws a session on a terminal: finished blocks print once; only the frame below them is redrawn."""
+
+    def __init__(
+        self, console: Console, *, clock: Callable[[], float] = time.monotonic, verbose: bool = False
+    ) -> None:
+        self._console = console
+        self._clock = clock
+        self._verbose = verbose
+        self._blocks = BlockSplitter()
+        self._output = LineSplitter()
+        self._output_shown = False  # whether this run's output section has begun
+        self._status: Status | None = None
+        self._frame = Frame(clock)
+        self._live: SyncedLive | None = None
+        self._printed = False
+
+    def handle(self, event: Event) -> None:
+        """Draw one session event."""
+        shown = [] if isinstance(event, TextDelta) else self._flush_text()
+        if not isinstance(event, OutputChunk | Notice):
+            self._status = None  # "thinking" and "running" last until anything but output or a notice
+        self._show([*shown, *self._draw(event)])
+
+    def info(self, line: str) -> None:
+        """Print one informational line."""
+        self._show([Text(line)])
+
+    def error(self, line: str) -> None:
+        """Print a one-line failure, in red."""
+        self._show([Text(f"error: {line}", style="red")])
+
+    def stop(self) -> None:
+        """Print whatever is pending and close the live region."""
+        self._status = None
+        self._show([*self._flush_text(), *self._flush_output()])
+
+    def _draw(self, event: Event) -> list[RenderableType]:  # noqa: PLR0911  # one case per event type
+        """What one event adds to the transcript (a request or a run also sets the status)."""
+        match event:
+            case TextDelta(text=text):
+                blocks = self._blocks.feed(text)
+                return [part for block in blocks for part in self._section(markdown(block))]
+            case RequestStarted(step=step):
+                self._status = Status("thinking… ", self._clock())
+                return self._section(Text(f"step {step}", style="dim")) if self._verbose else []
+            case CodeProposed(cell=cell, in_text=in_text):
+                return [] if in_text else self._section(code_block(cell))
+            case CodeStarted(cell=cell, edited=edited):
+                return self._start(cell, edited)
+            case OutputChunk(text=text):
+                return self._output_lines(self._output.feed(text))
+            case CodeFinished(cell=cell, result=result):
+                return self._finish(cell, result)
+            case CodeDeclined():
+                return self._section(Text("declined", style="dim"))
+            case Notice(text=text):
+                return self._section(Text(text, style="yellow"))
+            case TurnEnded(reason=reason, steps=steps):
+                stopped = Text(f"stopped after {steps} steps (--max-steps)", style="yellow")
+                return self._section(stopped) if reason == "max_steps" else []
+            case _:
+                assert_never(event)
+
+    def _start(self, cell: CodeCell, edited: bool) -> list[RenderableType]:
+        """Begin a run: the edited code (if edited) and the running status."""
+        self._output = LineSplitter()
+        self._output_shown = False
+        self._status = Status(f"running {cell.language} · ", self._clock(), " · Ctrl-C to stop")
+        return self._section(code_block(cell, " (edited)")) if edited else []
+
+    def _finish(self, cell: CodeCell, result: RunResult) -> list[RenderableType]:
+        """End a run: its last line, the cut and the tail, then how it ended."""
+        shown = self._flush_output()
+        if result.cut_bytes:
+            note = Text(cut_note(result.cut_bytes), style="dim italic")
+            shown += self._output_block([note, *map(Text.from_ansi, lines_of(result.tail))])
+        shown.append(footer(result))
+        self._output_shown = False
+        if result.restarted:
+            shown.append(Text(reset_note(cell.language), style="yellow"))
+        return shown
+
+    def _output_lines(self, lines: Sequence[str]) -> list[RenderableType]:
+        """Finished output lines, as printable output."""
+        return self._output_block([Text.from_ansi(line) for line in lines]) if lines else []
+
+    def _output_block(self, lines: list[Text]) -> list[RenderableType]:
+        """Output lines behind the gutter; the first of a run starts a new section."""
+        block = Gutter(Text("\n").join(lines))
+        if self._output_shown:
+            return [block]
+        self._output_shown = True
+        return self._section(block)
+
+    def _flush_output(self) -> list[RenderableType]:
+        """The unfinished output line, if any, as printable output."""
+        rest = self._output.flush()
+        return [] if rest is None else self._output_lines([rest])
+
+    def _flush_text(self) -> list[RenderableType]:
+        """The rest of the markdown in progress, if any, as a finished block."""
+        rest = self._blocks.flush()
+        return [] if rest is None else self._section(markdown(rest))
+
+    def _section(self, renderable: RenderableType) -> list[RenderableType]:
+        """`renderable` starting a section: after a blank line, unless it is the first thing printed."""
+        gap: list[RenderableType] = [NewLine()] if self._printed else []
+        self._printed = True
+        return [*gap, renderable]
+
+    def _show(self, renderables: list[RenderableType]) -> None:
+        """Update the frame, print `renderables` above it once; keep a live region only while needed."""
+        gap = self._printed and not self._output_shown
+        view = View(self._blocks.pending, self._output.partial, self._status, gap)
+        self._frame.view = view  # first: printing repaints the frame, which must not show stale text
+        if view.empty:
+            self._stop_live()
+        if renderables:
+            self._printed = True
+            self._console.print(Group(*renderables))
+        if not view.empty:
+            self._start_live()
+
+    def _start_live(self) -> None:
+        """Open the live region, unless it is open."""
+        if self._live is None:
+            # A fresh Live each time: a stopped one remembers its old height and would erase printed rows.
+            self._live = SyncedLive(self._frame, self._console, REFRESH_PER_SECOND)
+            self._live.start(refresh=True)
+
+    def _stop_live(self) -> None:
+        """Close the live region (erasing it), if it is open."""
+        live, self._live = self._live, None
+        if live is not None:
+            live.stop()
