@@ -8,8 +8,8 @@ import traceback
 from types import FrameType
 from typing import Annotated, NoReturn
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from interpreter import __version__, config
 from interpreter.errors import ConfigError, InterpreterError, StorageError
@@ -120,10 +120,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
     args = _normalize_resume(sys.argv[1:] if argv is None else argv)
     try:
         code = app(args=args, prog_name="interpreter", standalone_mode=False)
-    except click.UsageError as exc:
-        code = _fail(f"{exc.format_message()} (see interpreter --help)", EXIT_USAGE)
-    except click.exceptions.Exit as exc:
+    except TyperException as exc:  # usage errors: a bad flag, a missing or malformed value
+        code = _fail(f"{exc.format_message()} (see interpreter --help)", exc.exit_code)
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         code = 130
     sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,211 @@
+"""The installed `interpreter` command, run as a user would (no terminal), against the loopback fake server."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fake_server import FakeServer, Fault, RecordedRequest, Reply
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def chat_requests(server: FakeServer) -> list[RecordedRequest]:
+    return [r for r in server.requests if r.path.endswith("/chat/completions")]
+
+
+def last_message(request: RecordedRequest) -> dict[str, object]:
+    assert request.body is not None
+    return request.body["messages"][-1]
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0]
+
+
+def test_a_python_task_runs_end_to_end(run_cli: Run, server: FakeServer) -> None:
+    call = Reply.tool_call("python", "print(6*7)")
+    server.enqueue(call, Reply.text("The answer is **42**."))
+
+    result = run_cli("-c", "compute 6*7 in python", "-y")
+
+    assert result.returncode == 0, result.stderr
+    assert "print(6*7)" in result.stdout
+    assert "42\n" in result.stdout
+    assert "The answer is" in result.stdout and "42" in result.stdout.split("The answer is")[1]
+    assert "\x1b" not in result.stdout  # piped: plain text
+    first, second = chat_requests(server)
+    assert first.streaming and [t["function"]["name"] for t in first.body["tools"]] == ["execute"]  # type: ignore[index]
+    assert first.body["messages"][0]["role"] == "system"  # type: ignore[index]
+    assert len(first.body["messages"][0]["content"]) < 2000  # type: ignore[index]  # well under 500 tokens
+    assert last_message(second) == {"role": "tool", "content": "42\n", "tool_call_id": call.calls[0].id}
+
+
+def test_no_tools_runs_fenced_code_and_answers_as_the_user(run_cli: Run, server: FakeServer) -> None:
+    server.enqueue(Reply.text("Computing:\n\n```python\nprint(6*7)\n```\n"), Reply.text("It is 42."))
+
+    result = run_cli("-c", "compute 6*7 in python", "-y", "--no-tools")
+
+    assert result.returncode == 0, result.stderr
+    first, second = chat_requests(server)
+    assert "tools" not in first.body  # type: ignore[operator]
+    feedback = last_message(second)
+    assert feedback["role"] == "user" and "42" in str(feedback["content"])
+    assert "It is 42." in result.stdout
+
+
+def test_a_shell_task(run_cli: Run, server: FakeServer) -> None:
+    server.enqueue(Reply.tool_call("shell", "cd / && echo hello-$((6*7)) && pwd"), Reply.text("Done."))
+    result = run_cli("-c", "say hello", "-y")
+    assert result.returncode == 0, result.stderr
+    assert last_message(chat_requests(server)[1])["content"] == "hello-42\n/\n"
+
+
+def test_the_second_cell_uses_a_variable_from_the_first(run_cli: Run, server: FakeServer) -> None:
+    server.enqueue(
+        Reply.tool_call("python", "x = 6*7"),
+        Reply.tool_call("python", "print(x)"),
+        Reply.text("x is 42."),
+    )
+    result = run_cli("-c", "two steps", "-y")
+    assert result.returncode == 0, result.stderr
+    requests = chat_requests(server)
+    assert len(requests) == 3
+    assert last_message(requests[2])["content"] == "42\n"
+
+
+def test_without_auto_run_and_no_input_the_code_is_declined(
+    run_cli: Run, server: FakeServer, tmp_path: Path
+) -> None:
+    server.enqueue(Reply.tool_call("shell", "touch should-not-exist"), Reply.text("Okay, I did not run it."))
+    result = run_cli("-c", "make a file", stdin="")
+    assert result.returncode == 0, result.stderr
+    assert "Run this code? [y/N/e]" in result.stdout
+    assert "declined" in str(last_message(chat_requests(server)[1])["content"])
+    assert not (tmp_path / "should-not-exist").exists()
+
+
+def test_answering_y_on_stdin_runs_the_code(run_cli: Run, server: FakeServer) -> None:
+    server.enqueue(Reply.tool_call("python", "print('ran')"), Reply.text("ok"))
+    result = run_cli("-c", "run it", stdin="y\n")
+    assert result.returncode == 0, result.stderr
+    assert last_message(chat_requests(server)[1])["content"] == "ran\n"
+
+
+def test_max_steps_reached_exits_3(run_cli: Run, server: FakeServer) -> None:
+    server.enqueue(*[Reply.tool_call("python", f"print({i})") for i in range(2)])
+    result = run_cli("-c", "loop", "-y", "--max-steps", "2")
+    assert result.returncode == 3
+    assert len(chat_requests(server)) == 2
+    assert "--max-steps" in result.stdout
+
+
+def test_code_reading_stdin_gets_end_of_input_at_once(run_cli: Run, server: FakeServer) -> None:
+    server.enqueue(Reply.tool_call("python", "input('name? ')"), Reply.text("It could not read input."))
+    result = run_cli("-c", "ask me", "-y", timeout=30)
+    assert result.returncode == 0
+    assert "EOFError" in str(last_message(chat_requests(server)[1])["content"])
+
+
+def test_fifty_megabytes_of_output_is_capped(run_cli: Run, server: FakeServer) -> None:
+    code = "import sys\nfor i in range(50_000):\n    sys.stdout.write(f'{i:08d}' + 'x' * 992 + '\\n')"
+    server.enqueue(Reply.tool_call("python", code), Reply.text("That was a lot."))
+    result = run_cli("-c", "print a lot", "-y", timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout) < 100_000
+    sent = str(last_message(chat_requests(server)[1])["content"])
+    assert len(sent) < 20_000
+    assert sent.startswith("00000000x") and "00049999x" in sent and "cut" in sent
+
+
+def test_a_language_that_is_not_installed_is_told_to_the_model(
+    run_cli: Run, server: FakeServer, tmp_path: Path
+) -> None:
+    server.enqueue(Reply.tool_call("javascript", "console.log(42)"), Reply.text("No node here."))
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    result = run_cli("-c", "use js", "-y", env={"PATH": str(empty)})
+    assert result.returncode == 0, result.stderr
+    assert "node" in result.stdout
+    assert "not available" in str(last_message(chat_requests(server)[1])["content"])
+
+
+def test_the_conversation_is_saved_privately_without_the_key(
+    run_cli: Run, server: FakeServer, private_home: Path
+) -> None:
+    server.enqueue(Reply.tool_call("python", "print(1)"), Reply.text("one"))
+    assert run_cli("-c", "count", "-y").returncode == 0
+    (saved,) = (private_home / "conversations").glob("*.json")
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    text = saved.read_text()
+    assert "sk-test" not in text
+    assert [m["role"] for m in json.loads(text)["messages"]] == ["user", "assistant", "tool", "assistant"]
+
+
+def test_resume_continues_the_latest_conversation(run_cli: Run, server: FakeServer) -> None:
+    server.enqueue(Reply.text("Noted: the number is 7."))
+    assert run_cli("-c", "remember the number 7").returncode == 0
+    server.enqueue(Reply.text("It was 7."))
+    result = run_cli("--resume", "-c", "what was the number?")
+    assert result.returncode == 0, result.stderr
+    contents = [m["content"] for m in chat_requests(server)[1].body["messages"]]  # type: ignore[index]
+    assert contents[1:] == ["remember the number 7", "Noted: the number is 7.", "what was the number?"]
+    assert "remember the number 7" in result.stdout  # the earlier turn is shown
+
+
+def test_resume_with_an_unknown_id_is_a_usage_error(run_cli: Run) -> None:
+    result = run_cli("--resume", "nope", "-c", "x")
+    assert result.returncode == 2
+    assert_one_clear_line(result, "no conversation 'nope'")
+
+
+def test_no_api_key_is_one_line_and_exit_2(interpreter_command: list[str]) -> None:
+    result = subprocess.run([*interpreter_command, "-c", "hi"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert_one_clear_line(result, "no API key")
+
+
+def test_an_unreachable_server_is_one_line_and_exit_1(interpreter_command: list[str]) -> None:
+    command = [*interpreter_command, "-c", "hi", "--api-base", "http://127.0.0.1:9/v1", "--api-key", "x"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "cannot reach the API at http://127.0.0.1:9/v1" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_an_unknown_flag_is_one_line_and_exit_2(interpreter_command: list[str]) -> None:
+    result = subprocess.run([*interpreter_command, "--bogus"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert_one_clear_line(result, "--bogus")
+
+
+def test_a_refused_key_says_so(run_cli: Run, server: FakeServer) -> None:
+    server.enqueue(Fault.status(401, {"error": {"message": "Incorrect API key", "code": "invalid_api_key"}}))
+    result = run_cli("-c", "hi")
+    assert result.returncode == 1
+    assert "API key was refused" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("launcher", [[], [sys.executable, "-m", "interpreter"]])
+def test_version(interpreter_command: list[str], launcher: list[str]) -> None:
+    result = subprocess.run([*(launcher or interpreter_command), "--version"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert result.stdout.startswith("steady-interpreter ")
+
+
+def test_help_names_the_options(interpreter_command: list[str]) -> None:
+    result = subprocess.run([*interpreter_command, "--help"], capture_output=True, text=True, env=os.environ)
+    assert result.returncode == 0
+    for option in ("--command", "--model", "--api-base", "--api-key", "--auto-run", "--max-steps", "--no-tools",
+                   "--resume", "--verbose", "--version"):
+        assert option in result.stdout

@@ -1,0 +1,107 @@
+"""The interactive session, driven through a real pseudo-terminal as a person would."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fake_server import FakeServer, Reply
+from terminal import Terminal
+
+Spawn = Callable[..., Terminal]
+
+
+@pytest.fixture
+def spawn(interpreter_command: list[str], server: FakeServer) -> Iterator[Spawn]:
+    terminals: list[Terminal] = []
+
+    def start(*args: str) -> Terminal:
+        terminal = Terminal(
+            interpreter_command[0], ["--api-base", server.url, "--api-key", "sk-test", *args], env={}
+        )
+        terminals.append(terminal)
+        return terminal
+
+    yield start
+    for terminal in terminals:
+        terminal.close()
+
+
+def user_messages(server: FakeServer) -> list[str]:
+    body = server.requests[-1].body
+    assert body is not None
+    return [m["content"] for m in body["messages"] if m["role"] == "user"]
+
+
+def leave(terminal: Terminal) -> int | None:
+    """Press Ctrl-D at the prompt and return the exit status."""
+    terminal.wait_for_prompt()
+    terminal.press("d")
+    return terminal.exit_status()
+
+
+def test_ask_confirm_run_answer_then_a_second_task_then_ctrl_d(spawn: Spawn, server: FakeServer) -> None:
+    server.enqueue(Reply.tool_call("python", "x = 6*7\nprint(x)"), Reply.text("The answer is 42."))
+    terminal = spawn()
+    terminal.wait_for_prompt()
+    terminal.send("compute 6*7 in python\r")
+    terminal.wait_for("Run this code? [y/N/e]")
+    terminal.send("y\r")
+    terminal.wait_for("The answer is 42.")
+    assert "│ 42" in terminal.lines()
+    server.enqueue(Reply.tool_call("python", "print(x + 1)"), Reply.text("And one more is 43."))
+    terminal.wait_for_prompt()
+    terminal.send("add one\r")
+    terminal.wait_for("Run this code? [y/N/e]", count=2)
+    terminal.send("y\r")
+    terminal.wait_for("And one more is 43.")
+    assert leave(terminal) == 0
+    assert user_messages(server) == ["compute 6*7 in python", "add one"]
+    assert "│ 43" in terminal.text()
+
+    resumed = spawn("--resume")
+    resumed.wait_for("add one")
+    resumed.wait_for("And one more is 43.")
+    assert "compute 6*7 in python" in resumed.text()
+    assert leave(resumed) == 0
+
+
+def test_ctrl_c_during_a_run_returns_to_the_prompt_and_the_session_survives(
+    spawn: Spawn, server: FakeServer
+) -> None:
+    server.enqueue(Reply.tool_call("python", "import time\nprint('sleeping', flush=True)\ntime.sleep(60)"))
+    terminal = spawn("-y")
+    terminal.wait_for_prompt()
+    terminal.send("sleep a minute\r")
+    terminal.wait_for("sleeping")
+    terminal.press("c")
+    terminal.wait_for("cancelled")
+    server.enqueue(Reply.text("Still here."))
+    terminal.wait_for_prompt()
+    terminal.send("are you alive?\r")
+    terminal.wait_for("Still here.")
+    assert leave(terminal) == 0
+    body = server.requests[-1].body
+    assert body is not None
+    assert any(m["role"] == "tool" and "interrupted" in m["content"] for m in body["messages"])
+
+
+def test_ctrl_c_at_the_prompt_clears_the_line(spawn: Spawn, server: FakeServer) -> None:
+    server.enqueue(Reply.text("Only this."))
+    terminal = spawn()
+    terminal.wait_for_prompt()
+    terminal.send("half a thought")
+    terminal.wait_for("half a thought")
+    terminal.press("c")
+    terminal.wait_for_prompt()
+    terminal.send("the real task\r")
+    terminal.wait_for("Only this.")
+    assert leave(terminal) == 0
+    assert user_messages(server) == ["the real task"]
+
+
+def test_exit_leaves_with_status_0(spawn: Spawn) -> None:
+    terminal = spawn()
+    terminal.wait_for_prompt()
+    terminal.send("exit\r")
+    assert terminal.exit_status() == 0
