@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fake_server import FakeServer, Reply  # noqa: E402 - the fake lives with the tests
+from fake_server import FakeServer, Reply
 
 
 def median_seconds(command: list[str], runs: int, before: Callable[[], None] = lambda: None) -> float:
@@ -41,7 +41,8 @@ def report(name: str, measured: float, baseline_name: str, baseline: float, targ
     """One line: the figure, its baseline, the ratio and whether it meets the target."""
     ratio = measured / baseline
     verdict = "ok" if ratio <= target else "OVER TARGET"
-    print(f"{name:<28} {measured:6.3f} s   {baseline_name:<26} {baseline:6.3f} s   {ratio:5.2f}x  (target {target}x: {verdict})")
+    figures = f"{measured:6.3f} s   {baseline_name:<16} {baseline:6.3f} s   {ratio:5.2f}x"
+    print(f"{name:<26} {figures}  (target {target}x: {verdict})")
 
 
 def main() -> None:

@@ -54,7 +54,11 @@ class OpenAIChatModel:
         import httpx2  # noqa: PLC0415 - lazy, with the SDK that sits on it
         import openai  # noqa: PLC0415 - lazy: the SDK costs ~1 s to import and --help/--version never need it
 
-        request: dict[str, Any] = {"model": self.model, "messages": [m.to_dict() for m in messages], "stream": True}
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": [m.to_dict() for m in messages],
+            "stream": True,
+        }
         if tools:
             request["tools"] = list(tools)
         try:
@@ -72,9 +76,7 @@ class OpenAIChatModel:
             import openai  # noqa: PLC0415 - see stream()
 
             timeout = openai.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
-            self._client = openai.OpenAI(
-                api_key=self._api_key, base_url=self._api_base, max_retries=0, timeout=timeout
-            )
+            self._client = openai.OpenAI(api_key=self._api_key, base_url=self._api_base, max_retries=0, timeout=timeout)
         return self._client
 
 

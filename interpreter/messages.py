@@ -18,7 +18,11 @@ class ToolCall:
 
     def to_dict(self) -> dict[str, Any]:
         """The OpenAI wire form of this call."""
-        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ToolCall:
@@ -174,6 +178,15 @@ class Decision:
     cell: CodeCell | None = None
 
 
-Event = RequestStarted | TextDelta | CodeProposed | CodeStarted | OutputChunk | CodeFinished | CodeDeclined | Notice | TurnEnded
+Event = (
+    RequestStarted
+    | TextDelta
+    | CodeProposed
+    | CodeStarted
+    | OutputChunk
+    | CodeFinished
+    | CodeDeclined
+    | Notice
+    | TurnEnded
+)
 StreamItem = TextDelta | Reply
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Protocol
 
 from interpreter import fences, tool
@@ -97,7 +97,7 @@ class Session:
                 return
         yield TurnEnded("max_steps", self._max_steps)
 
-    def _ask_model(self) -> Iterator[Event | Any]:
+    def _ask_model(self) -> Generator[Event, None, Reply]:
         """Stream one reply; keep whatever text arrived if the person interrupts it."""
         text: list[str] = []
         try:
@@ -114,7 +114,7 @@ class Session:
             raise
         raise AssertionError("a ChatModel stream must end with a Reply")
 
-    def _answer_tool_calls(self, reply: Message) -> Iterator[Event]:
+    def _answer_tool_calls(self, reply: Message) -> Generator[Event, None, bool]:
         """Run each `execute` call in order and answer it with a tool message; False when there were none."""
         pending = list(reply.tool_calls)
         try:
@@ -136,7 +136,7 @@ class Session:
                 self._append(Message("tool", CANCELLED, tool_call_id=call.id))
         return bool(reply.tool_calls)
 
-    def _answer_fenced_code(self, reply: Message) -> Iterator[Event]:
+    def _answer_fenced_code(self, reply: Message) -> Generator[Event, None, bool]:
         """Run each fenced code block in order and send the outputs back as one user message."""
         cells = fences.code_cells(reply.content, self._is_language)
         outcomes: list[str] = []
@@ -156,7 +156,7 @@ class Session:
                 self._append(Message("user", "\n\n".join(outcomes)))
         return bool(cells)
 
-    def _run(self, cell: CodeCell, *, in_text: bool = False) -> Iterator[Event]:
+    def _run(self, cell: CodeCell, *, in_text: bool = False) -> Generator[Event, None, str]:
         """Ask, run and report one cell; returns the text the model gets about it."""
         try:
             self._runner.check(cell.language)
@@ -174,7 +174,7 @@ class Session:
         yield CodeFinished(ran, result)
         return _describe(result, edited=ran if ran != cell else None)
 
-    def _execute(self, cell: CodeCell) -> Iterator[Event | Any]:
+    def _execute(self, cell: CodeCell) -> Generator[Event, None, RunResult]:
         """Stream a cell's output; returns its RunResult. Ctrl-C becomes _RunInterrupted with the output so far."""
         printed: list[str] = []
         try:

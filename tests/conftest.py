@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_server import FakeServer  # noqa: E402 - tests/ must be on the path first
+from fake_server import FakeServer
 
 _STRIPPED = ("NO_COLOR", "FORCE_COLOR", "TERM", "VISUAL", "EDITOR")
 
@@ -55,7 +55,14 @@ def run_cli(
         full_env = {**os.environ, **(env or {})}
         command = [*interpreter_command, "--api-base", server.url, "--api-key", "sk-test", *args]
         return subprocess.run(
-            command, input=stdin, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=tmp_path
+            command,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            cwd=tmp_path,
+            check=False,
         )
 
     return run

@@ -148,9 +148,7 @@ class Exchange:
 
     def start_stream(self, *, headers: Mapping[str, str] | None = None) -> None:
         """Start a 200 SSE answer."""
-        self.start(
-            200, content_type=SSE_CONTENT_TYPE, headers={"cache-control": "no-cache", **(headers or {})}
-        )
+        self.start(200, content_type=SSE_CONTENT_TYPE, headers={"cache-control": "no-cache", **(headers or {})})
 
     def send_event(self, data: str) -> None:
         """Send one SSE `data:` event."""
@@ -193,13 +191,10 @@ class Reply:
         return cls.tool_calls([(language, code)], content=content, chunk_delay=chunk_delay)
 
     @classmethod
-    def tool_calls(
-        cls, calls: Iterable[tuple[str, str]], *, content: str = "", chunk_delay: float = 0.0
-    ) -> Reply:
+    def tool_calls(cls, calls: Iterable[tuple[str, str]], *, content: str = "", chunk_delay: float = 0.0) -> Reply:
         """Several `execute` calls, one per (language, code) pair."""
         scripted = tuple(
-            ScriptedCall("execute", json.dumps({"language": language, "code": code}))
-            for language, code in calls
+            ScriptedCall("execute", json.dumps({"language": language, "code": code})) for language, code in calls
         )
         return cls(content, scripted, chunk_delay=chunk_delay)
 
@@ -263,9 +258,7 @@ class Reply:
         deltas += [{"content": word} for word in re.findall(r"\s*\S+|\s+", self.content)]
         for index, call in enumerate(self.calls):
             function = {"name": call.name, "arguments": ""}
-            deltas.append(
-                {"tool_calls": [{"index": index, "id": call.id, "type": "function", "function": function}]}
-            )
+            deltas.append({"tool_calls": [{"index": index, "id": call.id, "type": "function", "function": function}]})
             for start in range(0, len(call.arguments), _ARGUMENT_PIECE):
                 piece = call.arguments[start : start + _ARGUMENT_PIECE]
                 deltas.append({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
@@ -397,9 +390,7 @@ def fallback(request: RecordedRequest) -> Answer:
 @dataclass(frozen=True)
 class _ModelList:
     def answer(self, exchange: Exchange) -> None:
-        models = [
-            {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": "fake"} for name in MODELS
-        ]
+        models = [{"id": name, "object": "model", "created": 1_700_000_000, "owned_by": "fake"} for name in MODELS]
         exchange.send_json(200, {"object": "list", "data": models})
 
 
@@ -496,9 +487,7 @@ class FakeServer:
             return scripted or self._responder(request)
         if (request.method, path) == ("GET", "/v1/models"):
             return _ModelList()
-        return Fault.status(
-            404, {"error": {"message": f"Unknown path {path}", "type": "invalid_request_error"}}
-        )
+        return Fault.status(404, {"error": {"message": f"Unknown path {path}", "type": "invalid_request_error"}})
 
     def _exchange(self, handler: BaseHTTPRequestHandler, request: RecordedRequest) -> Exchange:
         return Exchange(handler, request, self.headers, self._sleep)

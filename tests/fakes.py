@@ -29,9 +29,7 @@ def text_reply(text: str) -> Message:
 def call_reply(*cells: tuple[str, str], text: str = "", raw: str | None = None) -> Message:
     """An assistant answer calling `execute` once per (language, code); `raw` replaces the arguments JSON."""
     calls = tuple(
-        ToolCall(
-            f"call_{i}", "execute", raw if raw is not None else json.dumps({"language": lang, "code": code})
-        )
+        ToolCall(f"call_{i}", "execute", raw if raw is not None else json.dumps({"language": lang, "code": code}))
         for i, (lang, code) in enumerate(cells)
     )
     return Message("assistant", text, tool_calls=calls)
@@ -75,9 +73,7 @@ class FakeRunner:
             raise UnknownLanguage(f"unknown language {language!r}; known: python, shell, javascript")
         return language
 
-    def run(
-        self, language: str, code: str, timeout: float | None = None
-    ) -> Iterator[OutputChunk | RunResult]:
+    def run(self, language: str, code: str, timeout: float | None = None) -> Iterator[OutputChunk | RunResult]:
         self.ran.append(CodeCell(language, code))
         yield OutputChunk(f"ran {code}\n")
         if code == self.interrupt_on:

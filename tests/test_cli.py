@@ -83,9 +83,7 @@ def test_the_second_cell_uses_a_variable_from_the_first(run_cli: Run, server: Fa
     assert last_message(requests[2])["content"] == "42\n"
 
 
-def test_without_auto_run_and_no_input_the_code_is_declined(
-    run_cli: Run, server: FakeServer, tmp_path: Path
-) -> None:
+def test_without_auto_run_and_no_input_the_code_is_declined(run_cli: Run, server: FakeServer, tmp_path: Path) -> None:
     server.enqueue(Reply.tool_call("shell", "touch should-not-exist"), Reply.text("Okay, I did not run it."))
     result = run_cli("-c", "make a file", stdin="")
     assert result.returncode == 0, result.stderr
@@ -169,21 +167,21 @@ def test_resume_with_an_unknown_id_is_a_usage_error(run_cli: Run) -> None:
 
 
 def test_no_api_key_is_one_line_and_exit_2(interpreter_command: list[str]) -> None:
-    result = subprocess.run([*interpreter_command, "-c", "hi"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([*interpreter_command, "-c", "hi"], capture_output=True, text=True, check=False, timeout=30)
     assert result.returncode == 2
     assert_one_clear_line(result, "no API key")
 
 
 def test_an_unreachable_server_is_one_line_and_exit_1(interpreter_command: list[str]) -> None:
     command = [*interpreter_command, "-c", "hi", "--api-base", "http://127.0.0.1:9/v1", "--api-key", "x"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 1
     assert "cannot reach the API at http://127.0.0.1:9/v1" in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_an_unknown_flag_is_one_line_and_exit_2(interpreter_command: list[str]) -> None:
-    result = subprocess.run([*interpreter_command, "--bogus"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([*interpreter_command, "--bogus"], capture_output=True, text=True, check=False, timeout=30)
     assert result.returncode == 2
     assert_one_clear_line(result, "--bogus")
 
@@ -198,14 +196,28 @@ def test_a_refused_key_says_so(run_cli: Run, server: FakeServer) -> None:
 
 @pytest.mark.parametrize("launcher", [[], [sys.executable, "-m", "interpreter"]])
 def test_version(interpreter_command: list[str], launcher: list[str]) -> None:
-    result = subprocess.run([*(launcher or interpreter_command), "--version"], capture_output=True, text=True)
+    result = subprocess.run(
+        [*(launcher or interpreter_command), "--version"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0
     assert result.stdout.startswith("steady-interpreter ")
 
 
 def test_help_names_the_options(interpreter_command: list[str]) -> None:
-    result = subprocess.run([*interpreter_command, "--help"], capture_output=True, text=True, env=os.environ)
+    result = subprocess.run(
+        [*interpreter_command, "--help"], capture_output=True, text=True, check=False, env=os.environ
+    )
     assert result.returncode == 0
-    for option in ("--command", "--model", "--api-base", "--api-key", "--auto-run", "--max-steps", "--no-tools",
-                   "--resume", "--verbose", "--version"):
+    for option in (
+        "--command",
+        "--model",
+        "--api-base",
+        "--api-key",
+        "--auto-run",
+        "--max-steps",
+        "--no-tools",
+        "--resume",
+        "--verbose",
+        "--version",
+    ):
         assert option in result.stdout

@@ -13,7 +13,11 @@ from interpreter.errors import ConfigError, MissingApiKey
 def test_flags_beat_the_environment_which_beats_defaults() -> None:
     env = {"OPENAI_API_KEY": "env-key", "OPENAI_BASE_URL": "http://env/v1", "INTERPRETER_HOME": "/h"}
     from_env = resolve(Flags(), env)
-    assert (from_env.api_key, from_env.api_base, from_env.model) == ("env-key", "http://env/v1", DEFAULT_MODEL)
+    assert (from_env.api_key, from_env.api_base, from_env.model) == (
+        "env-key",
+        "http://env/v1",
+        DEFAULT_MODEL,
+    )
     from_flags = resolve(Flags(api_key="flag-key", api_base="http://flag/v1/", model="m"), env)
     assert (from_flags.api_key, from_flags.api_base, from_flags.model) == ("flag-key", "http://flag/v1", "m")
     assert resolve(Flags(api_key="k"), {"INTERPRETER_HOME": "/h"}).api_base == DEFAULT_API_BASE

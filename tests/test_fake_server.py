@@ -47,9 +47,7 @@ def text_of(chunks: list[ChatCompletionChunk]) -> str:
 
 
 def finish_reasons(chunks: list[ChatCompletionChunk]) -> list[str]:
-    return [
-        chunk.choices[0].finish_reason for chunk in chunks if chunk.choices and chunk.choices[0].finish_reason
-    ]
+    return [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices and chunk.choices[0].finish_reason]
 
 
 def assembled_calls(chunks: list[ChatCompletionChunk]) -> dict[int, dict[str, str]]:
@@ -81,9 +79,7 @@ def test_streamed_text_arrives_in_several_deltas_and_assembles_to_the_script(
     assert finish_reasons(chunks) == ["stop"]
 
 
-def test_streamed_tool_call_fragments_assemble_to_the_scripted_call(
-    server: FakeServer, client: openai.OpenAI
-) -> None:
+def test_streamed_tool_call_fragments_assemble_to_the_scripted_call(server: FakeServer, client: openai.OpenAI) -> None:
     reply = Reply.tool_call("python", "print(6*7)")
     server.enqueue(reply)
 
@@ -93,9 +89,7 @@ def test_streamed_tool_call_fragments_assemble_to_the_scripted_call(
     assert list(calls) == [0]
     assert (calls[0]["id"], calls[0]["name"]) == (reply.calls[0].id, "execute")
     assert json.loads(calls[0]["arguments"]) == {"language": "python", "code": "print(6*7)"}
-    argument_chunks = [
-        c for c in chunks if c.choices[0].delta.tool_calls and not c.choices[0].delta.tool_calls[0].id
-    ]
+    argument_chunks = [c for c in chunks if c.choices[0].delta.tool_calls and not c.choices[0].delta.tool_calls[0].id]
     assert len(argument_chunks) > 2
     assert finish_reasons(chunks) == ["tool_calls"]
 
@@ -141,11 +135,7 @@ def test_non_streamed_reply_is_one_completion_with_usage(server: FakeServer, cli
     )
     assert completion.model == "gpt-4o"
     assert completion.usage is not None
-    assert (
-        completion.usage.total_tokens
-        == completion.usage.prompt_tokens + completion.usage.completion_tokens
-        > 0
-    )
+    assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens > 0
 
 
 def test_usage_chunk_comes_last_when_asked_for(server: FakeServer, client: openai.OpenAI) -> None:
@@ -198,9 +188,7 @@ def test_unknown_paths_answer_404(client: openai.OpenAI) -> None:
 # ---- recording and headers --------------------------------------------------------------------------
 
 
-def test_every_request_is_recorded_with_its_body_and_headers(
-    server: FakeServer, client: openai.OpenAI
-) -> None:
+def test_every_request_is_recorded_with_its_body_and_headers(server: FakeServer, client: openai.OpenAI) -> None:
     stream(client)
     client.models.list()
 
@@ -219,14 +207,10 @@ def test_every_request_is_recorded_with_its_body_and_headers(
     assert first.at <= second.at
 
 
-def test_every_response_carries_a_request_id_and_rate_limit_headers(
-    server: FakeServer, client: openai.OpenAI
-) -> None:
+def test_every_response_carries_a_request_id_and_rate_limit_headers(server: FakeServer, client: openai.OpenAI) -> None:
     server.headers["x-ratelimit-remaining-tokens"] = "12"
 
-    responses = [
-        client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES) for _ in range(2)
-    ]
+    responses = [client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES) for _ in range(2)]
 
     ids = {response.headers["x-request-id"] for response in responses}
     assert len(ids) == 2
@@ -240,9 +224,7 @@ def test_every_response_carries_a_request_id_and_rate_limit_headers(
 # ---- faults -----------------------------------------------------------------------------------------
 
 
-def test_429_surfaces_as_rate_limit_error_with_headers_and_body(
-    server: FakeServer, client: openai.OpenAI
-) -> None:
+def test_429_surfaces_as_rate_limit_error_with_headers_and_body(server: FakeServer, client: openai.OpenAI) -> None:
     server.enqueue(Fault.status(429, RATE_LIMITED, headers={"retry-after": "4", "retry-after-ms": "3708"}))
 
     with pytest.raises(openai.RateLimitError) as caught:
@@ -285,9 +267,7 @@ def test_cut_stream_delivers_its_first_chunks_then_raises_connection_error(
     assert finish_reasons(received) == []
 
 
-def test_clean_cut_stream_just_ends_without_a_finish_reason(
-    server: FakeServer, client: openai.OpenAI
-) -> None:
+def test_clean_cut_stream_just_ends_without_a_finish_reason(server: FakeServer, client: openai.OpenAI) -> None:
     server.enqueue(Fault.cut(Reply.text("one two three four"), after=3, clean=True))
 
     chunks = stream(client)  # observed: no exception at all, so the caller must notice the missing finish
@@ -326,9 +306,7 @@ def test_slow_first_byte_trips_the_client_read_timeout(server: FakeServer) -> No
 # ---- lifecycle --------------------------------------------------------------------------------------
 
 
-def test_server_keeps_serving_after_a_client_walks_out_mid_stream(
-    server: FakeServer, client: openai.OpenAI
-) -> None:
+def test_server_keeps_serving_after_a_client_walks_out_mid_stream(server: FakeServer, client: openai.OpenAI) -> None:
     server.enqueue(Reply.text("a long answer that the user interrupts " * 5, chunk_delay=0.01))
     with client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True) as interrupted:
         next(iter(interrupted))

@@ -16,9 +16,7 @@ def spawn(interpreter_command: list[str], server: FakeServer) -> Iterator[Spawn]
     terminals: list[Terminal] = []
 
     def start(*args: str) -> Terminal:
-        terminal = Terminal(
-            interpreter_command[0], ["--api-base", server.url, "--api-key", "sk-test", *args], env={}
-        )
+        terminal = Terminal(interpreter_command[0], ["--api-base", server.url, "--api-key", "sk-test", *args], env={})
         terminals.append(terminal)
         return terminal
 
@@ -66,9 +64,7 @@ def test_ask_confirm_run_answer_then_a_second_task_then_ctrl_d(spawn: Spawn, ser
     assert leave(resumed) == 0
 
 
-def test_ctrl_c_during_a_run_returns_to_the_prompt_and_the_session_survives(
-    spawn: Spawn, server: FakeServer
-) -> None:
+def test_ctrl_c_during_a_run_returns_to_the_prompt_and_the_session_survives(spawn: Spawn, server: FakeServer) -> None:
     server.enqueue(Reply.tool_call("python", "import time\nprint('sleeping', flush=True)\ntime.sleep(60)"))
     terminal = spawn("-y")
     terminal.wait_for_prompt()

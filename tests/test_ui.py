@@ -370,9 +370,7 @@ def test_a_successful_run_ends_with_a_quiet_tick(renderer: TerminalRenderer, out
     ]
 
 
-def test_no_color_keeps_the_layout_but_drops_colour(
-    monkeypatch: pytest.MonkeyPatch, out: io.StringIO
-) -> None:
+def test_no_color_keeps_the_layout_but_drops_colour(monkeypatch: pytest.MonkeyPatch, out: io.StringIO) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     renderer = make_renderer(out, terminal=True)
     play(renderer, scripted_turn())
@@ -387,9 +385,7 @@ def frame_rows(view: View, height: int, clock: Clock | None = None) -> list[str]
     console = Console(file=io.StringIO(), width=80, height=height, force_terminal=True)
     frame = Frame(clock or Clock())
     frame.view = view
-    return [
-        "".join(segment.text for segment in row).rstrip() for row in console.render_lines(frame, pad=False)
-    ]
+    return ["".join(segment.text for segment in row).rstrip() for row in console.render_lines(frame, pad=False)]
 
 
 def test_the_live_region_shows_only_the_end_of_a_long_block() -> None:
@@ -410,9 +406,7 @@ def test_the_status_line_counts_from_the_start() -> None:
     assert row.endswith("running python · 3.2s · Ctrl-C to stop")
 
 
-def test_an_unfinished_output_line_shows_live_then_prints_once(
-    renderer: TerminalRenderer, out: io.StringIO
-) -> None:
+def test_an_unfinished_output_line_shows_live_then_prints_once(renderer: TerminalRenderer, out: io.StringIO) -> None:
     renderer.handle(CodeStarted(CELL))
     renderer.handle(OutputChunk("Downloading 10%\rDownloading 90%"))
     assert frame_rows(renderer._frame.view, height=24)[:-1] == ["│ Downloading 90%"]
