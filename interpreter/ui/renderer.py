@@ -35,9 +35,7 @@ def is_terminal(file: TextIO) -> bool:
     return tty and os.environ.get("TERM") != "dumb"
 
 
-def make_renderer(
-    file: TextIO | None = None, *, terminal: bool | None = None, verbose: bool = False
-) -> Renderer:
+def make_renderer(file: TextIO | None = None, *, terminal: bool | None = None, verbose: bool = False) -> Renderer:
     """A renderer for `file` (stdout by default): Rich on a terminal, else plain text; None detects which."""
     out = sys.stdout if file is None else file
     if terminal is None:

@@ -59,9 +59,7 @@ def footer(result: RunResult) -> Text:
 class TerminalRenderer:
     """Draws a session on a terminal: finished blocks print once; only the frame below them is redrawn."""
 
-    def __init__(
-        self, console: Console, *, clock: Callable[[], float] = time.monotonic, verbose: bool = False
-    ) -> None:
+    def __init__(self, console: Console, *, clock: Callable[[], float] = time.monotonic, verbose: bool = False) -> None:
         self._console = console
         self._clock = clock
         self._verbose = verbose
