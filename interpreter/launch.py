@@ -5,6 +5,7 @@ from __future__ import annotations
 from interpreter.approval import Approver
 from interpreter.config import RESUME_LATEST, Settings
 from interpreter.execution import Executor
+from interpreter.interrupts import CtrlC
 from interpreter.llm import OpenAIChatModel
 from interpreter.prompt import Prompter
 from interpreter.repl import replay, run_interactive, run_task
@@ -23,7 +24,7 @@ def start(settings: Settings, *, task: str | None, resume: str | None) -> int:
     if resume is not None:
         renderer.info(f"resuming conversation {conversation.id}")
         replay(conversation.messages, renderer)
-    with Executor() as executor:
+    with CtrlC().installed() as ctrl_c, Executor() as executor:
         session = Session(
             model=OpenAIChatModel(model=settings.model, api_base=settings.api_base, api_key=settings.api_key),
             runner=executor,
@@ -35,8 +36,8 @@ def start(settings: Settings, *, task: str | None, resume: str | None) -> int:
             max_steps=settings.max_steps,
         )
         if task is not None:
-            return run_task(session, renderer, task)
-        return run_interactive(session, renderer, prompter)
+            return run_task(session, renderer, task, ctrl_c)
+        return run_interactive(session, renderer, prompter, ctrl_c)
 
 
 def _conversation(store: ConversationStore, model: str, resume: str | None) -> Conversation:

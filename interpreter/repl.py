@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING
 
 from interpreter import tool
 from interpreter.errors import InterpreterError
+from interpreter.interrupts import CtrlC
 from interpreter.messages import CodeProposed, Event, Message, TextDelta, TurnEnded
 
 if TYPE_CHECKING:
@@ -21,22 +22,20 @@ EXIT_CANCELLED = 130
 _LEAVE = frozenset({"exit", "quit", "exit()", "quit()"})
 
 
-def run_task(session: Session, renderer: Renderer, task: str) -> int:
+def run_task(session: Session, renderer: Renderer, task: str, ctrl_c: CtrlC) -> int:
     """Work on one task and return the exit status for `-c`."""
     try:
-        ended = _show(session.send(task), renderer)
+        ended = _show(session.send(task), renderer, ctrl_c)
     except KeyboardInterrupt:
-        renderer.stop()
         renderer.info("cancelled (Ctrl-C)")
         return EXIT_CANCELLED
     except InterpreterError as exc:
-        renderer.stop()
         renderer.error(str(exc))
         return EXIT_FAILURE
     return EXIT_MAX_STEPS if ended is not None and ended.reason == "max_steps" else EXIT_OK
 
 
-def run_interactive(session: Session, renderer: Renderer, prompter: Prompter) -> int:
+def run_interactive(session: Session, renderer: Renderer, prompter: Prompter, ctrl_c: CtrlC) -> int:
     """Prompt for tasks until exit/quit/Ctrl-D; a failed or cancelled task returns to the prompt."""
     while True:
         try:
@@ -46,7 +45,7 @@ def run_interactive(session: Session, renderer: Renderer, prompter: Prompter) ->
         if task is None or task.strip().lower() in _LEAVE:
             return EXIT_OK
         if task.strip():
-            _attempt(session, renderer, task)
+            _attempt(session, renderer, task, ctrl_c)
 
 
 def replay(messages: Iterable[Message], renderer: Renderer) -> None:
@@ -70,26 +69,34 @@ def _replay_assistant(message: Message, renderer: Renderer) -> None:
             continue
 
 
-def _attempt(session: Session, renderer: Renderer, task: str) -> None:
+def _attempt(session: Session, renderer: Renderer, task: str, ctrl_c: CtrlC) -> None:
     """Run one interactive task; failures are reported in one line and the session goes on."""
     try:
-        _show(session.send(task), renderer)
+        _show(session.send(task), renderer, ctrl_c)
     except KeyboardInterrupt:
-        renderer.stop()
         renderer.info("cancelled (Ctrl-C)")
     except InterpreterError as exc:
-        renderer.stop()
         renderer.error(str(exc))
-    finally:
-        renderer.stop()
 
 
-def _show(events: Iterable[Event], renderer: Renderer) -> TurnEnded | None:
-    """Render every event; returns the TurnEnded event that closed the turn."""
+def _show(events: Generator[Event, None, None], renderer: Renderer, ctrl_c: CtrlC) -> TurnEnded | None:
+    """Render every event; returns the TurnEnded event that closed the turn. Ctrl-C always reaches the session."""
     ended = None
-    for event in events:
-        renderer.handle(event)
-        if isinstance(event, TurnEnded):
-            ended = event
-    renderer.stop()
+    ctrl_c.take_pending()  # a press that landed after the previous turn ended belongs to no turn
+    try:
+        while (event := _next(events, ctrl_c)) is not None:
+            with ctrl_c.deferred():
+                renderer.handle(event)
+            if isinstance(event, TurnEnded):
+                ended = event
+    finally:
+        with ctrl_c.deferred():
+            renderer.stop()
     return ended
+
+
+def _next(events: Generator[Event, None, None], ctrl_c: CtrlC) -> Event | None:
+    """The session's next event; a Ctrl-C kept while drawing is thrown into the session where it stopped."""
+    if ctrl_c.take_pending():
+        return events.throw(KeyboardInterrupt())
+    return next(events, None)

@@ -82,7 +82,7 @@ class Session:
         self._tools: Sequence[dict[str, Any]] = [tool.schema(runner.languages())] if tools else ()
         self._max_steps = max_steps
 
-    def send(self, text: str) -> Iterator[Event]:
+    def send(self, text: str) -> Generator[Event, None, None]:
         """Work on one task; every message is saved as soon as it exists, whatever interrupts the work."""
         self._append(Message("user", text))
         for step in range(1, self._max_steps + 1):

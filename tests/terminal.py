@@ -36,7 +36,12 @@ class Terminal:
 
     def wait_for_prompt(self, timeout: float = 30) -> None:
         """Wait until the cursor sits on an empty `> ` prompt."""
-        self._wait(lambda: self.screen.display[self.screen.cursor.y].rstrip() == ">", "the > prompt", timeout)
+        # A Ctrl-C pressed between two prompts is echoed by the tty itself as "^C" before the next prompt.
+        self._wait(lambda: self.cursor_line().removeprefix("^C") == ">", "the > prompt", timeout)
+
+    def cursor_line(self) -> str:
+        """The screen line the cursor is on."""
+        return self.screen.display[self.screen.cursor.y].rstrip()
 
     def send(self, text: str) -> None:
         self.child.send(text)

@@ -65,11 +65,11 @@ def test_ask_confirm_run_answer_then_a_second_task_then_ctrl_d(spawn: Spawn, ser
 
 
 def test_ctrl_c_during_a_run_returns_to_the_prompt_and_the_session_survives(spawn: Spawn, server: FakeServer) -> None:
-    server.enqueue(Reply.tool_call("python", "import time\nprint('sleeping', flush=True)\ntime.sleep(60)"))
+    server.enqueue(Reply.tool_call("python", "import time\nprint('sleep' + 'ing', flush=True)\ntime.sleep(60)"))
     terminal = spawn("-y")
     terminal.wait_for_prompt()
     terminal.send("sleep a minute\r")
-    terminal.wait_for("sleeping")
+    terminal.wait_for("│ sleeping")  # the output, so the cell is running
     terminal.press("c")
     terminal.wait_for("cancelled")
     server.enqueue(Reply.text("Still here."))
@@ -101,3 +101,40 @@ def test_exit_leaves_with_status_0(spawn: Spawn) -> None:
     terminal.wait_for_prompt()
     terminal.send("exit\r")
     assert terminal.exit_status() == 0
+
+
+def test_ctrl_c_while_the_answer_streams_keeps_what_arrived(spawn: Spawn, server: FakeServer) -> None:
+    words = " ".join(f"word{i}" for i in range(200))
+    server.enqueue(Reply.text(words, chunk_delay=0.05))
+    terminal = spawn()
+    terminal.wait_for_prompt()
+    terminal.send("talk slowly\r")
+    terminal.wait_for("word3")
+    terminal.press("c")
+    terminal.wait_for("cancelled")
+    server.enqueue(Reply.text("Sorry, go on."))
+    terminal.wait_for_prompt()
+    terminal.send("next\r")
+    terminal.wait_for("Sorry, go on.")
+    assert leave(terminal) == 0
+    assert "internal error" not in terminal.text()
+    body = server.requests[-1].body
+    assert body is not None
+    kept = body["messages"][2]
+    assert kept["role"] == "assistant" and kept["content"].startswith("word0 word1 word2")
+    assert "word199" not in kept["content"] and "[interrupted by the user]" in kept["content"]
+
+
+def test_ctrl_c_pressed_at_any_moment_never_breaks_the_session(spawn: Spawn, server: FakeServer) -> None:
+    terminal = spawn("-y")
+    for attempt in range(6):
+        server.enqueue(Reply.tool_call("python", "print('x' * 50)\n" * 20), Reply.text("done " * 30))
+        terminal.wait_for_prompt()
+        terminal.send(f"task {attempt}\r")
+        terminal.wait_for(f"task {attempt}")
+        __import__("time").sleep(0.05 * attempt)  # land the press at a different point each time
+        terminal.press("c")
+        terminal.wait_for_prompt()
+    assert "internal error" not in terminal.text()
+    assert "Traceback" not in terminal.text()
+    assert leave(terminal) == 0
