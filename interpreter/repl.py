@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,7 @@ def run_task(session: Session, renderer: Renderer, task: str, ctrl_c: CtrlC) -> 
         renderer.info("cancelled (Ctrl-C)")
         return EXIT_CANCELLED
     except InterpreterError as exc:
-        renderer.error(str(exc))
+        _report(exc, renderer)
         return EXIT_FAILURE
     return EXIT_MAX_STEPS if ended is not None and ended.reason == "max_steps" else EXIT_OK
 
@@ -76,7 +77,12 @@ def _attempt(session: Session, renderer: Renderer, task: str, ctrl_c: CtrlC) -> 
     except KeyboardInterrupt:
         renderer.info("cancelled (Ctrl-C)")
     except InterpreterError as exc:
-        renderer.error(str(exc))
+        _report(exc, renderer)
+
+
+def _report(error: InterpreterError, renderer: Renderer) -> None:
+    """One line about a failure; the chain of causes behind it is shown with --verbose."""
+    renderer.error(str(error), details="".join(traceback.format_exception(error)))
 
 
 def _show(events: Generator[Event, None, None], renderer: Renderer, ctrl_c: CtrlC) -> TurnEnded | None:

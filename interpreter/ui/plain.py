@@ -66,9 +66,11 @@ class PlainRenderer:
         self._line(line)
         self._file.flush()
 
-    def error(self, line: str) -> None:
-        """Write a one-line failure."""
+    def error(self, line: str, details: str = "") -> None:
+        """Write a one-line failure, and its details with --verbose."""
         self._line(f"error: {line}")
+        for detail in details.splitlines() if self._verbose else ():
+            self._line(f"  {detail}")
         self._file.flush()
 
     def stop(self) -> None:

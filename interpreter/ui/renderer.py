@@ -19,8 +19,8 @@ class Renderer(Protocol):
     def info(self, line: str) -> None:
         """Show one informational line."""
 
-    def error(self, line: str) -> None:
-        """Show a one-line failure."""
+    def error(self, line: str, details: str = "") -> None:
+        """Show a one-line failure; `details` (e.g. a traceback) only with --verbose."""
 
     def stop(self) -> None:
         """End any live region and flush pending text (before a prompt, on Ctrl-C, at the end); idempotent."""

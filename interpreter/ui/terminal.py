@@ -82,9 +82,12 @@ class TerminalRenderer:
         """Print one informational line."""
         self._show([Text(line)])
 
-    def error(self, line: str) -> None:
-        """Print a one-line failure, in red."""
-        self._show([Text(f"error: {line}", style="red")])
+    def error(self, line: str, details: str = "") -> None:
+        """Print a one-line failure in red, and its details (dim) with --verbose."""
+        shown: list[RenderableType] = [Text(f"error: {line}", style="red")]
+        if details and self._verbose:
+            shown.append(Text(details.rstrip("\n"), style="dim"))
+        self._show(shown)
 
     def stop(self) -> None:
         """Print whatever is pending and close the live region."""
