@@ -1,0 +1,67 @@
+"""The one table of languages we can run, and how to look a name up in it."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from interpreter.errors import LanguageUnavailable, UnknownLanguage
+
+_HERE = Path(__file__).resolve().parent
+
+# Cells arrive NUL-terminated on fd $1 and each status goes back on fd $2. The cell runs with both closed so
+# its background jobs do not hold the protocol pipes. `eval` twice because a redirection's fd must be literal.
+_SHELL_WORKER = """\
+readonly __steady_in=$1 __steady_out=$2
+set --
+while IFS= read -r -d '' -u "$__steady_in" __steady_cell; do
+    eval "eval \\"\\$__steady_cell\\" $__steady_in<&- $__steady_out>&-"
+    echo "$?" >&"$__steady_out"
+done
+"""
+
+
+@dataclass(frozen=True)
+class Language:
+    """A language we can run: its names, the program that runs it, and the arguments that start its worker."""
+
+    name: str
+    aliases: tuple[str, ...]
+    program: str
+    args: tuple[str, ...]
+
+    def executable(self) -> str | None:
+        """The full path of the program, or None when it is not installed."""
+        return shutil.which(self.program)
+
+    def command(self, executable: str, cell_fd: int, done_fd: int) -> list[str]:
+        """The argv that starts a worker reading cells from `cell_fd` and reporting on `done_fd`."""
+        return [executable, *self.args, str(cell_fd), str(done_fd)]
+
+
+LANGUAGES: tuple[Language, ...] = (
+    Language("python", ("py", "python3"), sys.executable, ("-u", str(_HERE / "python_worker.py"))),
+    Language("shell", ("bash", "sh"), "/bin/bash", ("--noprofile", "--norc", "-c", _SHELL_WORKER, "bash")),
+    Language("javascript", ("js", "node"), "node", (str(_HERE / "node_worker.js"),)),
+)
+
+
+def find_language(table: Sequence[Language], name: str) -> Language:
+    """The language called `name` (case-insensitive, aliases too); UnknownLanguage if there is none."""
+    wanted = name.strip().lower()
+    for language in table:
+        if wanted == language.name or wanted in language.aliases:
+            return language
+    known = ", ".join(language.name for language in table)
+    raise UnknownLanguage(f"unknown language {name!r}; known: {known}")
+
+
+def require_executable(language: Language) -> str:
+    """The program that runs `language`; LanguageUnavailable when it is not installed."""
+    found = language.executable()
+    if found is None:
+        raise LanguageUnavailable(f"{language.name} is not available here: {language.program} is not installed")
+    return found
