@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 from fake_server import FakeServer, Fault, RecordedRequest, Reply
 
@@ -221,3 +224,37 @@ def test_help_names_the_options(interpreter_command: list[str]) -> None:
         "--version",
     ):
         assert option in result.stdout
+
+
+def test_verbose_shows_the_cause_behind_the_line(interpreter_command: list[str]) -> None:
+    command = [*interpreter_command, "-c", "hi", "--api-base", "http://127.0.0.1:9/v1", "--api-key", "x", "--verbose"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "cannot reach the API" in result.stdout
+    assert "ConnectError" in result.stdout  # the cause, from the HTTP layer
+
+
+def test_ctrl_c_in_one_task_mode_exits_130_and_leaves_nothing_running(
+    interpreter_command: list[str], server: FakeServer, tmp_path: Path
+) -> None:
+    marker = tmp_path / "started"
+    server.enqueue(
+        Reply.tool_call("python", f"import time, pathlib\npathlib.Path({str(marker)!r}).touch()\ntime.sleep(60)")
+    )
+    command = [*interpreter_command, "-c", "wait", "-y", "--api-base", server.url, "--api-key", "x"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the cell never started"
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert children, "the python worker should be running"
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "cancelled" in stdout
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == []

@@ -138,3 +138,15 @@ def test_ctrl_c_pressed_at_any_moment_never_breaks_the_session(spawn: Spawn, ser
     assert "internal error" not in terminal.text()
     assert "Traceback" not in terminal.text()
     assert leave(terminal) == 0
+
+
+def test_a_multi_line_paste_is_one_task(spawn: Spawn, server: FakeServer) -> None:
+    server.enqueue(Reply.text("Got both lines."))
+    terminal = spawn()
+    terminal.wait_for_prompt()
+    terminal.send("\x1b[200~first line\nsecond line\x1b[201~")  # what a terminal sends for a bracketed paste
+    terminal.wait_for("second line")
+    terminal.send("\r")
+    terminal.wait_for("Got both lines.")
+    assert leave(terminal) == 0
+    assert user_messages(server) == ["first line\nsecond line"]
