@@ -99,6 +99,8 @@ def _run(flags: config.Flags, task: str | None, resume: str | None) -> int:
         return start(settings, task=task, resume=resume)
     except StorageError as exc:
         return _fail(exc, EXIT_USAGE if resume else 1)
+    except ConfigError as exc:
+        return _fail(exc, EXIT_USAGE)
     except InterpreterError as exc:
         return _fail(exc, 1)
     except Exception as exc:  # a bug: one line, and the details only with --verbose

@@ -57,6 +57,15 @@ def home_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
+def ensure_home(home: Path) -> Path:
+    """Create the home directory, private to its owner; ConfigError when that is impossible."""
+    try:
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the home directory {home}: {exc.strerror} (set INTERPRETER_HOME)") from exc
+    return home
+
+
 def resolve(flags: Flags, env: Mapping[str, str] | None = None) -> Settings:
     """Apply the precedence chain, flags > environment > defaults, and validate the result."""
     env = os.environ if env is None else env

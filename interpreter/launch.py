@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from interpreter.approval import Approver
-from interpreter.config import RESUME_LATEST, Settings
+from interpreter.config import RESUME_LATEST, Settings, ensure_home
 from interpreter.execution import Executor
 from interpreter.interrupts import CtrlC
 from interpreter.llm import OpenAIChatModel
@@ -17,9 +17,10 @@ from interpreter.ui import make_renderer
 
 def start(settings: Settings, *, task: str | None, resume: str | None) -> int:
     """Run one task (`task`) or an interactive session; returns the exit status."""
+    home = ensure_home(settings.home)
     renderer = make_renderer(verbose=settings.verbose)
-    prompter = Prompter(settings.home / "history", before_prompt=renderer.stop)
-    store = ConversationStore(settings.home / "conversations")
+    prompter = Prompter(home / "history", before_prompt=renderer.stop)
+    store = ConversationStore(home / "conversations")
     conversation = _conversation(store, settings.model, resume)
     if resume is not None:
         renderer.info(f"resuming conversation {conversation.id}")

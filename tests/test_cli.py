@@ -258,3 +258,11 @@ def test_ctrl_c_in_one_task_mode_exits_130_and_leaves_nothing_running(
     assert "cancelled" in stdout
     _, alive = psutil.wait_procs(children, timeout=5)
     assert alive == []
+
+
+def test_an_unusable_home_is_one_line_and_exit_2(run_cli: Run, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run_cli("-c", "hi", env={"INTERPRETER_HOME": str(blocker / "home")})
+    assert result.returncode == 2
+    assert_one_clear_line(result, "cannot create the home directory")
