@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import traceback
@@ -142,4 +143,6 @@ def main(argv: list[str] | None = None) -> NoReturn:
         code = exc.exit_code
     except typer.Abort:
         code = 130
+    # The SDK leaves ~100k long-lived objects; freezing them spares the collector's passes over them at exit (~0.1 s).
+    gc.freeze()
     sys.exit(code if isinstance(code, int) else 0)
