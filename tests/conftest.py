@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_server import FakeServer
 
-_STRIPPED = ("NO_COLOR", "FORCE_COLOR", "TERM", "VISUAL", "EDITOR")
+_STRIPPED = ("NO_COLOR", "FORCE_COLOR", "TERM", "COLUMNS", "LINES", "VISUAL", "EDITOR")
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from fakes import FakeChatModel, FakeRunner, always, call_reply, text_reply
 
@@ -19,23 +21,29 @@ from interpreter.messages import (
     TextDelta,
     TurnEnded,
 )
-from interpreter.session import CANCELLED, DECLINED, Session
+from interpreter.session import CANCELLED, DECLINED, Confirm, Session
 from interpreter.storage import Conversation
 
 
-def make_session(model: FakeChatModel, runner: FakeRunner | None = None, **options: object) -> Session:
-    saved: list[int] = []
-    session = Session(
+def make_session(
+    model: FakeChatModel,
+    runner: FakeRunner | None = None,
+    *,
+    confirm: Confirm = always(True),
+    save: Callable[[Conversation], None] = lambda conversation: None,
+    tools: bool = True,
+    max_steps: int = 20,
+) -> Session:
+    return Session(
         model=model,
         runner=runner or FakeRunner(),
-        confirm=options.pop("confirm", always(True)),  # type: ignore[arg-type]
+        confirm=confirm,
         conversation=Conversation.new("test-model"),
-        save=lambda conversation: saved.append(len(conversation.messages)),
+        save=save,
         system="SYSTEM",
-        **options,  # type: ignore[arg-type]
+        tools=tools,
+        max_steps=max_steps,
     )
-    session.saved = saved  # type: ignore[attr-defined]
-    return session
 
 
 def roles(session: Session) -> list[str]:
@@ -72,9 +80,10 @@ def test_a_tool_call_runs_and_its_output_goes_back_as_the_tool_message() -> None
 def test_every_message_is_saved_as_it_is_added() -> None:
     model = FakeChatModel()
     model.enqueue(call_reply(("python", "1")), text_reply("done"))
-    session = make_session(model)
+    saved: list[int] = []
+    session = make_session(model, save=lambda conversation: saved.append(len(conversation.messages)))
     list(session.send("task"))
-    assert session.saved == [1, 2, 3, 4]  # type: ignore[attr-defined]
+    assert saved == [1, 2, 3, 4]
 
 
 def test_calls_run_in_order_each_answered_by_its_id() -> None:

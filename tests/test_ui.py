@@ -67,13 +67,6 @@ def split(text: str, size: int) -> list[str]:
     return blocks if rest is None else [*blocks, rest]
 
 
-@pytest.fixture(autouse=True)
-def plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No colour or terminal settings leak in from the machine running the tests."""
-    for name in ("NO_COLOR", "FORCE_COLOR", "TERM", "COLUMNS", "LINES"):
-        monkeypatch.delenv(name, raising=False)
-
-
 # ---- blocks --------------------------------------------------------------------------------------------
 
 
