@@ -29,7 +29,7 @@ def make_session(
     model: FakeChatModel,
     runner: FakeRunner | None = None,
     *,
-    confirm: Confirm = always(True),
+    confirm: Confirm | None = None,
     save: Callable[[Conversation], None] = lambda conversation: None,
     tools: bool = True,
     max_steps: int = 20,
@@ -37,7 +37,7 @@ def make_session(
     return Session(
         model=model,
         runner=runner or FakeRunner(),
-        confirm=confirm,
+        confirm=confirm or always(True),
         conversation=Conversation.new("test-model"),
         save=save,
         system="SYSTEM",
