@@ -14,7 +14,7 @@ from interpreter.errors import (
     ApiStatusError,
     ApiTimeoutError,
 )
-from interpreter.messages import Message, Reply, StreamItem, TextDelta, ToolCall
+from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, TextDelta, ToolCall, Usage
 
 if TYPE_CHECKING:
     import openai
@@ -58,11 +58,14 @@ class OpenAIChatModel:
             "model": self.model,
             "messages": [m.to_dict() for m in messages],
             "stream": True,
+            "stream_options": {"include_usage": True},
         }
         if tools:
             request["tools"] = list(tools)
         try:
-            stream = self._openai().chat.completions.create(**request)
+            response = self._openai().chat.completions.with_raw_response.create(**request)
+            yield ResponseHeaders(dict(response.headers))
+            stream = response.parse()
             try:
                 yield from _assemble(stream)
             finally:
@@ -98,6 +101,8 @@ def _assemble(chunks: Any) -> Iterator[StreamItem]:
     calls: dict[int, _PartialCall] = {}
     finish_reason: str | None = None
     for chunk in chunks:
+        if chunk.usage is not None:
+            yield Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
         for choice in chunk.choices or ():
             delta = choice.delta
             if delta is not None and delta.content:

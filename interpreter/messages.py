@@ -71,6 +71,21 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class ResponseHeaders:
+    """The HTTP headers of the model's response, as soon as it starts (rate-limit headers live here)."""
+
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens the server says the request used."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
 class Reply:
     """The model's whole answer, assembled once its stream has ended."""
 
@@ -189,4 +204,4 @@ Event = (
     | Notice
     | TurnEnded
 )
-StreamItem = TextDelta | Reply
+StreamItem = ResponseHeaders | TextDelta | Usage | Reply

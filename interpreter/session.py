@@ -105,7 +105,7 @@ class Session:
                 if isinstance(item, TextDelta):
                     text.append(item.text)
                     yield item
-                elif isinstance(item, Reply):
+                elif isinstance(item, Reply):  # headers and usage are for the resilience layer, not the session
                     self._append(item.message)
                     return item
         except KeyboardInterrupt:
