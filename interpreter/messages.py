@@ -86,6 +86,22 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """The next request waits: why (`rate limited (TPM)`), until when (a monotonic deadline), which attempt follows."""
+
+    reason: str
+    until: float
+    attempt: int
+    attempts: int
+
+    def describe(self, remaining: float) -> str:
+        """The plain words for this wait: "rate limited (TPM), retrying in 3.7s (attempt 2/6)"."""
+        verb = "retrying" if self.attempt > 1 else "sending"
+        after = f" (attempt {self.attempt}/{self.attempts})" if self.attempt > 1 else ""
+        return f"{self.reason}, {verb} in {remaining:.1f}s{after}"
+
+
+@dataclass(frozen=True)
 class Reply:
     """The model's whole answer, assembled once its stream has ended."""
 
@@ -204,4 +220,4 @@ Event = (
     | Notice
     | TurnEnded
 )
-StreamItem = ResponseHeaders | TextDelta | Usage | Reply
+StreamItem = ResponseHeaders | Waiting | TextDelta | Usage | Reply

@@ -24,6 +24,7 @@ from interpreter.messages import (
     RunResult,
     TextDelta,
     TurnEnded,
+    Waiting,
 )
 from interpreter.storage import Conversation
 
@@ -104,6 +105,8 @@ class Session:
             for item in self._model.stream([self._system, *self.conversation.messages], self._tools):
                 if isinstance(item, TextDelta):
                     text.append(item.text)
+                    yield item
+                elif isinstance(item, Waiting):
                     yield item
                 elif isinstance(item, Reply):  # headers and usage are for the resilience layer, not the session
                     self._append(item.message)

@@ -26,6 +26,7 @@ from interpreter.messages import (
     RunResult,
     TextDelta,
     TurnEnded,
+    Waiting,
 )
 from interpreter.ui import Renderer, make_renderer
 from interpreter.ui.blocks import BlockSplitter
@@ -443,3 +444,31 @@ def test_an_unchanged_frame_is_not_repainted() -> None:
         assert out.getvalue().endswith("Streaming a paragraph\x1b[?2026l")
     finally:
         live.stop()
+
+
+def test_a_wait_counts_down_in_the_status_line_and_prints_nothing(out: io.StringIO) -> None:
+    clock = Clock()
+    renderer = TerminalRenderer(Console(file=out, width=80, height=24, force_terminal=True), clock=clock)
+    renderer.handle(Waiting("rate limited (TPM)", until=clock.now + 3.708, attempt=2, attempts=6))
+    shown = []
+    for _ in range(3):
+        (row,) = frame_rows(renderer._frame.view, height=24, clock=clock)
+        shown.append(row[2:])
+        clock.now += 1.0
+    assert shown == [
+        "rate limited (TPM) · retrying in 3.8s · attempt 2/6 · Ctrl-C to cancel",
+        "rate limited (TPM) · retrying in 2.8s · attempt 2/6 · Ctrl-C to cancel",
+        "rate limited (TPM) · retrying in 1.8s · attempt 2/6 · Ctrl-C to cancel",
+    ]
+    renderer.stop()
+    assert screen(out.getvalue()) == []  # a transient status leaves nothing behind
+
+
+def test_a_wait_is_one_plain_line() -> None:
+    out = io.StringIO()
+    renderer = PlainRenderer(out, clock=lambda: 10.0)
+    renderer.handle(Waiting("rate limited (TPM)", until=13.7, attempt=2, attempts=6))
+    renderer.handle(Waiting("rate limit (TPM) nearly used", until=12.0, attempt=1, attempts=6))
+    assert out.getvalue() == (
+        "rate limited (TPM), retrying in 3.7s (attempt 2/6)\nrate limit (TPM) nearly used, sending in 2.0s\n"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -19,11 +20,12 @@ _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 @dataclass(frozen=True)
 class Status:
-    """The status line: `before` + the time since `started` + `after`, after a spinner."""
+    """The status line: `before` + the time since `started` (or, with `until`, the time left) + `after`."""
 
     before: str
     started: float
     after: str = ""
+    until: float | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class Frame:
             line = Text.from_ansi(view.partial, no_wrap=True, overflow="crop")
             rows += console.render_lines(Gutter(line), options, pad=False)[-1:]
         if view.status is not None and ticks is not None:
-            rows += console.render_lines(_status_line(view.status, ticks), options, pad=False)
+            rows += console.render_lines(self._status_line(view.status, ticks), options, pad=False)
         if rows and view.gap:
             rows.insert(0, [])
         rows = rows[-max(1, options.size.height - 1) :]
@@ -85,10 +87,15 @@ class Frame:
         """Tenths of a second since `status` started: the status line changes once a tick."""
         return max(0, int((self._clock() - status.started) * 10))
 
+    def _status_line(self, status: Status, ticks: int) -> Text:
+        """The status line `ticks` tenths in: "⠹ running python · 3.2s · Ctrl-C to stop", or a countdown."""
+        seconds = ticks / 10 if status.until is None else _tenths_left(status.until - self._clock())
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(_SPINNER[ticks % len(_SPINNER)], style="cyan")
+        line.append(f" {status.before}{duration(seconds)}{status.after}", style="dim")
+        return line
 
-def _status_line(status: Status, ticks: int) -> Text:
-    """The status line `ticks` tenths in: "⠹ running python · 3.2s · Ctrl-C to stop"."""
-    line = Text(no_wrap=True, overflow="ellipsis")
-    line.append(_SPINNER[ticks % len(_SPINNER)], style="cyan")
-    line.append(f" {status.before}{duration(ticks / 10)}{status.after}", style="dim")
-    return line
+
+def _tenths_left(seconds: float) -> float:
+    """Time left, rounded up to a tenth so a countdown never shows less than is left (3.708 s shows 3.8s)."""
+    return max(0.0, math.ceil(seconds * 10) / 10)

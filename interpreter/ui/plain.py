@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from typing import TextIO, assert_never
 
 from interpreter.messages import (
@@ -18,6 +20,7 @@ from interpreter.messages import (
     RunResult,
     TextDelta,
     TurnEnded,
+    Waiting,
 )
 from interpreter.ui.labels import cut_note, duration, outcome, reset_note
 from interpreter.ui.output import LineSplitter, lines_of, strip_escapes
@@ -46,8 +49,9 @@ def _clean(lines: list[str]) -> list[str]:
 class PlainRenderer:
     """Writes the session as plain text: the answer's markdown as it streams, fenced code, output lines."""
 
-    def __init__(self, file: TextIO, *, verbose: bool = False) -> None:
+    def __init__(self, file: TextIO, *, clock: Callable[[], float] = time.monotonic, verbose: bool = False) -> None:
         self._file = file
+        self._clock = clock
         self._verbose = verbose
         self._output = LineSplitter()
         self._line_open = False  # the last write left its line unfinished
@@ -86,6 +90,8 @@ class PlainRenderer:
         match event:
             case TextDelta():
                 return []
+            case Waiting():
+                return [event.describe(event.until - self._clock())]
             case RequestStarted(step=step):
                 return [f"[step {step}]"] if self._verbose else []
             case CodeProposed(cell=cell, in_text=in_text):

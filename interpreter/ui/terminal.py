@@ -23,6 +23,7 @@ from interpreter.messages import (
     RunResult,
     TextDelta,
     TurnEnded,
+    Waiting,
 )
 from interpreter.ui.blocks import BlockSplitter
 from interpreter.ui.frame import Frame, Status, View
@@ -54,6 +55,13 @@ def footer(result: RunResult) -> Text:
         return Text(f"✓ {duration(result.elapsed)}", style="dim green")
     style = "yellow" if words == "interrupted" else "red"
     return Text(f"{words} · {duration(result.elapsed)}", style=style)
+
+
+def _countdown(wait: Waiting, now: float) -> Status:
+    """The status line of a wait: "rate limited (TPM) · retrying in 3.7s · attempt 2/6 · Ctrl-C to cancel"."""
+    verb = "retrying" if wait.attempt > 1 else "sending"
+    attempt = f" · attempt {wait.attempt}/{wait.attempts}" if wait.attempt > 1 else ""
+    return Status(f"{wait.reason} · {verb} in ", now, f"{attempt} · Ctrl-C to cancel", until=wait.until)
 
 
 class TerminalRenderer:
@@ -100,6 +108,9 @@ class TerminalRenderer:
             case TextDelta(text=text):
                 blocks = self._blocks.feed(text)
                 return [part for block in blocks for part in self._section(markdown(block))]
+            case Waiting():
+                self._status = _countdown(event, self._clock())
+                return []
             case RequestStarted(step=step):
                 self._status = Status("thinking… ", self._clock())
                 return self._section(Text(f"step {step}", style="dim")) if self._verbose else []
