@@ -102,6 +102,18 @@ class Waiting:
 
 
 @dataclass(frozen=True)
+class StreamBroken:
+    """The reply broke off after `partial` was shown; it is kept, and the answer is asked for again."""
+
+    partial: str
+    reason: str
+
+    def message(self) -> Message:
+        """The partial answer as it is kept in the conversation (and sent with the next attempt)."""
+        return Message("assistant", f"{self.partial}\n\n[this answer broke off here: {self.reason}]")
+
+
+@dataclass(frozen=True)
 class Reply:
     """The model's whole answer, assembled once its stream has ended."""
 
@@ -211,6 +223,7 @@ class Decision:
 
 Event = (
     RequestStarted
+    | Waiting
     | TextDelta
     | CodeProposed
     | CodeStarted
@@ -220,4 +233,4 @@ Event = (
     | Notice
     | TurnEnded
 )
-StreamItem = ResponseHeaders | Waiting | TextDelta | Usage | Reply
+StreamItem = ResponseHeaders | Waiting | StreamBroken | TextDelta | Usage | Reply

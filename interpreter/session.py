@@ -22,6 +22,7 @@ from interpreter.messages import (
     Reply,
     RequestStarted,
     RunResult,
+    StreamBroken,
     TextDelta,
     TurnEnded,
     Waiting,
@@ -108,6 +109,10 @@ class Session:
                     yield item
                 elif isinstance(item, Waiting):
                     yield item
+                elif isinstance(item, StreamBroken):
+                    text.clear()
+                    self._append(item.message())
+                    yield Notice(f"the reply broke off ({item.reason}); asking again")
                 elif isinstance(item, Reply):  # headers and usage are for the resilience layer, not the session
                     self._append(item.message)
                     return item

@@ -17,9 +17,12 @@ from interpreter.messages import (
     Message,
     Notice,
     OutputChunk,
+    Reply,
     RequestStarted,
+    StreamBroken,
     TextDelta,
     TurnEnded,
+    Waiting,
 )
 from interpreter.session import CANCELLED, DECLINED, Confirm, Session
 from interpreter.storage import Conversation
@@ -211,3 +214,17 @@ def test_the_second_task_continues_the_same_conversation() -> None:
     list(session.send("one"))
     list(session.send("two"))
     assert [m.content for m in model.requests[1][0]][1:] == ["one", "first", "two"]
+
+
+def test_waits_pass_through_and_a_broken_stream_keeps_its_text_once() -> None:
+    model = FakeChatModel()
+    wait = Waiting("server error 503", until=5.0, attempt=2, attempts=6)
+    broken = StreamBroken("Half an ans", "connection reset")
+    final = Message("assistant", "A whole answer.")
+    model.enqueue([wait, TextDelta("Half an ans"), broken, TextDelta("A whole answer."), Reply(final, "stop")])
+    session = make_session(model)
+    events = list(session.send("task"))
+    assert wait in events
+    assert any(isinstance(e, Notice) and "broke off" in e.text for e in events)
+    kept = [m.content for m in session.conversation.messages if m.role == "assistant"]
+    assert kept == ["Half an ans\n\n[this answer broke off here: connection reset]", "A whole answer."]
