@@ -7,7 +7,10 @@
     │   ├── ApiConnectionError        the server could not be reached or the connection broke
     │   ├── ApiTimeoutError           the server stopped answering
     │   ├── ApiStatusError            the server answered with an HTTP error status
-    │   └── ApiResponseError          the server answered with something that is not a usable reply
+    │   ├── ApiResponseError          the server answered with something that is not a usable reply
+    │   ├── BreakerOpen               the circuit breaker is open: the request was not sent
+    │   ├── AttemptFailed             one attempt failed: carries its Verdict through the retry policy
+    │   └── GaveUp                    the retry policy stopped retrying (one summary line)
     ├── ExecutionError                code could not be run
     │   ├── UnknownLanguage           the model asked for a language we do not know
     │   └── LanguageUnavailable       a known language whose interpreter is not installed
@@ -18,6 +21,11 @@ that meets them (`llm.py`, `execution/`, `storage.py`); nothing above those modu
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interpreter.resilience.classify import Verdict
 
 
 class InterpreterError(Exception):
@@ -70,6 +78,37 @@ class ApiStatusError(ApiError):
 
 class ApiResponseError(ApiError):
     """Raised when the server's reply cannot be understood (malformed stream, no choices)."""
+
+
+class BreakerOpen(ApiError):
+    """Raised instead of sending a request while the circuit breaker is open."""
+
+    def __init__(self, failures: int, next_probe_in: float) -> None:
+        from interpreter.resilience.durations import format_wait  # noqa: PLC0415 - errors.py imports nothing eagerly
+
+        streak = f"{failures} failure{'' if failures == 1 else 's'} in a row"
+        when = f"next try in {format_wait(next_probe_in)}" if next_probe_in > 0 else "a test request is under way"
+        super().__init__(f"API unavailable: {streak}; {when}")
+        self.failures = failures
+        self.next_probe_in = next_probe_in
+
+
+class AttemptFailed(ApiError):
+    """Raised by the retry driver when an attempt fails; a final verdict lets it out of tenacity unchanged."""
+
+    def __init__(self, verdict: Verdict, error: ApiError) -> None:
+        super().__init__(verdict.message, request_id=error.request_id)
+        self.verdict = verdict
+        self.error = error
+
+
+class GaveUp(ApiError):
+    """Raised when the retry policy stops: `str()` is the one summary line (why, attempts, time waited, request id)."""
+
+    def __init__(self, reason: str, *, attempts: int, waited: float, request_id: str | None = None) -> None:
+        super().__init__(reason, request_id=request_id)
+        self.attempts = attempts
+        self.waited = waited
 
 
 class ExecutionError(InterpreterError):

@@ -1,0 +1,9 @@
+"""Calm behaviour against a rate-limited or failing API: pure pieces with the clock, sleep and randomness injected.
+
+durations   Go-style durations in, short waits out ("3.708s" -> 3.708 -> "3.7s")
+hints       how long the server asks us to wait, in its order of trust
+classify    the one table: retried or final, what the breaker hears, what the person is told
+breaker     the circuit breaker (closed, open, half-open) on a monotonic clock
+limiter     token estimates and the request/token buckets learned from rate-limit headers
+policy      the retry policy: pure decisions and the tenacity Retrying built from them
+"""

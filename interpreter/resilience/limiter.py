@@ -1,0 +1,134 @@
+"""The proactive limiter: offline token estimates, and request/token buckets learned from rate-limit headers."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from interpreter.resilience.durations import parse_duration
+
+CHARS_PER_TOKEN = 4
+_LABELS = {"requests": "RPM", "tokens": "TPM"}
+
+
+class TokenEstimator:
+    """Estimates prompt tokens as characters / 4, scaled by a ratio learned from the server's usage reports."""
+
+    def __init__(self, *, smoothing: float = 0.5, low: float = 0.5, high: float = 3.0) -> None:
+        self._smoothing = smoothing
+        self._low = low
+        self._high = high
+        self._ratio: float | None = None
+
+    @property
+    def ratio(self) -> float:
+        """Actual tokens per characters/4, as learned so far (1.0 before any report)."""
+        return self._ratio if self._ratio is not None else 1.0
+
+    def estimate(self, messages_chars: int) -> int:
+        """Tokens that `messages_chars` characters of conversation probably cost."""
+        return math.ceil(messages_chars / CHARS_PER_TOKEN * self.ratio)
+
+    def calibrate(self, messages_chars: int, prompt_tokens: int) -> None:
+        """Learn from a reply's usage.prompt_tokens for a prompt of `messages_chars` characters."""
+        if messages_chars <= 0 or prompt_tokens <= 0:
+            return
+        seen = prompt_tokens / (messages_chars / CHARS_PER_TOKEN)
+        # The first report replaces the guess; later ones are smoothed so one odd reply cannot swing it.
+        ratio = seen if self._ratio is None else self._ratio + self._smoothing * (seen - self._ratio)
+        self._ratio = min(max(ratio, self._low), self._high)
+
+
+@dataclass
+class _Bucket:
+    """One rate limit: `level` of `limit` left at clock time `at`, refilling at limit/60 per second."""
+
+    limit: int
+    level: float
+    at: float
+
+    def refill(self, now: float) -> None:
+        """Bring the level up to `now`."""
+        self.level = min(self.limit, self.level + (now - self.at) * self.limit / 60)
+        self.at = now
+
+    def wait_for(self, amount: int) -> float:
+        """Seconds until `amount` fits; 0.0 when it fits now or never can (the server's refusal says it best)."""
+        if amount > self.limit or amount <= self.level:
+            return 0.0
+        return (amount - self.level) * 60 / self.limit
+
+
+class RateLimiter:
+    """Request and token buckets learned from x-ratelimit-* headers; says how long to wait before a request."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Learn limits and levels from a response's headers; unknown (-1, 0, unparsable) values are ignored."""
+        headers = {name.lower(): value for name, value in headers.items()}
+        now = self._clock()
+        for kind in _LABELS:
+            bucket = self._learn(kind, _count(headers.get(f"x-ratelimit-limit-{kind}")), now)
+            if bucket is not None:
+                bucket.level = _level(headers, kind, bucket)
+
+    def delay(self, tokens: int) -> tuple[float, str]:
+        """Seconds to wait before sending `tokens` tokens, and the limit that says so ("TPM", "RPM", or "")."""
+        waits = [(self._refilled(kind).wait_for(amount), _LABELS[kind]) for kind, amount in self._amounts(tokens)]
+        seconds, label = max(waits, default=(0.0, ""), key=lambda wait: wait[0])
+        return (seconds, label) if seconds > 0 else (0.0, "")
+
+    def spend(self, tokens: int) -> None:
+        """Take a request of `tokens` tokens, just sent, out of the buckets."""
+        for kind, amount in self._amounts(tokens):
+            bucket = self._refilled(kind)
+            bucket.level = max(0.0, bucket.level - amount)
+
+    def _amounts(self, tokens: int) -> list[tuple[str, int]]:
+        """What one request of `tokens` tokens costs in each known bucket."""
+        costs = {"requests": 1, "tokens": tokens}
+        return [(kind, costs[kind]) for kind in self._buckets]
+
+    def _refilled(self, kind: str) -> _Bucket:
+        """The bucket for `kind`, refilled to now."""
+        bucket = self._buckets[kind]
+        bucket.refill(self._clock())
+        return bucket
+
+    def _learn(self, kind: str, limit: int | None, now: float) -> _Bucket | None:
+        """The bucket for `kind` refilled to `now`: created or resized when the headers give a limit."""
+        bucket = self._buckets.get(kind)
+        if bucket is None:
+            if limit is None:
+                return None
+            bucket = self._buckets[kind] = _Bucket(limit, float(limit), now)
+        bucket.refill(now)
+        if limit is not None:
+            bucket.limit = limit
+            bucket.level = min(bucket.level, limit)
+        return bucket
+
+
+def _level(headers: Mapping[str, str], kind: str, bucket: _Bucket) -> float:
+    """The level the server reports: remaining-*, else derived from reset-* (time until full), else ours."""
+    remaining = _count(headers.get(f"x-ratelimit-remaining-{kind}"))
+    if remaining is not None:
+        return min(remaining, bucket.limit)
+    reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}", ""))
+    if reset is not None and reset > 0:
+        return max(0.0, bucket.limit - reset * bucket.limit / 60)
+    return bucket.level
+
+
+def _count(text: str | None) -> int | None:
+    """A positive integer header value; None for missing, unparsable, -1 and 0, which gateways send for "unknown"."""
+    try:
+        value = int(text) if text is not None else 0
+    except ValueError:
+        return None
+    return value if value > 0 else None

@@ -1,0 +1,108 @@
+"""The server's requested wait, in its order of trust."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from interpreter.resilience.hints import Hint, parse_limit_numbers, server_hint
+
+NOW = datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
+TPM_MESSAGE = (
+    "Rate limit reached for gpt-4 in organization org-x on tokens per min (TPM): Limit 10000, Used 6353, "
+    "Requested 4265. Please try again in 3.708s. Visit https://platform.openai.com/account/rate-limits."
+)
+ALL_HEADERS = {
+    "retry-after-ms": "1500",
+    "retry-after": "7",
+    "x-ratelimit-reset-tokens": "20s",
+    "x-ratelimit-reset-requests": "1s",
+}
+
+
+def without(*names: str) -> dict[str, str]:
+    return {name: value for name, value in ALL_HEADERS.items() if name not in names}
+
+
+@pytest.mark.parametrize(
+    ("headers", "message", "expected"),
+    [
+        (ALL_HEADERS, TPM_MESSAGE, Hint(1.5, "retry-after-ms")),
+        (without("retry-after-ms"), TPM_MESSAGE, Hint(7.0, "retry-after")),
+        (without("retry-after-ms", "retry-after"), TPM_MESSAGE, Hint(3.708, "body")),
+        (without("retry-after-ms", "retry-after"), "no hint here", Hint(20.0, "x-ratelimit-reset-tokens")),
+        ({}, "no hint here", None),
+    ],
+)
+def test_hints_are_trusted_in_order(headers: dict[str, str], message: str, expected: Hint | None) -> None:
+    assert server_hint(headers, message, now=NOW) == expected
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("3", 3.0), ("2.5", 2.5), ("Mon, 01 Jan 2024 12:00:30 GMT", 30.0)])
+def test_retry_after_takes_seconds_or_an_http_date(value: str, seconds: float) -> None:
+    assert server_hint({"retry-after": value}, "", now=NOW) == Hint(seconds, "retry-after")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"retry-after-ms": "0"},
+        {"retry-after-ms": "-5"},
+        {"retry-after-ms": "soon"},
+        {"retry-after-ms": "nan"},
+        {"retry-after": "inf"},
+        {"retry-after": "0"},
+        {"retry-after": "Mon, 01 Jan 2024 11:59:00 GMT"},
+        {"retry-after": "not a date"},
+    ],
+)
+def test_unusable_values_fall_through_to_the_next_source(headers: dict[str, str]) -> None:
+    assert server_hint(headers, "Please try again in 2s.", now=NOW) == Hint(2.0, "body")
+
+
+@pytest.mark.parametrize(
+    ("message", "seconds"),
+    [
+        ("Please try again in 3.708s.", 3.708),
+        ("Please try again in 20ms. Visit", 0.02),
+        ("Please try again in ~1m2.6s", 62.6),
+        ("Please try again in 6m0s.", 360.0),
+        ("please Try Again In 2h3m", 7380.0),
+    ],
+)
+def test_the_body_hint_reads_every_duration_form(message: str, seconds: float) -> None:
+    hint = server_hint({}, message)
+    assert hint is not None
+    assert hint.seconds == pytest.approx(seconds)
+
+
+def test_a_body_that_says_seconds_in_words_is_no_hint() -> None:
+    assert server_hint({}, "Please try again in 20 seconds.") is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("tokens", Hint(20.0, "x-ratelimit-reset-tokens")),
+        ("requests", Hint(1.0, "x-ratelimit-reset-requests")),
+        (None, Hint(20.0, "x-ratelimit-reset-tokens")),
+    ],
+)
+def test_reset_headers_follow_the_limit_that_was_hit(kind: str | None, expected: Hint) -> None:
+    headers = without("retry-after-ms", "retry-after")
+    assert server_hint(headers, "", kind=kind) == expected
+
+
+def test_unknown_reset_values_are_ignored() -> None:
+    headers = {"x-ratelimit-reset-tokens": "-1", "x-ratelimit-reset-requests": "0s"}
+    assert server_hint(headers, "") is None
+
+
+def test_header_names_are_matched_in_any_case() -> None:
+    assert server_hint({"Retry-After-Ms": "250"}, "") == Hint(0.25, "retry-after-ms")
+
+
+def test_limit_numbers_are_read_from_the_message() -> None:
+    assert parse_limit_numbers(TPM_MESSAGE) == (10000, 6353, 4265)
+    assert parse_limit_numbers("Rate limit reached") is None
