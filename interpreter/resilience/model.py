@@ -1,0 +1,179 @@
+"""ResilientModel: a ChatModel that wraps another with the limiter, the circuit breaker and the retry policy.
+
+Each request: the breaker may refuse it (no network); the limiter may hold it back (a countdown) so it does not
+earn a 429; then it is sent once. A failure is classified; the policy either waits (a countdown the person sees,
+honouring the server's hint) and tries again, or stops with one line. A stream that breaks after text was shown
+is never replayed silently: its text is kept (StreamBroken) and the next attempt continues from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random as _random
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import DoAttempt, DoSleep, RetryCallState
+
+from interpreter.diagnostics import LOGGER_NAME, safe_headers
+from interpreter.errors import ApiError, ApiStatusError, AttemptFailed, BreakerOpen
+from interpreter.llm import ChatModel
+from interpreter.messages import (
+    Message,
+    Reply,
+    ResponseHeaders,
+    StreamBroken,
+    StreamItem,
+    TextDelta,
+    Usage,
+    Waiting,
+)
+from interpreter.resilience.breaker import BreakerState, CircuitBreaker
+from interpreter.resilience.classify import Verdict, classify
+from interpreter.resilience.limiter import RateLimiter, TokenEstimator
+from interpreter.resilience.policy import RetrySettings, build_retrying
+
+COMPLETION_ALLOWANCE = 1_000  # tokens a reply may take, counted against the TPM budget before it is sent
+
+
+@dataclass
+class Traffic:
+    """What this session's requests cost: sent, answered 429, seconds spent waiting."""
+
+    requests: int = 0
+    rate_limited: int = 0
+    waited: float = 0.0
+
+    def summary(self) -> str:
+        """One line for the end of a session: "5 requests, 2 rate limited (429), 7.4s spent waiting"."""
+        return f"{self.requests} requests, {self.rate_limited} rate limited (429), {self.waited:.1f}s spent waiting"
+
+
+class _BrokeAfterText(Exception):
+    """An attempt failed after some of its text reached the person."""
+
+    def __init__(self, error: ApiError, shown: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.shown = shown
+
+
+class ResilientModel:
+    """Wraps a ChatModel: proactive limiting, a circuit breaker, and one retry policy with visible waits."""
+
+    def __init__(
+        self,
+        inner: ChatModel,
+        *,
+        settings: RetrySettings | None = None,
+        breaker: CircuitBreaker | None = None,
+        limiter: RateLimiter | None = None,
+        estimator: TokenEstimator | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        self._inner = inner
+        self._settings = settings or RetrySettings()
+        self._log = logging.getLogger(f"{LOGGER_NAME}.api")
+        self._breaker = breaker or CircuitBreaker(clock=clock, on_transition=self._log_transition)
+        self._limiter = limiter or RateLimiter(clock=clock)
+        self._estimator = estimator or TokenEstimator()
+        self._clock = clock
+        self._sleep = sleep
+        self._random = random
+        self.traffic = Traffic()
+
+    def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
+        """Stream one reply, retrying under the policy; gives up with one ApiError line."""
+        retrying = build_retrying(self._settings, random=self._random)
+        retrying.begin()  # tenacity's statistics must exist before iter() (only __call__/__iter__ set them up)
+        state = RetryCallState(retrying, fn=None, args=(), kwargs={})
+        request = list(messages)
+        verdict: Verdict | None = None
+        while True:
+            action = retrying.iter(state)
+            if isinstance(action, DoAttempt):
+                try:
+                    state.set_result((yield from self._attempt(request, tools, state.attempt_number)))
+                except BreakerOpen:
+                    raise  # the request never left: nothing to classify, and the breaker says when to come back
+                except _BrokeAfterText as broke:
+                    verdict = self._failed(broke.error, state)
+                    kept = StreamBroken(broke.shown, verdict.label)
+                    request.append(kept.message())
+                    yield kept
+                except ApiError as error:
+                    verdict = self._failed(error, state)
+            elif isinstance(action, DoSleep):
+                state.prepare_for_next_attempt()
+                label = verdict.label if verdict is not None else "retrying"
+                yield from self._wait(float(action), label, state.attempt_number)
+            else:
+                yield action  # the Reply of the attempt that succeeded
+                return
+
+    def _attempt(
+        self, request: list[Message], tools: Sequence[dict[str, Any]], attempt: int
+    ) -> Generator[StreamItem, None, Reply]:
+        """One request: the breaker's and the limiter's say, then the stream; its text is passed on as it comes."""
+        self._breaker.check()
+        characters = sum(len(m.content) + len(str(m.tool_calls)) for m in request) + len(str(tools))
+        tokens = self._estimator.estimate(characters) + COMPLETION_ALLOWANCE
+        delay, limit = self._limiter.delay(tokens)
+        if delay > 0:
+            yield from self._wait(delay, f"rate limit ({limit}) nearly used", attempt)
+        self._limiter.spend(tokens)
+        self.traffic.requests += 1
+        shown: list[str] = []
+        try:
+            for item in self._inner.stream(request, tools):
+                if isinstance(item, ResponseHeaders):
+                    self._observe(item.headers)
+                elif isinstance(item, Usage):
+                    self._estimator.calibrate(characters, item.prompt_tokens)
+                elif isinstance(item, Reply):
+                    self._breaker.record("success")
+                    return item
+                else:
+                    if isinstance(item, TextDelta):
+                        shown.append(item.text)
+                    yield item
+        except ApiError as error:
+            if shown:
+                raise _BrokeAfterText(error, "".join(shown)) from error
+            raise
+        raise AssertionError("a ChatModel stream must end with a Reply")
+
+    def _failed(self, error: ApiError, state: RetryCallState) -> Verdict:
+        """Classify a failed attempt, tell the breaker and the limiter, and hand the verdict to the policy."""
+        verdict = classify(error)
+        self._breaker.record(verdict.breaker)
+        if isinstance(error, ApiStatusError):
+            self._observe(error.headers)
+            self.traffic.rate_limited += error.status == 429
+        self._log.warning("attempt %d failed: %s (%s)", state.attempt_number, verdict.label, error)
+        if self._breaker.state is BreakerState.OPEN:
+            self._breaker.check()  # raises BreakerOpen: no backoff wait only to be refused by the breaker
+        failure = AttemptFailed(verdict, error)
+        state.set_exception((AttemptFailed, failure, error.__traceback__))
+        return verdict
+
+    def _wait(self, seconds: float, reason: str, attempt: int) -> Iterator[Waiting]:
+        """Announce a wait (the screen counts it down), then sleep until its deadline; Ctrl-C cancels it."""
+        until = self._clock() + seconds
+        self._log.info("waiting %.3fs before attempt %d: %s", seconds, attempt, reason)
+        yield Waiting(reason, until, attempt, self._settings.max_attempts)
+        while (left := until - self._clock()) > 0:
+            self._sleep(left)
+        self.traffic.waited += seconds
+
+    def _observe(self, headers: dict[str, str]) -> None:
+        """Teach the limiter from a response's rate-limit headers, and log them."""
+        self._limiter.observe(headers)
+        self._log.debug("rate-limit headers: %s", safe_headers(headers))
+
+    def _log_transition(self, old: object, new: object) -> None:
+        self._log.warning("circuit breaker: %s -> %s", old, new)
