@@ -58,6 +58,24 @@ def interpreter(
             help=f"Model-to-code round trips per task [default: {config.DEFAULT_MAX_STEPS}]",
         ),
     ] = None,
+    max_retries: Annotated[
+        int | None,
+        typer.Option(
+            "--max-retries",
+            metavar="N",
+            min=0,
+            help=f"Retries of a failed API request [default: {config.DEFAULT_MAX_RETRIES}]",
+        ),
+    ] = None,
+    max_wait: Annotated[
+        float | None,
+        typer.Option(
+            "--max-wait",
+            metavar="SECONDS",
+            min=0,
+            help=f"Most time spent waiting to retry one request [default: {config.DEFAULT_MAX_WAIT:g}]",
+        ),
+    ] = None,
     no_tools: Annotated[
         bool, typer.Option("--no-tools", help="Ask for fenced code blocks instead of tool calls.")
     ] = False,
@@ -79,6 +97,8 @@ def interpreter(
         max_steps=max_steps,
         no_tools=no_tools,
         verbose=verbose,
+        max_retries=max_retries,
+        max_wait=max_wait,
     )
     raise typer.Exit(_run(flags, command, resume))
 

@@ -12,6 +12,8 @@ from interpreter.errors import ConfigError, MissingApiKey
 DEFAULT_MODEL = "gpt-4o"
 DEFAULT_API_BASE = "https://api.openai.com/v1"
 DEFAULT_MAX_STEPS = 20
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_MAX_WAIT = 300.0
 APP_NAME = "steady-interpreter"
 RESUME_LATEST = "latest"  # what a bare `--resume` means
 
@@ -28,6 +30,8 @@ class Settings:
     max_steps: int = DEFAULT_MAX_STEPS
     tools: bool = True
     verbose: bool = False
+    max_retries: int = DEFAULT_MAX_RETRIES
+    max_wait: float = DEFAULT_MAX_WAIT
 
     def __repr__(self) -> str:
         # The key must never reach a log or a traceback through repr().
@@ -45,6 +49,8 @@ class Flags:
     max_steps: int | None = None
     no_tools: bool = False
     verbose: bool = False
+    max_retries: int | None = None
+    max_wait: float | None = None
 
 
 def home_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -72,7 +78,11 @@ def resolve(flags: Flags, env: Mapping[str, str] | None = None) -> Settings:
     api_base = flags.api_base or env.get("OPENAI_BASE_URL") or DEFAULT_API_BASE
     api_key = flags.api_key or env.get("OPENAI_API_KEY") or ""
     max_steps = DEFAULT_MAX_STEPS if flags.max_steps is None else flags.max_steps
+    max_retries = DEFAULT_MAX_RETRIES if flags.max_retries is None else flags.max_retries
+    max_wait = DEFAULT_MAX_WAIT if flags.max_wait is None else flags.max_wait
     _validate(api_base, api_key, max_steps)
+    if max_retries < 0 or max_wait < 0:
+        raise ConfigError("--max-retries and --max-wait cannot be negative")
     return Settings(
         model=flags.model or DEFAULT_MODEL,
         api_base=api_base.rstrip("/"),
@@ -82,6 +92,8 @@ def resolve(flags: Flags, env: Mapping[str, str] | None = None) -> Settings:
         max_steps=max_steps,
         tools=not flags.no_tools,
         verbose=flags.verbose,
+        max_retries=max_retries,
+        max_wait=max_wait,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -70,8 +71,9 @@ class OpenAIChatModel:
                 yield from _assemble(stream)
             finally:
                 stream.close()
-        except (openai.OpenAIError, httpx2.HTTPError) as exc:  # raw httpx2 errors can escape a stream
-            raise translate(exc, api_base=self._api_base, model=self.model) from exc
+        # Raw httpx2 errors can escape a stream, and so can a JSONDecodeError from a malformed SSE data line.
+        except (openai.OpenAIError, httpx2.HTTPError, json.JSONDecodeError) as exc:
+            raise translate(exc, api_base=self._api_base) from exc
 
     def _openai(self) -> openai.OpenAI:
         """The SDK client, built on first use."""
@@ -127,19 +129,7 @@ def _add_fragment(call: _PartialCall, fragment: Any) -> None:
             call.arguments.append(function.arguments)
 
 
-_STATUS_HINTS: dict[int, str] = {
-    400: "the API rejected the request",
-    401: "the API key was refused: check --api-key or OPENAI_API_KEY",
-    403: "the API key may not do this: check the key's permissions and the model",
-    404: "not found: check --model and --api-base",
-    408: "the API server timed out",
-    409: "the API server reported a conflict",
-    422: "the API could not process the request",
-    429: "rate limited by the API",
-}
-
-
-def translate(exc: Exception, *, api_base: str, model: str) -> ApiError:
+def translate(exc: Exception, *, api_base: str) -> ApiError:
     """Map an SDK exception to ours, by type; the message says what to do."""
     import httpx2  # noqa: PLC0415 - only reached after the SDK was imported by a request
     import openai  # noqa: PLC0415 - as above
@@ -149,27 +139,20 @@ def translate(exc: Exception, *, api_base: str, model: str) -> ApiError:
     if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
         return ApiConnectionError(f"cannot reach the API at {api_base}: check --api-base and your connection")
     if isinstance(exc, openai.APIStatusError):
-        return _status_error(exc, model)
+        return _status_error(exc)
     if isinstance(exc, openai.APIError):
         return ApiResponseError(f"the API sent an error inside the reply: {exc.message}")
+    if isinstance(exc, json.JSONDecodeError):
+        return ApiResponseError(f"the API sent a reply that is not valid JSON ({exc.msg})")
     return ApiResponseError(f"the API reply could not be used: {exc}")
 
 
-def _status_error(exc: openai.APIStatusError, model: str) -> ApiStatusError:
-    """An ApiStatusError carrying the status, error code, headers and body, with a hint for the person."""
-    status = exc.status_code
-    code = exc.code if isinstance(exc.code, str) else None
-    hint = _STATUS_HINTS.get(status, "the API server failed" if status >= 500 else "the API refused the request")
-    if status == 404:
-        hint = f"not found: check --model ({model}) and --api-base"
-    if code == "insufficient_quota":
-        hint = "the account has no credit left (insufficient_quota): check your plan and billing"
-    detail = exc.message if exc.message and exc.message not in hint else ""
-    message = f"{hint} (HTTP {status})" + (f": {detail}" if detail else "")
+def _status_error(exc: openai.APIStatusError) -> ApiStatusError:
+    """An ApiStatusError with the status, error code, headers and body; the resilience layer words it for the person."""
     return ApiStatusError(
-        message,
-        status=status,
-        code=code,
+        f"HTTP {exc.status_code}: {exc.message}",
+        status=exc.status_code,
+        code=exc.code if isinstance(exc.code, str) else None,
         headers=dict(exc.response.headers),
         body=exc.body,
         request_id=exc.response.headers.get("x-request-id"),

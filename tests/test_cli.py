@@ -176,7 +176,7 @@ def test_no_api_key_is_one_line_and_exit_2(interpreter_command: list[str]) -> No
 
 
 def test_an_unreachable_server_is_one_line_and_exit_1(interpreter_command: list[str]) -> None:
-    command = [*interpreter_command, "-c", "hi", "--api-base", "http://127.0.0.1:9/v1", "--api-key", "x"]
+    command = [*interpreter_command, "-c", "hi", "--api-base", "http://127.0.0.1:9/v1", "--api-key", "x", "--max-retries", "0"]
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 1
     assert "cannot reach the API at http://127.0.0.1:9/v1" in result.stdout + result.stderr
@@ -228,6 +228,7 @@ def test_help_names_the_options(interpreter_command: list[str]) -> None:
 
 def test_verbose_shows_the_cause_behind_the_line(interpreter_command: list[str]) -> None:
     command = [*interpreter_command, "-c", "hi", "--api-base", "http://127.0.0.1:9/v1", "--api-key", "x", "--verbose"]
+    command += ["--max-retries", "0"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert "cannot reach the API" in result.stdout

@@ -104,5 +104,11 @@ def test_header_names_are_matched_in_any_case() -> None:
 
 
 def test_limit_numbers_are_read_from_the_message() -> None:
-    assert parse_limit_numbers(TPM_MESSAGE) == (10000, 6353, 4265)
+    assert parse_limit_numbers(TPM_MESSAGE) == (10000, 4265)
+    assert parse_limit_numbers(
+        "Request too large for gpt-4o on tokens per min (TPM): Limit 10000, Requested 12000."
+    ) == (
+        10000,
+        12000,
+    )
     assert parse_limit_numbers("Rate limit reached") is None

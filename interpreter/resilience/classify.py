@@ -83,6 +83,7 @@ class Verdict:
     message: str
     hint: Hint | None = None
     request_id: str | None = None
+    cause: str = ""  # for failures without an HTTP answer: what went wrong, in the adapter's words
 
 
 def classify(error: ApiError, *, now: datetime | None = None) -> Verdict:
@@ -91,7 +92,7 @@ def classify(error: ApiError, *, now: datetime | None = None) -> Verdict:
         return _status_verdict(error, now)
     rule = next(RULES[cls] for cls in type(error).__mro__ if cls in RULES)
     message = _suffixed(str(error), error.request_id)
-    return Verdict(rule.retry, rule.breaker, rule.label, message, request_id=error.request_id)
+    return Verdict(rule.retry, rule.breaker, rule.label, message, request_id=error.request_id, cause=str(error))
 
 
 def _status_verdict(error: ApiStatusError, now: datetime | None) -> Verdict:
@@ -119,7 +120,7 @@ def _code_key(error: ApiStatusError, fields: Mapping[str, object], text: str) ->
     """The table key for the error's code, if the table has a row for it; OVERSIZED when Requested > Limit."""
     code = error.code or _string(fields.get("code"))
     numbers = parse_limit_numbers(text) if error.status == 429 and code != "insufficient_quota" else None
-    if numbers is not None and numbers[2] > numbers[0]:
+    if numbers is not None and numbers[1] > numbers[0]:
         return OVERSIZED
     return code if code in RULES else None
 

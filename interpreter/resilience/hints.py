@@ -13,7 +13,8 @@ from interpreter.resilience.durations import parse_duration
 
 # The body's hint exists only as text ("Please try again in 3.708s."): the one place we read prose.
 _TRY_AGAIN = re.compile(r"try again in\s*(~?[\d.]+[a-zµμ.\d]*)", re.IGNORECASE)
-_LIMIT_NUMBERS = re.compile(r"Limit (\d+), Used (\d+), Requested (\d+)")
+# "Request too large" messages leave out Used: "Limit 10000, Requested 12000."
+_LIMIT_NUMBERS = re.compile(r"Limit (\d+)(?:, Used \d+)?, Requested (\d+)")
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,12 @@ def server_hint(
     return None
 
 
-def parse_limit_numbers(message: str) -> tuple[int, int, int] | None:
-    """(limit, used, requested) from "Limit 10000, Used 6353, Requested 4265"; None if the text has none."""
+def parse_limit_numbers(message: str) -> tuple[int, int] | None:
+    """(limit, requested) from "Limit 10000, Used 6353, Requested 4265"; None if the text has none."""
     match = _LIMIT_NUMBERS.search(message)
     if match is None:
         return None
-    limit, used, requested = (int(group) for group in match.groups())
-    return limit, used, requested
+    return int(match[1]), int(match[2])
 
 
 def _positive(value: float | None, scale: float, source: str) -> Hint | None:

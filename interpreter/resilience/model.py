@@ -18,7 +18,7 @@ from typing import Any
 from tenacity import DoAttempt, DoSleep, RetryCallState
 
 from interpreter.diagnostics import LOGGER_NAME, safe_headers
-from interpreter.errors import ApiError, ApiStatusError, AttemptFailed, BreakerOpen
+from interpreter.errors import ApiError, ApiStatusError, AttemptFailed, BreakerOpen, GaveUp
 from interpreter.llm import ChatModel
 from interpreter.messages import (
     Message,
@@ -32,6 +32,7 @@ from interpreter.messages import (
 )
 from interpreter.resilience.breaker import BreakerState, CircuitBreaker
 from interpreter.resilience.classify import Verdict, classify
+from interpreter.resilience.durations import format_wait
 from interpreter.resilience.limiter import RateLimiter, TokenEstimator
 from interpreter.resilience.policy import RetrySettings, build_retrying
 
@@ -155,11 +156,20 @@ class ResilientModel:
             self._observe(error.headers)
             self.traffic.rate_limited += error.status == 429
         self._log.warning("attempt %d failed: %s (%s)", state.attempt_number, verdict.label, error)
-        if self._breaker.state is BreakerState.OPEN:
-            self._breaker.check()  # raises BreakerOpen: no backoff wait only to be refused by the breaker
+        if self._breaker.state is BreakerState.OPEN:  # no backoff wait only to be refused by the breaker
+            raise self._breaker_gave_up(verdict, error, state) from error
         failure = AttemptFailed(verdict, error)
+        failure.__cause__ = error  # --verbose shows the whole chain, down to the HTTP layer
         state.set_exception((AttemptFailed, failure, error.__traceback__))
         return verdict
+
+    def _breaker_gave_up(self, verdict: Verdict, error: ApiError, state: RetryCallState) -> GaveUp:
+        """The summary when this failure opened the breaker: what failed, and when the next try can be."""
+        attempts = state.attempt_number
+        facts = f"{attempts} attempt{'' if attempts == 1 else 's'}, waited {format_wait(state.idle_for)}"
+        opened = f"the API looks down, next try in {format_wait(self._breaker.next_probe_in())}"
+        reason = f"{verdict.label}: {opened} ({facts}); {error}"
+        return GaveUp(reason, attempts=attempts, waited=state.idle_for, request_id=error.request_id)
 
     def _wait(self, seconds: float, reason: str, attempt: int) -> Iterator[Waiting]:
         """Announce a wait (the screen counts it down), then sleep until its deadline; Ctrl-C cancels it."""

@@ -120,7 +120,8 @@ def give_up_reason(
         why = f"waiting {format_wait(upcoming)} more would pass the {format_wait(settings.max_wait_total)} limit"
     else:
         return None
-    return f"{verdict.label}: {why} ({_facts(verdict, attempt, waited_so_far)})"
+    summary = f"{verdict.label}: {why} ({_facts(verdict, attempt, waited_so_far)})"
+    return f"{summary}; {verdict.cause}" if verdict.cause else summary
 
 
 def _come_back_time(now: datetime, seconds: float) -> str:
