@@ -12,6 +12,11 @@ one JSON completion otherwise; a `Fault` misbehaves (error status, cut stream, s
 nothing scripted the server asks its `responder`, by default a fixed text reply, so nothing ever hangs.
 New faults are new `Answer`s written with the few `Exchange` primitives; the server needs no change.
 
+Every fault scenario of shared/RESILIENCE.md has a constructor: `RateLimit.*` for 429s exactly as OpenAI words
+them, `Fault.*` for other statuses and broken connections and streams, `Fault.times(n, item)` to repeat one, and
+`closed_port()` for a refused connection. `FakeServer(limits=TokenLimits(...))` enforces a real tokens- and
+requests-per-minute budget (continuous refill, injectable clock), answering 429s as OpenAI does.
+
 Streams are HTTP/1.1 chunked bodies, one SSE event per chunk, so a cut stream (closed before the
 terminating chunk) is a protocol error the client can see, unlike a clean end without `[DONE]`.
 
@@ -22,9 +27,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
+import math
 import re
 import socket
+import struct
 import sys
 import threading
 import time
@@ -32,11 +40,13 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import Message as HeaderMessage
+from email.utils import format_datetime, formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Literal, Protocol, Self, TypeVar
 
 MODELS = ("gpt-4o-mini", "gpt-4o")
 FALLBACK_TEXT = "(fake server: no scripted reply)"
@@ -50,6 +60,12 @@ DEFAULT_HEADERS: Mapping[str, str] = {
     "x-ratelimit-reset-tokens": "2s",
 }
 SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+ORGANIZATION = "org-abc"
+RATE_LIMITS_URL = "https://platform.openai.com/account/rate-limits"
+# The completion tokens a request is assumed to need when it names no max_tokens / max_completion_tokens.
+COMPLETION_ESTIMATE = 256
+# A header value of None in any item's headers removes that header (e.g. a server default) from the answer.
+Headers = Mapping[str, str | None]
 _ARGUMENT_PIECE = 8  # characters of tool-call arguments per stream chunk: several chunks, as real servers do
 
 
@@ -89,7 +105,7 @@ class Exchange:
         self,
         handler: BaseHTTPRequestHandler,
         request: RecordedRequest,
-        headers: Mapping[str, str],
+        headers: Headers,
         sleep: Callable[[float], object],
     ) -> None:
         self.request = request
@@ -104,18 +120,19 @@ class Exchange:
         *,
         content_type: str,
         length: int | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Headers | None = None,
     ) -> None:
-        """Send the status line and headers; `length=None` makes the body chunked."""
+        """Send the status line and headers; `length=None` makes the body chunked. A None value drops a header."""
         self._handler.send_response(status)
-        merged = {
+        merged: dict[str, str | None] = {
             **self._headers,
             "x-request-id": f"req_{uuid.uuid4().hex}",
             "content-type": content_type,
             **(headers or {}),
         }
         for name, value in merged.items():
-            self._handler.send_header(name, value)
+            if value is not None:
+                self._handler.send_header(name, value)
         self._chunked = length is None
         if self._chunked:
             self._handler.send_header("transfer-encoding", "chunked")
@@ -140,19 +157,33 @@ class Exchange:
         self._handler.wfile.flush()
         self._handler.connection.shutdown(socket.SHUT_RDWR)
 
-    def send_json(self, status: int, body: object, *, headers: Mapping[str, str] | None = None) -> None:
+    def reset(self) -> None:
+        """Abort the connection with a TCP RST (SO_LINGER 0, no FIN), whatever has been sent so far."""
+        handler = self._handler
+        handler.close_connection = True
+        handler.wfile.flush()
+        connection = handler.connection
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        handler.rfile.close()  # the last other reference to the descriptor: close() below really closes it
+        connection.close()
+
+    def send_json(self, status: int, body: object, *, headers: Headers | None = None) -> None:
         """Send a whole JSON answer."""
         data = json.dumps(body).encode()
         self.start(status, content_type="application/json", length=len(data), headers=headers)
         self.write(data)
 
-    def start_stream(self, *, headers: Mapping[str, str] | None = None) -> None:
+    def start_stream(self, *, headers: Headers | None = None) -> None:
         """Start a 200 SSE answer."""
         self.start(200, content_type=SSE_CONTENT_TYPE, headers={"cache-control": "no-cache", **(headers or {})})
 
     def send_event(self, data: str) -> None:
         """Send one SSE `data:` event."""
         self.write(f"data: {data}\n\n".encode())
+
+    def send_raw(self, text: str) -> None:
+        """Send `text` verbatim as one body chunk (a malformed line, a hand-written event)."""
+        self.write(text.encode())
 
 
 # ---- successful answers -----------------------------------------------------------------------------
@@ -178,7 +209,7 @@ class Reply:
     content: str = ""
     calls: tuple[ScriptedCall, ...] = ()
     chunk_delay: float = 0.0  # seconds between stream chunks, e.g. to press Ctrl-C mid-stream
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Headers = field(default_factory=dict)
 
     @classmethod
     def text(cls, content: str, *, chunk_delay: float = 0.0) -> Reply:
@@ -202,6 +233,10 @@ class Reply:
     def raw_arguments(cls, arguments: str, *, name: str = "execute", chunk_delay: float = 0.0) -> Reply:
         """One call whose arguments text is sent as given (e.g. malformed JSON)."""
         return cls(calls=(ScriptedCall(name, arguments),), chunk_delay=chunk_delay)
+
+    def with_headers(self, headers: Headers) -> Reply:
+        """This reply with extra (or, with None, fewer) headers, e.g. `RateLimit.headers(remaining_tokens=50)`."""
+        return dataclasses.replace(self, headers={**self.headers, **headers})
 
     @property
     def finish_reason(self) -> str:
@@ -265,10 +300,10 @@ class Reply:
         return [*((delta, None) for delta in deltas), ({}, self.finish_reason)]
 
     def _usage(self, request: RecordedRequest) -> dict[str, int]:
-        # Roughly four characters a token; enough for code that calibrates its own estimates.
-        prompt = max(1, len(json.dumps((request.body or {}).get("messages", []))) // 4)
+        # Roughly four characters a token, the same estimate the enforcing mode charges: calibration converges.
+        prompt = prompt_tokens(request)
         written = len(self.content) + sum(len(call.arguments) for call in self.calls)
-        completion = max(1, written // 4)
+        completion = max(1, math.ceil(written / 4))
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
@@ -287,7 +322,55 @@ def _wants_usage(request: RecordedRequest) -> bool:
     return isinstance(options, dict) and options.get("include_usage") is True
 
 
+def _characters(value: object) -> int:
+    """Characters of every string inside `value` (message text, roles, tool names and arguments)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(_characters(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(_characters(item) for item in value)
+    return 0
+
+
+def prompt_tokens(request: RecordedRequest) -> int:
+    """The prompt's tokens as this server counts them: characters of all messages / 4, rounded up, at least 1."""
+    return max(1, math.ceil(_characters((request.body or {}).get("messages", [])) / 4))
+
+
+def requested_tokens(request: RecordedRequest, completion_estimate: int = COMPLETION_ESTIMATE) -> int:
+    """What a request is charged, as OpenAI does: prompt tokens plus the completion it may need.
+
+    The completion is `max_completion_tokens` or `max_tokens` when the request names one, else `completion_estimate`.
+    """
+    body = request.body or {}
+    for key in ("max_completion_tokens", "max_tokens"):
+        value = body.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return prompt_tokens(request) + value
+    return prompt_tokens(request) + completion_estimate
+
+
+def go_duration(seconds: float) -> str:
+    """`seconds` as OpenAI's reset headers write it (Go's time.Duration, to the millisecond, rounded up).
+
+    20ms, 1s, 3.708s, 1m2.6s, 6m0s, 2h3m0s.
+    """
+    millis = max(0, math.ceil(seconds * 1000 - 1e-6))
+    if millis < 1000:
+        return f"{millis}ms" if millis else "0s"
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs = f"{rest // 1000}.{rest % 1000:03d}".rstrip("0").rstrip(".")
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if hours or minutes else "") + f"{secs}s"
+
+
 # ---- faults -----------------------------------------------------------------------------------------
+
+
+def openai_error(message: str, error_type: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
+    """An error body in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`."""
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
 
 
 @dataclass(frozen=True)
@@ -296,8 +379,12 @@ class StatusFault:
 
     status: int
     body: Mapping[str, Any] | str
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Headers = field(default_factory=dict)
     content_type: str = "application/json"
+
+    def with_headers(self, headers: Headers) -> StatusFault:
+        """This fault with extra (or, with None, fewer) headers, e.g. `{"x-should-retry": "false"}`."""
+        return dataclasses.replace(self, headers={**self.headers, **headers})
 
     def answer(self, exchange: Exchange) -> None:
         """Send the status, headers and body."""
@@ -351,15 +438,107 @@ class Delayed:
         self.item.answer(exchange)
 
 
+@dataclass(frozen=True)
+class Reset:
+    """The request is read, then the connection is aborted with a TCP RST before any byte of an answer."""
+
+    def answer(self, exchange: Exchange) -> None:
+        """Reset the connection."""
+        exchange.reset()
+
+
+# How a BrokenStream ends: the remaining chunks and [DONE] after all; a proper end of the body without
+# them; a close mid-body (the chunked body never terminated); a TCP RST.
+StreamEnd = Literal["rest", "finish", "cut", "reset"]
+
+
+@dataclass(frozen=True)
+class BrokenStream:
+    """`reply`'s first `after` chunks, then `insert` sent verbatim, `stall` seconds of silence with the socket
+    open, and the `end`.
+
+    A non-streamed request gets half its JSON body in place of the chunks, no insert, the stall, then the end
+    ("rest" sends the other half; "finish" and "cut" close, since a sized body cannot end early).
+    """
+
+    reply: Reply
+    after: int
+    insert: str = ""
+    stall: float = 0.0
+    end: StreamEnd = "rest"
+
+    def answer(self, exchange: Exchange) -> None:
+        """Send the chunks, the insert, the silence, the end."""
+        request = exchange.request
+        if not request.streaming:
+            data = json.dumps(self.reply.completion(request)).encode()
+            exchange.start(200, content_type="application/json", length=len(data), headers=self.reply.headers)
+            exchange.write(data[: len(data) // 2])
+            self._pause(exchange)
+            if self.end == "rest":
+                exchange.write(data[len(data) // 2 :])
+            elif self.end == "reset":
+                exchange.reset()
+            else:
+                exchange.drop()
+            return
+        events = self.reply.events(request)
+        exchange.start_stream(headers=self.reply.headers)
+        self._send(exchange, events[: self.after])
+        if self.insert:
+            exchange.send_raw(self.insert)
+        self._pause(exchange)
+        if self.end == "rest":
+            self._send(exchange, events[self.after :])
+            exchange.finish()
+        elif self.end == "finish":
+            exchange.finish()
+        elif self.end == "cut":
+            exchange.drop()
+        else:
+            exchange.reset()
+
+    def _send(self, exchange: Exchange, events: Sequence[str]) -> None:
+        for index, event in enumerate(events):
+            if index and self.reply.chunk_delay:
+                exchange.sleep(self.reply.chunk_delay)
+            exchange.send_event(event)
+
+    def _pause(self, exchange: Exchange) -> None:
+        if self.stall:
+            exchange.sleep(self.stall)
+
+
+_A = TypeVar("_A", bound=Answer)
+
+_SERVER_ERRORS: Mapping[int, tuple[str, str]] = {
+    500: ("The server had an error while processing your request. Sorry about that!", "server_error"),
+    503: ("The engine is currently overloaded, please try again later.", "server_error"),
+}
+# Cloudflare's pages, as they arrive from in front of api.openai.com (CRLF line ends and all).
+_HTML_PAGES: Mapping[int, str] = {
+    502: "502 Bad Gateway",
+    504: "504 Gateway Time-out",
+}
+_STREAM_ERROR = openai_error("The server had an error while processing your request. Sorry about that!", "server_error")
+
+
+def html_page(status: int) -> str:
+    """The HTML error page a proxy (Cloudflare) sends for `status`."""
+    title = _HTML_PAGES.get(status, f"{status} {HTTPStatus(status).phrase}")
+    lines = ["<html>", f"<head><title>{title}</title></head>", "<body>", f"<center><h1>{title}</h1></center>"]
+    return "\r\n".join([*lines, "<hr><center>cloudflare</center>", "</body>", "</html>", ""])
+
+
 class Fault:
-    """Factories for the scripted failures."""
+    """Factories for the scripted failures (429s are on `RateLimit`)."""
 
     @staticmethod
     def status(
         status: int,
         body: Mapping[str, Any] | str | None = None,
         *,
-        headers: Mapping[str, str] | None = None,
+        headers: Headers | None = None,
         content_type: str = "application/json",
     ) -> StatusFault:
         """An error status; the body defaults to an OpenAI-style error naming the status."""
@@ -378,6 +557,425 @@ class Fault:
         """`item`, after `seconds` before the first byte."""
         return Delayed(seconds, item)
 
+    @staticmethod
+    def times(n: int, item: _A) -> tuple[_A, ...]:
+        """`item` n times, to enqueue: `server.enqueue(*Fault.times(3, RateLimit.tokens()), Reply.text("ok"))`."""
+        return (item,) * n
+
+    @staticmethod
+    def always(item: Answer) -> Callable[[RecordedRequest], Answer]:
+        """A responder answering every unscripted request with `item` (e.g. a 429 that never ends)."""
+        return lambda request: item
+
+    @staticmethod
+    def no_retry(fault: StatusFault) -> StatusFault:
+        """`fault` with `x-should-retry: false`, the header that tells the client not to retry."""
+        return fault.with_headers({"x-should-retry": "false"})
+
+    @staticmethod
+    def server_error(status: int = 500) -> StatusFault:
+        """A 5xx as it arrives: OpenAI's JSON for 500 and 503, Cloudflare's HTML page for 502 and 504."""
+        if status in _HTML_PAGES:
+            return Fault.html(status)
+        message, error_type = _SERVER_ERRORS.get(status, (HTTPStatus(status).phrase, "server_error"))
+        return StatusFault(status, openai_error(message, error_type))
+
+    @staticmethod
+    def html(status: int = 502) -> StatusFault:
+        """A proxy's HTML error page instead of JSON."""
+        return StatusFault(status, html_page(status), content_type="text/html")
+
+    @staticmethod
+    def context_length_exceeded(limit: int = 128_000, requested: int = 130_532) -> StatusFault:
+        """400 `context_length_exceeded`, OpenAI's wording."""
+        message = (
+            f"This model's maximum context length is {limit} tokens. However, your messages resulted in "
+            f"{requested} tokens. Please reduce the length of the messages."
+        )
+        return StatusFault(400, openai_error(message, "invalid_request_error", "context_length_exceeded", "messages"))
+
+    @staticmethod
+    def invalid_api_key(shown: str = "sk-abc***xyz") -> StatusFault:
+        """401 `invalid_api_key`, OpenAI's wording (`shown` is the key as OpenAI masks it)."""
+        message = (
+            f"Incorrect API key provided: {shown}. You can find your API key at "
+            "https://platform.openai.com/account/api-keys."
+        )
+        return StatusFault(401, openai_error(message, "invalid_request_error", "invalid_api_key"))
+
+    @staticmethod
+    def forbidden() -> StatusFault:
+        """403, as OpenAI refuses an unsupported region."""
+        error = openai_error(
+            "Country, region, or territory not supported", "request_forbidden", "unsupported_country_region_territory"
+        )
+        return StatusFault(403, error)
+
+    @staticmethod
+    def model_not_found(model: str = "gpt-5-turbo") -> StatusFault:
+        """404 `model_not_found`, OpenAI's wording."""
+        message = f"The model `{model}` does not exist or you do not have access to it."
+        return StatusFault(404, openai_error(message, "invalid_request_error", "model_not_found"))
+
+    @staticmethod
+    def unprocessable() -> StatusFault:
+        """422, an OpenAI-shaped body."""
+        message = "The request was well-formed but could not be processed."
+        return StatusFault(422, openai_error(message, "invalid_request_error"))
+
+    @staticmethod
+    def reset() -> Reset:
+        """Read the request, then a TCP RST before any response byte."""
+        return Reset()
+
+    @staticmethod
+    def reset_mid_stream(reply: Reply, after: int, *, settle: float = 0.1) -> BrokenStream:
+        """`after` chunks of `reply`, `settle` seconds for the client to read them (an RST discards unread
+        data), then a TCP RST."""
+        return BrokenStream(reply, after, stall=settle, end="reset")
+
+    @staticmethod
+    def stall(reply: Reply, after: int, seconds: float, *, then: StreamEnd = "rest") -> BrokenStream:
+        """`after` chunks of `reply`, then `seconds` of silence with the socket open, then `then`."""
+        return BrokenStream(reply, after, stall=seconds, end=then)
+
+    @staticmethod
+    def error_event(reply: Reply, after: int, error: Mapping[str, Any] | None = None) -> BrokenStream:
+        """`after` chunks of `reply`, then `data: {"error": {...}}` as OpenAI sends it mid-stream, then the end of
+        the body (no `[DONE]`)."""
+        body = _STREAM_ERROR if error is None else error
+        return BrokenStream(reply, after, insert=f"data: {json.dumps(body)}\n\n", end="finish")
+
+    @staticmethod
+    def malformed_json(
+        reply: Reply, after: int, data: str = '{"id": "chatcmpl-broken", "object": "chat.completion.chunk", "choi'
+    ) -> BrokenStream:
+        """`after` chunks of `reply`, one `data:` event whose JSON is broken, then the rest of the stream."""
+        return BrokenStream(reply, after, insert=f"data: {data}\n\n")
+
+    @staticmethod
+    def malformed_sse(
+        reply: Reply, after: int, line: str = '{"object": "chat.completion.chunk", "note": "no data: prefix"}'
+    ) -> BrokenStream:
+        """`after` chunks of `reply`, one line that is not a `data:` field, then the rest of the stream."""
+        return BrokenStream(reply, after, insert=f"{line}\n\n")
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound once, then released), for "connection refused".
+
+    `FakeServer(port=closed_port_value)` later brings the API "back" on the same port.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# ---- rate limits ------------------------------------------------------------------------------------
+
+RateKind = Literal["tokens", "requests"]
+_UNITS: Mapping[RateKind, str] = {"tokens": "tokens per min (TPM)", "requests": "requests per min (RPM)"}
+_QUOTA_MESSAGE = (
+    "You exceeded your current quota, please check your plan and billing details. For more information on this "
+    "error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors."
+)
+RetryAfter = int | float | str | datetime
+
+
+def _retry_after_value(value: RetryAfter) -> str:
+    if isinstance(value, datetime):
+        return format_datetime(value, usegmt=True)  # needs an aware UTC datetime, as HTTP-dates are GMT
+    return str(value)
+
+
+def rate_limit_message(
+    kind: RateKind,
+    *,
+    limit: int,
+    used: int,
+    requested: int,
+    hint: str | None,
+    model: str = "gpt-4o",
+    organization: str = ORGANIZATION,
+) -> str:
+    """OpenAI's 429 text; `hint` (e.g. "3.708s", "~3s") makes the "Please try again in" sentence."""
+    again = f" Please try again in {hint}." if hint is not None else ""
+    return (
+        f"Rate limit reached for {model} in organization {organization} on {_UNITS[kind]}: "
+        f"Limit {limit}, Used {used}, Requested {requested}.{again} Visit {RATE_LIMITS_URL} to learn more."
+    )
+
+
+def too_large_message(limit: int, requested: int, *, model: str = "gpt-4o", organization: str = ORGANIZATION) -> str:
+    """OpenAI's 429 text for a request larger than the whole tokens-per-minute limit."""
+    return (
+        f"Request too large for {model} in organization {organization} on {_UNITS['tokens']}: Limit {limit}, "
+        f"Requested {requested}. The input or output tokens must be reduced in order to run successfully. "
+        f"Visit {RATE_LIMITS_URL} to learn more."
+    )
+
+
+@dataclass(frozen=True)
+class RetryAfterDate:
+    """`fault` with `retry-after` as an HTTP-date `seconds` from when it is sent (rounded up to the second)."""
+
+    seconds: float
+    fault: StatusFault
+    wall_clock: Callable[[], float] = time.time
+
+    def answer(self, exchange: Exchange) -> None:
+        """Date the header now, then send the fault."""
+        date = formatdate(math.ceil(self.wall_clock() + self.seconds), usegmt=True)
+        self.fault.with_headers({"retry-after": date}).answer(exchange)
+
+
+class RateLimit:
+    """429s (and rate-limit headers) exactly as OpenAI sends them."""
+
+    @staticmethod
+    def tokens(
+        limit: int = 10_000,
+        used: int = 6_353,
+        requested: int = 4_265,
+        *,
+        hint: str | bool = True,
+        retry_after: RetryAfter | None = None,
+        retry_after_ms: int | str | None = None,
+        model: str = "gpt-4o",
+        organization: str = ORGANIZATION,
+    ) -> StatusFault:
+        """A tokens-per-minute 429 (type "tokens", code "rate_limit_exceeded").
+
+        `hint=True` writes "Please try again in" with the wait the numbers imply, (requested - (limit - used)) at
+        limit/60 tokens a second: 3.708s for the defaults; a string is written as given ("20ms", "1m2.6s", "6m0s",
+        "2h3m", "~3s"); False leaves the sentence out. The x-ratelimit-*-tokens headers match the numbers
+        (remaining limit - used, reset when full again); `retry-after` / `retry-after-ms` go out only when given.
+        """
+        remaining = max(0, limit - used)
+        rate = limit / 60
+        text = hint if isinstance(hint, str) else go_duration((requested - remaining) / rate) if hint else None
+        message = rate_limit_message(
+            "tokens", limit=limit, used=used, requested=requested, hint=text, model=model, organization=organization
+        )
+        headers: dict[str, str | None] = {
+            "x-ratelimit-limit-tokens": str(limit),
+            "x-ratelimit-remaining-tokens": str(remaining),
+            "x-ratelimit-reset-tokens": go_duration(min(used, limit) / rate),
+        }
+        if retry_after is not None:
+            headers["retry-after"] = _retry_after_value(retry_after)
+        if retry_after_ms is not None:
+            headers["retry-after-ms"] = str(retry_after_ms)
+        return StatusFault(429, openai_error(message, "tokens", "rate_limit_exceeded"), headers)
+
+    @staticmethod
+    def requests(
+        limit: int = 500,
+        used: int = 500,
+        *,
+        hint: str | bool = False,
+        reset: str | None = None,
+        model: str = "gpt-4o",
+        organization: str = ORGANIZATION,
+    ) -> StatusFault:
+        """A requests-per-minute 429 (type "requests", "(RPM)") whose only hint is `x-ratelimit-reset-requests`.
+
+        By default no "try again in" sentence and no `x-ratelimit-reset-tokens` header. `reset` defaults to
+        the truth: the time until the bucket is full again (used at limit/60 a second: `1m0s` when all is used).
+        `hint` works as in `tokens` (True: the time until one request fits).
+        """
+        remaining = max(0, limit - used)
+        rate = limit / 60
+        text = hint if isinstance(hint, str) else go_duration((1 - remaining) / rate) if hint else None
+        message = rate_limit_message(
+            "requests", limit=limit, used=used, requested=1, hint=text, model=model, organization=organization
+        )
+        headers: dict[str, str | None] = {
+            "x-ratelimit-limit-requests": str(limit),
+            "x-ratelimit-remaining-requests": str(remaining),
+            "x-ratelimit-reset-requests": reset if reset is not None else go_duration(min(used, limit) / rate),
+            "x-ratelimit-reset-tokens": None,
+        }
+        return StatusFault(429, openai_error(message, "requests", "rate_limit_exceeded"), headers)
+
+    @staticmethod
+    def retry_after_ms(milliseconds: int | str = 3708) -> StatusFault:
+        """A TPM 429 hinting by `retry-after-ms` only (no "try again in" text)."""
+        return RateLimit.tokens(hint=False, retry_after_ms=milliseconds)
+
+    @staticmethod
+    def retry_after(value: RetryAfter = 4) -> StatusFault:
+        """A TPM 429 hinting by `retry-after` only: seconds (`4`, `1.5`, `3600`), any text, or an aware datetime
+        (sent as an HTTP-date)."""
+        return RateLimit.tokens(hint=False, retry_after=value)
+
+    @staticmethod
+    def retry_after_date(seconds: float = 5.0, *, wall_clock: Callable[[], float] = time.time) -> RetryAfterDate:
+        """A TPM 429 hinting by `retry-after: <HTTP-date>` dated `seconds` after it is sent."""
+        return RetryAfterDate(seconds, RateLimit.tokens(hint=False), wall_clock)
+
+    @staticmethod
+    def too_large(
+        limit: int = 10_000, requested: int = 12_000, *, model: str = "gpt-4o", organization: str = ORGANIZATION
+    ) -> StatusFault:
+        """The 429 for a request larger than the whole limit (Requested > Limit): no wait can make it fit."""
+        message = too_large_message(limit, requested, model=model, organization=organization)
+        headers = {"x-ratelimit-limit-tokens": str(limit), "x-ratelimit-remaining-tokens": str(limit)}
+        return StatusFault(429, openai_error(message, "tokens", "rate_limit_exceeded"), headers)
+
+    @staticmethod
+    def insufficient_quota() -> StatusFault:
+        """The billing 429 (type and code "insufficient_quota"): no wait fixes it."""
+        return StatusFault(429, openai_error(_QUOTA_MESSAGE, "insufficient_quota", "insufficient_quota"))
+
+    @staticmethod
+    def headers(
+        *,
+        limit_tokens: int = 30_000,
+        remaining_tokens: int | None = None,
+        limit_requests: int = 500,
+        remaining_requests: int | None = None,
+    ) -> dict[str, str]:
+        """The six x-ratelimit-* headers, resets computed truthfully (time until full at limit/60 a second).
+
+        Remaining defaults: every token, and all requests but this one. For a normal reply with little left:
+        `Reply.text("ok").with_headers(RateLimit.headers(limit_tokens=10_000, remaining_tokens=50))`.
+        """
+        tokens = limit_tokens if remaining_tokens is None else remaining_tokens
+        requests = limit_requests - 1 if remaining_requests is None else remaining_requests
+        return {
+            "x-ratelimit-limit-requests": str(limit_requests),
+            "x-ratelimit-limit-tokens": str(limit_tokens),
+            "x-ratelimit-remaining-requests": str(requests),
+            "x-ratelimit-remaining-tokens": str(tokens),
+            "x-ratelimit-reset-requests": go_duration((limit_requests - requests) * 60 / limit_requests),
+            "x-ratelimit-reset-tokens": go_duration((limit_tokens - tokens) * 60 / limit_tokens),
+        }
+
+    @staticmethod
+    def unknown_headers(value: str = "-1") -> dict[str, str]:
+        """All six x-ratelimit-* headers set to `value` ("-1" or "0"), as gateways say "unknown"."""
+        names = ("limit", "remaining", "reset")
+        return {f"x-ratelimit-{name}-{kind}": value for name in names for kind in ("requests", "tokens")}
+
+
+# ---- the enforcing mode -----------------------------------------------------------------------------
+
+_SLACK = 1e-3  # tokens: waiting exactly a hint (rounded to the ms) must be enough despite float rounding
+
+
+@dataclass(frozen=True)
+class TokenLimits:
+    """A budget the server enforces as OpenAI does: `FakeServer(limits=TokenLimits(tokens_per_minute=10_000))`.
+
+    Buckets start full and refill continuously at limit/60 a second. A request is charged its prompt
+    (characters of all messages / 4) plus `max_completion_tokens` / `max_tokens`, else `completion_estimate`.
+    A request that does not fit gets OpenAI's 429 and is charged nothing.
+    """
+
+    tokens_per_minute: int = 10_000
+    requests_per_minute: int = 500
+    completion_estimate: int = COMPLETION_ESTIMATE
+    retry_after: bool = False  # also send retry-after-ms and retry-after (whole seconds, rounded up) on a 429
+    organization: str = ORGANIZATION
+
+
+class _Bucket:
+    """A continuously refilling bucket, full at the start."""
+
+    def __init__(self, capacity: int, now: float) -> None:
+        self.capacity = capacity
+        self.rate = capacity / 60
+        self.level = float(capacity)
+        self._updated = now
+
+    def refill(self, now: float) -> None:
+        self.level = min(float(self.capacity), self.level + max(0.0, now - self._updated) * self.rate)
+        self._updated = now
+
+    def wait(self, amount: float) -> float:
+        """Seconds until `amount` fits (0 if it fits now)."""
+        return 0.0 if self.level + _SLACK >= amount else (amount - self.level) / self.rate
+
+    @property
+    def remaining(self) -> int:
+        return max(0, math.floor(self.level + _SLACK))
+
+    @property
+    def until_full(self) -> float:
+        return (self.capacity - self.level) / self.rate
+
+
+class RateLimiter:
+    """The enforcing mode's state. Read `admitted` (requests served), `rejected` (429s sent), `tokens_charged`."""
+
+    def __init__(self, limits: TokenLimits, clock: Callable[[], float]) -> None:
+        self.limits = limits
+        self.admitted = 0
+        self.rejected = 0
+        self.tokens_charged = 0
+        self._clock = clock
+        now = clock()
+        self._tokens = _Bucket(limits.tokens_per_minute, now)
+        self._requests = _Bucket(limits.requests_per_minute, now)
+        self._lock = threading.Lock()
+
+    def admit(self, request: RecordedRequest) -> tuple[StatusFault | None, dict[str, str]]:
+        """Charge `request` if it fits and return (None, headers); else (OpenAI's 429, headers). The headers are
+        the truthful x-ratelimit-* after the decision."""
+        limits = self.limits
+        tokens = requested_tokens(request, limits.completion_estimate)
+        with self._lock:
+            now = self._clock()
+            self._tokens.refill(now)
+            self._requests.refill(now)
+            refusal = self._refusal(request, tokens)
+            if refusal is None:
+                self._tokens.level -= tokens
+                self._requests.level -= 1
+                self.admitted += 1
+                self.tokens_charged += tokens
+            else:
+                self.rejected += 1
+            return refusal, self._headers()
+
+    def _refusal(self, request: RecordedRequest, tokens: int) -> StatusFault | None:
+        limits = self.limits
+        model = request.model
+        if tokens > limits.tokens_per_minute:
+            message = too_large_message(limits.tokens_per_minute, tokens, model=model, organization=limits.organization)
+            return StatusFault(429, openai_error(message, "tokens", "rate_limit_exceeded"))
+        token_wait, request_wait = self._tokens.wait(tokens), self._requests.wait(1)
+        if not token_wait and not request_wait:
+            return None
+        kind: RateKind = "tokens" if token_wait >= request_wait else "requests"
+        bucket, requested, wait = (
+            (self._tokens, tokens, token_wait) if kind == "tokens" else (self._requests, 1, request_wait)
+        )
+        message = rate_limit_message(
+            kind,
+            limit=bucket.capacity,
+            used=bucket.capacity - bucket.remaining,
+            requested=requested,
+            hint=go_duration(wait),
+            model=model,
+            organization=limits.organization,
+        )
+        headers: dict[str, str | None] = {}
+        if limits.retry_after:
+            headers = {"retry-after-ms": str(math.ceil(wait * 1000)), "retry-after": str(math.ceil(wait))}
+        return StatusFault(429, openai_error(message, kind, "rate_limit_exceeded"), headers)
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "x-ratelimit-limit-requests": str(self._requests.capacity),
+            "x-ratelimit-limit-tokens": str(self._tokens.capacity),
+            "x-ratelimit-remaining-requests": str(self._requests.remaining),
+            "x-ratelimit-remaining-tokens": str(self._tokens.remaining),
+            "x-ratelimit-reset-requests": go_duration(self._requests.until_full),
+            "x-ratelimit-reset-tokens": go_duration(self._tokens.until_full),
+        }
+
 
 # ---- the server -------------------------------------------------------------------------------------
 
@@ -395,7 +993,12 @@ class _ModelList:
 
 
 class FakeServer:
-    """The fake API, serving on 127.0.0.1 from a daemon thread from construction until `stop()`."""
+    """The fake API, serving on 127.0.0.1 from a daemon thread from construction until `stop()`.
+
+    `limits` turns on the enforcing mode (see `TokenLimits`; its state and counters are `limiter`). `clock`
+    (default `time.monotonic`) times the buckets and the recorded requests; `sleep` is every wait an answer
+    makes. `responder` answers what nothing scripted answers; it may be replaced at any time.
+    """
 
     def __init__(
         self,
@@ -403,11 +1006,15 @@ class FakeServer:
         port: int = 0,
         responder: Callable[[RecordedRequest], Answer] = fallback,
         sleep: Callable[[float], object] | None = None,
+        limits: TokenLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
         verbose: bool = False,
     ) -> None:
         self.headers: dict[str, str] = dict(DEFAULT_HEADERS)
         self.verbose = verbose
-        self._responder = responder
+        self.responder = responder
+        self.clock = clock
+        self.limiter = RateLimiter(limits, clock) if limits is not None else None
         self._script: deque[Answer] = deque()
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
@@ -473,24 +1080,31 @@ class FakeServer:
             path,
             {name.lower(): value for name, value in headers.items()},
             _json_object(raw),
-            time.monotonic(),
+            self.clock(),
         )
         with self._lock:
             self._requests.append(request)
         return request
 
-    def _route(self, request: RecordedRequest) -> Answer:
+    def _route(self, request: RecordedRequest) -> tuple[Answer, dict[str, str]]:
+        """The answer to `request` and the headers every answer starts from."""
+        headers = dict(self.headers)
         path = request.path.split("?", 1)[0]
         if (request.method, path) == ("POST", "/v1/chat/completions"):
+            if self.limiter is not None:
+                refusal, limit_headers = self.limiter.admit(request)
+                headers.update(limit_headers)
+                if refusal is not None:
+                    return refusal, headers
             with self._lock:
                 scripted = self._script.popleft() if self._script else None
-            return scripted or self._responder(request)
+            return scripted or self.responder(request), headers
         if (request.method, path) == ("GET", "/v1/models"):
-            return _ModelList()
-        return Fault.status(404, {"error": {"message": f"Unknown path {path}", "type": "invalid_request_error"}})
+            return _ModelList(), headers
+        return Fault.status(404, openai_error(f"Unknown path {path}", "invalid_request_error")), headers
 
-    def _exchange(self, handler: BaseHTTPRequestHandler, request: RecordedRequest) -> Exchange:
-        return Exchange(handler, request, self.headers, self._sleep)
+    def _exchange(self, handler: BaseHTTPRequestHandler, request: RecordedRequest, headers: Headers) -> Exchange:
+        return Exchange(handler, request, headers, self._sleep)
 
 
 def _json_object(raw: bytes) -> dict[str, Any] | None:
@@ -534,6 +1148,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and chunked streams, as the SDK's pool expects
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stall
     server: _HTTPServer
 
     def do_GET(self) -> None:
@@ -547,7 +1162,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         request = fake._record(self.command, self.path, self.headers, raw)
         try:
-            fake._route(request).answer(fake._exchange(self, request))
+            answer, headers = fake._route(request)
+            answer.answer(fake._exchange(self, request, headers))
         except OSError:
             self.close_connection = True  # the client went away (e.g. Ctrl-C mid-stream) or stop() closed it
 
