@@ -44,10 +44,11 @@ def _import_sdk() -> None:
 class OpenAIChatModel:
     """A ChatModel backed by any OpenAI-compatible server, through the openai SDK (its own retries off)."""
 
-    def __init__(self, *, model: str, api_base: str, api_key: str) -> None:
+    def __init__(self, *, model: str, api_base: str, api_key: str, idle_timeout: float = READ_TIMEOUT) -> None:
         self.model = model
         self._api_base = api_base
         self._api_key = api_key
+        self._idle_timeout = idle_timeout  # no byte for this long and the stream counts as broken
         self._client: openai.OpenAI | None = None
 
     def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
@@ -80,7 +81,7 @@ class OpenAIChatModel:
         if self._client is None:
             import openai  # noqa: PLC0415 - see stream()
 
-            timeout = openai.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+            timeout = openai.Timeout(self._idle_timeout, connect=CONNECT_TIMEOUT)
             self._client = openai.OpenAI(api_key=self._api_key, base_url=self._api_base, max_retries=0, timeout=timeout)
         return self._client
 
