@@ -1,11 +1,13 @@
-"""Settings: one closed, typed record, resolved from flags, environment and defaults in one place."""
+"""Settings: one closed, typed record, resolved from flags, environment, the settings file and defaults in one place."""
 
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, cast
 
 from interpreter.errors import ConfigError, MissingApiKey
 
@@ -15,6 +17,7 @@ DEFAULT_MAX_STEPS = 20
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_MAX_WAIT = 300.0
 APP_NAME = "steady-interpreter"
+CONFIG_FILE = "config.toml"
 RESUME_LATEST = "latest"  # what a bare `--resume` means
 
 
@@ -22,20 +25,46 @@ RESUME_LATEST = "latest"  # what a bare `--resume` means
 class Settings:
     """Everything a session needs to know, after precedence has been applied."""
 
-    model: str
-    api_base: str
-    api_key: str
     home: Path
+    model: str = DEFAULT_MODEL
+    api_base: str = DEFAULT_API_BASE
+    api_key: str = ""
     auto_run: bool = False
     max_steps: int = DEFAULT_MAX_STEPS
     tools: bool = True
     verbose: bool = False
-    max_retries: int = DEFAULT_MAX_RETRIES
-    max_wait: float = DEFAULT_MAX_WAIT
+    max_retries: int = DEFAULT_MAX_RETRIES  # retries of one failed API request
+    max_wait: float = DEFAULT_MAX_WAIT  # seconds of waiting, all retries of one request together
+    max_single_wait: float = 120.0  # a server hint longer than this stops at once
+    backoff_base: float = 1.0  # full-jitter exponential backoff when the server gives no hint
+    backoff_cap: float = 60.0
+    breaker_threshold: int = 5  # server-side failures in a row that open the circuit breaker
+    breaker_open: float = 30.0  # seconds the breaker stays open at first (doubling, to 300 s)
+    idle_timeout: float = 60.0  # a stream with no byte for this long is broken
 
     def __repr__(self) -> str:
         # The key must never reach a log or a traceback through repr().
         return f"Settings(model={self.model!r}, api_base={self.api_base!r}, home={str(self.home)!r}, ...)"
+
+
+# The settings file may hold exactly these keys, of these types; anything else is an error that names it.
+FILE_KEYS: dict[str, type] = {
+    "model": str,
+    "api_base": str,
+    "api_key": str,
+    "auto_run": bool,
+    "max_steps": int,
+    "tools": bool,
+    "max_retries": int,
+    "max_wait": float,
+    "max_single_wait": float,
+    "backoff_base": float,
+    "backoff_cap": float,
+    "breaker_threshold": int,
+    "breaker_open": float,
+    "idle_timeout": float,
+}
+_TYPE_NAMES = {str: "a string", bool: "true or false", int: "a whole number", float: "a number"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +80,21 @@ class Flags:
     verbose: bool = False
     max_retries: int | None = None
     max_wait: float | None = None
+
+    def values(self) -> dict[str, object]:
+        """The settings the flags give; a flag that was not given gives nothing."""
+        given = {
+            "model": self.model,
+            "api_base": self.api_base,
+            "api_key": self.api_key,
+            "auto_run": self.auto_run or None,
+            "max_steps": self.max_steps,
+            "tools": False if self.no_tools else None,
+            "verbose": self.verbose or None,
+            "max_retries": self.max_retries,
+            "max_wait": self.max_wait,
+        }
+        return {name: value for name, value in given.items() if value is not None}
 
 
 def home_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -73,35 +117,56 @@ def ensure_home(home: Path) -> Path:
 
 
 def resolve(flags: Flags, env: Mapping[str, str] | None = None) -> Settings:
-    """Apply the precedence chain, flags > environment > defaults, and validate the result."""
+    """The one precedence chain: flags > environment > settings file > defaults; then validate."""
     env = os.environ if env is None else env
-    api_base = flags.api_base or env.get("OPENAI_BASE_URL") or DEFAULT_API_BASE
-    api_key = flags.api_key or env.get("OPENAI_API_KEY") or ""
-    max_steps = DEFAULT_MAX_STEPS if flags.max_steps is None else flags.max_steps
-    max_retries = DEFAULT_MAX_RETRIES if flags.max_retries is None else flags.max_retries
-    max_wait = DEFAULT_MAX_WAIT if flags.max_wait is None else flags.max_wait
-    _validate(api_base, api_key, max_steps)
-    if max_retries < 0 or max_wait < 0:
-        raise ConfigError("--max-retries and --max-wait cannot be negative")
-    return Settings(
-        model=flags.model or DEFAULT_MODEL,
-        api_base=api_base.rstrip("/"),
-        api_key=api_key,
-        home=home_dir(env),
-        auto_run=flags.auto_run,
-        max_steps=max_steps,
-        tools=not flags.no_tools,
-        verbose=flags.verbose,
-        max_retries=max_retries,
-        max_wait=max_wait,
-    )
+    home = home_dir(env)
+    from_env = {"api_base": env.get("OPENAI_BASE_URL"), "api_key": env.get("OPENAI_API_KEY")}
+    values = {
+        **read_file(home / CONFIG_FILE),
+        **{name: value for name, value in from_env.items() if value},
+        **flags.values(),
+    }
+    settings = Settings(home=home, **cast("dict[str, Any]", values))
+    _validate(settings)
+    return replace(settings, api_base=settings.api_base.rstrip("/"))
 
 
-def _validate(api_base: str, api_key: str, max_steps: int) -> None:
+def read_file(path: Path) -> dict[str, object]:
+    """The settings in a TOML file (none if it does not exist); ConfigError naming the file and the problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read the settings file {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the settings file {path} is not valid TOML: {exc}") from exc
+    return {name: _checked(name, value, path) for name, value in data.items()}
+
+
+def _checked(name: str, value: object, path: Path) -> object:
+    """`value` if `name` is a known setting and `value` has its type (an int is a fine float); else ConfigError."""
+    kind = FILE_KEYS.get(name)
+    if kind is None:
+        known = ", ".join(FILE_KEYS)
+        raise ConfigError(f"unknown setting {name!r} in {path} (known settings: {known})")
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"setting {name!r} in {path} must be {_TYPE_NAMES[kind]}, not {value!r}")
+    return value
+
+
+def _validate(settings: Settings) -> None:
     """Raise ConfigError for values no session could work with."""
-    if not api_key:
-        raise MissingApiKey("no API key: pass --api-key or set OPENAI_API_KEY")
-    if not api_base.startswith(("http://", "https://")):
-        raise ConfigError(f"--api-base must be an http:// or https:// URL, got {api_base!r}")
-    if max_steps < 1:
-        raise ConfigError(f"--max-steps must be at least 1, got {max_steps}")
+    if not settings.api_key:
+        raise MissingApiKey("no API key: pass --api-key, set OPENAI_API_KEY, or set api_key in the settings file")
+    if not settings.api_base.startswith(("http://", "https://")):
+        raise ConfigError(f"the API base must be an http:// or https:// URL, got {settings.api_base!r}")
+    if settings.max_steps < 1:
+        raise ConfigError(f"max_steps must be at least 1, got {settings.max_steps}")
+    negative = [name for name, kind in FILE_KEYS.items() if kind in (int, float) and getattr(settings, name) < 0]
+    if negative:
+        raise ConfigError(f"{', '.join(negative)} cannot be negative")

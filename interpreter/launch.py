@@ -10,7 +10,8 @@ from interpreter.interrupts import CtrlC
 from interpreter.llm import OpenAIChatModel
 from interpreter.prompt import Prompter
 from interpreter.repl import replay, run_interactive, run_task
-from interpreter.resilience.model import ResilientModel
+from interpreter.resilience.breaker import CircuitBreaker
+from interpreter.resilience.model import ResilientModel, log_transition
 from interpreter.resilience.policy import RetrySettings
 from interpreter.session import Session
 from interpreter.storage import Conversation, ConversationStore
@@ -52,9 +53,20 @@ def start(settings: Settings, *, task: str | None, resume: str | None) -> int:
 
 def _model(settings: Settings) -> ResilientModel:
     """The OpenAI adapter wrapped in the resilience layer, with the retry limits from the settings."""
-    retry = RetrySettings(max_attempts=settings.max_retries + 1, max_wait_total=settings.max_wait)
-    adapter = OpenAIChatModel(model=settings.model, api_base=settings.api_base, api_key=settings.api_key)
-    return ResilientModel(adapter, settings=retry)
+    retry = RetrySettings(
+        max_attempts=settings.max_retries + 1,
+        max_wait_total=settings.max_wait,
+        max_single_wait=settings.max_single_wait,
+        backoff_base=settings.backoff_base,
+        backoff_cap=settings.backoff_cap,
+    )
+    breaker = CircuitBreaker(
+        threshold=settings.breaker_threshold, open_for=settings.breaker_open, on_transition=log_transition
+    )
+    adapter = OpenAIChatModel(
+        model=settings.model, api_base=settings.api_base, api_key=settings.api_key, idle_timeout=settings.idle_timeout
+    )
+    return ResilientModel(adapter, settings=retry, breaker=breaker)
 
 
 def _conversation(store: ConversationStore, model: str, resume: str | None) -> Conversation:

@@ -176,7 +176,17 @@ def test_no_api_key_is_one_line_and_exit_2(interpreter_command: list[str]) -> No
 
 
 def test_an_unreachable_server_is_one_line_and_exit_1(interpreter_command: list[str]) -> None:
-    command = [*interpreter_command, "-c", "hi", "--api-base", "http://127.0.0.1:9/v1", "--api-key", "x", "--max-retries", "0"]
+    command = [
+        *interpreter_command,
+        "-c",
+        "hi",
+        "--api-base",
+        "http://127.0.0.1:9/v1",
+        "--api-key",
+        "x",
+        "--max-retries",
+        "0",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 1
     assert "cannot reach the API at http://127.0.0.1:9/v1" in result.stdout + result.stderr
@@ -267,3 +277,11 @@ def test_an_unusable_home_is_one_line_and_exit_2(run_cli: Run, tmp_path: Path) -
     result = run_cli("-c", "hi", env={"INTERPRETER_HOME": str(blocker / "home")})
     assert result.returncode == 2
     assert_one_clear_line(result, "cannot create the home directory")
+
+
+def test_a_bad_settings_file_is_one_line_and_exit_2(run_cli: Run, private_home: Path) -> None:
+    private_home.mkdir(parents=True, exist_ok=True)
+    (private_home / "config.toml").write_text("max_retires = 3\n")
+    result = run_cli("-c", "hi")
+    assert result.returncode == 2
+    assert_one_clear_line(result, "unknown setting 'max_retires'")

@@ -52,6 +52,11 @@ class Traffic:
         return f"{self.requests} requests, {self.rate_limited} rate limited (429), {self.waited:.1f}s spent waiting"
 
 
+def log_transition(old: BreakerState, new: BreakerState) -> None:
+    """Write a circuit breaker's change of state to the diagnostics log."""
+    logging.getLogger(f"{LOGGER_NAME}.api").warning("circuit breaker: %s -> %s", old.value, new.value)
+
+
 class _BrokeAfterText(Exception):
     """An attempt failed after some of its text reached the person."""
 
@@ -79,7 +84,7 @@ class ResilientModel:
         self._inner = inner
         self._settings = settings or RetrySettings()
         self._log = logging.getLogger(f"{LOGGER_NAME}.api")
-        self._breaker = breaker or CircuitBreaker(clock=clock, on_transition=self._log_transition)
+        self._breaker = breaker or CircuitBreaker(clock=clock, on_transition=log_transition)
         self._limiter = limiter or RateLimiter(clock=clock)
         self._estimator = estimator or TokenEstimator()
         self._clock = clock
@@ -184,6 +189,3 @@ class ResilientModel:
         """Teach the limiter from a response's rate-limit headers, and log them."""
         self._limiter.observe(headers)
         self._log.debug("rate-limit headers: %s", safe_headers(headers))
-
-    def _log_transition(self, old: object, new: object) -> None:
-        self._log.warning("circuit breaker: %s -> %s", old, new)
