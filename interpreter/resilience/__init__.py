@@ -6,4 +6,5 @@ classify    the one table: retried or final, what the breaker hears, what the pe
 breaker     the circuit breaker (closed, open, half-open) on a monotonic clock
 limiter     token estimates and the request/token buckets learned from rate-limit headers
 policy      the retry policy: pure decisions and the tenacity Retrying built from them
+model       ResilientModel: the ChatModel that runs all of the above around the real one
 """
