@@ -6,7 +6,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Protocol
 
 from interpreter import fences, tool
-from interpreter.errors import ExecutionError, UnknownLanguage
+from interpreter.errors import ExecutionError, InterpreterError, UnknownLanguage
 from interpreter.llm import ChatModel
 from interpreter.messages import (
     CodeCell,
@@ -117,10 +117,17 @@ class Session:
                     self._append(item.message)
                     return item
         except KeyboardInterrupt:
-            if text:
-                self._append(Message("assistant", "".join(text) + "\n\n[interrupted by the user]"))
+            self._keep(text, "interrupted by the user")
+            raise
+        except InterpreterError:
+            self._keep(text, "the reply broke off")
             raise
         raise AssertionError("a ChatModel stream must end with a Reply")
+
+    def _keep(self, text: list[str], why: str) -> None:
+        """Keep the text that reached the person before the reply ended early, so it is not lost or repeated."""
+        if text:
+            self._append(Message("assistant", f"{''.join(text)}\n\n[{why}]"))
 
     def _answer_tool_calls(self, reply: Message) -> Generator[Event, None, bool]:
         """Run each `execute` call in order and answer it with a tool message; False when there were none."""

@@ -39,10 +39,10 @@ def call_reply(*cells: tuple[str, str], text: str = "", raw: str | None = None) 
 class FakeChatModel:
     """Streams scripted replies word by word and records what it was asked."""
 
-    replies: list[Message | BaseException | list[StreamItem]] = field(default_factory=list)
+    replies: list[Message | BaseException | list[StreamItem | BaseException]] = field(default_factory=list)
     requests: list[tuple[list[Message], list[dict[str, Any]]]] = field(default_factory=list)
 
-    def enqueue(self, *replies: Message | BaseException | list[StreamItem]) -> None:
+    def enqueue(self, *replies: Message | BaseException | list[StreamItem | BaseException]) -> None:
         self.replies.extend(replies)
 
     def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
@@ -50,8 +50,11 @@ class FakeChatModel:
         reply = self.replies.pop(0)
         if isinstance(reply, BaseException):
             raise reply
-        if isinstance(reply, list):  # a scripted stream, item by item
-            yield from reply
+        if isinstance(reply, list):  # a scripted stream, item by item; an exception in it is raised there
+            for item in reply:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
             return
         for word in reply.content.split(" "):
             yield TextDelta(word + " ")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from fakes import FakeChatModel, FakeRunner, always, call_reply, text_reply
 
+from interpreter.errors import ApiConnectionError
 from interpreter.messages import (
     CodeCell,
     CodeDeclined,
@@ -228,3 +229,12 @@ def test_waits_pass_through_and_a_broken_stream_keeps_its_text_once() -> None:
     assert any(isinstance(e, Notice) and "broke off" in e.text for e in events)
     kept = [m.content for m in session.conversation.messages if m.role == "assistant"]
     assert kept == ["Half an ans\n\n[this answer broke off here: connection reset]", "A whole answer."]
+
+
+def test_a_reply_that_fails_after_text_keeps_the_text() -> None:
+    model = FakeChatModel()
+    model.enqueue([TextDelta("Part of it"), ApiConnectionError("gone")])
+    session = make_session(model)
+    with pytest.raises(ApiConnectionError):
+        list(session.send("task"))
+    assert session.conversation.messages[-1] == Message("assistant", "Part of it\n\n[the reply broke off]")
