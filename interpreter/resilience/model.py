@@ -49,7 +49,13 @@ class Traffic:
 
     def summary(self) -> str:
         """One line for the end of a session: "5 requests, 2 rate limited (429), 7.4s spent waiting"."""
-        return f"{self.requests} requests, {self.rate_limited} rate limited (429), {self.waited:.1f}s spent waiting"
+        sent = _count(self.requests, "request")
+        return f"{sent}, {self.rate_limited} rate limited (429), {self.waited:.1f}s spent waiting"
+
+
+def _count(number: int, noun: str) -> str:
+    """`1 request`, `2 requests`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def log_transition(old: BreakerState, new: BreakerState) -> None:
@@ -107,10 +113,11 @@ class ResilientModel:
                 except BreakerOpen:
                     raise  # the request never left: nothing to classify, and the breaker says when to come back
                 except _BrokeAfterText as broke:
-                    verdict = self._failed(broke.error, state)
-                    kept = StreamBroken(broke.shown, verdict.label)
+                    # Kept before the verdict: if this failure ends the retries, the shown text must not be lost.
+                    kept = StreamBroken(broke.shown, classify(broke.error).label)
                     request.append(kept.message())
                     yield kept
+                    verdict = self._failed(broke.error, state)
                 except ApiError as error:
                     verdict = self._failed(error, state)
             elif isinstance(action, DoSleep):
@@ -171,7 +178,9 @@ class ResilientModel:
     def _breaker_gave_up(self, verdict: Verdict, error: ApiError, state: RetryCallState) -> GaveUp:
         """The summary when this failure opened the breaker: what failed, and when the next try can be."""
         attempts = state.attempt_number
-        facts = f"{attempts} attempt{'' if attempts == 1 else 's'}, waited {format_wait(state.idle_for)}"
+        facts = f"{_count(attempts, 'attempt')}, waited {format_wait(state.idle_for)}"
+        if error.request_id:
+            facts += f", request id {error.request_id}"
         opened = f"the API looks down, next try in {format_wait(self._breaker.next_probe_in())}"
         reason = f"{verdict.label}: {opened} ({facts}); {error}"
         return GaveUp(reason, attempts=attempts, waited=state.idle_for, request_id=error.request_id)
