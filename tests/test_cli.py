@@ -285,3 +285,17 @@ def test_a_bad_settings_file_is_one_line_and_exit_2(run_cli: Run, private_home: 
     result = run_cli("-c", "hi")
     assert result.returncode == 2
     assert_one_clear_line(result, "unknown setting 'max_retires'")
+
+
+def test_the_diagnostics_log_records_retries_and_never_the_key(
+    run_cli: Run, server: FakeServer, private_home: Path
+) -> None:
+    server.enqueue(Fault.status(503, {"error": {"message": "overloaded"}}), Reply.text("Fine now."))
+    result = run_cli("-c", "hi", "--verbose")
+    assert result.returncode == 0, result.stderr
+    log = (private_home / "logs" / "interpreter.log").read_text()
+    assert "attempt 1 failed: server error 503" in log
+    assert "x-ratelimit-remaining-tokens" in log
+    assert "sk-test" not in log
+    assert "attempt 1 failed" in result.stderr  # --verbose shows the log as it happens
+    assert "1 rate limited" not in result.stdout and "2 requests" in result.stdout  # the traffic summary
