@@ -107,7 +107,8 @@ def test_a_request_larger_than_the_limit_is_final() -> None:
 def test_five_connection_failures_open_the_breaker_and_the_sixth_never_leaves() -> None:
     refused = ApiConnectionError("cannot reach the API")
     model, inner, _ = build(*[refused] * 6)
-    with pytest.raises(GaveUp, match=r"connection failed: the API looks down, next try in 30s \(5 attempts, .*\); cannot reach the API"):
+    summary = r"connection failed: the API looks down, next try in 30s \(5 attempts, .*\); cannot reach the API"
+    with pytest.raises(GaveUp, match=summary):
         run(model)
     assert len(inner.requests) == 5
     with pytest.raises(BreakerOpen, match=r"API unavailable: 5 failures in a row; next try in 30s"):
