@@ -135,7 +135,7 @@ def read_file(path: Path) -> dict[str, object]:
     """The settings in a TOML file (none if it does not exist); ConfigError naming the file and the problem."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no file; an unusable home is reported when it is created
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read the settings file {path}: {exc.strerror}") from exc
