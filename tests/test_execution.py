@@ -15,13 +15,14 @@ import psutil
 import pytest
 
 from interpreter.errors import ExecutionError, LanguageUnavailable, UnknownLanguage
-from interpreter.execution import LANGUAGES, Executor, Language
+from interpreter.execution import LANGUAGES, Executor, ExecutorState, KernelState, Language
 from interpreter.execution.executor import TAG_VARIABLE
 from interpreter.messages import OutputChunk, RunResult
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds processes through /proc")
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+needs_perl = pytest.mark.skipif(shutil.which("perl") is None, reason="perl is not installed")
 
 
 def tagged_processes(tag: str) -> list[int]:
@@ -151,9 +152,10 @@ def test_shell_exit_ends_the_run_and_the_next_run_gets_a_new_shell(executor: Exe
 def test_shell_background_job_does_not_hold_the_run_and_dies_on_close() -> None:
     with Executor() as executor:
         _, result = run(executor, "shell", "sleep 1000 & echo started")
-        assert result.output == "started\n"
+        assert result.output.startswith("started\n[still running: PID ")
+        assert "(sleep 1000) (ended when the session ends" in result.output
         assert result.elapsed < 10
-        assert len(tagged_processes(executor.tag)) == 2  # bash and sleep
+        assert len(tagged_processes(executor.tag)) == 3  # the supervisor, bash and sleep
     assert_nothing_left(executor.tag)
 
 
@@ -310,6 +312,97 @@ def test_a_dropped_run_is_stopped_and_state_kept(executor: Executor) -> None:
     assert (after.output, after.restarted) == ("'still'\n", False)
 
 
+def test_ctrl_c_on_a_busy_python_loop_keeps_its_state(executor: Executor) -> None:
+    run(executor, "python", "kept = 'busy'")
+    run_until_interrupted(executor, "python", "print('spinning', flush=True)\nwhile True:\n    pass")
+    _, after = run(executor, "python", "kept")
+    assert (after.output, after.restarted) == ("'busy'\n", False)
+
+
+def test_ctrl_c_on_a_shell_loop_ends_the_shell_and_the_next_run_restarts_it(executor: Executor) -> None:
+    run(executor, "shell", "true")  # the shell is up before Ctrl-C comes
+    run_until_interrupted(executor, "shell", "echo spinning; while :; do :; done")
+    _, after = run(executor, "shell", "echo fresh")
+    assert after.restarted
+    assert after.output.endswith("fresh\n")
+
+
+def test_interrupt_in_the_readers_keyboard_interrupt_handler_stops_the_cell(executor: Executor) -> None:
+    run(executor, "python", "kept = 1")
+    cell = executor.run("python", "import time\nprint('started\\n', end='')\ntime.sleep(100)")
+    try:
+        for item in cell:
+            assert item == OutputChunk("started\n")
+            assert executor.kernels == {"python": KernelState.RUNNING}
+            raise KeyboardInterrupt  # as if Ctrl-C came while the screen was drawn, outside the run
+    except KeyboardInterrupt:
+        assert executor.interrupt()  # returns once the cell has ended
+    assert executor.kernels == {"python": KernelState.IDLE}
+    assert not executor.interrupt()  # nothing runs any more
+    *_, result = cell  # the run, resumed, tells how the cell ended
+    assert isinstance(result, RunResult)
+    assert (result.interrupted, result.exit_status) == (True, None)
+    assert "KeyboardInterrupt" in result.output
+    assert result.output.endswith("[interrupted]\n")
+    _, after = run(executor, "python", "kept + 1")
+    assert (after.output, after.restarted) == ("2\n", False)
+
+
+def test_interrupt_from_another_thread_ends_the_run_with_a_result(executor: Executor) -> None:
+    started = threading.Event()
+    interrupted: list[bool] = []
+
+    def interrupt_when_started() -> None:
+        assert started.wait(60)
+        interrupted.append(executor.interrupt())
+
+    helper = threading.Thread(target=interrupt_when_started)
+    helper.start()
+    items = []
+    for item in executor.run("python", "import time\nprint('started\\n', end='')\ntime.sleep(100)"):
+        items.append(item)
+        started.set()
+    helper.join()
+    assert interrupted == [True]
+    result = items[-1]
+    assert isinstance(result, RunResult)
+    assert result.interrupted
+    assert "KeyboardInterrupt" in result.output
+    assert executor.kernels == {"python": KernelState.IDLE}
+
+
+def test_a_kernel_is_interrupting_until_its_cell_stops_and_close_ends_it() -> None:
+    code = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGINT, lambda signum, frame: sys.stdout.write('got SIGINT\\n'))\n"
+        "sys.stdout.write('ready\\n')\n"
+        "while True:\n"
+        "    time.sleep(0.05)"
+    )
+    executor = Executor(grace=60)
+    run(executor, "python", "pass")  # the worker is up, so the cell is what the timeout interrupts
+    cell = executor.run("python", code, timeout=1)
+    assert next(cell) == OutputChunk("ready\n")
+    assert next(cell) == OutputChunk("got SIGINT\n")
+    assert executor.kernels == {"python": KernelState.INTERRUPTING}
+    executor.close()
+    assert (executor.state, executor.kernels) == (ExecutorState.CLOSED, {"python": KernelState.CLOSED})
+    *_, result = cell
+    assert isinstance(result, RunResult)
+    assert "the python process was ended because the session is ending" in result.output
+    assert_nothing_left(executor.tag)
+
+
+def test_the_executors_default_timeout_applies_to_runs_without_one() -> None:
+    with Executor(timeout=0.3) as executor:
+        _, result = run(executor, "python", "while True:\n    pass")
+        assert result.interrupted
+        assert "timed out after 0.3 s" in result.output
+        _, longer = run(executor, "python", "import time\ntime.sleep(0.5)\nprint('slept')", timeout=60)
+        assert (longer.output, longer.interrupted) == ("slept\n", False)
+    assert_nothing_left(executor.tag)
+
+
 def test_a_second_run_while_one_is_unfinished_is_refused(executor: Executor) -> None:
     first = executor.run("python", "print('one\\n', end='')\nimport time\ntime.sleep(100)")
     assert next(first) == OutputChunk("one\n")
@@ -379,6 +472,27 @@ def test_a_language_whose_program_is_missing_is_unavailable() -> None:
         executor.run("cbl", "DISPLAY 'HI'")
 
 
+@needs_perl
+def test_a_language_without_a_worker_runs_each_cell_in_a_new_process() -> None:
+    perl = Language("perl", ("pl",), "perl", ("-e",), keeps_state=False)
+    with Executor(languages=(*LANGUAGES, perl)) as executor:
+        assert run(executor, "pl", 'print "hi\\n"; $kept = 1')[1].output == "hi\n"
+        assert run(executor, "perl", 'print defined $kept ? "kept" : "new", "\\n"')[1].output == "new\n"
+        assert run(executor, "perl", 'die "boom\\n"')[1].exit_status == 255
+        _, stopped = run(executor, "perl", "sleep 100", timeout=0.3)
+        assert stopped.output == "[timed out after 0.3 s and was interrupted]\n"
+        _, after = run(executor, "perl", 'print "after\\n"')
+        assert (after.output, after.restarted) == ("after\n", False)
+    assert_nothing_left(executor.tag)
+
+
+def test_the_table_offers_ruby_and_r_only_where_installed() -> None:
+    offered = Executor().languages()
+    assert ("ruby" in offered) == (shutil.which("ruby") is not None)
+    assert ("r" in offered) == (shutil.which("Rscript") is not None)
+    assert offered[:2] == ["python", "shell"]
+
+
 def test_working_directory_and_environment_are_set(tmp_path: Path) -> None:
     with Executor(cwd=tmp_path) as executor:
         _, result = run(executor, "shell", f'pwd; echo "$TERM $PAGER ${TAG_VARIABLE}"')
@@ -404,7 +518,7 @@ def test_close_ends_every_worker_and_refuses_further_runs() -> None:
     executor = Executor()
     run(executor, "python", "pass")
     run(executor, "shell", "true")
-    assert len(tagged_processes(executor.tag)) == 2
+    assert len(tagged_processes(executor.tag)) == 4  # a supervisor and a worker for each
     executor.close()
     executor.close()
     assert_nothing_left(executor.tag)

@@ -1,8 +1,28 @@
-"""Executor: the execution subsystem's one entry point, owning a kernel per language and ending them all."""
+"""Executor: the execution subsystem's one entry point, owning a kernel per language and ending them all.
+
+What is left behind, and when (the policy):
+
+- Every process a cell starts is a descendant of its worker's supervisor (supervisor.py), a child subreaper:
+  background jobs (`sleep 1000 &`), double-forked processes and deliberately detached daemons (`setsid`,
+  `nohup setsid`) alike. Each also carries our tag, STEADY_INTERPRETER_TAG=<pid>-<start>-<random>, in its
+  environment.
+- Such processes may outlive the cell that started them, so a cell can start a server that a later cell uses;
+  the run's output names each new one ("still running: PID 4242 (sleep 1000; detached with setsid)"), so the
+  person and the model know they exist. They never outlive the worker: when it is replaced (it exited, or did
+  not stop within the grace period) or closed, its supervisor ends its whole tree, detached daemons included.
+- Closing the executor (normal exit, an exception, SIGTERM or SIGHUP turned into SystemExit by the CLI) closes
+  every worker, then kills any process still carrying our tag. If this process dies without closing it, even by
+  SIGKILL, each supervisor sees its lifeline close and does the same.
+- Whoever starts the next executor has its first supervisor kill, in the background, the tagged processes of
+  dead sessions (their owner pid is gone or was reused): only our tag variable, only our uid and pid namespace.
+- A process that leaves on purpose beyond all of this (starts with an empty environment and is re-parented
+  outside our tree, e.g. through `systemd-run` or `at`) is out of reach, as it is for any program.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import secrets
 import time
@@ -11,11 +31,13 @@ from pathlib import Path
 from types import TracebackType
 
 from interpreter.errors import ExecutionError
-from interpreter.execution.kernel import Kernel
+from interpreter.execution import supervisor
+from interpreter.execution.kernel import Kernel, KernelState
 from interpreter.execution.languages import LANGUAGES, Language, find_language, require_executable
+from interpreter.execution.supervisor import TAG_VARIABLE
 from interpreter.messages import OutputChunk, RunResult
 
-TAG_VARIABLE = "STEADY_INTERPRETER_TAG"
+__all__ = ["TAG_VARIABLE", "Executor", "ExecutorState"]
 
 # Output must not wait in buffers, must be UTF-8 whatever the locale, and nothing may page or prompt.
 _ENVIRONMENT = {
@@ -28,6 +50,13 @@ _ENVIRONMENT = {
 }
 
 
+class ExecutorState(enum.Enum):
+    """Whether an executor still runs cells."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class Executor:
     """Runs code cells in one persistent process per language, and ends every process it started."""
 
@@ -37,10 +66,13 @@ class Executor:
         output_cap: int = 12_000,
         grace: float = 2.0,
         *,
+        timeout: float | None = None,
         languages: Sequence[Language] = LANGUAGES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.tag = secrets.token_hex(8)
+        self.state = ExecutorState.OPEN
+        self.tag = supervisor.make_tag(secrets.token_hex(6))
+        self._timeout = timeout
         self._cwd = cwd
         self._output_cap = output_cap
         self._grace = grace
@@ -49,7 +81,7 @@ class Executor:
         # The tag marks every process we start, and their descendants, so escaped ones can be found.
         self._env = {**os.environ, **_ENVIRONMENT, TAG_VARIABLE: self.tag}
         self._kernels: dict[str, Kernel] = {}
-        self._closed = False
+        self._started_any = False
 
     def languages(self) -> list[str]:
         """Canonical names of the languages that can run on this machine."""
@@ -64,8 +96,11 @@ class Executor:
     def run(
         self, language: str, code: str, timeout: float | None = None
     ) -> Generator[OutputChunk | RunResult, None, None]:
-        """Run a cell: yields its output as it comes, and a RunResult last; close() it to stop the cell."""
-        if self._closed:
+        """Run a cell: yields its output as it comes, and a RunResult last; close() it to stop the cell.
+
+        `timeout` (seconds; the executor's default when None) is the cell's own time, start-up not included.
+        """
+        if self.state is ExecutorState.CLOSED:
             raise ExecutionError("the executor is closed")
         found = find_language(self._table, language)
         executable = require_executable(found)
@@ -81,16 +116,34 @@ class Executor:
                 output_cap=self._output_cap,
                 grace=self._grace,
                 clock=self._clock,
+                sweep_orphans=not self._started_any,  # once per executor, by the first worker's supervisor
             )
-        return kernel.run(code, timeout)
+            self._started_any = True
+        return kernel.run(code, self._timeout if timeout is None else timeout)
+
+    def interrupt(self) -> bool:
+        """Stop the running cell as Ctrl-C does (see Kernel.interrupt); False when no cell is running."""
+        interrupted = [kernel.interrupt() for kernel in list(self._kernels.values())]  # each, not the first only
+        return any(interrupted)
+
+    @property
+    def kernels(self) -> dict[str, KernelState]:
+        """The state of each language's kernel started so far."""
+        return {name: kernel.state for name, kernel in self._kernels.items()}
 
     def close(self) -> None:
         """End every process this executor started; closing twice is fine."""
-        self._closed = True
-        kernels, self._kernels = list(self._kernels.values()), {}
+        self.state = ExecutorState.CLOSED
+        kernels = list(self._kernels.values())
         with contextlib.ExitStack() as stack:
+            if self._started_any:  # last, for any process that escaped its supervisor
+                stack.callback(self._kill_tagged)
             for kernel in kernels:
                 stack.callback(kernel.close)
+
+    def _kill_tagged(self) -> None:
+        """Kill every process still carrying our tag (normally none: the supervisors ended them)."""
+        supervisor.kill_all(pid for pid, tag in supervisor.tagged() if tag == self.tag and pid != os.getpid())
 
     def __enter__(self) -> Executor:
         return self

@@ -24,14 +24,39 @@ done
 """
 
 
+# For languages without a worker of their own: each cell runs as `PROGRAM ARGS... CELL` in a new process, so no
+# state survives between cells. The loop survives Ctrl-C (the trap), which stops only the cell's process; a read
+# cut short by a signal (status above 128) is retried.
+_EACH_CELL_WORKER = """\
+readonly __steady_in=$1 __steady_out=$2
+shift 2
+trap : INT
+while :; do
+    IFS= read -r -d '' -u "$__steady_in" __steady_cell
+    __steady_status=$?
+    if (( __steady_status > 128 )); then continue; fi
+    if (( __steady_status != 0 )); then break; fi
+    eval "\\"\\$@\\" \\"\\$__steady_cell\\" $__steady_in<&- $__steady_out>&-"
+    echo "$?" >&"$__steady_out"
+done
+"""
+_BASH = ("/bin/bash", "--noprofile", "--norc", "-c")
+
+
 @dataclass(frozen=True)
 class Language:
-    """A language we can run: its names, the program that runs it, and the arguments that start its worker."""
+    """A language we can run: its names, the program that runs it, and the arguments that start its worker.
+
+    With `keeps_state` the program itself is the worker (it reads cells and reports on the two descriptors it
+    is given); without, a small shell loop runs `program *args CELL` once per cell (a cell is one argument, so
+    at most 128 KiB on Linux).
+    """
 
     name: str
     aliases: tuple[str, ...]
     program: str
     args: tuple[str, ...]
+    keeps_state: bool = True
 
     def executable(self) -> str | None:
         """The full path of the program, or None when it is not installed."""
@@ -39,13 +64,18 @@ class Language:
 
     def command(self, executable: str, cell_fd: int, done_fd: int) -> list[str]:
         """The argv that starts a worker reading cells from `cell_fd` and reporting on `done_fd`."""
-        return [executable, *self.args, str(cell_fd), str(done_fd)]
+        if self.keeps_state:
+            return [executable, *self.args, str(cell_fd), str(done_fd)]
+        return [*_BASH, _EACH_CELL_WORKER, "bash", str(cell_fd), str(done_fd), executable, *self.args]
 
 
+# The one table. Every language is listed; `Executor.languages()` offers only those installed here.
 LANGUAGES: tuple[Language, ...] = (
     Language("python", ("py", "python3"), sys.executable, ("-u", str(_HERE / "python_worker.py"))),
     Language("shell", ("bash", "sh"), "/bin/bash", ("--noprofile", "--norc", "-c", _SHELL_WORKER, "bash")),
     Language("javascript", ("js", "node"), "node", (str(_HERE / "node_worker.js"),)),
+    Language("ruby", ("rb",), "ruby", ("-e",), keeps_state=False),
+    Language("r", ("rscript",), "Rscript", ("-e",), keeps_state=False),
 )
 
 

@@ -19,7 +19,7 @@ _READ_SIZE = 1 << 16
 # What is left in the output pipe when a cell completes is at most the pipe's capacity (64 KiB by default,
 # 1 MiB at most on Linux); stopping there means a background job that keeps writing cannot hold the run open.
 _DRAIN_LIMIT = 1 << 20
-# How long close() lets the group obey SIGTERM before SIGKILL.
+# How long close() lets the worker obey SIGTERM before SIGKILL.
 _TERM_WAIT = 1.0
 
 Command = Callable[[int, int], list[str]]
@@ -30,7 +30,6 @@ class Worker:
 
     def __init__(self, process: GroupProcess, cell_fd: int, done_fd: int) -> None:
         self.process = process
-        self.in_cell = False
         self._closed = False
         self._cell_fd = cell_fd
         self._done_fd = done_fd
@@ -42,13 +41,18 @@ class Worker:
         self._open = {process.output_fd, done_fd}
 
     @classmethod
-    def start(cls, command: Command, *, cwd: Path | None, env: Mapping[str, str]) -> Worker:
+    def start(cls, command: Command, *, cwd: Path | None, env: Mapping[str, str], sweep_orphans: bool) -> Worker:
         """Start the worker `command(cell_fd, done_fd)` describes, handing it the child ends of both pipes."""
         cell_read, cell_write = os.pipe()
         done_read, done_write = os.pipe()
         try:
             process = GroupProcess.start(
-                command(cell_read, done_write), cwd=cwd, env=env, pass_fds=(cell_read, done_write)
+                command(cell_read, done_write),
+                cwd=cwd,
+                env=env,
+                pass_fds=(cell_read, done_write),
+                term_wait=_TERM_WAIT,
+                sweep_orphans=sweep_orphans,
             )
         except BaseException:
             os.close(cell_write)
@@ -62,7 +66,6 @@ class Worker:
     def send(self, code: str) -> None:
         """Hand the worker one cell (a worker that already died is noticed by `read`)."""
         data = code.encode("utf-8", "replace") + b"\0"
-        self.in_cell = True
         with contextlib.suppress(BrokenPipeError):
             while data:
                 data = data[os.write(self._cell_fd, data) :]
@@ -85,7 +88,7 @@ class Worker:
             yield data
 
     def close(self) -> None:
-        """End the worker's whole process group and close our pipe ends; closing twice is fine."""
+        """End the worker's whole process tree and close our pipe ends; closing twice is fine."""
         if self._closed:
             return
         self._closed = True
@@ -119,7 +122,6 @@ class Worker:
         if not newline:
             return None
         self._done = rest
-        self.in_cell = False
         return int(line)
 
     def _stop_watching(self, fd: int) -> None:

@@ -1,0 +1,125 @@
+"""Execution speed and memory, as ratios measured in one run.
+
+    python bench/execution.py [--runs N]
+
+Prints, for each language installed here, the median warm cell round trip (send `print(1)`, receive its
+output and the end of the run) against one bare `python -c 'print(1)'` process; the time for 1,000 flushed
+prints to come through the Executor against the same code run by a plain `python -c` subprocess read through a
+pipe, both with a warm worker and with a new Executor (its supervisor and worker start first); and
+the peak RSS of a process running the Executor, with the rest of the program and the openai SDK imported, while
+a cell prints 200 MB. Targets: a warm python round trip at most 0.25x of the bare process; 1,000 prints within
+1.5x of the bare subprocess; peak RSS under 100 MB. The predecessor took 33.5 s to show 100 flushed prints and
+had ~1 s of overhead per shell run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+
+from interpreter.execution import Executor
+from interpreter.messages import OutputChunk
+
+ROUND_TRIP = {
+    "python": "print(1)",
+    "shell": "echo 1",
+    "javascript": "console.log(1)",
+    "ruby": "puts 1",
+    "r": "cat(1, '\\n')",
+}
+PRINTS = "import sys\nfor i in range(1000):\n    print(i, flush=True)"
+# Run in a child so that its peak RSS is the tool's alone: the program's modules, the Executor, a 200 MB cell.
+PEAK_RSS = """
+import resource, sys
+import interpreter.launch, openai  # the rest of the program and the SDK, as the real tool has them loaded
+from interpreter.execution import Executor
+from interpreter.messages import OutputChunk
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with Executor() as executor:
+    code = "import sys\\nblock = 'x' * 1_000_000 + '\\\\n'\\nfor _ in range(200):\\n    sys.stdout.write(block)"
+    shown = 0
+    for item in executor.run("python", code):
+        shown += len(getattr(item, "text", ""))
+    assert item.cut_bytes > 199_000_000, item.cut_bytes
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before * 1024, peak * 1024)
+"""
+
+
+def median_seconds(action: Callable[[], object], runs: int) -> float:
+    """Median wall time of `action` over `runs` runs (after one warm-up run)."""
+    times = []
+    for index in range(runs + 1):
+        start = time.perf_counter()
+        action()
+        if index:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def consume(executor: Executor, language: str, code: str) -> int:
+    """Run a cell to its end, taking each chunk as a screen would; how many characters it showed."""
+    return sum(len(item.text) for item in executor.run(language, code) if isinstance(item, OutputChunk))
+
+
+def bare(code: str) -> None:
+    """The same code in a plain `python -c` subprocess, its output read through a pipe to the end."""
+    subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+
+
+def cold(code: str, runs: int) -> float:
+    """Median time for a new Executor's first cell to end (its supervisor and worker start; closing is apart)."""
+    times = []
+    for index in range(runs + 1):
+        start = time.perf_counter()
+        with Executor() as executor:
+            consume(executor, "python", code)
+            if index:
+                times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def report(name: str, measured: float, baseline_name: str, baseline: float, target: float) -> None:
+    """One line: the figure, its baseline, the ratio and whether it meets the target."""
+    ratio = measured / baseline
+    verdict = "ok" if ratio <= target else "OVER TARGET"
+    figures = f"{measured * 1000:8.2f} ms   {baseline_name:<20} {baseline * 1000:8.2f} ms   {ratio:5.2f}x"
+    print(f"{name:<30} {figures}  (target {target}x: {verdict})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=21)
+    runs = parser.parse_args().runs
+
+    bare_print = median_seconds(lambda: bare("print(1)"), runs)
+    with Executor() as executor:
+        for language in executor.languages():
+            code = ROUND_TRIP.get(language)
+            if code is None:
+                print(f"{language + ' round trip':<30} (no round-trip cell for it here)")
+                continue
+            warm = median_seconds(partial(consume, executor, language, code), runs)
+            target = 0.25 if language == "python" else 1.0
+            report(f"{language} warm round trip", warm, "python -c print(1)", bare_print, target)
+
+        bare_prints = median_seconds(lambda: bare(PRINTS), runs)
+        warm_prints = median_seconds(partial(consume, executor, "python", PRINTS), runs)
+    report("1,000 prints, warm worker", warm_prints, "python -c (pipe)", bare_prints, 1.5)
+    report("1,000 prints, new Executor", cold(PRINTS, runs), "python -c (pipe)", bare_prints, 1.5)
+    print(f"{'':<30} (the predecessor: 33.5 s for 100 prints; ~1 s of overhead per shell run)")
+
+    measured = subprocess.run([sys.executable, "-c", PEAK_RSS], check=True, capture_output=True, text=True)
+    before, peak = (int(value) for value in measured.stdout.split())
+    verdict = "ok" if peak < 100_000_000 else "OVER TARGET"
+    figures = f"{peak / 1e6:8.1f} MB   (before the cell: {before / 1e6:.1f} MB)"
+    print(f"{'peak RSS, a cell prints 200 MB':<30} {figures}  (target < 100 MB: {verdict})")
+
+
+if __name__ == "__main__":
+    main()
