@@ -12,7 +12,7 @@ from pathlib import Path
 from interpreter.messages import CodeCell, Decision
 
 QUESTION = "Run this code? [y/N/e] "
-_SUFFIXES = {"python": ".py", "shell": ".sh", "javascript": ".js"}
+_SUFFIXES = {"python": ".py", "shell": ".sh", "javascript": ".js", "ruby": ".rb", "r": ".R"}
 
 
 class Approver:

@@ -76,6 +76,10 @@ def interpreter(
             help=f"Most time spent waiting to retry one request [default: {config.DEFAULT_MAX_WAIT:g}]",
         ),
     ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", metavar="SECONDS", help="Stop a cell that runs longer than this [default: none]"),
+    ] = None,
     no_tools: Annotated[
         bool, typer.Option("--no-tools", help="Ask for fenced code blocks instead of tool calls.")
     ] = False,
@@ -99,6 +103,7 @@ def interpreter(
         verbose=verbose,
         max_retries=max_retries,
         max_wait=max_wait,
+        timeout=timeout,
     )
     raise typer.Exit(_run(flags, command, resume))
 

@@ -41,6 +41,7 @@ class Settings:
     breaker_threshold: int = 5  # server-side failures in a row that open the circuit breaker
     breaker_open: float = 30.0  # seconds the breaker stays open at first (doubling, to 300 s)
     idle_timeout: float = 60.0  # a stream with no byte for this long is broken
+    timeout: float | None = None  # a cell running longer than this is stopped; None: no limit
 
     def __repr__(self) -> str:
         # The key must never reach a log or a traceback through repr().
@@ -63,6 +64,7 @@ FILE_KEYS: dict[str, type] = {
     "breaker_threshold": int,
     "breaker_open": float,
     "idle_timeout": float,
+    "timeout": float,
 }
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "a whole number", float: "a number"}
 
@@ -80,6 +82,7 @@ class Flags:
     verbose: bool = False
     max_retries: int | None = None
     max_wait: float | None = None
+    timeout: float | None = None
 
     def values(self) -> dict[str, object]:
         """The settings the flags give; a flag that was not given gives nothing."""
@@ -93,6 +96,7 @@ class Flags:
             "verbose": self.verbose or None,
             "max_retries": self.max_retries,
             "max_wait": self.max_wait,
+            "timeout": self.timeout,
         }
         return {name: value for name, value in given.items() if value is not None}
 
@@ -167,6 +171,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"the API base must be an http:// or https:// URL, got {settings.api_base!r}")
     if settings.max_steps < 1:
         raise ConfigError(f"max_steps must be at least 1, got {settings.max_steps}")
-    negative = [name for name, kind in FILE_KEYS.items() if kind in (int, float) and getattr(settings, name) < 0]
+    negative = [name for name, kind in FILE_KEYS.items() if kind in (int, float) and (getattr(settings, name) or 0) < 0]
+    if settings.timeout is not None and settings.timeout <= 0:
+        raise ConfigError(f"timeout must be more than 0 seconds, got {settings.timeout:g}")
     if negative:
         raise ConfigError(f"{', '.join(negative)} cannot be negative")

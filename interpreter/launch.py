@@ -32,7 +32,7 @@ def start(settings: Settings, *, task: str | None, resume: str | None) -> int:
         replay(conversation.messages, renderer)
     model = _model(settings)
     try:
-        with CtrlC().installed() as ctrl_c, Executor() as executor:
+        with CtrlC().installed() as ctrl_c, Executor(timeout=settings.timeout) as executor:
             session = Session(
                 model=model,
                 runner=executor,

@@ -48,6 +48,10 @@ class CodeRunner(Protocol):
         """Run code, yielding output as it comes and a RunResult last."""
         ...
 
+    def interrupt(self) -> bool:
+        """Stop the cell that is running, if any; True if there was one."""
+        ...
+
 
 Confirm = Callable[[CodeCell], Decision]
 
@@ -200,6 +204,7 @@ class Session:
                 else:
                     return item
         except KeyboardInterrupt:
+            self._runner.interrupt()  # stop the cell now, not when the abandoned run is collected
             raise _RunInterrupted(_interrupted("".join(printed))) from None
         raise AssertionError("a run must end with a RunResult")
 

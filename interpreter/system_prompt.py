@@ -23,7 +23,8 @@ def system_message(languages: Sequence[str], *, tools: bool, cwd: Path | None = 
             "code, looking at its output, and continuing until the task is done.",
             f"System: {platform.system()} {platform.release()} ({platform.machine()}); shell: {shell}; "
             f"working directory: {cwd or Path.cwd()}.",
-            f"Languages you can run: {', '.join(languages)}. Python and shell keep their state between runs.",
+            f"Languages you can run: {', '.join(languages)}. Python, shell and javascript keep their state between "
+            "runs; any other language starts fresh each run.",
             _WITH_TOOLS if tools else _WITHOUT_TOOLS,
             "Run small steps and check each result. Code cannot read input: there is no keyboard. "
             "Installing packages or changing files is fine when the task needs it. When the task is done, "

@@ -79,6 +79,9 @@ class FakeRunner:
             raise UnknownLanguage(f"unknown language {language!r}; known: python, shell, javascript")
         return language
 
+    def interrupt(self) -> bool:
+        return False
+
     def run(self, language: str, code: str, timeout: float | None = None) -> Iterator[OutputChunk | RunResult]:
         self.ran.append(CodeCell(language, code))
         yield OutputChunk(f"ran {code}\n")

@@ -299,3 +299,16 @@ def test_the_diagnostics_log_records_retries_and_never_the_key(
     assert "sk-test" not in log
     assert "attempt 1 failed" in result.stderr  # --verbose shows the log as it happens
     assert "1 rate limited" not in result.stdout and "2 requests" in result.stdout  # the traffic summary
+
+
+def test_timeout_stops_a_cell_that_runs_too_long(run_cli: Run, server: FakeServer) -> None:
+    server.enqueue(Reply.tool_call("python", "import time\nwhile True: time.sleep(0.1)"), Reply.text("It timed out."))
+    result = run_cli("-c", "loop", "-y", "--timeout", "1")
+    assert result.returncode == 0, result.stderr
+    assert "timed out after 1 s" in str(last_message(chat_requests(server)[1])["content"])
+
+
+def test_a_timeout_of_zero_is_a_usage_error(run_cli: Run) -> None:
+    result = run_cli("-c", "x", "--timeout", "0")
+    assert result.returncode == 2
+    assert_one_clear_line(result, "timeout must be more than 0 seconds")
