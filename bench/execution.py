@@ -19,8 +19,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from functools import partial
+
+from measure import median_seconds, report
 
 from interpreter.execution import Executor
 from interpreter.messages import OutputChunk
@@ -51,17 +52,6 @@ print(before * 1024, peak * 1024)
 """
 
 
-def median_seconds(action: Callable[[], object], runs: int) -> float:
-    """Median wall time of `action` over `runs` runs (after one warm-up run)."""
-    times = []
-    for index in range(runs + 1):
-        start = time.perf_counter()
-        action()
-        if index:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def consume(executor: Executor, language: str, code: str) -> int:
     """Run a cell to its end, taking each chunk as a screen would; how many characters it showed."""
     return sum(len(item.text) for item in executor.run(language, code) if isinstance(item, OutputChunk))
@@ -84,14 +74,6 @@ def cold(code: str, runs: int) -> float:
     return statistics.median(times)
 
 
-def report(name: str, measured: float, baseline_name: str, baseline: float, target: float) -> None:
-    """One line: the figure, its baseline, the ratio and whether it meets the target."""
-    ratio = measured / baseline
-    verdict = "ok" if ratio <= target else "OVER TARGET"
-    figures = f"{measured * 1000:8.2f} ms   {baseline_name:<20} {baseline * 1000:8.2f} ms   {ratio:5.2f}x"
-    print(f"{name:<30} {figures}  (target {target}x: {verdict})")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21)
@@ -106,12 +88,12 @@ def main() -> None:
                 continue
             warm = median_seconds(partial(consume, executor, language, code), runs)
             target = 0.25 if language == "python" else 1.0
-            report(f"{language} warm round trip", warm, "python -c print(1)", bare_print, target)
+            report(f"{language} warm round trip", warm, "python -c print(1)", bare_print, target, ms=True)
 
         bare_prints = median_seconds(lambda: bare(PRINTS), runs)
         warm_prints = median_seconds(partial(consume, executor, "python", PRINTS), runs)
-    report("1,000 prints, warm worker", warm_prints, "python -c (pipe)", bare_prints, 1.5)
-    report("1,000 prints, new Executor", cold(PRINTS, runs), "python -c (pipe)", bare_prints, 1.5)
+    report("1,000 prints, warm worker", warm_prints, "python -c (pipe)", bare_prints, 1.5, ms=True)
+    report("1,000 prints, new Executor", cold(PRINTS, runs), "python -c (pipe)", bare_prints, 1.5, ms=True)
     print(f"{'':<30} (the predecessor: 33.5 s for 100 prints; ~1 s of overhead per shell run)")
 
     measured = subprocess.run([sys.executable, "-c", PEAK_RSS], check=True, capture_output=True, text=True)

@@ -12,37 +12,26 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fake_server import FakeServer, Reply
+from fake_server import FakeServer, Reply  # the fake lives with the tests
+from measure import median_seconds, report
 
 
-def median_seconds(command: list[str], runs: int, before: Callable[[], None] = lambda: None) -> float:
-    """Median wall time of `command` over `runs` runs (after one warm-up run)."""
-    times = []
-    for index in range(runs + 1):
+def timed(command: list[str], before: Callable[[], None] = lambda: None) -> Callable[[], object]:
+    """An action that runs `command` to its end, after `before` (which scripts the fake server)."""
+
+    def action() -> object:
         before()
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, stdin=subprocess.DEVNULL)
-        if index:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        return subprocess.run(command, check=True, capture_output=True, stdin=subprocess.DEVNULL)
 
-
-def report(name: str, measured: float, baseline_name: str, baseline: float, target: float) -> None:
-    """One line: the figure, its baseline, the ratio and whether it meets the target."""
-    ratio = measured / baseline
-    verdict = "ok" if ratio <= target else "OVER TARGET"
-    figures = f"{measured:6.3f} s   {baseline_name:<16} {baseline:6.3f} s   {ratio:5.2f}x"
-    print(f"{name:<26} {figures}  (target {target}x: {verdict})")
+    return action
 
 
 def main() -> None:
@@ -55,9 +44,9 @@ def main() -> None:
     python = sys.executable
     os.environ["INTERPRETER_HOME"] = tempfile.mkdtemp(prefix="bench-home-")
 
-    typer = median_seconds([python, "-c", "import typer"], runs)
-    report("interpreter --version", median_seconds([interpreter, "--version"], runs), "import typer", typer, 1.5)
-    report("interpreter --help", median_seconds([interpreter, "--help"], runs), "import typer", typer, 1.5)
+    typer = median_seconds(timed([python, "-c", "import typer"]), runs)
+    report("interpreter --version", median_seconds(timed([interpreter, "--version"]), runs), "import typer", typer, 1.5)
+    report("interpreter --help", median_seconds(timed([interpreter, "--help"]), runs), "import typer", typer, 1.5)
 
     with FakeServer() as server:
 
@@ -65,8 +54,10 @@ def main() -> None:
             server.enqueue(Reply.tool_call("python", "print(6*7)"), Reply.text("The answer is 42."))
 
         task = [interpreter, "-c", "compute 6*7 in python", "-y", "--api-base", server.url, "--api-key", "x"]
-        openai = median_seconds([python, "-c", "import openai"], runs)
-        report("interpreter -c (1 cell)", median_seconds(task, runs, before=script), "import openai", openai, 1.5)
+        openai = median_seconds(timed([python, "-c", "import openai"]), runs)
+        report(
+            "interpreter -c (1 cell)", median_seconds(timed(task, before=script), runs), "import openai", openai, 1.5
+        )
 
 
 if __name__ == "__main__":
