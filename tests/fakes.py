@@ -93,3 +93,25 @@ class FakeRunner:
 def always(run: bool) -> Callable[[CodeCell], Decision]:
     """An approver that always says yes (or always no)."""
     return lambda cell: Decision(run=run, cell=cell if run else None)
+
+
+class FakeClock:
+    """A monotonic clock that moves only when the code under test sleeps or the test advances it."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+        self.ctrl_c = False  # the next sleep is interrupted, as Ctrl-C interrupts a real one
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        if self.ctrl_c:
+            self.ctrl_c = False
+            raise KeyboardInterrupt
+        self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

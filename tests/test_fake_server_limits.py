@@ -12,6 +12,7 @@ from typing import Any
 import openai
 import pytest
 from fake_server import FakeServer, RecordedRequest, Reply, TokenLimits, prompt_tokens, requested_tokens
+from fakes import FakeClock
 from openai.types.chat import ChatCompletionMessageParam
 
 # "What is 6*7?" and "user": 16 characters, 4 prompt tokens; with max_tokens=100 a request costs 104.
@@ -33,26 +34,13 @@ def hint_of(error: openai.APIStatusError) -> str:
     return match.group(1)
 
 
-class Clock:
-    """A settable monotonic clock for the server."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, by: float) -> None:
-        self.now += by
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def limited(clock: Clock) -> Iterator[FakeServer]:
+def limited(clock: FakeClock) -> Iterator[FakeServer]:
     with FakeServer(limits=TokenLimits(tokens_per_minute=600, requests_per_minute=60), clock=clock) as server:
         yield server
 
@@ -93,7 +81,7 @@ def test_requests_are_estimated_from_message_characters_and_max_tokens() -> None
 
 
 def test_a_burst_beyond_the_budget_gets_openais_429_and_the_hint_is_exact(
-    limited: FakeServer, client: openai.OpenAI, clock: Clock
+    limited: FakeServer, client: openai.OpenAI, clock: FakeClock
 ) -> None:
     for _ in range(5):  # 5 x 104 of 600 tokens
         ask(client)
@@ -127,7 +115,9 @@ def test_a_burst_beyond_the_budget_gets_openais_429_and_the_hint_is_exact(
     assert (limiter.admitted, limiter.rejected, limiter.tokens_charged) == (6, 2, 6 * 104)
 
 
-def test_a_refused_request_takes_no_scripted_reply(limited: FakeServer, client: openai.OpenAI, clock: Clock) -> None:
+def test_a_refused_request_takes_no_scripted_reply(
+    limited: FakeServer, client: openai.OpenAI, clock: FakeClock
+) -> None:
     limited.enqueue(Reply.text("first"), Reply.text("second"))
     assert ask(client, max_tokens=500).parse().choices[0].message.content == "first"
 
@@ -138,7 +128,7 @@ def test_a_refused_request_takes_no_scripted_reply(limited: FakeServer, client: 
 
 
 def test_served_replies_carry_truthful_headers_and_the_estimated_usage(
-    limited: FakeServer, client: openai.OpenAI, clock: Clock
+    limited: FakeServer, client: openai.OpenAI, clock: FakeClock
 ) -> None:
     limited.enqueue(Reply.text("The answer is 42."))
     first = ask(client)
@@ -160,7 +150,7 @@ def test_served_replies_carry_truthful_headers_and_the_estimated_usage(
     assert (usage.prompt_tokens, usage.completion_tokens) == (4, 5)  # the charged prompt; 17 characters written
 
 
-def test_buckets_refill_to_full_and_no_further(limited: FakeServer, client: openai.OpenAI, clock: Clock) -> None:
+def test_buckets_refill_to_full_and_no_further(limited: FakeServer, client: openai.OpenAI, clock: FakeClock) -> None:
     for _ in range(5):
         ask(client)
     clock.advance(3600)
@@ -168,7 +158,7 @@ def test_buckets_refill_to_full_and_no_further(limited: FakeServer, client: open
     assert ask(client).headers["x-ratelimit-remaining-tokens"] == "496"
 
 
-def test_the_requests_bucket_refuses_as_rpm(clock: Clock) -> None:
+def test_the_requests_bucket_refuses_as_rpm(clock: FakeClock) -> None:
     limits = TokenLimits(tokens_per_minute=100_000, requests_per_minute=2)
     with (
         FakeServer(limits=limits, clock=clock) as server,
@@ -196,7 +186,7 @@ def test_a_request_larger_than_the_limit_is_refused_as_too_large(limited: FakeSe
     assert limited.limiter.rejected == 1
 
 
-def test_retry_after_headers_only_when_asked_for(clock: Clock) -> None:
+def test_retry_after_headers_only_when_asked_for(clock: FakeClock) -> None:
     limits = TokenLimits(tokens_per_minute=600, retry_after=True)
     with (
         FakeServer(limits=limits, clock=clock) as server,
@@ -211,7 +201,7 @@ def test_retry_after_headers_only_when_asked_for(clock: Clock) -> None:
 
 
 def test_only_chat_requests_are_charged_and_recorded_on_the_servers_clock(
-    limited: FakeServer, client: openai.OpenAI, clock: Clock
+    limited: FakeServer, client: openai.OpenAI, clock: FakeClock
 ) -> None:
     client.models.list()
     clock.advance(2.5)

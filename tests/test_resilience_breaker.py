@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fakes import FakeClock
 
 from interpreter.errors import BreakerOpen
 from interpreter.resilience.breaker import BreakerState, CircuitBreaker, Outcome
@@ -10,19 +11,9 @@ from interpreter.resilience.breaker import BreakerState, CircuitBreaker, Outcome
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
 
 
-class Clock:
-    """A monotonic clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock(start=100.0)
 
 
 @pytest.fixture
@@ -31,7 +22,7 @@ def moves() -> list[tuple[BreakerState, BreakerState]]:
 
 
 @pytest.fixture
-def breaker(clock: Clock, moves: list[tuple[BreakerState, BreakerState]]) -> CircuitBreaker:
+def breaker(clock: FakeClock, moves: list[tuple[BreakerState, BreakerState]]) -> CircuitBreaker:
     return CircuitBreaker(clock=clock, on_transition=lambda old, new: moves.append((old, new)))
 
 
@@ -51,7 +42,7 @@ def test_five_failures_in_a_row_open_it(
     assert moves == [(CLOSED, OPEN)]
 
 
-def test_while_open_it_fails_fast_and_says_when_the_next_try_is(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_while_open_it_fails_fast_and_says_when_the_next_try_is(breaker: CircuitBreaker, clock: FakeClock) -> None:
     fail(breaker, 5)
     clock.now += 2
     with pytest.raises(BreakerOpen) as raised:
@@ -61,7 +52,7 @@ def test_while_open_it_fails_fast_and_says_when_the_next_try_is(breaker: Circuit
     assert breaker.next_probe_in() == pytest.approx(28.0)
 
 
-def test_after_the_open_period_exactly_one_probe_goes_through(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_after_the_open_period_exactly_one_probe_goes_through(breaker: CircuitBreaker, clock: FakeClock) -> None:
     fail(breaker, 5)
     clock.now += 30
     breaker.check()
@@ -71,7 +62,7 @@ def test_after_the_open_period_exactly_one_probe_goes_through(breaker: CircuitBr
 
 
 def test_a_successful_probe_closes_it_and_resets_the_streak(
-    breaker: CircuitBreaker, clock: Clock, moves: list[tuple[BreakerState, BreakerState]]
+    breaker: CircuitBreaker, clock: FakeClock, moves: list[tuple[BreakerState, BreakerState]]
 ) -> None:
     fail(breaker, 5)
     clock.now += 30
@@ -83,7 +74,7 @@ def test_a_successful_probe_closes_it_and_resets_the_streak(
     assert breaker.state is CLOSED
 
 
-def test_each_failed_probe_doubles_the_open_period_up_to_the_cap(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_each_failed_probe_doubles_the_open_period_up_to_the_cap(breaker: CircuitBreaker, clock: FakeClock) -> None:
     fail(breaker, 5)
     periods = []
     for _ in range(6):
@@ -94,7 +85,7 @@ def test_each_failed_probe_doubles_the_open_period_up_to_the_cap(breaker: Circui
     assert breaker.failures == 11
 
 
-def test_a_success_after_a_re_trip_starts_again_from_thirty_seconds(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_a_success_after_a_re_trip_starts_again_from_thirty_seconds(breaker: CircuitBreaker, clock: FakeClock) -> None:
     fail(breaker, 5)
     clock.now += 30
     fail(breaker, 1)
@@ -124,7 +115,7 @@ def test_alternating_hinted_429s_and_successes_never_open_it(breaker: CircuitBre
 
 
 def test_a_neutral_probe_frees_the_slot_for_the_next_probe(
-    breaker: CircuitBreaker, clock: Clock, moves: list[tuple[BreakerState, BreakerState]]
+    breaker: CircuitBreaker, clock: FakeClock, moves: list[tuple[BreakerState, BreakerState]]
 ) -> None:
     fail(breaker, 5)
     clock.now += 30
@@ -137,14 +128,14 @@ def test_a_neutral_probe_frees_the_slot_for_the_next_probe(
     assert moves == [(CLOSED, OPEN), (OPEN, HALF_OPEN)]
 
 
-def test_a_neutral_outcome_while_open_changes_nothing(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_a_neutral_outcome_while_open_changes_nothing(breaker: CircuitBreaker, clock: FakeClock) -> None:
     fail(breaker, 5)
     breaker.record("neutral")
     clock.now += 10
     assert (breaker.state, breaker.next_probe_in()) == (OPEN, 20.0)
 
 
-def test_a_threshold_of_one_speaks_of_one_failure(clock: Clock) -> None:
+def test_a_threshold_of_one_speaks_of_one_failure(clock: FakeClock) -> None:
     breaker = CircuitBreaker(threshold=1, clock=clock)
     fail(breaker, 1)
     with pytest.raises(BreakerOpen, match=r"^API unavailable: 1 failure in a row; next try in 30s$"):

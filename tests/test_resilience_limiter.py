@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from fakes import FakeClock
 
 from interpreter.resilience.limiter import RateLimiter, TokenEstimator
 
 
-class Clock:
-    """A monotonic clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(start=0.0)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def limiter(clock: Clock) -> RateLimiter:
+def limiter(clock: FakeClock) -> RateLimiter:
     return RateLimiter(clock=clock)
 
 
@@ -47,7 +38,7 @@ def test_a_request_that_does_not_fit_waits_for_the_refill(limiter: RateLimiter) 
     assert limiter.delay(5000) == pytest.approx((6.0, "TPM"))  # 1000 tokens at 10000/60 per second
 
 
-def test_buckets_refill_continuously(limiter: RateLimiter, clock: Clock) -> None:
+def test_buckets_refill_continuously(limiter: RateLimiter, clock: FakeClock) -> None:
     limiter.observe(tokens("10000", remaining="4000"))
     clock.now += 3
     assert limiter.delay(5000) == pytest.approx((3.0, "TPM"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from fakes import FakeClock
 
 from interpreter.errors import ApiConnectionError, ApiError, ApiStatusError, AttemptFailed, BreakerOpen, GaveUp
 from interpreter.messages import Message, Reply, ResponseHeaders, StreamBroken, StreamItem, TextDelta, Waiting
@@ -29,28 +30,13 @@ def answer(text: str = "Done.", headers: dict[str, str] | None = None) -> list[S
     return [ResponseHeaders(headers or {}), TextDelta(text), Reply(Message("assistant", text), "stop")]
 
 
-class Clock:
-    """A monotonic clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @dataclass
 class ScriptedModel:
     """Answers each request with the next scripted step: a list of stream items, or an error (after `shown` text)."""
 
     steps: list[list[StreamItem] | ApiError | tuple[str, ApiError]]
     requests: list[tuple[list[Message], float]] = field(default_factory=list)
-    clock: Clock | None = None
+    clock: FakeClock | None = None
 
     def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
         self.requests.append((list(messages), self.clock() if self.clock else 0.0))
@@ -67,8 +53,10 @@ def run(model: ResilientModel) -> list[StreamItem]:
     return list(model.stream([Message("user", "hi")], []))
 
 
-def build(*steps: list[StreamItem] | ApiError | tuple[str, ApiError]) -> tuple[ResilientModel, ScriptedModel, Clock]:
-    clock = Clock()
+def build(
+    *steps: list[StreamItem] | ApiError | tuple[str, ApiError],
+) -> tuple[ResilientModel, ScriptedModel, FakeClock]:
+    clock = FakeClock()
     inner = ScriptedModel(list(steps), clock=clock)
     return ResilientModel(inner, clock=clock, sleep=clock.sleep, random=lambda: 0.5), inner, clock
 

@@ -28,6 +28,7 @@ from fake_server import (
     closed_port,
 )
 from fake_server import Reply as Scripted
+from fakes import FakeClock
 
 from interpreter.errors import ApiError, AttemptFailed, BreakerOpen, GaveUp
 from interpreter.llm import OpenAIChatModel
@@ -43,35 +44,13 @@ STALL_IDLE = 1.0  # the watchdog where a stall must trip it: short, but far abov
 JITTER = 1.05  # random() is 0.5 and the jitter 10%: a hint of h seconds is waited as 1.05 h
 
 
-class Clock:
-    """A monotonic clock that moves only when the code under test sleeps (or the test advances it)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-        self.ctrl_c = False  # the next sleep is interrupted, as Ctrl-C interrupts a real one
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        if self.ctrl_c:
-            self.ctrl_c = False
-            raise KeyboardInterrupt
-        self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def api(clock: Clock) -> Iterator[FakeServer]:
+def api(clock: FakeClock) -> Iterator[FakeServer]:
     """The fake API recording arrival times on the model's clock."""
     with FakeServer(clock=clock) as server:
         yield server
@@ -79,7 +58,7 @@ def api(clock: Clock) -> Iterator[FakeServer]:
 
 def resilient(
     url: str,
-    clock: Clock,
+    clock: FakeClock,
     *,
     idle_timeout: float = IDLE,
     breaker: CircuitBreaker | None = None,
@@ -90,7 +69,7 @@ def resilient(
 
 
 @pytest.fixture
-def model(api: FakeServer, clock: Clock) -> ResilientModel:
+def model(api: FakeServer, clock: FakeClock) -> ResilientModel:
     return resilient(api.url, clock)
 
 
@@ -197,7 +176,7 @@ def test_a_hinted_429_waits_the_hint_plus_jitter_then_succeeds(
 
 
 def test_retry_after_as_an_http_date_is_waited_until_that_moment(
-    api: FakeServer, model: ResilientModel, clock: Clock
+    api: FakeServer, model: ResilientModel, clock: FakeClock
 ) -> None:
     # The date is whole seconds, rounded up, on the wall clock: it asks for between 5 and 6 seconds.
     api.enqueue(RateLimit.retry_after_date(5.0), Scripted.text("Done."))
@@ -239,7 +218,7 @@ def test_three_body_hints_then_success_spaces_the_four_requests_by_the_hint(
     ],
 )
 def test_a_hint_beyond_two_minutes_gives_up_at_once_and_says_when_to_come_back(
-    api: FakeServer, model: ResilientModel, clock: Clock, fault: Answer, seconds: float
+    api: FakeServer, model: ResilientModel, clock: FakeClock, fault: Answer, seconds: float
 ) -> None:
     api.enqueue(fault, Scripted.text("never sent"))
     before = datetime.now().astimezone()
@@ -286,7 +265,7 @@ def test_a_hint_beyond_two_minutes_gives_up_at_once_and_says_when_to_come_back(
     ],
 )
 def test_a_429_no_wait_can_fix_is_final_after_one_request(
-    api: FakeServer, model: ResilientModel, clock: Clock, fault: Answer, message: str
+    api: FakeServer, model: ResilientModel, clock: FakeClock, fault: Answer, message: str
 ) -> None:
     api.enqueue(fault, Scripted.text("never sent"))
 
@@ -312,7 +291,7 @@ def test_the_traffic_summary_after_a_single_request_reads_well(api: FakeServer, 
 
 
 def test_a_persistent_429_stops_after_six_attempts_with_one_summary_line(
-    api: FakeServer, model: ResilientModel, clock: Clock
+    api: FakeServer, model: ResilientModel, clock: FakeClock
 ) -> None:
     api.responder = Fault.always(RateLimit.tokens())
 
@@ -331,7 +310,7 @@ def test_a_persistent_429_stops_after_six_attempts_with_one_summary_line(
 
 
 def test_a_persistent_429_stops_before_300_seconds_of_waiting(
-    api: FakeServer, model: ResilientModel, clock: Clock
+    api: FakeServer, model: ResilientModel, clock: FakeClock
 ) -> None:
     api.responder = Fault.always(RateLimit.retry_after(100))  # 105 s a wait: a third would pass 300 s
 
@@ -353,7 +332,7 @@ def test_a_persistent_429_stops_before_300_seconds_of_waiting(
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_server_errors_back_off_with_full_jitter_then_succeed(api: FakeServer, clock: Clock, status: int) -> None:
+def test_server_errors_back_off_with_full_jitter_then_succeed(api: FakeServer, clock: FakeClock, status: int) -> None:
     draws = iter([0.9, 0.1, 0.7])
     model = resilient(api.url, clock, random=lambda: next(draws))
     api.enqueue(*Fault.times(3, Fault.server_error(status)), Scripted.text("Done."))
@@ -380,7 +359,7 @@ def test_an_html_proxy_error_page_is_retried_like_any_502(api: FakeServer, model
 
 
 def test_html_proxy_pages_until_the_breaker_opens_end_in_one_line(
-    api: FakeServer, model: ResilientModel, clock: Clock
+    api: FakeServer, model: ResilientModel, clock: FakeClock
 ) -> None:
     api.responder = Fault.always(Fault.html(502))
 
@@ -445,7 +424,7 @@ def test_the_summary_when_server_errors_open_the_breaker_names_the_servers_reque
     ],
 )
 def test_a_final_client_error_sends_one_request_and_says_what_to_do(
-    api: FakeServer, model: ResilientModel, clock: Clock, fault: Answer, message: str
+    api: FakeServer, model: ResilientModel, clock: FakeClock, fault: Answer, message: str
 ) -> None:
     api.enqueue(fault, Scripted.text("never sent"))
 
@@ -462,7 +441,7 @@ def test_a_final_client_error_sends_one_request_and_says_what_to_do(
 # ---- connection failures and the circuit breaker --------------------------------------------------------------------
 
 
-def test_connection_refused_opens_the_breaker_fails_fast_then_a_half_open_probe_recovers(clock: Clock) -> None:
+def test_connection_refused_opens_the_breaker_fails_fast_then_a_half_open_probe_recovers(clock: FakeClock) -> None:
     port = closed_port()
     url = f"http://127.0.0.1:{port}/v1"
     breaker = CircuitBreaker(clock=clock)
@@ -496,7 +475,7 @@ def test_connection_refused_opens_the_breaker_fails_fast_then_a_half_open_probe_
         assert model.traffic.requests == 6
 
 
-def test_a_failed_half_open_probe_reopens_the_breaker_for_twice_as_long(clock: Clock) -> None:
+def test_a_failed_half_open_probe_reopens_the_breaker_for_twice_as_long(clock: FakeClock) -> None:
     port = closed_port()
     breaker = CircuitBreaker(clock=clock)
     model = resilient(f"http://127.0.0.1:{port}/v1", clock, breaker=breaker)
@@ -513,7 +492,7 @@ def test_a_failed_half_open_probe_reopens_the_breaker_for_twice_as_long(clock: C
     assert model.traffic.requests == 6
 
 
-def test_a_half_open_probe_answered_by_a_hinted_429_waits_and_probes_again(clock: Clock) -> None:
+def test_a_half_open_probe_answered_by_a_hinted_429_waits_and_probes_again(clock: FakeClock) -> None:
     port = closed_port()
     breaker = CircuitBreaker(clock=clock)
     model = resilient(f"http://127.0.0.1:{port}/v1", clock, breaker=breaker)
@@ -532,7 +511,7 @@ def test_a_half_open_probe_answered_by_a_hinted_429_waits_and_probes_again(clock
 
 
 def test_six_connection_resets_send_exactly_five_requests_then_the_breaker_fails_fast(
-    api: FakeServer, model: ResilientModel, clock: Clock
+    api: FakeServer, model: ResilientModel, clock: FakeClock
 ) -> None:
     api.enqueue(*Fault.times(6, Fault.reset()))
 
@@ -560,7 +539,7 @@ def test_a_reset_before_headers_is_retried(api: FakeServer, model: ResilientMode
     assert_traffic(model, requests=2, rate_limited=0, waited=0.5)
 
 
-def test_a_slow_first_byte_within_the_idle_timeout_is_just_slow(api: FakeServer, clock: Clock) -> None:
+def test_a_slow_first_byte_within_the_idle_timeout_is_just_slow(api: FakeServer, clock: FakeClock) -> None:
     model = resilient(api.url, clock, idle_timeout=IDLE)
     api.enqueue(Fault.delay(0.3, WORDS))
 
@@ -572,7 +551,7 @@ def test_a_slow_first_byte_within_the_idle_timeout_is_just_slow(api: FakeServer,
     assert_traffic(model, requests=1, rate_limited=0, waited=0.0)
 
 
-def test_a_first_byte_slower_than_the_idle_timeout_is_a_timeout_and_retried(api: FakeServer, clock: Clock) -> None:
+def test_a_first_byte_slower_than_the_idle_timeout_is_a_timeout_and_retried(api: FakeServer, clock: FakeClock) -> None:
     model = resilient(api.url, clock, idle_timeout=STALL_IDLE)
     api.enqueue(Fault.delay(60, WORDS), WORDS)  # the server wakes the delay on stop()
 
@@ -588,7 +567,7 @@ def test_a_first_byte_slower_than_the_idle_timeout_is_a_timeout_and_retried(api:
 
 
 def test_a_stream_stalled_after_text_is_broken_by_the_watchdog_and_continued_without_duplicates(
-    api: FakeServer, clock: Clock
+    api: FakeServer, clock: FakeClock
 ) -> None:
     model = resilient(api.url, clock, idle_timeout=STALL_IDLE)
     api.enqueue(Fault.stall(WORDS, 3, 60), Scripted.text("three four"))  # the server wakes the stall on stop()
@@ -607,7 +586,7 @@ def test_a_stream_stalled_after_text_is_broken_by_the_watchdog_and_continued_wit
     assert [(w.reason, w.attempt) for w in waits(items)] == [("timed out", 2)]
 
 
-def test_a_stream_stalled_before_any_text_is_retried_silently(api: FakeServer, clock: Clock) -> None:
+def test_a_stream_stalled_before_any_text_is_retried_silently(api: FakeServer, clock: FakeClock) -> None:
     model = resilient(api.url, clock, idle_timeout=STALL_IDLE)
     api.enqueue(Fault.stall(WORDS, 1, 60), WORDS)  # only the role chunk, then silence
 
@@ -726,7 +705,7 @@ def test_a_malformed_sse_line_is_skipped_and_the_reply_is_whole(api: FakeServer,
 
 
 def test_low_remaining_tokens_make_the_limiter_wait_before_sending_and_no_429_comes(
-    api: FakeServer, model: ResilientModel, clock: Clock
+    api: FakeServer, model: ResilientModel, clock: FakeClock
 ) -> None:
     low = RateLimit.headers(limit_tokens=10_000, remaining_tokens=50)
     api.enqueue(Scripted.text("first").with_headers(low), Scripted.text("second"))
@@ -748,7 +727,7 @@ def test_low_remaining_tokens_make_the_limiter_wait_before_sending_and_no_429_co
 
 @pytest.mark.parametrize("value", ["-1", "0"])
 def test_unknown_rate_limit_headers_are_ignored(
-    api: FakeServer, model: ResilientModel, clock: Clock, value: str
+    api: FakeServer, model: ResilientModel, clock: FakeClock, value: str
 ) -> None:
     api.enqueue(*Fault.times(5, Scripted.text("ok").with_headers(RateLimit.unknown_headers(value))))
 
@@ -761,7 +740,7 @@ def test_unknown_rate_limit_headers_are_ignored(
     assert_traffic(model, requests=5, rate_limited=0, waited=0.0)
 
 
-def test_alternating_hinted_429s_and_successes_never_open_the_breaker(api: FakeServer, clock: Clock) -> None:
+def test_alternating_hinted_429s_and_successes_never_open_the_breaker(api: FakeServer, clock: FakeClock) -> None:
     breaker = CircuitBreaker(clock=clock)
     model = resilient(api.url, clock, breaker=breaker)
     api.enqueue(*itertools.chain.from_iterable((RateLimit.tokens(), Scripted.text(f"ok {n}")) for n in range(12)))
@@ -775,7 +754,7 @@ def test_alternating_hinted_429s_and_successes_never_open_the_breaker(api: FakeS
     assert_traffic(model, requests=24, rate_limited=12, waited=sum(clock.sleeps))
 
 
-def test_five_hinted_429s_in_a_row_do_not_open_the_breaker(api: FakeServer, clock: Clock) -> None:
+def test_five_hinted_429s_in_a_row_do_not_open_the_breaker(api: FakeServer, clock: FakeClock) -> None:
     breaker = CircuitBreaker(clock=clock)
     model = resilient(api.url, clock, breaker=breaker)
     api.enqueue(*Fault.times(5, RateLimit.tokens()), Scripted.text("Done."))
@@ -788,7 +767,7 @@ def test_five_hinted_429s_in_a_row_do_not_open_the_breaker(api: FakeServer, cloc
     assert [w.attempt for w in waits(items)] == [2, 3, 4, 5, 6]
 
 
-def test_against_an_enforcing_server_a_burst_learns_the_budget_and_earns_few_or_no_429s(clock: Clock) -> None:
+def test_against_an_enforcing_server_a_burst_learns_the_budget_and_earns_few_or_no_429s(clock: FakeClock) -> None:
     limits = TokenLimits(tokens_per_minute=10_000, requests_per_minute=500)
     question = "x" * 8_000  # about 2,000 prompt tokens: with the completion estimate, 4 requests fill the minute
     with FakeServer(limits=limits, clock=clock) as limited:
@@ -815,7 +794,7 @@ def test_against_an_enforcing_server_a_burst_learns_the_budget_and_earns_few_or_
 
 
 def test_ctrl_c_during_a_countdown_propagates_and_sends_nothing_more(
-    api: FakeServer, model: ResilientModel, clock: Clock
+    api: FakeServer, model: ResilientModel, clock: FakeClock
 ) -> None:
     api.enqueue(RateLimit.tokens(), Scripted.text("Asked again."))
     clock.ctrl_c = True
@@ -837,7 +816,7 @@ def test_ctrl_c_during_a_countdown_propagates_and_sends_nothing_more(
 
 
 def test_ctrl_c_during_the_limiters_countdown_holds_the_request_back(
-    api: FakeServer, model: ResilientModel, clock: Clock
+    api: FakeServer, model: ResilientModel, clock: FakeClock
 ) -> None:
     low = RateLimit.headers(limit_tokens=10_000, remaining_tokens=50)
     api.enqueue(Scripted.text("first").with_headers(low), Scripted.text("second"))

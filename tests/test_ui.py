@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pyte
 import pytest
+from fakes import FakeClock
 from rich.console import Console
 
 from interpreter.messages import (
@@ -261,16 +262,6 @@ SGR = re.compile(r"\x1b\[([0-9;]*)m")
 PARAGRAPHS = ["Let me look at the files.", "Here is the plan:", "That should do it."]
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def out() -> io.StringIO:
     """Where the terminal renderer writes."""
@@ -281,7 +272,7 @@ def out() -> io.StringIO:
 def renderer(out: io.StringIO) -> Iterator[TerminalRenderer]:
     """A terminal renderer on an 80x24 terminal; always stopped, so no live region outlives a test."""
     console = Console(file=out, width=80, height=24, force_terminal=True, color_system="truecolor")
-    renderer = TerminalRenderer(console, clock=Clock())
+    renderer = TerminalRenderer(console, clock=FakeClock(start=100.0))
     yield renderer
     renderer.stop()
 
@@ -374,10 +365,10 @@ def test_no_color_keeps_the_layout_but_drops_colour(monkeypatch: pytest.MonkeyPa
     assert "│ second line" in screen(written)
 
 
-def frame_rows(view: View, height: int, clock: Clock | None = None) -> list[str]:
+def frame_rows(view: View, height: int, clock: FakeClock | None = None) -> list[str]:
     """The rows the live region would show for `view` on a terminal `height` rows tall."""
     console = Console(file=io.StringIO(), width=80, height=height, force_terminal=True)
-    frame = Frame(clock or Clock())
+    frame = Frame(clock or FakeClock(start=100.0))
     frame.view = view
     return ["".join(segment.text for segment in row).rstrip() for row in console.render_lines(frame, pad=False)]
 
@@ -393,7 +384,7 @@ def test_the_live_region_shows_only_the_end_of_a_long_block() -> None:
 
 
 def test_the_status_line_counts_from_the_start() -> None:
-    clock = Clock()
+    clock = FakeClock(start=100.0)
     status = Status("running python · ", clock.now, " · Ctrl-C to stop")
     clock.now += 3.24
     (row,) = frame_rows(View(status=status), height=24, clock=clock)
@@ -431,7 +422,7 @@ def test_thinking_ends_when_code_comes_without_text_but_running_survives_a_notic
 def test_an_unchanged_frame_is_not_repainted() -> None:
     out = io.StringIO()
     console = Console(file=out, width=80, height=24, force_terminal=True)
-    frame = Frame(Clock())
+    frame = Frame(FakeClock(start=100.0))
     frame.view = View(text="Streaming a paragr")
     live = SyncedLive(frame, console, refresh_per_second=10)
     live.start(refresh=True)
@@ -447,7 +438,7 @@ def test_an_unchanged_frame_is_not_repainted() -> None:
 
 
 def test_a_wait_counts_down_in_the_status_line_and_prints_nothing(out: io.StringIO) -> None:
-    clock = Clock()
+    clock = FakeClock(start=100.0)
     renderer = TerminalRenderer(Console(file=out, width=80, height=24, force_terminal=True), clock=clock)
     renderer.handle(Waiting("rate limited (TPM)", until=clock.now + 3.708, attempt=2, attempts=6))
     shown = []
