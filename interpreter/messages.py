@@ -94,11 +94,20 @@ class Waiting:
     attempt: int
     attempts: int
 
+    @property
+    def verb(self) -> str:
+        """What happens when the wait ends: "retrying" a failed request, or "sending" one held back."""
+        return "retrying" if self.attempt > 1 else "sending"
+
+    @property
+    def attempt_label(self) -> str:
+        """The attempt that follows, like "attempt 2/6", for a retry; empty for a first attempt."""
+        return f"attempt {self.attempt}/{self.attempts}" if self.attempt > 1 else ""
+
     def describe(self, remaining: float) -> str:
         """The plain words for this wait: "rate limited (TPM), retrying in 3.7s (attempt 2/6)"."""
-        verb = "retrying" if self.attempt > 1 else "sending"
-        after = f" (attempt {self.attempt}/{self.attempts})" if self.attempt > 1 else ""
-        return f"{self.reason}, {verb} in {remaining:.1f}s{after}"
+        after = f" ({self.attempt_label})" if self.attempt_label else ""
+        return f"{self.reason}, {self.verb} in {remaining:.1f}s{after}"
 
 
 @dataclass(frozen=True)

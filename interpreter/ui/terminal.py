@@ -59,9 +59,8 @@ def footer(result: RunResult) -> Text:
 
 def _countdown(wait: Waiting, now: float) -> Status:
     """The status line of a wait: "rate limited (TPM) · retrying in 3.7s · attempt 2/6 · Ctrl-C to cancel"."""
-    verb = "retrying" if wait.attempt > 1 else "sending"
-    attempt = f" · attempt {wait.attempt}/{wait.attempts}" if wait.attempt > 1 else ""
-    return Status(f"{wait.reason} · {verb} in ", now, f"{attempt} · Ctrl-C to cancel", until=wait.until)
+    attempt = f" · {wait.attempt_label}" if wait.attempt_label else ""
+    return Status(f"{wait.reason} · {wait.verb} in ", now, f"{attempt} · Ctrl-C to cancel", until=wait.until)
 
 
 class TerminalRenderer:
