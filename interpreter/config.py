@@ -42,6 +42,8 @@ class Settings:
     breaker_open: float = 30.0  # seconds the breaker stays open at first (doubling, to 300 s)
     idle_timeout: float = 60.0  # a stream with no byte for this long is broken
     timeout: float | None = None  # a cell running longer than this is stopped; None: no limit
+    context_window: int | None = None  # tokens the model accepts; None: known from the model's name
+    json: bool = False  # write one JSON object per event on stdout instead of drawing a screen
 
     def __repr__(self) -> str:
         # The key must never reach a log or a traceback through repr().

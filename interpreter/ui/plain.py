@@ -52,7 +52,7 @@ class PlainRenderer:
     def __init__(self, file: TextIO, *, clock: Callable[[], float] = time.monotonic, verbose: bool = False) -> None:
         self._file = file
         self._clock = clock
-        self._verbose = verbose
+        self.verbose = verbose
         self._output = LineSplitter()
         self._line_open = False  # the last write left its line unfinished
 
@@ -73,7 +73,7 @@ class PlainRenderer:
     def error(self, line: str, details: str = "") -> None:
         """Write a one-line failure, and its details with --verbose."""
         self._line(f"error: {line}")
-        for detail in details.splitlines() if self._verbose else ():
+        for detail in details.splitlines() if self.verbose else ():
             self._line(f"  {detail}")
         self._file.flush()
 
@@ -93,7 +93,7 @@ class PlainRenderer:
             case Waiting():
                 return [event.describe(event.until - self._clock())]
             case RequestStarted(step=step):
-                return [f"[step {step}]"] if self._verbose else []
+                return [f"[step {step}]"] if self.verbose else []
             case CodeProposed(cell=cell, in_text=in_text):
                 return [] if in_text else [_fenced(cell, "")]
             case CodeStarted(cell=cell, edited=edited):

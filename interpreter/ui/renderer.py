@@ -13,6 +13,8 @@ from interpreter.ui.plain import PlainRenderer
 class Renderer(Protocol):
     """Owns the screen: draws session events and the odd line of its own; nothing else prints."""
 
+    verbose: bool  # show details (step numbers, the causes behind a failure); %verbose turns it on and off
+
     def handle(self, event: Event) -> None:
         """Draw one session event."""
 

@@ -69,7 +69,7 @@ class TerminalRenderer:
     def __init__(self, console: Console, *, clock: Callable[[], float] = time.monotonic, verbose: bool = False) -> None:
         self._console = console
         self._clock = clock
-        self._verbose = verbose
+        self.verbose = verbose
         self._blocks = BlockSplitter()
         self._output = LineSplitter()
         self._output_shown = False  # whether this run's output section has begun
@@ -92,7 +92,7 @@ class TerminalRenderer:
     def error(self, line: str, details: str = "") -> None:
         """Print a one-line failure in red, and its details (dim) with --verbose."""
         shown: list[RenderableType] = [Text(f"error: {line}", style="red")]
-        if details and self._verbose:
+        if details and self.verbose:
             shown.append(Text(details.rstrip("\n"), style="dim"))
         self._show(shown)
 
@@ -112,7 +112,7 @@ class TerminalRenderer:
                 return []
             case RequestStarted(step=step):
                 self._status = Status("thinking… ", self._clock())
-                return self._section(Text(f"step {step}", style="dim")) if self._verbose else []
+                return self._section(Text(f"step {step}", style="dim")) if self.verbose else []
             case CodeProposed(cell=cell, in_text=in_text):
                 return [] if in_text else self._section(code_block(cell))
             case CodeStarted(cell=cell, edited=edited):
