@@ -4,7 +4,8 @@
 
 At 80x24 and at 200x50, for a 60-line markdown answer streamed a word every 10 ms: bytes written against printing
 the answer once (styled as the transcript styles it, and as plain text), target at most 3x; for a 10 s retry-after 429
-countdown: bytes per second written while it runs, target under 1,000. For both, "flicker cells" (shared/TERMINAL.md):
+countdown: bytes per second written while it runs, target under 1,000; for a cell printing twelve lines and a progress
+line while its status line runs: bytes written against its final screen. For each, "flicker cells" (shared/TERMINAL.md):
 cells holding the same character before and after a frame but a different one halfway through it (each frame's bytes
 fed into pyte in two halves), target 0 for the countdown. Every frame is wrapped in DEC 2026 markers, so a terminal
 that honours them paints none of these; the figure is what a terminal without synchronized output could show.
@@ -21,8 +22,9 @@ import pyte
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fake_server import RateLimit, Reply  # the fake lives with the tests
-from test_screen import (  # the pty recorder and the replay helpers the tests measure with
+from screen_recording import (  # the pty recorder and the replay helpers the tests measure with
     ANSWER,
+    PRINTING_CELL,
     Recording,
     answer_rows,
     countdown_rate,
@@ -106,6 +108,16 @@ def main() -> None:
             f"(target < 1000 B/s: {verdict(rate < 1000)})"
         )
         print(f"{'':<30} {frame_figures(countdown)}")
+
+        cell = Reply.tool_call("python", PRINTING_CELL)
+        running = run_in_pty(home, (rows, cols), cell, Reply.text("Done."), flags=("-y",))
+        written = len(running.written)
+        final = transcript_bytes([line for line in screen_lines(replay(running)) if line.strip()])
+        print(
+            f"{'code printing ' + size:<30} {written:8d} B   {'final screen, plain':<22} {final:6d} B   "
+            f"{written / final:5.2f}x"
+        )
+        print(f"{'':<30} {frame_figures(running)}")
 
 
 if __name__ == "__main__":

@@ -33,9 +33,9 @@ from interpreter.ui import Renderer, make_renderer
 from interpreter.ui.blocks import BlockSplitter
 from interpreter.ui.frame import TAIL_ROWS, Frame, Status, View
 from interpreter.ui.labels import duration, outcome
-from interpreter.ui.live import SyncedLive
 from interpreter.ui.output import LineSplitter, lines_of, strip_escapes
 from interpreter.ui.plain import PlainRenderer
+from interpreter.ui.region import LiveRegion
 from interpreter.ui.terminal import TerminalRenderer
 
 ANSWER = """Let me look at the files.
@@ -419,22 +419,22 @@ def test_thinking_ends_when_code_comes_without_text_but_running_survives_a_notic
     assert "running python" in out.getvalue().rsplit("slow network", 1)[1]
 
 
-def test_an_unchanged_frame_is_not_repainted() -> None:
+def test_an_unchanged_frame_is_not_repainted_and_a_change_writes_only_the_new_cells() -> None:
     out = io.StringIO()
     console = Console(file=out, width=80, height=24, force_terminal=True)
-    frame = Frame(FakeClock(start=100.0))
-    frame.view = View(text="Streaming a paragr")
-    live = SyncedLive(frame, console, refresh_per_second=10)
-    live.start(refresh=True)
+    region = LiveRegion(console, Frame(FakeClock(start=100.0)))
+    region.show(View(text="Streaming a paragr"))
     try:
         written = len(out.getvalue())
-        live.refresh()
+        region.refresh()
         assert len(out.getvalue()) == written
-        frame.view = View(text="Streaming a paragraph")
-        live.refresh()
-        assert out.getvalue().endswith("Streaming a paragraph\x1b[?2026l")
+        region.show(View(text="Streaming a paragraph"))
+        assert len(out.getvalue()) == written  # drawn by the next tick, with whatever else changed by then
+        region.refresh()
+        assert out.getvalue()[written:] == "\x1b[?2026h\x1b[19Gaph\x1b[?2026l"
     finally:
-        live.stop()
+        region.show(View())
+    assert screen(out.getvalue()) == []
 
 
 def test_a_wait_counts_down_in_the_status_line_and_prints_nothing(out: io.StringIO) -> None:

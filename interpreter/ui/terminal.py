@@ -29,9 +29,9 @@ from interpreter.ui.blocks import BlockSplitter
 from interpreter.ui.frame import Frame, Status, View
 from interpreter.ui.gutter import Gutter
 from interpreter.ui.labels import cut_note, duration, lexer, outcome, reset_note
-from interpreter.ui.live import SyncedLive
 from interpreter.ui.markdown import CODE_THEME, markdown
 from interpreter.ui.output import LineSplitter, lines_of
+from interpreter.ui.region import LiveRegion
 
 REFRESH_PER_SECOND = 10
 
@@ -75,7 +75,7 @@ class TerminalRenderer:
         self._output_shown = False  # whether this run's output section has begun
         self._status: Status | None = None
         self._frame = Frame(clock)
-        self._live: SyncedLive | None = None
+        self._region = LiveRegion(console, self._frame, refresh_per_second=REFRESH_PER_SECOND)
         self._printed = False
 
     def handle(self, event: Event) -> None:
@@ -179,27 +179,9 @@ class TerminalRenderer:
         return [*gap, renderable]
 
     def _show(self, renderables: list[RenderableType]) -> None:
-        """Update the frame, print `renderables` above it once; keep a live region only while needed."""
+        """Print `renderables` above the live region once, and update the region (gone when nothing is in progress)."""
         gap = self._printed and not self._output_shown
         view = View(self._blocks.pending, self._output.partial, self._status, gap)
-        self._frame.view = view  # first: printing repaints the frame, which must not show stale text
-        if view.empty:
-            self._stop_live()
         if renderables:
             self._printed = True
-            self._console.print(Group(*renderables))
-        if not view.empty:
-            self._start_live()
-
-    def _start_live(self) -> None:
-        """Open the live region, unless it is open."""
-        if self._live is None:
-            # A fresh Live each time: a stopped one remembers its old height and would erase printed rows.
-            self._live = SyncedLive(self._frame, self._console, REFRESH_PER_SECOND)
-            self._live.start(refresh=True)
-
-    def _stop_live(self) -> None:
-        """Close the live region (erasing it), if it is open."""
-        live, self._live = self._live, None
-        if live is not None:
-            live.stop()
+        self._region.show(view, Group(*renderables) if renderables else None)
