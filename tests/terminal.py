@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 
@@ -33,6 +34,19 @@ class Terminal:
     def wait_for(self, text: str, *, count: int = 1, timeout: float = 30) -> None:
         """Wait until `text` has appeared `count` times in the scrollback and screen."""
         self._wait(lambda: self.text().count(text) >= count, f"{text!r} x{count}", timeout)
+
+    def watch(self, pattern: str, *, until: str, timeout: float = 30) -> list[str]:
+        """Every distinct match of `pattern` on the screen, read after read, until `until` appears."""
+        seen: list[str] = []
+
+        def look() -> bool:
+            for match in re.findall(pattern, "\n".join(self.screen.display)):
+                if match not in seen:
+                    seen.append(match)
+            return until in self.text()
+
+        self._wait(look, repr(until), timeout)
+        return seen
 
     def wait_for_prompt(self, timeout: float = 30) -> None:
         """Wait until the cursor sits on an empty `> ` prompt."""
