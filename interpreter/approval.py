@@ -26,12 +26,12 @@ class Approver:
         edit: Callable[[CodeCell], str | None] | None = None,
     ) -> None:
         self._ask = ask
-        self._auto_run = auto_run
+        self.auto_run = auto_run  # %auto-run changes it during a session
         self._edit = edit or edit_in_editor
 
     def __call__(self, cell: CodeCell) -> Decision:
         """The person's decision about `cell`."""
-        if self._auto_run:
+        if self.auto_run:
             return Decision(run=True, cell=cell)
         answer = (self._ask(QUESTION) or "").strip().lower()
         if answer in ("y", "yes"):

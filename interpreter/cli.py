@@ -3,27 +3,64 @@
 from __future__ import annotations
 
 import gc
+import shutil
 import signal
 import sys
 import traceback
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, TextIO
 
 import typer
 from typer.exceptions import TyperException
 
 from interpreter import __version__, config
-from interpreter.errors import ConfigError, InterpreterError, StorageError
+from interpreter.errors import ConfigError, InterpreterError, NoSuchConversation, StorageError
+
+if TYPE_CHECKING:
+    from interpreter.conversations import ExportFormat
+    from interpreter.storage import ConversationStore
 
 EXIT_USAGE = 2
+PIPED_WIDTH = 120  # the width lists are fitted to when stdout is not a terminal (and COLUMNS is unset)
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion; a few ms of start-up (bench/startup.py)
     rich_markup_mode=None,  # plain help: rich-formatted help costs ~0.2 s of imports
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
-    help="A terminal code interpreter: ask for a task, watch the model write code, approve it, see it run.",
 )
+conversations_app = typer.Typer(
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(conversations_app, name="conversations")
+
+# The connection options, declared once: a session, `config` and `doctor` all take them.
+Model = Annotated[
+    str | None, typer.Option("-m", "--model", metavar="NAME", help=f"Model name [default: {config.DEFAULT_MODEL}]")
+]
+ApiBase = Annotated[
+    str | None,
+    typer.Option("--api-base", metavar="URL", help="API base URL [default: $OPENAI_BASE_URL, else OpenAI's]"),
+]
+ApiKey = Annotated[str | None, typer.Option("--api-key", metavar="KEY", help="API key [default: $OPENAI_API_KEY]")]
+Profile = Annotated[
+    str | None,
+    typer.Option("--profile", metavar="NAME", help="Use the settings of [profiles.NAME] in the settings file."),
+]
+
+
+def _complete_id(incomplete: str) -> list[str]:
+    """Shell completion for a conversation id: the saved ones that start with what was typed, newest first."""
+    return [found for found in _store().ids() if found.startswith(incomplete)]
+
+
+ConversationId = Annotated[
+    str, typer.Argument(metavar="ID", help="The conversation's id (see the list).", autocompletion=_complete_id)
+]
 
 
 def _version(value: bool) -> None:
@@ -32,22 +69,16 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.command()
+@app.callback(invoke_without_command=True)
 def interpreter(
+    ctx: typer.Context,
     command: Annotated[
         str | None, typer.Option("-c", "--command", metavar="TEXT", help="Do one task, then exit.")
     ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option("-m", "--model", metavar="NAME", help=f"Model name [default: {config.DEFAULT_MODEL}]"),
-    ] = None,
-    api_base: Annotated[
-        str | None,
-        typer.Option("--api-base", metavar="URL", help="API base URL [default: $OPENAI_BASE_URL, else OpenAI's]"),
-    ] = None,
-    api_key: Annotated[
-        str | None, typer.Option("--api-key", metavar="KEY", help="API key [default: $OPENAI_API_KEY]")
-    ] = None,
+    model: Model = None,
+    api_base: ApiBase = None,
+    api_key: ApiKey = None,
+    profile: Profile = None,
     auto_run: Annotated[bool, typer.Option("-y", "--auto-run", help="Run code without asking.")] = False,
     max_steps: Annotated[
         int | None,
@@ -80,6 +111,12 @@ def interpreter(
         float | None,
         typer.Option("--timeout", metavar="SECONDS", help="Stop a cell that runs longer than this [default: none]"),
     ] = None,
+    context_window: Annotated[
+        int | None,
+        typer.Option(
+            "--context-window", metavar="N", min=1, help="Tokens the model accepts [default: known from its name]"
+        ),
+    ] = None,
     no_tools: Annotated[
         bool, typer.Option("--no-tools", help="Ask for fenced code blocks instead of tool calls.")
     ] = False,
@@ -87,16 +124,19 @@ def interpreter(
         str | None,
         typer.Option("--resume", metavar="[ID]", help="Continue the latest conversation, or the one with ID."),
     ] = None,
+    json: Annotated[bool, typer.Option("--json", help="Write one JSON object per event on stdout.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show details of failures.")] = False,
     version: Annotated[
         bool, typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """A terminal code interpreter: ask for a task, approve the model's code, see it run. -c does one task."""
-    flags = config.Flags(
-        model=model,
-        api_base=api_base,
-        api_key=api_key,
+    """A terminal code interpreter: ask for a task, watch the model write code, approve it, see it run.
+
+    With -c TASK, or a task piped on stdin, it does that one task and exits.
+    """
+    connection = config.Flags(model=model, api_base=api_base, api_key=api_key, profile=profile)
+    flags = replace(
+        connection,
         auto_run=auto_run,
         max_steps=max_steps,
         no_tools=no_tools,
@@ -104,35 +144,206 @@ def interpreter(
         max_retries=max_retries,
         max_wait=max_wait,
         timeout=timeout,
+        context_window=context_window,
+        json=json,
     )
-    raise typer.Exit(_run(flags, command, resume))
+    if ctx.invoked_subcommand is None:
+        raise typer.Exit(_run(flags, command, resume))
+    if flags != connection or command is not None or resume is not None:
+        only = "only --model, --api-base, --api-key and --profile"
+        raise typer.Exit(
+            _fail(f"{only} go before `{ctx.invoked_subcommand}`; the other options are for a session", EXIT_USAGE)
+        )
+    ctx.obj = connection
 
 
-def _run(flags: config.Flags, task: str | None, resume: str | None) -> int:
+@app.command("config")
+def show_config(
+    ctx: typer.Context, model: Model = None, api_base: ApiBase = None, api_key: ApiKey = None, profile: Profile = None
+) -> None:
+    """Show the settings and where each came from.
+
+    Also the settings file's path and the profile in use; the API key is masked.
+    """
+    flags = _connection(ctx, model=model, api_base=api_base, api_key=api_key, profile=profile)
+    raise typer.Exit(_guarded(lambda: _print_config(flags)))
+
+
+@app.command()
+def doctor(
+    ctx: typer.Context, model: Model = None, api_base: ApiBase = None, api_key: ApiKey = None, profile: Profile = None
+) -> None:
+    """Check that everything a session needs works.
+
+    The endpoint, the key, the model, tool calling, the rate-limit headroom, the languages and the home
+    directory; exit 0 when all pass.
+    """
+    flags = _connection(ctx, model=model, api_base=api_base, api_key=api_key, profile=profile)
+    raise typer.Exit(_guarded(lambda: _doctor(flags)))
+
+
+@conversations_app.callback(invoke_without_command=True)
+def conversations(ctx: typer.Context) -> None:
+    """List, show, remove or export conversations.
+
+    Without a command, list them.
+    """
+    if ctx.invoked_subcommand is None:
+        raise typer.Exit(_guarded(_list_conversations))
+
+
+@conversations_app.command("list")
+def list_conversations() -> None:
+    """List the saved conversations, the most recent first."""
+    raise typer.Exit(_guarded(_list_conversations))
+
+
+@conversations_app.command()
+def show(conversation_id: ConversationId) -> None:
+    """Print a conversation as a readable transcript."""
+    raise typer.Exit(_guarded(lambda: _export(conversation_id, "md", None)))
+
+
+@conversations_app.command("rm")
+def remove(conversation_id: ConversationId) -> None:
+    """Delete a saved conversation."""
+    raise typer.Exit(_guarded(lambda: _remove(conversation_id)))
+
+
+@conversations_app.command()
+def export(
+    conversation_id: ConversationId,
+    kind: Annotated[
+        Literal["md", "json"],
+        typer.Option("--format", "-f", help="md: a Markdown transcript; json: the stored form."),
+    ] = "md",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write to FILE [default: stdout]")
+    ] = None,
+) -> None:
+    """Write a conversation as Markdown or JSON, to stdout or a file."""
+    raise typer.Exit(_guarded(lambda: _export(conversation_id, kind, output)))
+
+
+def _connection(
+    ctx: typer.Context, *, model: str | None, api_base: str | None, api_key: str | None, profile: str | None
+) -> config.Flags:
+    """The connection flags of a subcommand, over those given before it (`interpreter -m x doctor`)."""
+    before = ctx.obj if isinstance(ctx.obj, config.Flags) else config.Flags()
+    return replace(
+        before,
+        model=model or before.model,
+        api_base=api_base or before.api_base,
+        api_key=api_key or before.api_key,
+        profile=profile or before.profile,
+    )
+
+
+def _run(flags: config.Flags, command: str | None, resume: str | None) -> int:
     """Build everything from settings and run; expected failures become one line and an exit code."""
     try:
         settings = config.resolve(flags)
-        if task is not None and not task.strip():
-            raise ConfigError("-c needs a task, e.g. interpreter -c 'list the files here'")
+        task = _task(command, sys.stdin)
     except ConfigError as exc:
         return _fail(exc, EXIT_USAGE)
-    from interpreter import llm  # noqa: PLC0415 - keep --help and --version fast
-
-    llm.warm_up()
     from interpreter.launch import start  # noqa: PLC0415 - heavy: rich, subprocess machinery
 
+    return _guarded(lambda: start(settings, task=task, resume=resume), verbose=settings.verbose, resuming=bool(resume))
+
+
+def _task(command: str | None, stdin: TextIO | None) -> str | None:
+    """The task: -c's text, else what is piped on stdin; None (an interactive session) when stdin is a terminal."""
+    if command is not None:
+        if not command.strip():
+            raise ConfigError("-c needs a task, e.g. interpreter -c 'list the files here'")
+        return command
+    if stdin is not None and stdin.isatty():
+        return None
     try:
-        return start(settings, task=task, resume=resume)
-    except StorageError as exc:
-        return _fail(exc, EXIT_USAGE if resume else 1)
-    except ConfigError as exc:
-        return _fail(exc, EXIT_USAGE)
+        text = stdin.read().strip() if stdin is not None else ""
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the task on stdin is not text in {exc.encoding}") from exc
+    if not text:
+        raise ConfigError("stdin is not a terminal and holds no task: pipe one in, or use -c TASK")
+    return text
+
+
+def _print_config(flags: config.Flags) -> int:
+    """Print the effective settings table."""
+    from interpreter.settings_table import settings_table  # noqa: PLC0415 - only this command needs it
+
+    print(settings_table(config.effective(flags)))
+    return 0
+
+
+def _doctor(flags: config.Flags) -> int:
+    """Run the doctor's checks with the effective settings."""
+    settings = config.effective(flags).settings  # no key is a finding of the doctor, not a reason to stop
+    from interpreter.doctor import run  # noqa: PLC0415 - heavy: the SDK, the executor
+
+    return run(settings)
+
+
+def _store() -> ConversationStore:
+    """The conversations under the home directory."""
+    from interpreter.storage import ConversationStore  # noqa: PLC0415 - keep --help and --version fast
+
+    return ConversationStore(config.home_dir() / "conversations")
+
+
+def _list_conversations() -> int:
+    """Print the saved conversations, newest first, fitted to the terminal's width."""
+    from interpreter.conversations import listing  # noqa: PLC0415 - only this command needs it
+
+    store = _store()
+    summaries = store.summaries()
+    if not summaries:
+        print(f"no conversations in {store.folder}")
+    else:
+        print(listing(summaries, shutil.get_terminal_size(fallback=(PIPED_WIDTH, 24)).columns))
+    return 0
+
+
+def _export(conversation_id: str, kind: ExportFormat, output: Path | None) -> int:
+    """Print a conversation in `kind`, or write it to `output`."""
+    from interpreter.conversations import export, write  # noqa: PLC0415 - only these commands need it
+
+    text = export(_store().load(conversation_id), kind)
+    if output is None:
+        print(text, end="")
+    else:
+        write(text, output)
+    return 0
+
+
+def _remove(conversation_id: str) -> int:
+    """Delete a conversation and say so."""
+    _store().delete(conversation_id)
+    print(f"removed conversation {conversation_id}")
+    return 0
+
+
+def _guarded(action: Callable[[], int], *, verbose: bool | None = None, resuming: bool = False) -> int:
+    """Run `action`; an expected failure becomes one line and its exit code, and so does a bug.
+
+    `verbose` is the --verbose of a session (None for a command without one): a bug's traceback is shown with it.
+    """
+    try:
+        return action()
     except InterpreterError as exc:
-        return _fail(exc, 1)
-    except Exception as exc:  # a bug: one line, and the details only with --verbose
-        if settings.verbose:
+        return _fail(exc, _exit_code(exc, resuming=resuming))
+    except BrokenPipeError:  # the reader left early (`| head`): Typer quiets stdout and exits 1, as tools do
+        raise
+    except Exception as exc:  # a bug
+        if verbose:
             traceback.print_exc()
-        return _fail(f"internal error: {exc!r} (run with --verbose for details)", 1)
+        return _fail(f"internal error: {exc!r}{' (run with --verbose for details)' if verbose is False else ''}", 1)
+
+
+def _exit_code(error: InterpreterError, *, resuming: bool) -> int:
+    """2 for what the person can fix in the command or the settings (a conversation to resume too), 1 for the rest."""
+    usage = isinstance(error, ConfigError | NoSuchConversation) or (resuming and isinstance(error, StorageError))
+    return EXIT_USAGE if usage else 1
 
 
 def _fail(problem: object, code: int) -> int:
@@ -143,7 +354,7 @@ def _fail(problem: object, code: int) -> int:
 
 def _normalize_resume(argv: list[str]) -> list[str]:
     """Let `--resume` stand alone (meaning the latest conversation) as well as take an ID."""
-    following = [*argv[1:], None]
+    following = [*argv[1:], None] if argv else []
     return [
         f"--resume={config.RESUME_LATEST}" if arg == "--resume" and (after is None or after.startswith("-")) else arg
         for arg, after in zip(argv, following, strict=True)

@@ -1,24 +1,29 @@
-"""Settings: one closed, typed record, resolved from flags, environment, the settings file and defaults in one place."""
+"""Settings: one closed, typed record, resolved from flags, environment, a profile, the settings file and defaults."""
 
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
 from interpreter.errors import ConfigError, MissingApiKey
+from interpreter.settings_file import FILE_KEYS, SettingsFile, read_file
 
 DEFAULT_MODEL = "gpt-4o"
 DEFAULT_API_BASE = "https://api.openai.com/v1"
 DEFAULT_MAX_STEPS = 20
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_MAX_WAIT = 300.0
+DEFAULT_OUTPUT_CAP = 12_000
+MIN_OUTPUT_CAP = 100  # below this, the note of what was cut would crowd out the output itself
 APP_NAME = "steady-interpreter"
 CONFIG_FILE = "config.toml"
 RESUME_LATEST = "latest"  # what a bare `--resume` means
+DEFAULT_SOURCE = "default"
+# The environment variables the settings honour: the OpenAI SDK's own names, so one export serves both.
+ENV_VARS = {"api_base": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
 
 
 @dataclass(frozen=True)
@@ -43,32 +48,12 @@ class Settings:
     idle_timeout: float = 60.0  # a stream with no byte for this long is broken
     timeout: float | None = None  # a cell running longer than this is stopped; None: no limit
     context_window: int | None = None  # tokens the model accepts; None: known from the model's name
+    output_cap: int = DEFAULT_OUTPUT_CAP  # characters of a cell's output the model gets (head and tail kept)
     json: bool = False  # write one JSON object per event on stdout instead of drawing a screen
 
     def __repr__(self) -> str:
         # The key must never reach a log or a traceback through repr().
         return f"Settings(model={self.model!r}, api_base={self.api_base!r}, home={str(self.home)!r}, ...)"
-
-
-# The settings file may hold exactly these keys, of these types; anything else is an error that names it.
-FILE_KEYS: dict[str, type] = {
-    "model": str,
-    "api_base": str,
-    "api_key": str,
-    "auto_run": bool,
-    "max_steps": int,
-    "tools": bool,
-    "max_retries": int,
-    "max_wait": float,
-    "max_single_wait": float,
-    "backoff_base": float,
-    "backoff_cap": float,
-    "breaker_threshold": int,
-    "breaker_open": float,
-    "idle_timeout": float,
-    "timeout": float,
-}
-_TYPE_NAMES = {str: "a string", bool: "true or false", int: "a whole number", float: "a number"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +63,7 @@ class Flags:
     model: str | None = None
     api_base: str | None = None
     api_key: str | None = None
+    profile: str | None = None
     auto_run: bool = False
     max_steps: int | None = None
     no_tools: bool = False
@@ -85,6 +71,8 @@ class Flags:
     max_retries: int | None = None
     max_wait: float | None = None
     timeout: float | None = None
+    context_window: int | None = None
+    json: bool = False
 
     def values(self) -> dict[str, object]:
         """The settings the flags give; a flag that was not given gives nothing."""
@@ -99,8 +87,24 @@ class Flags:
             "max_retries": self.max_retries,
             "max_wait": self.max_wait,
             "timeout": self.timeout,
+            "context_window": self.context_window,
+            "json": self.json or None,
         }
         return {name: value for name, value in given.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Effective:
+    """The settings after precedence, where each one came from, and the file and profile that took part."""
+
+    settings: Settings
+    file: Path
+    profile: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)  # setting -> "flag", "env NAME", "profile NAME" or "file"
+
+    def source(self, name: str) -> str:
+        """Where the setting `name` came from: "flag", "env NAME", "profile NAME", "file" or "default"."""
+        return self.sources.get(name, DEFAULT_SOURCE)
 
 
 def home_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -123,52 +127,45 @@ def ensure_home(home: Path) -> Path:
 
 
 def resolve(flags: Flags, env: Mapping[str, str] | None = None) -> Settings:
-    """The one precedence chain: flags > environment > settings file > defaults; then validate."""
+    """The settings a session runs with; MissingApiKey when no layer gives a key."""
+    settings = effective(flags, env).settings
+    if not settings.api_key:
+        raise MissingApiKey("no API key: pass --api-key, set OPENAI_API_KEY, or set api_key in the settings file")
+    return settings
+
+
+def effective(flags: Flags, env: Mapping[str, str] | None = None) -> Effective:
+    """The one precedence chain: flags > environment > profile > settings file > defaults; then validate."""
     env = os.environ if env is None else env
     home = home_dir(env)
-    from_env = {"api_base": env.get("OPENAI_BASE_URL"), "api_key": env.get("OPENAI_API_KEY")}
-    values = {
-        **read_file(home / CONFIG_FILE),
-        **{name: value for name, value in from_env.items() if value},
-        **flags.values(),
-    }
+    file = read_file(home / CONFIG_FILE)
+    profile = flags.profile or file.profile
+    layers: list[tuple[str, Mapping[str, object]]] = [
+        ("file", file.values),
+        (f"profile {profile}", file.profile_values(profile) if profile else {}),
+        *((f"env {var}", {name: env[var]}) for name, var in ENV_VARS.items() if env.get(var)),
+        ("flag", flags.values()),
+    ]
+    values: dict[str, object] = {}
+    sources: dict[str, str] = {}
+    for source, layer in layers:
+        values |= layer
+        sources |= dict.fromkeys(layer, source)
     settings = Settings(home=home, **cast("dict[str, Any]", values))
     _validate(settings)
-    return replace(settings, api_base=settings.api_base.rstrip("/"))
+    settings = replace(settings, api_base=settings.api_base.rstrip("/"))
+    return Effective(settings, file.path, profile, {**sources, **_profile_source(flags, file)})
 
 
-def read_file(path: Path) -> dict[str, object]:
-    """The settings in a TOML file (none if it does not exist); ConfigError naming the file and the problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):  # no file; an unusable home is reported when it is created
-        return {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read the settings file {path}: {exc.strerror}") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"the settings file {path} is not valid TOML: {exc}") from exc
-    return {name: _checked(name, value, path) for name, value in data.items()}
-
-
-def _checked(name: str, value: object, path: Path) -> object:
-    """`value` if `name` is a known setting and `value` has its type (an int is a fine float); else ConfigError."""
-    kind = FILE_KEYS.get(name)
-    if kind is None:
-        known = ", ".join(FILE_KEYS)
-        raise ConfigError(f"unknown setting {name!r} in {path} (known settings: {known})")
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"setting {name!r} in {path} must be {_TYPE_NAMES[kind]}, not {value!r}")
-    return value
+def _profile_source(flags: Flags, file: SettingsFile) -> dict[str, str]:
+    """Where the profile in use was picked: on the command line or in the settings file."""
+    if flags.profile:
+        return {"profile": "flag"}
+    return {"profile": "file"} if file.profile else {}
 
 
 def _validate(settings: Settings) -> None:
     """Raise ConfigError for values no session could work with."""
-    if not settings.api_key:
-        raise MissingApiKey("no API key: pass --api-key, set OPENAI_API_KEY, or set api_key in the settings file")
     if not settings.api_base.startswith(("http://", "https://")):
         raise ConfigError(f"the API base must be an http:// or https:// URL, got {settings.api_base!r}")
     if settings.max_steps < 1:
@@ -178,3 +175,7 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"timeout must be more than 0 seconds, got {settings.timeout:g}")
     if negative:
         raise ConfigError(f"{', '.join(negative)} cannot be negative")
+    if settings.context_window is not None and settings.context_window < 1:
+        raise ConfigError(f"context_window must be at least 1 token, got {settings.context_window}")
+    if settings.output_cap < MIN_OUTPUT_CAP:
+        raise ConfigError(f"output_cap must be at least {MIN_OUTPUT_CAP} characters, got {settings.output_cap}")

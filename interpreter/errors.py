@@ -10,11 +10,14 @@
     │   ├── ApiResponseError          the server answered with something that is not a usable reply
     │   ├── BreakerOpen               the circuit breaker is open: the request was not sent
     │   ├── AttemptFailed             one attempt failed: carries its Verdict through the retry policy
+    │   │   └── ContextTooLong        the server said the request does not fit the model's context window
     │   └── GaveUp                    the retry policy stopped retrying (one summary line)
     ├── ExecutionError                code could not be run
     │   ├── UnknownLanguage           the model asked for a language we do not know
     │   └── LanguageUnavailable       a known language whose interpreter is not installed
-    └── StorageError                  a conversation could not be read or written
+    ├── StorageError                  a conversation could not be read or written
+    │   └── NoSuchConversation        no conversation has the id given
+    └── CommandError                  a %command cannot do what was asked (the session goes on)
 
 Foreign exceptions (the openai SDK, OSError from subprocesses) are translated into these at the boundary
 that meets them (`llm.py`, `execution/`, `storage.py`); nothing above those modules sees a foreign exception.
@@ -102,6 +105,10 @@ class AttemptFailed(ApiError):
         self.error = error
 
 
+class ContextTooLong(AttemptFailed):
+    """Raised when the server answers context_length_exceeded; the session trims what it sends and asks once more."""
+
+
 class GaveUp(ApiError):
     """Raised when the retry policy stops: `str()` is the one summary line (why, attempts, time waited, request id)."""
 
@@ -125,3 +132,11 @@ class LanguageUnavailable(ExecutionError):
 
 class StorageError(InterpreterError):
     """Raised when a conversation file cannot be read or written."""
+
+
+class NoSuchConversation(StorageError):
+    """Raised when no saved conversation has the id asked for (or the text could not be an id)."""
+
+
+class CommandError(InterpreterError):
+    """Raised when a %command is misused or cannot do what was asked; one line, and the session goes on."""

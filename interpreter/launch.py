@@ -2,57 +2,120 @@
 
 from __future__ import annotations
 
-from interpreter import diagnostics
+from collections.abc import Callable
+
+from interpreter import commands, diagnostics
 from interpreter.approval import Approver
 from interpreter.config import RESUME_LATEST, Settings, ensure_home
+from interpreter.context import ContextWindow
+from interpreter.errors import ConfigError
 from interpreter.execution import Executor
 from interpreter.interrupts import CtrlC
-from interpreter.llm import OpenAIChatModel
+from interpreter.llm import ChatModel, OpenAIChatModel, warm_up
 from interpreter.prompt import Prompter
 from interpreter.repl import replay, run_interactive, run_task
 from interpreter.resilience.breaker import CircuitBreaker
+from interpreter.resilience.limiter import TokenEstimator
 from interpreter.resilience.model import ResilientModel, log_transition
 from interpreter.resilience.policy import RetrySettings
-from interpreter.session import Session
+from interpreter.session import CodeRunner, Confirm, Session
 from interpreter.storage import Conversation, ConversationStore
 from interpreter.system_prompt import system_message
-from interpreter.ui import make_renderer
+from interpreter.ui import Renderer, make_renderer
+from interpreter.ui.jsonl import JsonLinesRenderer
 
 
 def start(settings: Settings, *, task: str | None, resume: str | None) -> int:
     """Run one task (`task`) or an interactive session; returns the exit status."""
+    if settings.json and task is None:  # a prompt would write to the stdout that carries only JSON lines
+        raise ConfigError("--json needs a task: -c TASK, or one piped on stdin")
+    renderer = make_renderer(verbose=settings.verbose, json=settings.json)
+    status = _run(settings, renderer, task=task, resume=resume)
+    if isinstance(renderer, JsonLinesRenderer):
+        renderer.exit(status)  # the last line a program reading --json gets
+    return status
+
+
+def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: str | None) -> int:
+    """Build the session and run it, drawing on `renderer`; returns the exit status."""
     home = ensure_home(settings.home)
     diagnostics.configure(home, verbose=settings.verbose)
-    renderer = make_renderer(verbose=settings.verbose)
-    prompter = Prompter(home / "history", before_prompt=renderer.stop)
+    prompter = Prompter(home / "history", before_prompt=renderer.stop, completions=commands.names())
     store = ConversationStore(home / "conversations")
     conversation = _conversation(store, settings.model, resume)
+    warming = warm_up()  # after the checks that can end the run at once: those need not wait for the SDK
     if resume is not None:
         renderer.info(f"resuming conversation {conversation.id}")
-        replay(conversation.messages, renderer)
-    model = _model(settings)
+        if not settings.json:  # earlier turns replayed as events would read as new ones
+            replay(conversation.messages, renderer)
+    ask = prompter.ask
+    if settings.json and not settings.auto_run:
+        # stdout carries only JSON lines, so nobody can be asked there: every cell is declined.
+        renderer.info("--json without -y: code is not run (each cell is declined); add -y to run it")
+        ask = _no_answer
+    adapter = build_adapter(settings)
+    estimator = TokenEstimator()  # shared: the context window's estimates learn from the usage the model sees
+    model = build_model(settings, adapter, estimator)
+    approver = Approver(ask, auto_run=settings.auto_run)
     try:
-        with CtrlC().installed() as ctrl_c, Executor(timeout=settings.timeout) as executor:
-            session = Session(
+        with CtrlC().installed() as ctrl_c, build_executor(settings) as executor:
+            session = build_session(
+                settings,
                 model=model,
                 runner=executor,
-                confirm=Approver(prompter.ask, auto_run=settings.auto_run),
+                confirm=approver,
                 conversation=conversation,
                 save=store.save,
-                system=system_message(executor.languages(), tools=settings.tools),
-                tools=settings.tools,
-                max_steps=settings.max_steps,
+                window=ContextWindow(adapter, configured=settings.context_window, estimator=estimator),
             )
             if task is not None:
                 return run_task(session, renderer, task, ctrl_c)
-            return run_interactive(session, renderer, prompter, ctrl_c)
+            context = commands.CommandContext(session, renderer, approver, store, api=model, chat=adapter)
+            return run_interactive(session, renderer, prompter, ctrl_c, lambda line: commands.run(line, context))
     finally:
         if model.traffic.rate_limited or model.traffic.waited:
             renderer.info(model.traffic.summary())
+        warming.join()
 
 
-def _model(settings: Settings) -> ResilientModel:
-    """The OpenAI adapter wrapped in the resilience layer, with the retry limits from the settings."""
+def build_session(
+    settings: Settings,
+    *,
+    model: ChatModel,
+    runner: CodeRunner,
+    confirm: Confirm,
+    conversation: Conversation,
+    save: Callable[[Conversation], None],
+    window: ContextWindow,
+) -> Session:
+    """A session over `model` and `runner`, with the system message, tools and limits the settings ask for."""
+    return Session(
+        model=model,
+        runner=runner,
+        confirm=confirm,
+        conversation=conversation,
+        save=save,
+        system=system_message(runner.languages(), tools=settings.tools),
+        window=window,
+        tools=settings.tools,
+        max_steps=settings.max_steps,
+    )
+
+
+def build_executor(settings: Settings) -> Executor:
+    """The code runner, with the settings' limits; close it (or use it as a context manager) to end its processes."""
+    return Executor(timeout=settings.timeout, output_cap=settings.output_cap)
+
+
+def build_adapter(settings: Settings) -> OpenAIChatModel:
+    """The OpenAI adapter for the settings' model and server; `%model` changes its model later."""
+    return OpenAIChatModel(
+        model=settings.model, api_base=settings.api_base, api_key=settings.api_key, idle_timeout=settings.idle_timeout
+    )
+
+
+def build_model(settings: Settings, adapter: OpenAIChatModel, estimator: TokenEstimator) -> ResilientModel:
+    """`adapter` wrapped in the resilience layer, with the retry limits from the settings."""
     retry = RetrySettings(
         max_attempts=settings.max_retries + 1,
         max_wait_total=settings.max_wait,
@@ -63,10 +126,12 @@ def _model(settings: Settings) -> ResilientModel:
     breaker = CircuitBreaker(
         threshold=settings.breaker_threshold, open_for=settings.breaker_open, on_transition=log_transition
     )
-    adapter = OpenAIChatModel(
-        model=settings.model, api_base=settings.api_base, api_key=settings.api_key, idle_timeout=settings.idle_timeout
-    )
-    return ResilientModel(adapter, settings=retry, breaker=breaker)
+    return ResilientModel(adapter, settings=retry, breaker=breaker, estimator=estimator)
+
+
+def _no_answer(question: str) -> None:
+    """No answer to `question`, as at the end of input: a cell is declined."""
+    return None
 
 
 def _conversation(store: ConversationStore, model: str, resume: str | None) -> Conversation:

@@ -32,9 +32,15 @@ class ChatModel(Protocol):
         ...
 
 
-def warm_up() -> None:
-    """Import the SDK in a background thread: it costs about a second, best spent while the person reads or types."""
-    threading.Thread(target=_import_sdk, name="warm-openai", daemon=True).start()
+def warm_up() -> threading.Thread:
+    """Import the SDK in a background thread: it costs about a second, best spent while the person reads or types.
+
+    Join the thread before exiting: a process that exits while the SDK's Rust extensions load can abort
+    ("FATAL: exception not rethrown", exit 134).
+    """
+    thread = threading.Thread(target=_import_sdk, name="warm-openai", daemon=True)
+    thread.start()
+    return thread
 
 
 def _import_sdk() -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
+    from prompt_toolkit.completion import Completer
 
 
 class Prompter:
@@ -20,10 +21,12 @@ class Prompter:
         *,
         before_prompt: Callable[[], None] = lambda: None,
         stdin: TextIO | None = None,
+        completions: Sequence[str] = (),
     ) -> None:
         self._history = history
         self._before_prompt = before_prompt
         self._stdin = stdin or sys.stdin
+        self._completions = list(completions)  # words Tab completes at the start of a task (the %commands)
         self._session: PromptSession[str] | None = None
 
     @property
@@ -33,14 +36,18 @@ class Prompter:
 
     def read_task(self) -> str | None:
         """The next task; None at end of input (Ctrl-D). Ctrl-C raises KeyboardInterrupt (the line is dropped)."""
-        return self.ask("> ")
+        return self._ask("> ", completing=True)
 
     def ask(self, question: str) -> str | None:
         """One answer to `question`; None at end of input."""
+        return self._ask(question, completing=False)
+
+    def _ask(self, question: str, *, completing: bool) -> str | None:
+        """One line from the person; on a terminal, Tab completes the command words when `completing`."""
         self._before_prompt()
         try:
             if self.interactive:
-                return self._prompt_session().prompt(question)
+                return self._prompt_session().prompt(question, completer=self._completer() if completing else None)
             return self._read_line(question)
         except EOFError:
             return None
@@ -60,7 +67,23 @@ class Prompter:
         if self._session is None:
             from prompt_toolkit import PromptSession  # noqa: PLC0415 - keep start-up fast
             from prompt_toolkit.history import FileHistory  # noqa: PLC0415
+            from prompt_toolkit.shortcuts import CompleteStyle  # noqa: PLC0415
 
             self._history.parent.mkdir(parents=True, exist_ok=True)
-            self._session = PromptSession(history=FileHistory(str(self._history)))
+            # Completion on Tab only, readline-style (choices printed once above the prompt): no menu popping up
+            # below the line, and no screen lines reserved for one.
+            self._session = PromptSession(
+                history=FileHistory(str(self._history)),
+                complete_while_typing=False,
+                complete_style=CompleteStyle.READLINE_LIKE,
+                reserve_space_for_menu=0,
+            )
         return self._session
+
+    def _completer(self) -> Completer | None:
+        """Completes the whole line typed so far against the command words (so only a line's first word)."""
+        if not self._completions:
+            return None
+        from prompt_toolkit.completion import WordCompleter  # noqa: PLC0415 - with the session, on first use
+
+        return WordCompleter(self._completions, sentence=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING
 
 from interpreter import tool
+from interpreter.commands import is_command
 from interpreter.errors import InterpreterError
 from interpreter.interrupts import CtrlC
 from interpreter.messages import CodeProposed, Event, Message, TextDelta, TurnEnded
@@ -36,8 +37,10 @@ def run_task(session: Session, renderer: Renderer, task: str, ctrl_c: CtrlC) -> 
     return EXIT_MAX_STEPS if ended is not None and ended.reason == "max_steps" else EXIT_OK
 
 
-def run_interactive(session: Session, renderer: Renderer, prompter: Prompter, ctrl_c: CtrlC) -> int:
-    """Prompt for tasks until exit/quit/Ctrl-D; a failed or cancelled task returns to the prompt."""
+def run_interactive(
+    session: Session, renderer: Renderer, prompter: Prompter, ctrl_c: CtrlC, command: Callable[[str], None]
+) -> int:
+    """Prompt for tasks and %commands until exit/quit/Ctrl-D; a failed or cancelled one returns to the prompt."""
     while True:
         try:
             task = prompter.read_task()
@@ -45,7 +48,9 @@ def run_interactive(session: Session, renderer: Renderer, prompter: Prompter, ct
             continue  # Ctrl-C at the prompt clears the line
         if task is None or task.strip().lower() in _LEAVE:
             return EXIT_OK
-        if task.strip():
+        if is_command(task):
+            _command(command, task, renderer)
+        elif task.strip():
             _attempt(session, renderer, task, ctrl_c)
 
 
@@ -78,6 +83,16 @@ def _attempt(session: Session, renderer: Renderer, task: str, ctrl_c: CtrlC) -> 
         renderer.info("cancelled (Ctrl-C)")
     except InterpreterError as exc:
         _report(exc, renderer)
+
+
+def _command(command: Callable[[str], None], line: str, renderer: Renderer) -> None:
+    """Run one %command; a failure is one line (never more, even with %verbose) and the session goes on."""
+    try:
+        command(line)
+    except KeyboardInterrupt:
+        renderer.info("cancelled (Ctrl-C)")
+    except InterpreterError as exc:
+        renderer.error(str(exc))
 
 
 def _report(error: InterpreterError, renderer: Renderer) -> None:

@@ -6,7 +6,8 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Protocol
 
 from interpreter import fences, tool
-from interpreter.errors import ExecutionError, InterpreterError, UnknownLanguage
+from interpreter.context import OUTPUT_HEADING, ContextWindow, last_task
+from interpreter.errors import ContextTooLong, ExecutionError, InterpreterError, UnknownLanguage
 from interpreter.llm import ChatModel
 from interpreter.messages import (
     CodeCell,
@@ -76,10 +77,12 @@ class Session:
         conversation: Conversation,
         save: Callable[[Conversation], None],
         system: str,
+        window: ContextWindow,
         tools: bool = True,
         max_steps: int = 20,
     ) -> None:
         self.conversation = conversation
+        self.window = window
         self._model = model
         self._runner = runner
         self._confirm = confirm
@@ -87,6 +90,7 @@ class Session:
         self._system = Message("system", system)
         self._tools: Sequence[dict[str, Any]] = [tool.schema(runner.languages())] if tools else ()
         self._max_steps = max_steps
+        self._trimmed = (0, 0)  # what the last request left out, as last reported
 
     def send(self, text: str) -> Generator[Event, None, None]:
         """Work on one task; every message is saved as soon as it exists, whatever interrupts the work."""
@@ -103,11 +107,61 @@ class Session:
                 return
         yield TurnEnded("max_steps", self._max_steps)
 
+    def switch(self, conversation: Conversation) -> None:
+        """Go on with `conversation` instead (a new one, or one loaded from a file)."""
+        self.conversation = conversation
+        self._trimmed = (0, 0)
+
+    def undo(self) -> list[Message]:
+        """Drop the last exchange (the latest task and everything after it) and return it; [] when there is none."""
+        start = last_task(self.conversation.messages)
+        if start is None:
+            return []
+        dropped = self.conversation.messages[start:]
+        del self.conversation.messages[start:]
+        self._save(self.conversation)
+        return dropped
+
+    def context_tokens(self) -> int:
+        """Estimated tokens of the whole conversation as the next request would carry it, before any trimming."""
+        return self.window.estimate([self._system, *self.conversation.messages], self._tools)
+
     def _ask_model(self) -> Generator[Event, None, Reply]:
-        """Stream one reply; keep whatever text arrived if the person interrupts it."""
+        """One reply; when the server says the request is too long, one visible retry with a request half its size."""
+        request = yield from self._request()
+        try:
+            return (yield from self._stream(request))
+        except ContextTooLong:
+            smaller = yield from self._smaller(request)
+            if smaller is None:
+                raise
+            return (yield from self._stream(smaller))
+
+    def _request(self) -> Generator[Event, None, list[Message]]:
+        """The system message and the conversation, trimmed to the context window; a notice when that trims more."""
+        trim = self.window.fit(self._system, self.conversation.messages, self._tools)
+        if trim.changes != self._trimmed and any(trim.changes):
+            window = f"{self.window.model}'s {self.window.tokens:,}-token window"
+            yield Notice(f"trimmed what is sent to fit {window}: {trim.describe()} (the saved conversation keeps all)")
+        self._trimmed = trim.changes
+        return [self._system, *trim.messages]
+
+    def _smaller(self, refused: list[Message]) -> Generator[Event, None, list[Message] | None]:
+        """After the server refused `refused` as too long: a request trimmed to half its size; None if none can be."""
+        budget = self.window.refused(refused, self._tools)
+        trim = self.window.fit(self._system, self.conversation.messages, self._tools)
+        request = [self._system, *trim.messages]
+        if request == refused:
+            return None
+        self._trimmed = trim.changes
+        yield Notice(f"the server says the conversation is too long; trimmed to about {budget:,} tokens, asking again")
+        return request
+
+    def _stream(self, request: list[Message]) -> Generator[Event, None, Reply]:
+        """Stream one reply to `request`; keep whatever text arrived if the person interrupts it."""
         text: list[str] = []
         try:
-            for item in self._model.stream([self._system, *self.conversation.messages], self._tools):
+            for item in self._model.stream(request, self._tools):
                 if isinstance(item, TextDelta):
                     text.append(item.text)
                     yield item
@@ -168,7 +222,7 @@ class Session:
                     outcome = stop.outcome
                     raise
                 finally:
-                    outcomes.append(f"Output of block {number} ({cell.language}):\n{outcome}")
+                    outcomes.append(f"{OUTPUT_HEADING}{number} ({cell.language}):\n{outcome}")
         finally:
             if cells:
                 outcomes += [CANCELLED] * (len(cells) - len(outcomes))

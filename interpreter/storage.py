@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from interpreter.errors import StorageError
+from interpreter.errors import NoSuchConversation, StorageError
 from interpreter.messages import Message
 
 SCHEMA_VERSION = 1
@@ -51,6 +51,18 @@ class Conversation:
         return cls(id=data["id"], created=data["created"], model=data["model"], messages=messages)
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What a list of saved conversations shows of one: when it was last written, its first line, its size."""
+
+    id: str
+    updated: datetime  # local time
+    first_line: str  # of the first user message; empty when there is none (or the file cannot be read)
+    messages: int
+    size: int  # bytes on disk
+    readable: bool = True
+
+
 class ConversationStore:
     """The conversations folder under the home directory."""
 
@@ -69,7 +81,7 @@ class ConversationStore:
         """The conversation with this id; StorageError if there is none or it cannot be read."""
         path = self._path(conversation_id)
         if not path.is_file():
-            raise StorageError(f"no conversation {conversation_id!r} in {self.folder}")
+            raise NoSuchConversation(f"no conversation {conversation_id!r} in {self.folder}")
         try:
             return Conversation.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -77,14 +89,52 @@ class ConversationStore:
 
     def latest(self) -> Conversation:
         """The most recently written conversation; StorageError if there is none."""
-        files = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime) if self.folder.is_dir() else []
-        if not files:
+        ids = self.ids()
+        if not ids:
             raise StorageError(f"no saved conversation to resume in {self.folder}")
-        return self.load(files[-1].stem)
+        return self.load(ids[0])
+
+    def ids(self) -> list[str]:
+        """The ids of the saved conversations, the most recently written first."""
+        return [path.stem for path, _ in self._files_newest_first()]
+
+    def summaries(self) -> list[Summary]:
+        """Every saved conversation, the most recently written first."""
+        return [self._summary(path, stat) for path, stat in self._files_newest_first()]
+
+    def delete(self, conversation_id: str) -> None:
+        """Remove the conversation with this id; NoSuchConversation if there is none."""
+        path = self._path(conversation_id)
+        try:
+            path.unlink()
+        except FileNotFoundError as exc:
+            raise NoSuchConversation(f"no conversation {conversation_id!r} in {self.folder}") from exc
+        except OSError as exc:
+            raise StorageError(f"cannot remove conversation {conversation_id!r} ({path}): {exc.strerror}") from exc
+
+    def _summary(self, path: Path, stat: os.stat_result) -> Summary:
+        """The summary of one stored conversation; an unreadable one is listed as such, not skipped."""
+        updated = datetime.fromtimestamp(stat.st_mtime).astimezone()
+        try:
+            messages = self.load(path.stem).messages
+        except StorageError:
+            return Summary(path.stem, updated, "", 0, stat.st_size, readable=False)
+        first = next((m.content.strip() for m in messages if m.role == "user"), "")
+        return Summary(path.stem, updated, first.split("\n", 1)[0], len(messages), stat.st_size)
+
+    def _files_newest_first(self) -> list[tuple[Path, os.stat_result]]:
+        """The conversation files with their stat, the most recently written first."""
+        found = []
+        for path in self.folder.glob("*.json") if self.folder.is_dir() else ():
+            try:
+                found.append((path, path.stat()))
+            except FileNotFoundError:  # removed since the listing, by another session's `rm`
+                continue
+        return sorted(found, key=lambda entry: entry[1].st_mtime, reverse=True)
 
     def _path(self, conversation_id: str) -> Path:
         if not conversation_id or "/" in conversation_id or conversation_id.startswith("."):
-            raise StorageError(f"not a conversation id: {conversation_id!r}")
+            raise NoSuchConversation(f"not a conversation id: {conversation_id!r}")
         return self.folder / f"{conversation_id}.json"
 
 

@@ -618,6 +618,12 @@ class Fault:
         return StatusFault(404, openai_error(message, "invalid_request_error", "model_not_found"))
 
     @staticmethod
+    def tools_unsupported(model: str = "gemma:2b") -> StatusFault:
+        """400 for a request that offers tools to a model without tool calling, as Ollama words it."""
+        message = f"registry.ollama.ai/library/{model} does not support tools"
+        return StatusFault(400, openai_error(message, "api_error"))
+
+    @staticmethod
     def unprocessable() -> StatusFault:
         """422, an OpenAI-shaped body."""
         message = "The request was well-formed but could not be processed."
@@ -995,7 +1001,8 @@ class _ModelList:
 class FakeServer:
     """The fake API, serving on 127.0.0.1 from a daemon thread from construction until `stop()`.
 
-    `limits` turns on the enforcing mode (see `TokenLimits`; its state and counters are `limiter`). `clock`
+    `limits` turns on the enforcing mode (see `TokenLimits`; its state and counters are `limiter`). With
+    `api_key`, every request that does not carry that key is refused with OpenAI's 401, `/v1/models` too. `clock`
     (default `time.monotonic`) times the buckets and the recorded requests; `sleep` is every wait an answer
     makes. `responder` answers what nothing scripted answers; it may be replaced at any time.
     """
@@ -1009,8 +1016,10 @@ class FakeServer:
         limits: TokenLimits | None = None,
         clock: Callable[[], float] = time.monotonic,
         verbose: bool = False,
+        api_key: str | None = None,
     ) -> None:
         self.headers: dict[str, str] = dict(DEFAULT_HEADERS)
+        self.api_key = api_key  # when set, a request without `Authorization: Bearer <api_key>` gets a 401
         self.verbose = verbose
         self.responder = responder
         self.clock = clock
@@ -1090,6 +1099,8 @@ class FakeServer:
         """The answer to `request` and the headers every answer starts from."""
         headers = dict(self.headers)
         path = request.path.split("?", 1)[0]
+        if self.api_key is not None and request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return Fault.invalid_api_key(), headers
         if (request.method, path) == ("POST", "/v1/chat/completions"):
             if self.limiter is not None:
                 refusal, limit_headers = self.limiter.admit(request)

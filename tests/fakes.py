@@ -115,3 +115,10 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@dataclass
+class FakeAdapter:
+    """Holds the model's name, as the API adapter does (`%model` changes it; the context window reads it)."""
+
+    model: str = "test-model"

@@ -36,14 +36,16 @@ class Terminal:
         self._wait(lambda: self.text().count(text) >= count, f"{text!r} x{count}", timeout)
 
     def watch(self, pattern: str, *, until: str, timeout: float = 30) -> list[str]:
-        """Every distinct match of `pattern` on the screen, read after read, until `until` appears."""
+        """Every distinct match of `pattern` on the screen, read after read, before `until` appears."""
         seen: list[str] = []
 
         def look() -> bool:
+            if until in self.text():
+                return True
             for match in re.findall(pattern, "\n".join(self.screen.display)):
                 if match not in seen:
                     seen.append(match)
-            return until in self.text()
+            return False
 
         self._wait(look, repr(until), timeout)
         return seen

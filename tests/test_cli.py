@@ -312,3 +312,158 @@ def test_a_timeout_of_zero_is_a_usage_error(run_cli: Run) -> None:
     result = run_cli("-c", "x", "--timeout", "0")
     assert result.returncode == 2
     assert_one_clear_line(result, "timeout must be more than 0 seconds")
+
+
+def write_settings(home: Path, text: str) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(text)
+
+
+def run_plain(command: list[str], *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed command with no connection flags added, stdin closed."""
+    return subprocess.run(
+        [*command, *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+        timeout=30,
+        check=False,
+    )
+
+
+def test_a_task_can_come_on_stdin(run_cli: Run, server: FakeServer) -> None:
+    server.enqueue(Reply.tool_call("python", "print(6*7)"), Reply.text("It is 42."))
+    result = run_cli("-y", stdin="compute 6*7 in python\n")
+    assert result.returncode == 0, result.stderr
+    first, second = chat_requests(server)
+    assert last_message(first) == {"role": "user", "content": "compute 6*7 in python"}
+    assert last_message(second)["content"] == "42\n"
+    assert "It is 42." in result.stdout
+
+
+def test_empty_stdin_is_one_line_and_exit_2(run_cli: Run, server: FakeServer) -> None:
+    result = run_cli("-y", stdin=" \n")
+    assert result.returncode == 2
+    assert_one_clear_line(result, "stdin is not a terminal and holds no task")
+    assert chat_requests(server) == []
+
+
+def test_no_arguments_and_no_key_is_one_line(interpreter_command: list[str]) -> None:
+    result = run_plain(interpreter_command)
+    assert result.returncode == 2
+    assert_one_clear_line(result, "no API key")
+
+
+def test_a_profile_gives_its_settings_to_the_session(run_cli: Run, server: FakeServer, private_home: Path) -> None:
+    write_settings(private_home, 'model = "from-file"\n[profiles.small]\nmodel = "gpt-4o-mini"\n')
+    server.enqueue(Reply.text("ok"), Reply.text("ok"))
+    assert run_cli("-c", "hi", "--profile", "small").returncode == 0
+    assert run_cli("-c", "hi").returncode == 0
+    assert [request.model for request in chat_requests(server)] == ["gpt-4o-mini", "from-file"]
+
+
+def test_an_unknown_profile_lists_the_known_ones(run_cli: Run, private_home: Path) -> None:
+    write_settings(private_home, "[profiles.local]\n[profiles.work]\n")
+    result = run_cli("-c", "hi", "--profile", "home")
+    assert result.returncode == 2
+    assert_one_clear_line(result, "unknown profile 'home' (profiles in ")
+    assert result.stderr.rstrip().endswith("config.toml: local, work)")
+
+
+def test_output_cap_from_the_settings_file_limits_what_the_model_gets(
+    run_cli: Run, server: FakeServer, private_home: Path
+) -> None:
+    write_settings(private_home, "output_cap = 1000\n")
+    server.enqueue(Reply.tool_call("python", "print('y' * 5000)"), Reply.text("long."))
+    assert run_cli("-c", "print a lot", "-y").returncode == 0
+    sent = str(last_message(chat_requests(server)[1])["content"])
+    assert len(sent) < 1200 and "cut" in sent
+
+
+def test_a_context_window_of_zero_is_a_usage_error(run_cli: Run) -> None:
+    result = run_cli("-c", "hi", "--context-window", "0")
+    assert result.returncode == 2
+    assert_one_clear_line(result, "--context-window")
+
+
+def test_config_shows_each_setting_its_source_and_the_file_without_a_key(
+    interpreter_command: list[str], private_home: Path
+) -> None:
+    write_settings(private_home, 'max_retries = 2\n[profiles.local]\napi_base = "http://localhost:11434/v1"\n')
+    result = run_plain(interpreter_command, "config", "--profile", "local", "-m", "llama3.1")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.strip()}
+    assert rows["settings"] == ["file", str(private_home / "config.toml")]
+    assert rows["profile"] == ["local", "flag"]
+    assert rows["model"] == ["llama3.1", "flag"]
+    assert rows["api_base"] == ["http://localhost:11434/v1", "profile", "local"]
+    assert rows["max_retries"] == ["2", "file"]
+    assert rows["api_key"] == ["(missing)", "default"]
+    assert rows["max_steps"] == ["20", "default"]
+
+
+def test_config_masks_the_key_wherever_it_comes_from(interpreter_command: list[str]) -> None:
+    key = "sk-proj-0123456789abcdef3f9a"
+    from_env = run_plain(interpreter_command, "config", env={"OPENAI_API_KEY": key})
+    assert "api_key            sk-…3f9a" in from_env.stdout and "env OPENAI_API_KEY" in from_env.stdout
+    from_flag = run_plain(interpreter_command, "--api-key", key, "config")  # a connection flag may come first
+    assert "sk-…3f9a" in from_flag.stdout
+    assert key[3:-4] not in from_env.stdout + from_env.stderr + from_flag.stdout + from_flag.stderr
+
+
+@pytest.mark.parametrize("subcommand", ["config", "doctor"])
+def test_a_bad_settings_file_stops_the_subcommands_too(
+    interpreter_command: list[str], private_home: Path, subcommand: str
+) -> None:
+    write_settings(private_home, "[profiles.local]\ncolour = 1\n")
+    result = run_plain(interpreter_command, subcommand)
+    assert result.returncode == 2
+    assert_one_clear_line(result, "unknown setting 'colour' in profile 'local' of")
+
+
+def test_session_options_before_a_subcommand_are_a_usage_error(interpreter_command: list[str]) -> None:
+    result = run_plain(interpreter_command, "-c", "hi", "config")
+    assert result.returncode == 2
+    assert_one_clear_line(result, "only --model, --api-base, --api-key and --profile go before `config`")
+
+
+def test_doctor_uses_the_connection_flags_and_profile(run_cli: Run, server: FakeServer) -> None:
+    result = run_cli("doctor", "-m", "gpt-4o-mini")
+    assert result.returncode in (0, 1)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert server.requests and {request.model for request in chat_requests(server)} == {"gpt-4o-mini"}
+    unknown = run_cli("doctor", "--profile", "nope")
+    assert unknown.returncode == 2
+    assert_one_clear_line(unknown, "unknown profile 'nope'")
+
+
+def test_help_names_the_subcommands_and_new_options(interpreter_command: list[str]) -> None:
+    result = run_plain(interpreter_command, "--help")
+    assert result.returncode == 0
+    for name in (
+        "--profile",
+        "--context-window",
+        "--json",
+        "--install-completion",
+        "config",
+        "doctor",
+        "conversations",
+    ):
+        assert name in result.stdout
+
+
+def test_completion_scripts_and_completions(interpreter_command: list[str]) -> None:
+    script = subprocess.run(
+        ["bash", "-c", f"{interpreter_command[0]} --show-completion | cat"],  # a pipe: bash stays its parent
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert script.returncode == 0
+    assert "_INTERPRETER_COMPLETE=complete_bash" in script.stdout
+    words = {"_INTERPRETER_COMPLETE": "complete_bash", "COMP_WORDS": "interpreter --pro", "COMP_CWORD": "1"}
+    assert run_plain(interpreter_command, env=words).stdout.split() == ["--profile"]
+    words |= {"COMP_WORDS": "interpreter conversations e", "COMP_CWORD": "2"}
+    assert run_plain(interpreter_command, env=words).stdout.split() == ["export"]

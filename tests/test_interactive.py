@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fake_server import FakeServer, Reply
@@ -150,3 +151,69 @@ def test_a_multi_line_paste_is_one_task(spawn: Spawn, server: FakeServer) -> Non
     terminal.wait_for("Got both lines.")
     assert leave(terminal) == 0
     assert user_messages(server) == ["first line\nsecond line"]
+
+
+def chat_requests(server: FakeServer) -> int:
+    return sum(request.path.endswith("/chat/completions") for request in server.requests)
+
+
+def test_tab_completes_a_command_and_verbose_changes_what_is_shown(spawn: Spawn, server: FakeServer) -> None:
+    terminal = spawn()
+    terminal.wait_for_prompt()
+    terminal.send("%verb\t")
+    terminal.wait_for("> %verbose")
+    terminal.send(" on\r")
+    terminal.wait_for("verbose: on")
+    server.enqueue(Reply.text("Loud answer."))
+    terminal.wait_for_prompt()
+    terminal.send("first task\r")
+    terminal.wait_for("Loud answer.")
+    assert "step 1" in terminal.lines()
+    terminal.wait_for_prompt()
+    terminal.send("%verbose off\r")
+    terminal.wait_for("verbose: off")
+    server.enqueue(Reply.text("Quiet answer."))
+    terminal.wait_for_prompt()
+    terminal.send("second task\r")
+    terminal.wait_for("Quiet answer.")
+    assert terminal.lines().count("step 1") == 1
+    assert leave(terminal) == 0
+    assert user_messages(server) == ["first task", "second task"]
+
+
+def test_tab_lists_the_commands_and_an_unknown_one_gets_a_hint(spawn: Spawn, server: FakeServer) -> None:
+    terminal = spawn()
+    terminal.wait_for_prompt()
+    terminal.send("%\t\t")  # readline-like: the first Tab completes what all share, the second lists them
+    terminal.wait_for("%conversations")
+    terminal.send("\x15%fo\r")  # Ctrl-U clears the line
+    terminal.wait_for("error: unknown command %fo: %help lists the commands")
+    terminal.wait_for_prompt()
+    terminal.send("%help\r")
+    terminal.wait_for("%auto-run on|off")
+    assert leave(terminal) == 0
+    assert chat_requests(server) == 0
+    assert "Traceback" not in terminal.text()
+
+
+def test_tokens_undo_and_save_in_a_session(spawn: Spawn, server: FakeServer, tmp_path: Path) -> None:
+    server.enqueue(Reply.text("First answer."), Reply.text("Second answer."))
+    terminal = spawn()
+    for task, answer in [("first task", "First answer."), ("second task", "Second answer.")]:
+        terminal.wait_for_prompt()
+        terminal.send(f"{task}\r")
+        terminal.wait_for(answer)
+    terminal.wait_for_prompt()
+    terminal.send("%tokens\r")
+    terminal.wait_for("rate limits: ")
+    assert any(line.startswith("this session: 2 requests, ") for line in terminal.lines())
+    terminal.wait_for_prompt()
+    terminal.send("%undo\r")
+    terminal.wait_for("dropped the last exchange: 'second task' and the 1 message after it")
+    saved = tmp_path / "kept.md"
+    terminal.wait_for_prompt()
+    terminal.send(f"%save {saved}\r")
+    terminal.wait_for("Markdown transcript")
+    assert leave(terminal) == 0
+    transcript = saved.read_text()
+    assert "first task" in transcript and "second task" not in transcript

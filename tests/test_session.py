@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from fakes import FakeChatModel, FakeRunner, always, call_reply, text_reply
+from fakes import FakeAdapter, FakeChatModel, FakeRunner, always, call_reply, text_reply
 
+from interpreter.context import ContextWindow
 from interpreter.errors import ApiConnectionError
 from interpreter.messages import (
     CodeCell,
@@ -45,6 +46,7 @@ def make_session(
         conversation=Conversation.new("test-model"),
         save=save,
         system="SYSTEM",
+        window=ContextWindow(FakeAdapter()),
         tools=tools,
         max_steps=max_steps,
     )
@@ -238,3 +240,20 @@ def test_a_reply_that_fails_after_text_keeps_the_text() -> None:
     with pytest.raises(ApiConnectionError):
         list(session.send("task"))
     assert session.conversation.messages[-1] == Message("assistant", "Part of it\n\n[the reply broke off]")
+
+
+def test_undo_drops_the_last_task_with_its_code_output_and_answers() -> None:
+    model = FakeChatModel()
+    model.enqueue(text_reply("first answer"), text_reply("```python\nprint(1)\n```"), text_reply("it printed 1"))
+    session = make_session(model, tools=False)
+    list(session.send("first task"))
+    list(session.send("second task"))
+    assert roles(session) == ["user", "assistant", "user", "assistant", "user", "assistant"]
+
+    dropped = session.undo()
+
+    assert dropped[0].content == "second task"  # the output message after it is not a task
+    assert len(dropped) == 4
+    assert [m.content for m in session.conversation.messages] == ["first task", "first answer"]
+    assert session.undo()[0].content == "first task"
+    assert session.undo() == []

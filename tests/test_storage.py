@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
 import pytest
 
-from interpreter.errors import StorageError
+from interpreter.errors import NoSuchConversation, StorageError
 from interpreter.messages import Message, ToolCall
 from interpreter.storage import Conversation, ConversationStore
 
@@ -46,3 +47,40 @@ def test_missing_and_broken_conversations_are_storage_errors(tmp_path: Path) -> 
         store.load("broken")
     with pytest.raises(StorageError, match="not a conversation id"):
         store.load("../etc/passwd")
+
+
+def saved(store: ConversationStore, first: str, *, at: float, messages: int = 2) -> Conversation:
+    """A saved conversation whose first user message is `first`, written at time `at`."""
+    conversation = Conversation.new("m")
+    conversation.messages += [Message("user", first), Message("assistant", "ok")][:messages]
+    store.save(conversation)
+    os.utime(store.folder / f"{conversation.id}.json", (at, at))
+    return conversation
+
+
+def test_summaries_list_the_newest_first_with_the_first_line(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    old = saved(store, "plot sales.csv\nand label the axes", at=1_000_000)
+    new = saved(store, "  count the files  ", at=2_000_000, messages=1)
+    (tmp_path / "broken.json").write_text("{not json")
+    os.utime(tmp_path / "broken.json", (500_000, 500_000))
+    summaries = store.summaries()
+    assert [s.id for s in summaries] == [new.id, old.id, "broken"] == store.ids()
+    assert [(s.first_line, s.messages, s.readable) for s in summaries] == [
+        ("count the files", 1, True),
+        ("plot sales.csv", 2, True),
+        ("", 0, False),
+    ]
+    assert summaries[1].size == (tmp_path / f"{old.id}.json").stat().st_size
+    assert summaries[0].updated.timestamp() == 2_000_000
+
+
+def test_delete_removes_the_file_and_an_unknown_id_is_no_such_conversation(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    conversation = saved(store, "hi", at=1_000_000)
+    store.delete(conversation.id)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(NoSuchConversation, match=f"no conversation '{conversation.id}'"):
+        store.delete(conversation.id)
+    with pytest.raises(NoSuchConversation, match="not a conversation id"):
+        store.delete("../config")

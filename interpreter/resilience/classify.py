@@ -13,6 +13,8 @@ from interpreter.errors import (
     ApiResponseError,
     ApiStatusError,
     ApiTimeoutError,
+    AttemptFailed,
+    ContextTooLong,
 )
 from interpreter.resilience.breaker import Outcome
 from interpreter.resilience.hints import Hint, parse_limit_numbers, server_hint
@@ -32,6 +34,7 @@ class Rule:
     label: str
     advice: str = ""
     detail: bool = False  # append the server's own words: for these statuses they say what was wrong
+    failure: type[AttemptFailed] = AttemptFailed  # what a final verdict raises; a subclass lets a caller act on it
 
 
 # Looked up by error.code first (the most specific field), then HTTP status, then exception class (by MRO).
@@ -52,6 +55,7 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
         "success",
         "conversation too long",
         "the conversation no longer fits the model's context window: start a new conversation or shorten this one",
+        failure=ContextTooLong,  # the session trims what it sends and asks once more
     ),
     "rate_limit_exceeded": Rule(True, "neutral", "rate limited{limit}"),
     400: Rule(False, "success", "bad request", "the API rejected the request", detail=True),
@@ -84,6 +88,7 @@ class Verdict:
     hint: Hint | None = None
     request_id: str | None = None
     cause: str = ""  # for failures without an HTTP answer: what went wrong, in the adapter's words
+    failure: type[AttemptFailed] = AttemptFailed  # the exception that carries this verdict
 
 
 def classify(error: ApiError, *, now: datetime | None = None) -> Verdict:
@@ -108,7 +113,8 @@ def _status_verdict(error: ApiStatusError, now: datetime | None) -> Verdict:
     hint = server_hint(error.headers, text, now=now, kind=kind)
     if hint is not None and hint.source.startswith("x-ratelimit-reset") and error.status != 429:
         hint = None  # reset headers time a rate-limit bucket, which says nothing about when a 503 clears
-    return Verdict(retry, rule.breaker, label, _message(rule, retry, label, words, error), hint, error.request_id)
+    message = _message(rule, retry, label, words, error)
+    return Verdict(retry, rule.breaker, label, message, hint, error.request_id, failure=rule.failure)
 
 
 def _status_rule(status: int) -> Rule:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from interpreter.messages import Message
 from interpreter.resilience.durations import parse_duration
 
 CHARS_PER_TOKEN = 4
 _LABELS = {"requests": "RPM", "tokens": "TPM"}
+
+
+def characters(messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> int:
+    """The size of a request as the estimator counts it: message text, tool calls, and the tools offered."""
+    return sum(len(m.content) + len(str(m.tool_calls)) for m in messages) + (len(str(tools)) if tools else 0)
 
 
 class TokenEstimator:
@@ -41,6 +48,16 @@ class TokenEstimator:
         self._ratio = min(max(ratio, self._low), self._high)
 
 
+@dataclass(frozen=True)
+class Headroom:
+    """One rate limit as last learned: its label ("TPM"), limit, what is left now, seconds since headers told us."""
+
+    label: str
+    limit: int
+    remaining: int
+    age: float
+
+
 @dataclass
 class _Bucket:
     """One rate limit: `level` of `limit` left at clock time `at`, refilling at limit/60 per second."""
@@ -48,6 +65,7 @@ class _Bucket:
     limit: int
     level: float
     at: float
+    seen: float = 0.0  # clock time of the last headers that spoke of this limit
 
     def refill(self, now: float) -> None:
         """Bring the level up to `now`."""
@@ -76,6 +94,7 @@ class RateLimiter:
             bucket = self._learn(kind, _count(headers.get(f"x-ratelimit-limit-{kind}")), now)
             if bucket is not None:
                 bucket.level = _level(headers, kind, bucket)
+                bucket.seen = now
 
     def delay(self, tokens: int) -> tuple[float, str]:
         """Seconds to wait before sending `tokens` tokens, and the limit that says so ("TPM", "RPM", or "")."""
@@ -88,6 +107,15 @@ class RateLimiter:
         for kind, amount in self._amounts(tokens):
             bucket = self._refilled(kind)
             bucket.level = max(0.0, bucket.level - amount)
+
+    def headroom(self) -> list[Headroom]:
+        """A read-only snapshot of every limit learned so far: requests first, then tokens."""
+        now = self._clock()
+        snapshot = []
+        for kind, bucket in sorted(self._buckets.items()):
+            bucket.refill(now)
+            snapshot.append(Headroom(_LABELS[kind], bucket.limit, int(bucket.level), now - bucket.seen))
+        return snapshot
 
     def _amounts(self, tokens: int) -> list[tuple[str, int]]:
         """What one request of `tokens` tokens costs in each known bucket."""

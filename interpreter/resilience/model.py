@@ -18,7 +18,7 @@ from typing import Any
 from tenacity import DoAttempt, DoSleep, RetryCallState
 
 from interpreter.diagnostics import LOGGER_NAME, safe_headers
-from interpreter.errors import ApiError, ApiStatusError, AttemptFailed, BreakerOpen, GaveUp
+from interpreter.errors import ApiError, ApiStatusError, BreakerOpen, GaveUp
 from interpreter.llm import ChatModel
 from interpreter.messages import (
     Message,
@@ -33,7 +33,7 @@ from interpreter.messages import (
 from interpreter.resilience.breaker import BreakerState, CircuitBreaker
 from interpreter.resilience.classify import Verdict, classify
 from interpreter.resilience.durations import format_wait
-from interpreter.resilience.limiter import RateLimiter, TokenEstimator
+from interpreter.resilience.limiter import Headroom, RateLimiter, TokenEstimator, characters
 from interpreter.resilience.policy import RetrySettings, build_retrying
 
 COMPLETION_ALLOWANCE = 1_000  # tokens a reply may take, counted against the TPM budget before it is sent
@@ -41,11 +41,18 @@ COMPLETION_ALLOWANCE = 1_000  # tokens a reply may take, counted against the TPM
 
 @dataclass
 class Traffic:
-    """What this session's requests cost: sent, answered 429, seconds spent waiting."""
+    """What this session's requests cost: sent, answered 429, seconds spent waiting, tokens the server reported."""
 
     requests: int = 0
     rate_limited: int = 0
     waited: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def count(self, usage: Usage) -> None:
+        """Add the tokens one reply used, as the server reported them."""
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
 
     def summary(self) -> str:
         """One line for the end of a session: "5 requests, 2 rate limited (429), 7.4s spent waiting"."""
@@ -128,13 +135,17 @@ class ResilientModel:
                 yield action  # the Reply of the attempt that succeeded
                 return
 
+    def headroom(self) -> list[Headroom]:
+        """The rate limits as the last response's headers left them (refilled to now); empty before any were seen."""
+        return self._limiter.headroom()
+
     def _attempt(
         self, request: list[Message], tools: Sequence[dict[str, Any]], attempt: int
     ) -> Generator[StreamItem, None, Reply]:
         """One request: the breaker's and the limiter's say, then the stream; its text is passed on as it comes."""
         self._breaker.check()
-        characters = sum(len(m.content) + len(str(m.tool_calls)) for m in request) + len(str(tools))
-        tokens = self._estimator.estimate(characters) + COMPLETION_ALLOWANCE
+        size = characters(request, tools)
+        tokens = self._estimator.estimate(size) + COMPLETION_ALLOWANCE
         delay, limit = self._limiter.delay(tokens)
         if delay > 0:
             yield from self._wait(delay, f"rate limit ({limit}) nearly used", attempt)
@@ -146,7 +157,8 @@ class ResilientModel:
                 if isinstance(item, ResponseHeaders):
                     self._observe(item.headers)
                 elif isinstance(item, Usage):
-                    self._estimator.calibrate(characters, item.prompt_tokens)
+                    self._estimator.calibrate(size, item.prompt_tokens)
+                    self.traffic.count(item)
                 elif isinstance(item, Reply):
                     self._breaker.record("success")
                     return item
@@ -170,9 +182,9 @@ class ResilientModel:
         self._log.warning("attempt %d failed: %s (%s)", state.attempt_number, verdict.label, error)
         if self._breaker.state is BreakerState.OPEN:  # no backoff wait only to be refused by the breaker
             raise self._breaker_gave_up(verdict, error, state) from error
-        failure = AttemptFailed(verdict, error)
+        failure = verdict.failure(verdict, error)
         failure.__cause__ = error  # --verbose shows the whole chain, down to the HTTP layer
-        state.set_exception((AttemptFailed, failure, error.__traceback__))
+        state.set_exception((type(failure), failure, error.__traceback__))
         return verdict
 
     def _breaker_gave_up(self, verdict: Verdict, error: ApiError, state: RetryCallState) -> GaveUp:

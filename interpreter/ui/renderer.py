@@ -1,4 +1,4 @@
-"""The Renderer protocol, and make_renderer, which picks the terminal or the plain one."""
+"""The Renderer protocol, and make_renderer, which picks the terminal, the plain or the JSON-lines one."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from typing import Protocol, TextIO
 
 from interpreter.messages import Event
+from interpreter.ui.jsonl import JsonLinesRenderer
 from interpreter.ui.plain import PlainRenderer
 
 
@@ -37,9 +38,13 @@ def is_terminal(file: TextIO) -> bool:
     return tty and os.environ.get("TERM") != "dumb"
 
 
-def make_renderer(file: TextIO | None = None, *, terminal: bool | None = None, verbose: bool = False) -> Renderer:
-    """A renderer for `file` (stdout by default): Rich on a terminal, else plain text; None detects which."""
+def make_renderer(
+    file: TextIO | None = None, *, terminal: bool | None = None, verbose: bool = False, json: bool = False
+) -> Renderer:
+    """A renderer for `file` (stdout): JSON lines if asked, else Rich on a terminal (None: detect), else plain text."""
     out = sys.stdout if file is None else file
+    if json:
+        return JsonLinesRenderer(out, verbose=verbose)
     if terminal is None:
         terminal = is_terminal(out)
     if not terminal:

@@ -1,0 +1,113 @@
+"""The Python API: `Interpreter(...).chat("task")` yields the events a session on the screen draws.
+
+from interpreter import Interpreter
+from interpreter.messages import TextDelta
+
+with Interpreter(model="gpt-4o-mini", auto_run=True) as session:
+    for event in session.chat("How many files are in this folder?"):
+        if isinstance(event, TextDelta):
+            print(event.text, end="")
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from types import TracebackType
+
+from interpreter import config
+from interpreter.context import ContextWindow
+from interpreter.diagnostics import LOGGER_NAME
+from interpreter.launch import build_adapter, build_executor, build_model, build_session
+from interpreter.messages import CodeCell, Decision, Event, Message
+from interpreter.resilience.limiter import TokenEstimator
+from interpreter.storage import Conversation
+
+# A library leaves logging to its caller: without this, Python would print our retry warnings on stderr.
+logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())
+
+
+class Interpreter:
+    """One conversation with the model, and the code processes it runs; `close()` (or `with`) ends them.
+
+    Settings not given here come from the environment (OPENAI_API_KEY, OPENAI_BASE_URL) and the settings file, as
+    for the command. Code runs when `auto_run` is true, or when `confirm(cell)` says so; by default it is declined.
+    The conversation is kept in memory only: read or replace it through `messages`.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        auto_run: bool = False,
+        confirm: Callable[[CodeCell], bool] | None = None,
+        max_steps: int | None = None,
+        tools: bool | None = None,
+        timeout: float | None = None,
+        profile: str | None = None,
+    ) -> None:
+        flags = config.Flags(
+            model=model,
+            api_base=api_base,
+            api_key=api_key,
+            profile=profile,
+            max_steps=max_steps,
+            no_tools=tools is False,
+            timeout=timeout,
+        )
+        # auto_run is never the settings file's: a program decides for itself whether code runs.
+        self.settings = replace(config.resolve(flags), auto_run=auto_run)
+        self._confirm = confirm
+        adapter = build_adapter(self.settings)
+        estimator = TokenEstimator()  # shared, as in a session: the window's estimates learn from reported usage
+        self._executor = build_executor(self.settings)
+        self._session = build_session(
+            self.settings,
+            model=build_model(self.settings, adapter, estimator),
+            runner=self._executor,
+            confirm=self._decide,
+            conversation=Conversation.new(self.settings.model),
+            save=_in_memory,
+            window=ContextWindow(adapter, configured=self.settings.context_window, estimator=estimator),
+        )
+        self._closed = False
+
+    def chat(self, task: str) -> Iterator[Event]:
+        """Work on `task`: yields each event as it happens, `TurnEnded` last; API failures raise InterpreterError."""
+        if self._closed:
+            raise RuntimeError("this Interpreter is closed")
+        return self._session.send(task)
+
+    @property
+    def messages(self) -> list[Message]:
+        """The conversation so far, without the system message (a copy)."""
+        return list(self._session.conversation.messages)
+
+    @messages.setter
+    def messages(self, messages: Iterable[Message]) -> None:
+        self._session.conversation.messages = list(messages)
+
+    def close(self) -> None:
+        """End every process the code started; closing twice is fine."""
+        self._closed = True
+        self._executor.close()
+
+    def __enter__(self) -> Interpreter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _decide(self, cell: CodeCell) -> Decision:
+        """Run `cell` with auto-run or when `confirm` says so."""
+        run = self.settings.auto_run or (self._confirm is not None and self._confirm(cell))
+        return Decision(run=run, cell=cell if run else None)
+
+
+def _in_memory(conversation: Conversation) -> None:
+    """Saving, for a conversation the API keeps in memory: nothing to do."""

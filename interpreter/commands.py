@@ -1,0 +1,262 @@
+"""The %commands of an interactive session: one table of name, arguments, help line and handler.
+
+A handler gets the argument text and a CommandContext holding the few collaborators commands act on; it reports
+with the renderer and raises CommandError (one line, the session goes on) when it cannot do what was asked.
+Commands never reach the model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from interpreter.errors import CommandError, StorageError
+from interpreter.resilience.durations import format_wait
+from interpreter.storage import Conversation
+from interpreter.transcript import to_markdown
+
+if TYPE_CHECKING:
+    from interpreter.approval import Approver
+    from interpreter.context import Named
+    from interpreter.resilience.limiter import Headroom
+    from interpreter.resilience.model import Traffic
+    from interpreter.session import Session
+    from interpreter.storage import ConversationStore
+    from interpreter.ui import Renderer
+
+PREFIX = "%"
+RECENT = 10  # conversations %conversations lists
+
+
+class Metered(Protocol):
+    """What the API traffic costs and how much rate-limit budget is left (the resilient model)."""
+
+    traffic: Traffic
+
+    def headroom(self) -> list[Headroom]:
+        """The rate limits as last seen."""
+        ...
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """The collaborators a command may act on; nothing else reaches a handler."""
+
+    session: Session
+    renderer: Renderer
+    approver: Approver
+    store: ConversationStore
+    api: Metered
+    chat: Named
+
+
+Handler = Callable[[CommandContext, str], None]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One %command: its name, what it takes, one line of help, and what it does."""
+
+    name: str
+    arguments: str
+    help: str
+    run: Handler
+
+
+def is_command(line: str) -> bool:
+    """Whether the person typed a %command rather than a task."""
+    return line.lstrip().startswith(PREFIX)
+
+
+def names() -> list[str]:
+    """Every command as typed, `%help` first: the words the prompt completes."""
+    return [command.name for command in COMMANDS]
+
+
+def run(line: str, context: CommandContext) -> None:
+    """Run one %command line; CommandError (or another InterpreterError) when it cannot."""
+    name, _, argument = line.strip().partition(" ")
+    command = next((command for command in COMMANDS if command.name == name.lower()), None)
+    if command is None:
+        raise CommandError(f"unknown command {name}: %help lists the commands")
+    command.run(context, argument.strip())
+
+
+# ---- the handlers ------------------------------------------------------------------------------------
+
+
+def _help(context: CommandContext, argument: str) -> None:
+    """List the commands, one line each."""
+    width = max(len(f"{command.name} {command.arguments}") for command in COMMANDS)
+    for command in COMMANDS:
+        context.renderer.info(f"{command.name} {command.arguments}".ljust(width + 2) + command.help)
+
+
+def _reset(context: CommandContext, argument: str) -> None:
+    """Begin a new conversation; the old one stays saved."""
+    old = context.session.conversation
+    new = Conversation.new(context.chat.model)
+    context.session.switch(new)
+    kept = f"; {old.id} stays saved" if old.messages else ""
+    context.renderer.info(f"new conversation {new.id}{kept}")
+
+
+def _undo(context: CommandContext, argument: str) -> None:
+    """Drop the last exchange and say what it was."""
+    dropped = context.session.undo()
+    if not dropped:
+        raise CommandError("nothing to undo")
+    after = len(dropped) - 1
+    rest = f" and the {_plural(after, 'message')} after it" if after else ""
+    context.renderer.info(f"dropped the last exchange: {_first_line(dropped[0].content)!r}{rest}")
+
+
+def _save(context: CommandContext, argument: str) -> None:
+    """Write the conversation to a file: Markdown for FILE.md, else the stored JSON."""
+    if not argument:
+        raise CommandError("usage: %save FILE (FILE.md for a Markdown transcript)")
+    path = Path(argument).expanduser()
+    conversation = context.session.conversation
+    markdown = path.suffix.lower() == ".md"
+    text = to_markdown(conversation) if markdown else json.dumps(conversation.to_dict(), indent=1)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    what = "a Markdown transcript" if markdown else "JSON"
+    context.renderer.info(f"saved {_plural(len(conversation.messages), 'message')} to {path} as {what}")
+
+
+def _load(context: CommandContext, argument: str) -> None:
+    """Go on with a conversation saved by %save, as a new conversation."""
+    if not argument:
+        raise CommandError("usage: %load FILE (a conversation saved with %save)")
+    path = Path(argument).expanduser()
+    loaded = _read(path)
+    conversation = Conversation.new(loaded.model)
+    conversation.messages = [message for message in loaded.messages if message.role != "system"]
+    context.store.save(conversation)
+    context.session.switch(conversation)
+    count = _plural(len(conversation.messages), "message")
+    context.renderer.info(f"loaded {count} from {path} as conversation {conversation.id}")
+
+
+def _tokens(context: CommandContext, argument: str) -> None:
+    """Tokens in the context now, tokens the server reported for this session, and the rate-limit headroom."""
+    window = context.session.window
+    estimate = context.session.context_tokens()
+    trimmed = " (older parts are trimmed when sent)" if estimate > window.budget else ""
+    context.renderer.info(f"context now: ~{estimate:,} of {window.tokens:,} tokens ({window.model}){trimmed}")
+    context.renderer.info(f"this session: {_usage(context.api.traffic)}")
+    context.renderer.info(f"rate limits: {_headroom(context.api.headroom())}")
+
+
+def _model(context: CommandContext, argument: str) -> None:
+    """Show the model, or switch to another for the following requests."""
+    if argument:
+        context.chat.model = argument
+    window = f"context window {context.session.window.tokens:,} tokens"
+    when = " from the next request" if argument else ""
+    context.renderer.info(f"model: {context.chat.model}{when} ({window})")
+
+
+def _auto_run(context: CommandContext, argument: str) -> None:
+    """Run code without asking, or ask again."""
+    context.approver.auto_run = _on_off(argument, "%auto-run", current=context.approver.auto_run)
+    context.renderer.info(f"auto-run: {_word(context.approver.auto_run)}")
+
+
+def _verbose(context: CommandContext, argument: str) -> None:
+    """Show details (step numbers, the causes behind a failure), or stop showing them."""
+    context.renderer.verbose = _on_off(argument, "%verbose", current=context.renderer.verbose)
+    context.renderer.info(f"verbose: {_word(context.renderer.verbose)}")
+
+
+def _conversations(context: CommandContext, argument: str) -> None:
+    """The most recent saved conversations: id, date, first line."""
+    summaries = context.store.summaries()[:RECENT]
+    if not summaries:
+        context.renderer.info("no saved conversations yet")
+    for summary in summaries:
+        current = "*" if summary.id == context.session.conversation.id else " "
+        first = _first_line(summary.first_line) if summary.readable else "(cannot be read)"
+        context.renderer.info(f"{current} {summary.id}  {summary.updated:%Y-%m-%d %H:%M}  {first}")
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("%help", "", "list these commands", _help),
+    Command("%reset", "", "start a new conversation (this one stays saved)", _reset),
+    Command("%undo", "", "drop the last exchange: your last task and all after it", _undo),
+    Command("%save", "FILE", "save as JSON, or as a Markdown transcript if FILE ends in .md", _save),
+    Command("%load", "FILE", "continue a conversation saved with %save", _load),
+    Command("%tokens", "", "tokens in the context, used this session; rate-limit headroom", _tokens),
+    Command("%model", "[NAME]", "show the model, or use NAME for the following requests", _model),
+    Command("%auto-run", "on|off", "run code without asking (on) or ask first (off)", _auto_run),
+    Command("%verbose", "on|off", "show step numbers and the details behind failures", _verbose),
+    Command("%conversations", "", f"the {RECENT} most recent saved conversations", _conversations),
+)
+
+
+# ---- helpers -----------------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> Conversation:
+    """A conversation file as %save writes it (the stored schema); CommandError naming what is wrong."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Conversation.from_dict(data)
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except (ValueError, KeyError, TypeError, AttributeError, StorageError) as exc:
+        raise CommandError(f"{path} is not a saved conversation: {_reason(exc)}") from exc
+
+
+def _reason(exc: Exception) -> str:
+    """Why a file is not a conversation, in a few words."""
+    if isinstance(exc, KeyError):
+        return f"it has no {exc.args[0]!r}"
+    return str(exc) or type(exc).__name__
+
+
+def _on_off(argument: str, command: str, *, current: bool) -> bool:
+    """True for "on", False for "off", `current` when nothing was given; CommandError otherwise."""
+    choice = argument.lower()
+    if choice in ("on", "off"):
+        return choice == "on"
+    if choice:
+        raise CommandError(f"usage: {command} on|off")
+    return current
+
+
+def _word(on: bool) -> str:
+    return "on" if on else "off"
+
+
+def _usage(traffic: Traffic) -> str:
+    """`2 requests, 1,200 prompt + 80 completion tokens (server's count)`."""
+    if not traffic.requests:
+        return "no requests yet"
+    reported = f"{traffic.prompt_tokens:,} prompt + {traffic.completion_tokens:,} completion tokens"
+    return f"{_plural(traffic.requests, 'request')}, {reported} (server's count)"
+
+
+def _headroom(limits: list[Headroom]) -> str:
+    """`499/500 RPM, 29,000/30,000 TPM left (seen 3.0s ago)`: the limits as the last headers left them."""
+    if not limits:
+        return "not known yet (no rate-limit headers seen)"
+    left = ", ".join(f"{limit.remaining:,}/{limit.limit:,} {limit.label}" for limit in limits)
+    age = min(limit.age for limit in limits)
+    return f"{left} left (seen {format_wait(age)} ago)"
+
+
+def _first_line(text: str, width: int = 60) -> str:
+    """The first line of `text`, cut to `width` characters."""
+    line = text.strip().split("\n", 1)[0]
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _plural(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

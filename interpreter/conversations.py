@@ -1,0 +1,73 @@
+"""What `interpreter conversations` shows: the saved conversations as aligned lines, and one exported as md or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from interpreter.errors import StorageError
+
+if TYPE_CHECKING:
+    from interpreter.storage import Conversation, Summary
+
+MIN_FIRST_LINE = 20  # columns the first line keeps however narrow the terminal
+
+
+# What `conversations export --format` writes: a readable Markdown transcript, or the stored form (as `%load` reads).
+ExportFormat = Literal["md", "json"]
+
+
+def listing(summaries: Sequence[Summary], width: int = 100) -> str:
+    """A header, then one aligned line per conversation (id, last written, messages, size, first line) in `width`."""
+    rows = [("ID", "UPDATED", "MESSAGES", "SIZE", "FIRST LINE")]
+    rows += [
+        (s.id, f"{s.updated:%Y-%m-%d %H:%M}", str(s.messages) if s.readable else "?", _size(s.size), _first(s))
+        for s in summaries
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    room = max(MIN_FIRST_LINE, width - sum(widths) - 2 * len(widths))
+    return "\n".join(
+        f"{ident:<{widths[0]}}  {date:<{widths[1]}}  {count:>{widths[2]}}  {size:>{widths[3]}}  {_cut(first, room)}"
+        for ident, date, count, size, first in rows
+    )
+
+
+def export(conversation: Conversation, kind: ExportFormat) -> str:
+    """The conversation as a Markdown transcript or as its stored JSON."""
+    if kind == "md":
+        from interpreter.transcript import to_markdown  # noqa: PLC0415 - only the Markdown export needs it
+
+        return to_markdown(conversation)
+    return json.dumps(conversation.to_dict(), indent=1, ensure_ascii=False) + "\n"
+
+
+def write(text: str, path: Path) -> None:
+    """Write an export to `path`; StorageError naming the file when that fails."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def _first(summary: Summary) -> str:
+    """The first line of the first user message, or why there is none."""
+    if not summary.readable:
+        return "(cannot be read)"
+    return summary.first_line or "(no message yet)"
+
+
+def _cut(text: str, room: int) -> str:
+    """`text` shortened to `room` characters, with an ellipsis when something was cut."""
+    return text if len(text) <= room else text[: room - 1] + "…"
+
+
+def _size(size: int) -> str:
+    """A byte count the way people read it: 812 B, 1.2 kB, 3.4 MB."""
+    amount, unit = float(size), "B"
+    for bigger in ("kB", "MB", "GB"):
+        if amount < 1000:
+            break
+        amount, unit = amount / 1000, bigger
+    return f"{size} B" if unit == "B" else f"{amount:.1f} {unit}"

@@ -1,0 +1,249 @@
+"""`interpreter doctor`: a few seconds of checks, each failure with its fix in one line.
+
+The endpoint answers, the key is accepted, the model exists, tool calling works, the rate-limit headroom the
+server reports, which languages can run here, and whether the home directory is writable.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from interpreter import probe
+from interpreter.config import Settings, ensure_home
+from interpreter.errors import ConfigError
+from interpreter.execution.languages import LANGUAGES, Language
+from interpreter.probe import Answer
+from interpreter.resilience.durations import format_wait, parse_duration
+
+if TYPE_CHECKING:
+    import httpx2
+
+ENDPOINT, KEY, MODEL, TOOLS, HEADROOM = "endpoint", "API key", "model", "tool calling", "rate limits"
+LANGUAGES_CHECK, HOME = "languages", "home directory"
+_NO_TOOLS_FIX = "use --no-tools (or tools = false in the settings file): the model then writes fenced code blocks"
+_KEY_FIXES = {
+    401: "check --api-key or OPENAI_API_KEY",
+    403: "check --api-key or OPENAI_API_KEY: this key may not use this API (permissions, region)",
+}
+
+
+class Status(enum.Enum):
+    """How a check came out."""
+
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not checked: it needs something an earlier check found broken
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report: what was checked, how it came out, the facts, and the fix when it failed."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def run(settings: Settings, *, out: TextIO | None = None, terminal: bool | None = None) -> int:
+    """Run every check and print the report on `out` (stdout); 0 when all passed, else 1."""
+    from interpreter.ui.checklist import print_checklist  # noqa: PLC0415 - the ui module reads this module's values
+
+    with probe.client() as http:
+        checks = [*api_checks(settings, http), languages_check(), home_check(settings.home)]
+    print_checklist(checks, sys.stdout if out is None else out, terminal=terminal)
+    return 1 if any(check.status is Status.FAILED for check in checks) else 0
+
+
+def api_checks(settings: Settings, http: httpx2.Client) -> list[Check]:
+    """The checks that need the API: two requests (three when the server refuses the tool)."""
+    base, key = settings.api_base, settings.api_key
+    listed = probe.list_models(http, base, key)
+    chat = Answer() if listed.status is None else probe.chat_test(http, base, key, settings.model)
+    plain = probe.chat_test(http, base, key, settings.model, tools=False) if chat.status == 400 else None
+    blocked = _blocked(listed, chat)
+    return [
+        endpoint_check(base, listed, chat),
+        key_check(key, listed, chat),
+        model_check(settings.model, listed, chat, blocked),
+        tools_check(chat, plain, blocked),
+        headroom_check(chat if chat.status is not None else listed),
+    ]
+
+
+def endpoint_check(api_base: str, listed: Answer, chat: Answer) -> Check:
+    """The server at `api_base` answers, as an OpenAI-compatible API."""
+    if listed.status is None:
+        fix = "check --api-base (or OPENAI_BASE_URL) and that the server is running"
+        return Check(ENDPOINT, Status.FAILED, f"{api_base}: {listed.failure}", fix)
+    if _no_chat_api(listed, chat):
+        detail = f"{api_base} answers, but has no /chat/completions (HTTP 404)"
+        return Check(ENDPOINT, Status.FAILED, detail, "check --api-base: it usually ends in /v1")
+    return Check(ENDPOINT, Status.OK, f"{api_base} answered (HTTP {listed.status})")
+
+
+def key_check(api_key: str, listed: Answer, chat: Answer) -> Check:
+    """There is a key, and the server accepts it."""
+    if not api_key:
+        fix = "pass --api-key, set OPENAI_API_KEY, or set api_key in the settings file"
+        return Check(KEY, Status.FAILED, "no API key given", fix)
+    refusal = next((answer for answer in (chat, listed) if answer.status in _KEY_FIXES), None)
+    if refusal is not None and refusal.status is not None:
+        detail = f"refused (HTTP {refusal.status}): {refusal.words}"
+        return Check(KEY, Status.FAILED, detail, _KEY_FIXES[refusal.status])
+    if chat.code == "insufficient_quota":
+        detail = "accepted, but the account has no credit (insufficient_quota)"
+        return Check(KEY, Status.FAILED, detail, "add credit to the account: check its plan and billing")
+    if listed.status is None:
+        return Check(KEY, Status.SKIPPED, "the endpoint did not answer")
+    return Check(KEY, Status.OK, "accepted")
+
+
+def model_check(model: str, listed: Answer, chat: Answer, blocked: str) -> Check:
+    """The model answers, or at least the server lists it."""
+    if blocked:
+        return Check(MODEL, Status.SKIPPED, blocked)
+    names = probe.model_names(listed)
+    if chat.ok:
+        return Check(MODEL, Status.OK, f"{model} answered")
+    if chat.code == "model_not_found" or (names and model not in names):
+        listing = f"; the server lists {_some(names)}" if names else ""
+        example = f" (e.g. -m {names[0]})" if names else ""
+        return Check(MODEL, Status.FAILED, f"{model} is not available{listing}", f"pick a model with -m NAME{example}")
+    if model in names:
+        return Check(MODEL, Status.OK, f"{model} is listed")
+    return Check(MODEL, Status.SKIPPED, f"not known: the test request failed (see {TOOLS})")
+
+
+def tools_check(chat: Answer, plain: Answer | None, blocked: str) -> Check:
+    """The model calls the tool it is offered; `plain` is the same request without it, sent after a 400."""
+    if blocked:
+        return Check(TOOLS, Status.SKIPPED, blocked)
+    if chat.ok and probe.called_a_tool(chat):
+        return Check(TOOLS, Status.OK, "the model called the test tool")
+    if chat.ok:
+        return Check(TOOLS, Status.FAILED, "the model answered in text, ignoring the offered tool", _NO_TOOLS_FIX)
+    if plain is not None and plain.ok:
+        return Check(TOOLS, Status.FAILED, f"the server refuses the tool (HTTP 400: {chat.words})", _NO_TOOLS_FIX)
+    return _unanswered(chat)
+
+
+def _unanswered(chat: Answer) -> Check:
+    """The tool check when the test request got no usable answer."""
+    if chat.status is None:
+        fix = "try again; if it keeps failing, the server is overloaded or down"
+        return Check(TOOLS, Status.FAILED, f"the test request failed: {chat.failure}", fix)
+    if chat.status == 404:
+        return Check(TOOLS, Status.SKIPPED, "needs an available model")
+    if chat.status == 429:
+        fix = f"wait until the limit resets (see {HEADROOM}), then run interpreter doctor again"
+        return Check(TOOLS, Status.FAILED, f"not known: rate limited now: {chat.words}", fix)
+    fix = "check --model and --api-base; the server's words above say what it refused"
+    return Check(TOOLS, Status.FAILED, f"the test request failed (HTTP {chat.status}): {chat.words}", fix)
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """One rate limit as the response headers report it; None where a header is missing or says "unknown"."""
+
+    kind: str
+    limit: int | None
+    remaining: int | None
+    reset: float | None
+
+    @classmethod
+    def read(cls, headers: Mapping[str, str], kind: str) -> Headroom | None:
+        """The `kind` ("requests" or "tokens") limit in `headers`; None when the server reports neither number."""
+        limit = _number(headers.get(f"x-ratelimit-limit-{kind}"), lowest=1)  # -1 and 0 mean "unknown"
+        remaining = _number(headers.get(f"x-ratelimit-remaining-{kind}"), lowest=0 if limit else 1)
+        if limit is None and remaining is None:
+            return None
+        return cls(kind, limit, remaining, parse_duration(headers.get(f"x-ratelimit-reset-{kind}", "")))
+
+    def describe(self) -> str:
+        """`requests: 499 of 500 left, full in 0.1s`."""
+        left = "?" if self.remaining is None else str(self.remaining)
+        total = f" of {self.limit}" if self.limit is not None else ""
+        full = f", full in {format_wait(self.reset)}" if self.reset is not None else ""
+        return f"{self.kind}: {left}{total} left{full}"
+
+
+def headroom_check(answer: Answer) -> Check:
+    """The rate-limit budget left, from `answer`'s x-ratelimit-* headers."""
+    if answer.status is None:
+        return Check(HEADROOM, Status.SKIPPED, "the endpoint did not answer")
+    limits = [found for kind in ("requests", "tokens") if (found := Headroom.read(answer.headers, kind)) is not None]
+    if not limits:
+        return Check(HEADROOM, Status.OK, "not reported by this server")
+    detail = "; ".join(limit.describe() for limit in limits)
+    used_up = [limit for limit in limits if limit.remaining == 0]
+    if used_up:
+        wait = format_wait(max(limit.reset or 0.0 for limit in used_up))
+        return Check(HEADROOM, Status.FAILED, detail, f"wait {wait} for the budget to refill, or ask for higher limits")
+    return Check(HEADROOM, Status.OK, detail)
+
+
+def languages_check(table: Sequence[Language] = LANGUAGES) -> Check:
+    """Which languages of the table can run here (their programs are installed); no process is started."""
+    found = {language.name: language.executable() is not None for language in table}
+    usable = [name for name, ok in found.items() if ok]
+    missing = [f"{language.name} ({language.program})" for language in table if not found[language.name]]
+    detail = ", ".join(usable) or "none"
+    if missing:
+        detail += f"; not installed: {', '.join(missing)}"
+    if not usable:
+        return Check(LANGUAGES_CHECK, Status.FAILED, detail, "install python3 or bash")
+    return Check(LANGUAGES_CHECK, Status.OK, detail)
+
+
+def home_check(home: Path) -> Check:
+    """The home directory exists (or can be made) and takes a new file."""
+    fix = "fix its permissions, or set INTERPRETER_HOME to a writable directory"
+    try:
+        ensure_home(home)
+        with tempfile.TemporaryFile(dir=home):
+            pass
+    except ConfigError as exc:
+        return Check(HOME, Status.FAILED, str(exc), fix)
+    except OSError as exc:
+        return Check(HOME, Status.FAILED, f"{home} is not writable: {exc.strerror}", fix)
+    return Check(HOME, Status.OK, f"{home} is writable")
+
+
+def _blocked(listed: Answer, chat: Answer) -> str:
+    """Why the model and tool checks cannot be judged; "" when they can."""
+    if listed.status is None:
+        return "the endpoint did not answer"
+    if chat.status in _KEY_FIXES:
+        return "needs an accepted API key"
+    if chat.code == "insufficient_quota":
+        return "needs an account with credit"
+    if _no_chat_api(listed, chat):
+        return "needs a chat API at --api-base"
+    return ""
+
+
+def _no_chat_api(listed: Answer, chat: Answer) -> bool:
+    """Whether neither /models nor /chat/completions exists: the base URL is wrong."""
+    return listed.status == 404 and chat.status == 404 and chat.code != "model_not_found"
+
+
+def _some(names: Sequence[str], most: int = 5) -> str:
+    """`a, b, c` or `a, b, c, d, e and 12 more`."""
+    shown = ", ".join(names[:most])
+    return f"{shown} and {len(names) - most} more" if len(names) > most else shown
+
+
+def _number(text: str | None, *, lowest: int) -> int | None:
+    """A header's whole number if it is at least `lowest`; else None."""
+    try:
+        value = int(text) if text is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and value >= lowest else None

@@ -1,0 +1,111 @@
+"""The two requests `interpreter doctor` sends: the model list, and one tiny chat request offering the tool.
+
+Plain httpx2 (the SDK's transport) with short timeouts and no retries: doctor wants the server's first answer,
+status and headers included, not the resilience layer's best effort.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from interpreter import tool
+
+if TYPE_CHECKING:
+    import httpx2
+
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 10.0
+_TEST_TASK = "This is a connection test: call the execute tool with language python and code print(1)."
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one request got: the HTTP status, headers and body, or no status and the `failure` that stopped it."""
+
+    status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: object = None
+    failure: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the server answered with a success status."""
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def error(self) -> Mapping[str, Any]:
+        """The OpenAI-style error object of the body (`{"error": {...}}`), empty when there is none."""
+        inner = self.body.get("error") if isinstance(self.body, dict) else None
+        return inner if isinstance(inner, dict) else {}
+
+    @property
+    def code(self) -> str:
+        """The error's `code` field, or ""."""
+        code = self.error.get("code")
+        return code if isinstance(code, str) else ""
+
+    @property
+    def words(self) -> str:
+        """The server's own words about a failure: the error message, else the start of the body."""
+        message = self.error.get("message")
+        text = message if isinstance(message, str) else str(self.body or "")
+        return " ".join(text.split())[:200]
+
+
+def client() -> httpx2.Client:
+    """An HTTP client with doctor's short timeouts."""
+    import httpx2  # noqa: PLC0415 - lazy: only doctor sends these requests
+
+    return httpx2.Client(timeout=httpx2.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT))
+
+
+def list_models(http: httpx2.Client, api_base: str, api_key: str) -> Answer:
+    """`GET /models`."""
+    return _send(http, "GET", f"{api_base}/models", api_key)
+
+
+def chat_test(http: httpx2.Client, api_base: str, api_key: str, model: str, *, tools: bool = True) -> Answer:
+    """One small, non-streamed chat request asking the model to call the `execute` tool (offered when `tools`)."""
+    body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": _TEST_TASK}]}
+    if tools:
+        body["tools"] = [tool.schema(["python"])]
+    return _send(http, "POST", f"{api_base}/chat/completions", api_key, body)
+
+
+def model_names(answer: Answer) -> list[str]:
+    """The model ids a `GET /models` answer lists (none when it failed or is not a list)."""
+    data = answer.body.get("data") if answer.ok and isinstance(answer.body, dict) else None
+    items = data if isinstance(data, list) else []
+    return [item["id"] for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
+
+
+def called_a_tool(answer: Answer) -> bool:
+    """Whether a chat completion's first choice calls a tool."""
+    choices = answer.body.get("choices") if isinstance(answer.body, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    message = first.get("message")
+    return isinstance(message, dict) and bool(message.get("tool_calls"))
+
+
+def _send(http: httpx2.Client, method: str, url: str, api_key: str, body: object = None) -> Answer:
+    """Send one request; an answer of any status is an Answer, and so is the lack of one."""
+    import httpx2  # noqa: PLC0415 - see client()
+
+    auth = {"authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        response = http.request(method, url, headers=auth, json=body)
+    except httpx2.ConnectTimeout:
+        return Answer(failure=f"no connection within {CONNECT_TIMEOUT:g}s (timed out)")
+    except httpx2.TimeoutException:
+        return Answer(failure=f"no answer within {READ_TIMEOUT:g}s (timed out)")
+    except httpx2.ConnectError as exc:
+        return Answer(failure=f"cannot connect: {exc}")
+    except httpx2.HTTPError as exc:  # the connection broke, or the URL cannot be used
+        return Answer(failure=f"no usable answer ({type(exc).__name__}: {exc})")
+    try:
+        parsed: object = response.json()
+    except ValueError:  # an HTML error page, or nothing
+        parsed = response.text
+    return Answer(response.status_code, {name.lower(): value for name, value in response.headers.items()}, parsed)

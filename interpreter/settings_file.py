@@ -1,0 +1,95 @@
+"""The settings file: TOML with a closed set of typed keys, and named profiles holding the same keys. Never run."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from interpreter.errors import ConfigError
+
+# The settings file (and each of its profiles) may hold exactly these keys, of these types; anything else is an error.
+FILE_KEYS: dict[str, type] = {
+    "model": str,
+    "api_base": str,
+    "api_key": str,
+    "auto_run": bool,
+    "max_steps": int,
+    "tools": bool,
+    "max_retries": int,
+    "max_wait": float,
+    "max_single_wait": float,
+    "backoff_base": float,
+    "backoff_cap": float,
+    "breaker_threshold": int,
+    "breaker_open": float,
+    "idle_timeout": float,
+    "timeout": float,
+    "context_window": int,
+    "output_cap": int,
+}
+_TYPE_NAMES = {str: "a string", bool: "true or false", int: "a whole number", float: "a number"}
+
+
+@dataclass(frozen=True)
+class SettingsFile:
+    """What a settings file holds: top-level settings, named profiles, and the profile it picks when no flag does."""
+
+    path: Path
+    values: dict[str, object] = field(default_factory=dict)
+    profiles: dict[str, dict[str, object]] = field(default_factory=dict)
+    profile: str | None = None
+
+    def profile_values(self, name: str) -> dict[str, object]:
+        """The settings of profile `name`; ConfigError listing the known profiles when there is no such profile."""
+        if name not in self.profiles:
+            known = ", ".join(self.profiles) or "none"
+            raise ConfigError(f"unknown profile {name!r} (profiles in {self.path}: {known})")
+        return self.profiles[name]
+
+
+def read_file(path: Path) -> SettingsFile:
+    """The settings file at `path` (empty if it does not exist); ConfigError naming the file and the problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):  # no file; an unusable home is reported when it is created
+        return SettingsFile(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the settings file {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the settings file {path} is not valid TOML: {exc}") from exc
+    profile = data.pop("profile", None)
+    if profile is not None and not isinstance(profile, str):
+        raise ConfigError(f"'profile' in {path} must be the name of a profile, in quotes")
+    profiles = _profiles(data.pop("profiles", {}), path)
+    return SettingsFile(path, _checked(data, f"in {path}"), profiles, profile)
+
+
+def _profiles(tables: object, path: Path) -> dict[str, dict[str, object]]:
+    """The `[profiles.NAME]` tables, each checked like the top level."""
+    if not isinstance(tables, dict):
+        raise ConfigError(f"'profiles' in {path} must hold tables like [profiles.local]")
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"'profiles.{name}' in {path} must be a table of settings, like [profiles.local]")
+    return {name: _checked(table, f"in profile {name!r} of {path}") for name, table in tables.items()}
+
+
+def _checked(table: dict[str, object], where: str) -> dict[str, object]:
+    """`table`, each value checked against its key's type; ConfigError naming the key and where it is."""
+    return {name: _typed(name, value, where) for name, value in table.items()}
+
+
+def _typed(name: str, value: object, where: str) -> object:
+    """`value` if `name` is a known setting and `value` has its type (an int is a fine float); else ConfigError."""
+    kind = FILE_KEYS.get(name)
+    if kind is None:
+        raise ConfigError(f"unknown setting {name!r} {where} (known settings: {', '.join(FILE_KEYS)})")
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        shown = "" if name == "api_key" else f", not {value!r}"  # never echo (part of) a key
+        raise ConfigError(f"setting {name!r} {where} must be {_TYPE_NAMES[kind]}{shown}")
+    return value

@@ -1,0 +1,45 @@
+"""What `interpreter config` shows: each effective setting, its value and where it came from, the key masked."""
+
+from __future__ import annotations
+
+from interpreter.config import Effective
+from interpreter.settings_file import FILE_KEYS
+
+MISSING_KEY = "(missing)"
+SHORTEST_MASKED_KEY = 16  # a shorter key would give away too much of itself in 7 characters
+
+
+def mask_key(key: str) -> str:
+    """Enough of a key to tell two apart (`sk-…3f9a`), never enough to use; short keys show nothing."""
+    if not key:
+        return MISSING_KEY
+    return f"{key[:3]}…{key[-4:]}" if len(key) >= SHORTEST_MASKED_KEY else "(set, hidden)"
+
+
+def settings_table(effective: Effective) -> str:
+    """Aligned lines: the settings file, the profile in use, then every setting with its value and its source."""
+    exists = "" if effective.file.is_file() else "  (no such file yet)"
+    head = [("settings file", f"{effective.file}{exists}", "")]
+    if effective.profile:
+        head.append(("profile", effective.profile, effective.source("profile")))
+    rows = [(name, _shown(effective, name), effective.source(name)) for name in FILE_KEYS]
+    return _aligned(head) + "\n\n" + _aligned(rows)
+
+
+def _shown(effective: Effective, name: str) -> str:
+    """The value of setting `name` as the settings file would spell it; the key masked."""
+    value = getattr(effective.settings, name)
+    if name == "api_key":
+        return mask_key(value)
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _aligned(rows: list[tuple[str, str, str]]) -> str:
+    """Three columns, padded to line up."""
+    name_width = max(len(name) for name, _, _ in rows)
+    value_width = max(len(value) for _, value, _ in rows)
+    return "\n".join(f"{name:<{name_width}}  {value:<{value_width}}  {source}".rstrip() for name, value, source in rows)

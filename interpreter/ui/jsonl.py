@@ -1,0 +1,120 @@
+"""The JSON-lines renderer for `--json`: one JSON object per event on stdout, for other programs to read.
+
+Every line is a whole object with a `type`; nothing else is written on stdout. Errors also go to stderr as the
+usual one human line, so a person watching a script sees them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TextIO, assert_never
+
+from interpreter.messages import (
+    CodeCell,
+    CodeDeclined,
+    CodeFinished,
+    CodeProposed,
+    CodeStarted,
+    Event,
+    Notice,
+    OutputChunk,
+    RequestStarted,
+    TextDelta,
+    TurnEnded,
+    Waiting,
+)
+
+
+def _cell(cell: CodeCell) -> dict[str, Any]:
+    return {"language": cell.language, "code": cell.code}
+
+
+class JsonLinesRenderer:
+    """Writes each event as one JSON object on its own line, flushed at once."""
+
+    def __init__(
+        self,
+        file: TextIO,
+        *,
+        errors: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        verbose: bool = False,
+    ) -> None:
+        self._file = file
+        self._errors = errors
+        self._clock = clock
+        self.verbose = verbose
+
+    def handle(self, event: Event) -> None:
+        """Write one session event."""
+        self._emit(self.record(event))
+
+    def info(self, line: str) -> None:
+        """Write an informational line as `{"type": "info", "text": ...}`."""
+        self._emit({"type": "info", "text": line})
+
+    def error(self, line: str, details: str = "") -> None:
+        """Write `{"type": "error", "message": ...}` (with `details` under --verbose), and the line on stderr."""
+        record: dict[str, Any] = {"type": "error", "message": line}
+        if self.verbose and details:
+            record["details"] = details
+        self._emit(record)
+        errors = sys.stderr if self._errors is None else self._errors
+        print(f"interpreter: {line}", file=errors, flush=True)
+
+    def exit(self, status: int) -> None:
+        """Write the last line: `{"type": "exit", "status": N}`, the exit status the command is about to return."""
+        self._emit({"type": "exit", "status": status})
+
+    def stop(self) -> None:
+        """Nothing is ever pending: every line is written whole."""
+
+    def record(self, event: Event) -> dict[str, Any]:  # noqa: PLR0911  # one case per event type
+        """The JSON object for one event."""
+        match event:
+            case RequestStarted(step=step):
+                return {"type": "request_started", "step": step}
+            case Waiting():
+                seconds = round(max(0.0, event.until - self._clock()), 3)
+                return {
+                    "type": "waiting",
+                    "reason": event.reason,
+                    "seconds": seconds,
+                    "attempt": event.attempt,
+                    "attempts": event.attempts,
+                }
+            case TextDelta(text=text):
+                return {"type": "text", "text": text}
+            case CodeProposed(cell=cell, in_text=in_text):
+                return {"type": "code_proposed", **_cell(cell), "in_text": in_text}
+            case CodeStarted(cell=cell, edited=edited):
+                return {"type": "code_started", **_cell(cell), "edited": edited}
+            case OutputChunk(text=text):
+                return {"type": "output", "text": text}
+            case CodeFinished(cell=cell, result=result):
+                return {
+                    "type": "code_finished",
+                    "language": cell.language,
+                    "exit_status": result.exit_status,
+                    "elapsed": round(result.elapsed, 3),
+                    "interrupted": result.interrupted,
+                    "restarted": result.restarted,
+                    "cut_bytes": result.cut_bytes,
+                    "tail": result.tail,
+                }
+            case CodeDeclined(cell=cell):
+                return {"type": "code_declined", **_cell(cell)}
+            case Notice(text=text):
+                return {"type": "notice", "text": text}
+            case TurnEnded(reason=reason, steps=steps):
+                return {"type": "turn_ended", "reason": reason, "steps": steps}
+            case _:
+                assert_never(event)
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        """Write one object as one line (ASCII only: valid whatever the locale's encoding)."""
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()

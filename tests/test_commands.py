@@ -1,0 +1,362 @@
+"""The %commands, each against fakes: a scripted model behind the real resilience layer, a plain renderer, a store."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fake_server import FakeServer
+from fake_server import Reply as Scripted
+from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, call_reply, text_reply
+
+from interpreter import commands
+from interpreter.approval import Approver
+from interpreter.context import ContextWindow
+from interpreter.errors import CommandError
+from interpreter.interrupts import CtrlC
+from interpreter.llm import OpenAIChatModel
+from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, TextDelta, Usage
+from interpreter.prompt import Prompter
+from interpreter.repl import run_interactive
+from interpreter.resilience.model import ResilientModel
+from interpreter.session import Session
+from interpreter.storage import Conversation, ConversationStore
+from interpreter.ui.plain import PlainRenderer
+
+HEADERS = {
+    "x-ratelimit-limit-requests": "500",
+    "x-ratelimit-remaining-requests": "499",
+    "x-ratelimit-limit-tokens": "30000",
+    "x-ratelimit-remaining-tokens": "29000",
+}
+
+
+@dataclass
+class Rig:
+    """One session's collaborators, wired as launch wires them, with fakes at the edges."""
+
+    model: FakeChatModel
+    runner: FakeRunner
+    screen: io.StringIO
+    context: commands.CommandContext
+    asked: list[str]
+    clock: FakeClock
+
+    def run(self, line: str) -> list[str]:
+        """Run one command line; the lines it showed."""
+        start = self.screen.tell()
+        commands.run(line, self.context)
+        self.screen.seek(start)
+        shown = self.screen.read().splitlines()
+        self.screen.seek(0, io.SEEK_END)
+        return shown
+
+    def send(self, task: str) -> str:
+        """Work on a task, drawing every event; what it showed."""
+        start = self.screen.tell()
+        for event in self.context.session.send(task):
+            self.context.renderer.handle(event)
+        self.context.renderer.stop()
+        return self.screen.getvalue()[start:]
+
+    @property
+    def session(self) -> Session:
+        return self.context.session
+
+    @property
+    def store(self) -> ConversationStore:
+        return self.context.store
+
+
+def build(tmp_path: Path, model: FakeChatModel | None = None, chat: OpenAIChatModel | None = None) -> Rig:
+    model = model or FakeChatModel()
+    clock = FakeClock()
+    adapter = chat or FakeAdapter("gpt-4o")
+    api = ResilientModel(chat or model, clock=clock, sleep=clock.sleep)
+    screen = io.StringIO()
+    renderer = PlainRenderer(screen)
+    asked: list[str] = []
+
+    def decline(question: str) -> str:
+        asked.append(question)
+        return "n"
+
+    approver = Approver(decline)
+    store = ConversationStore(tmp_path / "conversations")
+    runner = FakeRunner()
+    session = Session(
+        model=api,
+        runner=runner,
+        confirm=approver,
+        conversation=Conversation.new("gpt-4o"),
+        save=store.save,
+        system="SYSTEM",
+        window=ContextWindow(adapter),
+    )
+    context = commands.CommandContext(session, renderer, approver, store, api=api, chat=adapter)
+    return Rig(model, runner, screen, context, asked, clock)
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Rig:
+    return build(tmp_path)
+
+
+def answered(rig: Rig, *tasks: str) -> None:
+    """Work on each task, the model answering each in plain text."""
+    for task in tasks:
+        rig.model.enqueue(text_reply(f"answer to {task}"))
+        rig.send(task)
+
+
+# ---- the table ------------------------------------------------------------------------------------------------------
+
+
+def test_help_lists_every_command_with_one_line_each(rig: Rig) -> None:
+    shown = rig.run("%help")
+    assert [line.split()[0] for line in shown] == commands.names()
+    assert all(len(line.split()) > 2 for line in shown)
+    assert "%save FILE" in "\n".join(shown)
+
+
+def test_an_unknown_command_gets_a_one_line_hint_naming_help(rig: Rig) -> None:
+    with pytest.raises(CommandError, match=r"^unknown command %foo: %help lists the commands$"):
+        rig.run("%foo bar")
+
+
+def test_completion_words_are_the_command_names() -> None:
+    assert commands.names()[0] == "%help"
+    assert {"%reset", "%undo", "%save", "%load", "%tokens", "%model", "%auto-run", "%verbose", "%conversations"} <= set(
+        commands.names()
+    )
+
+
+def test_commands_never_reach_the_model_and_failures_are_one_line(
+    rig: Rig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = io.StringIO("%foo\n%help\n%verbose maybe\nexit\n")
+    prompter = Prompter(tmp_path / "history", stdin=lines)
+    context = rig.context
+    status = run_interactive(rig.session, context.renderer, prompter, CtrlC(), lambda line: commands.run(line, context))
+    assert status == 0
+    assert rig.model.requests == []
+    shown = rig.screen.getvalue()
+    assert "error: unknown command %foo: %help lists the commands\n" in shown
+    assert "error: usage: %verbose on|off\n" in shown
+    assert "Traceback" not in shown + capsys.readouterr().out
+
+
+# ---- conversations --------------------------------------------------------------------------------------------------
+
+
+def test_reset_starts_a_new_conversation_and_the_old_one_stays_saved(rig: Rig) -> None:
+    answered(rig, "first task")
+    old = rig.session.conversation
+    shown = rig.run("%reset")
+    new = rig.session.conversation
+    assert new.id != old.id and new.messages == []
+    assert shown == [f"new conversation {new.id}; {old.id} stays saved"]
+    assert rig.store.load(old.id).messages == old.messages
+    rig.model.enqueue(text_reply("fresh"))
+    rig.send("second task")
+    sent, _ = rig.model.requests[-1]
+    assert [m.content for m in sent] == ["SYSTEM", "second task"]
+
+
+def test_undo_drops_the_last_task_and_everything_after_it(rig: Rig) -> None:
+    answered(rig, "first task")
+    rig.model.enqueue(call_reply(("python", "print(2)")), text_reply("done"))
+    rig.context.approver.auto_run = True
+    rig.send("second task\nwith two lines")
+
+    shown = rig.run("%undo")
+
+    assert shown == ["dropped the last exchange: 'second task' and the 3 messages after it"]
+    assert [m.content for m in rig.session.conversation.messages] == ["first task", "answer to first task"]
+    assert rig.store.load(rig.session.conversation.id).messages == rig.session.conversation.messages
+    rig.run("%undo")
+    with pytest.raises(CommandError, match="nothing to undo"):
+        rig.run("%undo")
+
+
+def test_save_writes_the_stored_json_and_load_continues_it_as_a_new_conversation(rig: Rig, tmp_path: Path) -> None:
+    answered(rig, "first task", "second task")
+    path = tmp_path / "saved.json"
+    assert rig.run(f"%save {path}") == [f"saved 4 messages to {path} as JSON"]
+    saved = json.loads(path.read_text())
+    assert saved == rig.session.conversation.to_dict()
+
+    rig.run("%reset")
+    shown = rig.run(f"%load {path}")
+
+    loaded = rig.session.conversation
+    assert shown == [f"loaded 4 messages from {path} as conversation {loaded.id}"]
+    assert loaded.id != saved["id"]
+    assert [m.to_dict() for m in loaded.messages] == saved["messages"]
+    assert rig.store.load(loaded.id).messages == loaded.messages
+    rig.model.enqueue(text_reply("third answer"))
+    rig.send("third task")
+    sent, _ = rig.model.requests[-1]
+    assert [m.content for m in sent][1:4] == ["first task", "answer to first task", "second task"]
+
+
+def test_save_as_markdown_writes_a_transcript(rig: Rig, tmp_path: Path) -> None:
+    answered(rig, "list the files")
+    path = tmp_path / "notes.md"
+    assert rig.run(f"%save {path}") == [f"saved 2 messages to {path} as a Markdown transcript"]
+    text = path.read_text()
+    assert text.startswith(f"# Conversation {rig.session.conversation.id}")
+    assert "list the files" in text and "answer to list the files" in text
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("%save", "usage: %save FILE"),
+        ("%save /nonexistent-dir/x.json", "cannot write /nonexistent-dir/x.json: No such file or directory"),
+        ("%load", "usage: %load FILE"),
+        ("%load /nonexistent.json", "cannot read /nonexistent.json: No such file or directory"),
+    ],
+)
+def test_file_problems_are_one_line(rig: Rig, line: str, problem: str) -> None:
+    with pytest.raises(CommandError) as failure:
+        rig.run(line)
+    assert str(failure.value).startswith(problem)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "is not a saved conversation: Expecting property name"),
+        ('{"version": 1, "id": "x"}', "is not a saved conversation: it has no 'messages'"),
+        ('{"version": 9}', "is not a saved conversation: conversation None has an unknown format version 9"),
+        ("[1, 2]", "is not a saved conversation"),
+    ],
+)
+def test_a_file_that_is_not_a_conversation_is_one_line_and_nothing_changes(
+    rig: Rig, tmp_path: Path, content: str, problem: str
+) -> None:
+    answered(rig, "keep me")
+    before = rig.session.conversation
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(CommandError) as failure:
+        rig.run(f"%load {path}")
+    assert problem in str(failure.value) and "\n" not in str(failure.value)
+    assert rig.session.conversation is before
+
+
+def test_conversations_lists_the_recent_ones_with_the_current_one_marked(rig: Rig) -> None:
+    answered(rig, "an old task")
+    old = rig.session.conversation.id
+    rig.run("%reset")
+    answered(rig, "a new task\nsecond line")
+    shown = rig.run("%conversations")
+    assert len(shown) == 2
+    assert shown[0].startswith(f"* {rig.session.conversation.id}  ") and shown[0].endswith("  a new task")
+    assert shown[1].startswith(f"  {old}  ") and shown[1].endswith("  an old task")
+
+
+def test_conversations_says_when_there_are_none(rig: Rig) -> None:
+    assert rig.run("%conversations") == ["no saved conversations yet"]
+
+
+# ---- settings for the following requests ----------------------------------------------------------------------------
+
+
+def test_auto_run_on_runs_code_without_asking_and_off_asks_again(rig: Rig) -> None:
+    assert rig.run("%auto-run on") == ["auto-run: on"]
+    rig.model.enqueue(call_reply(("python", "print(1)")), text_reply("ran it"))
+    rig.send("run something")
+    assert rig.asked == [] and len(rig.runner.ran) == 1
+
+    assert rig.run("%auto-run off") == ["auto-run: off"]
+    rig.model.enqueue(call_reply(("python", "print(2)")), text_reply("declined"))
+    rig.send("run something else")
+    assert len(rig.asked) == 1 and len(rig.runner.ran) == 1
+    assert rig.run("%auto-run") == ["auto-run: off"]
+
+
+def test_verbose_on_shows_step_numbers_and_off_hides_them(rig: Rig) -> None:
+    rig.model.enqueue(text_reply("quiet"))
+    assert "[step 1]" not in rig.send("one")
+    assert rig.run("%verbose on") == ["verbose: on"]
+    rig.model.enqueue(text_reply("loud"))
+    assert "[step 1]" in rig.send("two")
+    rig.run("%verbose off")
+    rig.model.enqueue(text_reply("quiet again"))
+    assert "[step 1]" not in rig.send("three")
+
+
+def test_model_shows_the_current_model_and_its_window(rig: Rig) -> None:
+    assert rig.run("%model") == ["model: gpt-4o (context window 128,000 tokens)"]
+    assert rig.run("%model gpt-4") == ["model: gpt-4 from the next request (context window 8,192 tokens)"]
+    assert rig.context.chat.model == "gpt-4"
+
+
+def test_model_switches_the_model_the_next_request_names(tmp_path: Path, server: FakeServer) -> None:
+    adapter = OpenAIChatModel(model="gpt-4o", api_base=server.url, api_key="sk-test")
+    rig = build(tmp_path, chat=adapter)
+    server.enqueue(Scripted.text("from 4o"), Scripted.text("from mini"))
+    rig.send("first")
+    rig.run("%model gpt-4o-mini")
+    rig.send("second")
+    bodies = [request.body or {} for request in server.requests]
+    assert [body.get("model") for body in bodies] == ["gpt-4o", "gpt-4o-mini"]
+
+
+# ---- tokens ---------------------------------------------------------------------------------------------------------
+
+
+def reply_with(text: str, usage: Usage, headers: dict[str, str]) -> list[StreamItem | BaseException]:
+    return [ResponseHeaders(headers), TextDelta(text), usage, Reply(Message("assistant", text), "stop")]
+
+
+def test_tokens_before_any_request(rig: Rig) -> None:
+    shown = rig.run("%tokens")
+    assert shown[0].startswith("context now: ~") and shown[0].endswith(" of 128,000 tokens (gpt-4o)")
+    assert shown[1:] == [
+        "this session: no requests yet",
+        "rate limits: not known yet (no rate-limit headers seen)",
+    ]
+
+
+def test_tokens_shows_the_context_the_reported_usage_and_the_headroom(rig: Rig) -> None:
+    rig.model.enqueue(
+        reply_with("one", Usage(1200, 30), HEADERS),
+        reply_with("two", Usage(1300, 50), {**HEADERS, "x-ratelimit-remaining-tokens": "27500"}),
+    )
+    rig.send("first")
+    rig.send("second")
+    rig.clock.advance(1.0)
+
+    shown = rig.run("%tokens")
+
+    estimate = rig.session.context_tokens()
+    assert shown == [
+        f"context now: ~{estimate:,} of 128,000 tokens (gpt-4o)",
+        "this session: 2 requests, 2,500 prompt + 80 completion tokens (server's count)",
+        "rate limits: 500/500 RPM, 28,000/30,000 TPM left (seen 1.0s ago)",  # refilled for 1 s
+    ]
+
+
+def test_tokens_says_when_older_parts_will_be_trimmed(tmp_path: Path) -> None:
+    rig = build(tmp_path)
+    rig.context.chat.model = "gpt-4"
+    rig.session.conversation.messages.extend(
+        [Message("user", "x" * 40_000), Message("assistant", "ok"), Message("user", "again")]
+    )
+    assert rig.run("%tokens")[0].endswith(" of 8,192 tokens (gpt-4) (older parts are trimmed when sent)")
+
+
+def test_tokens_through_the_sdk_reads_the_servers_usage_and_headers(tmp_path: Path, server: FakeServer) -> None:
+    adapter = OpenAIChatModel(model="gpt-4o", api_base=server.url, api_key="sk-test")
+    rig = build(tmp_path, chat=adapter)
+    server.enqueue(Scripted.text("hello there"))
+    rig.send("say hello")
+    shown = rig.run("%tokens")
+    assert shown[1].startswith("this session: 1 request, ") and " prompt + 3 completion tokens" in shown[1]
+    assert shown[2].startswith("rate limits: 499/500 RPM, 29,000/30,000 TPM left")
