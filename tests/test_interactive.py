@@ -217,3 +217,20 @@ def test_tokens_undo_and_save_in_a_session(spawn: Spawn, server: FakeServer, tmp
     assert leave(terminal) == 0
     transcript = saved.read_text()
     assert "first task" in transcript and "second task" not in transcript
+
+
+def test_a_task_piped_in_asks_before_running_on_the_terminal_that_shows_it(
+    interpreter_command: list[str], server: FakeServer
+) -> None:
+    server.enqueue(Reply.tool_call("python", "print(6*7)"), Reply.text("It printed 42."))
+    command = f"echo 'compute 6*7' | {interpreter_command[0]} --api-base {server.url} --api-key sk-test"
+    terminal = Terminal("bash", ["-c", command], env={})
+    try:
+        terminal.wait_for("Run this code? [y/N/e]")
+        terminal.send("y\r")
+        terminal.wait_for("It printed 42.")
+        assert terminal.exit_status() == 0
+    finally:
+        terminal.close()
+    assert "│ 42" in terminal.lines()
+    assert user_messages(server) == ["compute 6*7"]
