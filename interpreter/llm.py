@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
+from interpreter.diagnostics import LOGGER_NAME
 from interpreter.errors import (
     ApiConnectionError,
     ApiError,
@@ -19,6 +22,8 @@ from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, Te
 
 if TYPE_CHECKING:
     import openai
+
+_log = logging.getLogger(f"{LOGGER_NAME}.api")
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
@@ -56,18 +61,33 @@ class OpenAIChatModel:
         self._api_key = api_key
         self._idle_timeout = idle_timeout  # no byte for this long and the stream counts as broken
         self._client: openai.OpenAI | None = None
+        self._asks_usage = True  # until the server refuses `stream_options`
 
     def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
-        """Send one streamed request and yield what arrives; any failure surfaces as an ApiError."""
+        """Send one streamed request and yield what arrives; any failure surfaces as an ApiError.
+
+        Usage is asked for (`stream_options`), for the limiter; a server that refuses the field (older Azure API
+        versions, strict proxies) is asked again at once without it, and never with it again.
+        """
+        try:
+            yield from self._stream(messages, tools, usage=self._asks_usage)
+        except ApiStatusError as error:
+            if not (self._asks_usage and _refuses_stream_options(error)):
+                raise
+            self._asks_usage = False
+            _log.warning("the server refused stream_options; sending without it: %s", error)
+            yield from self._stream(messages, tools, usage=False)
+
+    def _stream(
+        self, messages: Sequence[Message], tools: Sequence[dict[str, Any]], *, usage: bool
+    ) -> Iterator[StreamItem]:
+        """One streamed request, with or without asking for usage."""
         import httpx2  # noqa: PLC0415 - lazy, with the SDK that sits on it
         import openai  # noqa: PLC0415 - lazy: the SDK costs ~1 s to import and --help/--version never need it
 
-        request: dict[str, Any] = {
-            "model": self.model,
-            "messages": [m.to_dict() for m in messages],
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
+        request: dict[str, Any] = {"model": self.model, "messages": [m.to_dict() for m in messages], "stream": True}
+        if usage:
+            request["stream_options"] = {"include_usage": True}
         if tools:
             request["tools"] = list(tools)
         try:
@@ -134,6 +154,16 @@ def _add_fragment(call: _PartialCall, fragment: Any) -> None:
         call.name = call.name or (function.name or "")
         if function.arguments:
             call.arguments.append(function.arguments)
+
+
+def _refuses_stream_options(error: ApiStatusError) -> bool:
+    """Whether a 400 refuses the `stream_options` field: named as its `param`, else only in the message."""
+    if error.status != HTTPStatus.BAD_REQUEST:
+        return False
+    detail = error.body.get("error") if isinstance(error.body, dict) else None
+    if isinstance(detail, dict) and detail.get("param") == "stream_options":
+        return True
+    return "stream_options" in str(error)
 
 
 def translate(exc: Exception, *, api_base: str) -> ApiError:
