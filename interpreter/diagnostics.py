@@ -1,12 +1,13 @@
 """The diagnostics log: retries, waits, breaker transitions and rate-limit headers, in a rotated file under the home.
 
-`--verbose` also shows them on stderr. Never log the API key: nothing here receives it, and headers are filtered.
+`--verbose` (or `%verbose on`) also shows them, through the renderer: above the live rows on a terminal, else on
+stderr. Never log the API key: nothing here receives it, and headers are filtered.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
+from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -15,16 +16,22 @@ _MAX_BYTES = 1_000_000
 _BACKUPS = 3
 
 
-class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]  # the stream type varies by typeshed
-    """Writes to whatever sys.stderr is now, so the screen's renderer can route it above its live region."""
+class _Echo(logging.Handler):
+    """Hands each record, as one line, to the screen's renderer (which shows it only when verbose)."""
+
+    def __init__(self, echo: Callable[[str], None]) -> None:
+        super().__init__()
+        self._echo = echo
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.stream = sys.stderr
-        super().emit(record)
+        try:
+            self._echo(self.format(record))
+        except Exception:  # a log line must never break the session (logging's own rule)
+            self.handleError(record)
 
 
-def configure(home: Path, *, verbose: bool) -> logging.Logger:
-    """Send the tool's log to `home/logs/interpreter.log` (rotated) and, with --verbose, to stderr."""
+def configure(home: Path, *, echo: Callable[[str], None] | None = None) -> logging.Logger:
+    """Send the tool's log to `home/logs/interpreter.log` (rotated) and each line to `echo` (the renderer's log)."""
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
@@ -36,10 +43,10 @@ def configure(home: Path, *, verbose: bool) -> logging.Logger:
     to_file = RotatingFileHandler(folder / "interpreter.log", maxBytes=_MAX_BYTES, backupCount=_BACKUPS)
     to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(to_file)
-    if verbose:
-        to_stderr = _CurrentStderr()
-        to_stderr.setFormatter(logging.Formatter("[%(name)s] %(message)s"))
-        logger.addHandler(to_stderr)
+    if echo is not None:
+        to_screen = _Echo(echo)
+        to_screen.setFormatter(logging.Formatter("[%(name)s] %(message)s"))
+        logger.addHandler(to_screen)
     return logger
 
 

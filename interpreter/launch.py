@@ -39,7 +39,7 @@ def start(settings: Settings, *, task: str | None, resume: str | None) -> int:
 def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: str | None) -> int:
     """Build the session and run it, drawing on `renderer`; returns the exit status."""
     home = ensure_home(settings.home)
-    diagnostics.configure(home, verbose=settings.verbose)
+    diagnostics.configure(home, echo=renderer.log)
     prompter = Prompter(home / "history", before_prompt=renderer.stop, completions=commands.names())
     store = ConversationStore(home / "conversations")
     conversation = _conversation(store, settings.model, resume)

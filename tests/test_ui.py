@@ -463,3 +463,24 @@ def test_a_wait_is_one_plain_line() -> None:
     assert out.getvalue() == (
         "rate limited (TPM), retrying in 3.7s (attempt 2/6)\nrate limit (TPM) nearly used, sending in 2.0s\n"
     )
+
+
+def test_log_lines_show_only_when_verbose_and_above_the_live_region(
+    renderer: TerminalRenderer, out: io.StringIO
+) -> None:
+    renderer.handle(RequestStarted(1))
+    renderer.log("[interpreter.api] attempt 1 failed: server error 503")
+    renderer.verbose = True
+    renderer.log("[interpreter.api] attempt 2 failed: server error 503")
+    renderer.handle(TextDelta("Fine now."))
+    renderer.stop()
+    assert screen(out.getvalue()) == ["[interpreter.api] attempt 2 failed: server error 503", "", "Fine now."]
+
+
+def test_plain_log_lines_go_to_stderr_only_when_verbose() -> None:
+    out, errors = io.StringIO(), io.StringIO()
+    renderer = PlainRenderer(out, errors=errors)
+    renderer.log("hidden")
+    renderer.verbose = True
+    renderer.log("[interpreter.api] shown")
+    assert out.getvalue() == "" and errors.getvalue() == "[interpreter.api] shown\n"

@@ -56,6 +56,11 @@ class JsonLinesRenderer:
         """Write an informational line as `{"type": "info", "text": ...}`."""
         self._emit({"type": "info", "text": line})
 
+    def log(self, line: str) -> None:
+        """Write one diagnostics log line on stderr, when verbose: stdout carries only JSON."""
+        if self.verbose:
+            print(line, file=sys.stderr if self._errors is None else self._errors, flush=True)
+
     def error(self, line: str, details: str = "") -> None:
         """Write `{"type": "error", "message": ...}` (with `details` under --verbose), and the line on stderr."""
         record: dict[str, Any] = {"type": "error", "message": line}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable
 from typing import TextIO, assert_never
@@ -49,8 +50,16 @@ def _clean(lines: list[str]) -> list[str]:
 class PlainRenderer:
     """Writes the session as plain text: the answer's markdown as it streams, fenced code, output lines."""
 
-    def __init__(self, file: TextIO, *, clock: Callable[[], float] = time.monotonic, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        file: TextIO,
+        *,
+        errors: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        verbose: bool = False,
+    ) -> None:
         self._file = file
+        self._errors = errors  # where log lines go (None: whatever sys.stderr is when one is written)
         self._clock = clock
         self.verbose = verbose
         self._output = LineSplitter()
@@ -69,6 +78,11 @@ class PlainRenderer:
         """Write one informational line."""
         self._line(line)
         self._file.flush()
+
+    def log(self, line: str) -> None:
+        """Write one diagnostics log line on stderr, when verbose (stdout keeps only the session)."""
+        if self.verbose:
+            print(line, file=self._errors or sys.stderr, flush=True)
 
     def error(self, line: str, details: str = "") -> None:
         """Write a one-line failure, and its details with --verbose."""

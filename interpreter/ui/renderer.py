@@ -25,6 +25,9 @@ class Renderer(Protocol):
     def error(self, line: str, details: str = "") -> None:
         """Show a one-line failure; `details` (e.g. a traceback) only with --verbose."""
 
+    def log(self, line: str) -> None:
+        """Show one diagnostics log line, only when verbose: on a terminal above the live rows, else on stderr."""
+
     def stop(self) -> None:
         """End any live region and flush pending text (before a prompt, on Ctrl-C, at the end); idempotent."""
 

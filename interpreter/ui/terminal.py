@@ -96,6 +96,11 @@ class TerminalRenderer:
             shown.append(Text(details.rstrip("\n"), style="dim"))
         self._show(shown)
 
+    def log(self, line: str) -> None:
+        """Print one diagnostics log line (dim), above the live region, when verbose."""
+        if self.verbose:
+            self._show([Text(line, style="dim")])
+
     def stop(self) -> None:
         """Print whatever is pending and close the live region."""
         self._status = None
