@@ -484,3 +484,19 @@ def test_plain_log_lines_go_to_stderr_only_when_verbose() -> None:
     renderer.verbose = True
     renderer.log("[interpreter.api] shown")
     assert out.getvalue() == "" and errors.getvalue() == "[interpreter.api] shown\n"
+
+
+def test_a_long_open_code_fence_is_shown_from_its_tail_with_the_same_rows_as_the_whole() -> None:
+    splitter = BlockSplitter()
+    splitter.feed("Here is the script:\n```python\n" + "".join(f"value_{n} = step({n})\n" for n in range(300)) + "pri")
+    tail = splitter.tail(TAIL_ROWS)
+    assert len(tail.splitlines()) == TAIL_ROWS + 2 and tail.startswith("```python\n") and tail.endswith("\npri")
+    assert frame_rows(View(text=tail), height=24) == frame_rows(View(text=splitter.pending), height=24)
+    (block,) = splitter.feed("nt(value_299)\n```\n")
+    assert "value_0 = step(0)" in block and block.endswith("print(value_299)\n```")  # the whole block is printed
+
+
+def test_outside_an_open_fence_the_tail_is_the_whole_block() -> None:
+    splitter = BlockSplitter()
+    splitter.feed("".join(f"line {n} of a long paragraph\n" for n in range(50)))
+    assert splitter.tail(TAIL_ROWS) == splitter.pending

@@ -36,6 +36,7 @@ class BlockSplitter:
         self._lines: list[str] = []
         self._partial = ""
         self._fence: str | None = None
+        self._fence_line = ""  # the line that opened the fence in progress
         self._after_blank = False
 
     @property
@@ -43,6 +44,16 @@ class BlockSplitter:
         """The block in progress, including an unfinished last line."""
         lines = [*self._lines, ""] if self._after_blank else self._lines
         return "\n".join([*lines, self._partial]).strip("\n")
+
+    def tail(self, lines: int) -> str:
+        """The end of the block in progress, cheap to render however long it grows.
+
+        Inside a code fence that is still open, that is the fence's opening line and the last `lines` lines (each
+        line of code is at least one row, so the rows shown are the same); anywhere else, the whole block.
+        """
+        if self._fence is None or len(self._lines) <= lines + 1:
+            return self.pending
+        return "\n".join([self._fence_line, *self._lines[-lines:], self._partial]).strip("\n")
 
     def feed(self, text: str) -> list[str]:
         """Take more text; return the blocks it finished."""
@@ -75,6 +86,7 @@ class BlockSplitter:
         self._after_blank = False
         self._lines.append(line)
         self._fence = _opening_fence(line)
+        self._fence_line = line
         return done
 
     def _release(self) -> str:

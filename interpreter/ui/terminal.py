@@ -26,7 +26,7 @@ from interpreter.messages import (
     Waiting,
 )
 from interpreter.ui.blocks import BlockSplitter
-from interpreter.ui.frame import Frame, Status, View
+from interpreter.ui.frame import TAIL_ROWS, Frame, Status, View
 from interpreter.ui.gutter import Gutter
 from interpreter.ui.labels import cut_note, duration, lexer, outcome, reset_note
 from interpreter.ui.markdown import CODE_THEME, markdown
@@ -186,7 +186,7 @@ class TerminalRenderer:
     def _show(self, renderables: list[RenderableType]) -> None:
         """Print `renderables` above the live region once, and update the region (gone when nothing is in progress)."""
         gap = self._printed and not self._output_shown
-        view = View(self._blocks.pending, self._output.partial, self._status, gap)
+        view = View(self._blocks.tail(TAIL_ROWS), self._output.partial, self._status, gap)
         if renderables:
             self._printed = True
         self._region.show(view, Group(*renderables) if renderables else None)
