@@ -17,6 +17,7 @@ from interpreter.errors import CommandError, StorageError
 from interpreter.resilience.durations import format_wait
 from interpreter.storage import Conversation
 from interpreter.transcript import to_markdown
+from interpreter.words import counted
 
 if TYPE_CHECKING:
     from interpreter.approval import Approver
@@ -110,7 +111,7 @@ def _undo(context: CommandContext, argument: str) -> None:
     if not dropped:
         raise CommandError("nothing to undo")
     after = len(dropped) - 1
-    rest = f" and the {_plural(after, 'message')} after it" if after else ""
+    rest = f" and the {counted(after, 'message')} after it" if after else ""
     context.renderer.info(f"dropped the last exchange: {_first_line(dropped[0].content)!r}{rest}")
 
 
@@ -127,7 +128,7 @@ def _save(context: CommandContext, argument: str) -> None:
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from exc
     what = "a Markdown transcript" if markdown else "JSON"
-    context.renderer.info(f"saved {_plural(len(conversation.messages), 'message')} to {path} as {what}")
+    context.renderer.info(f"saved {counted(len(conversation.messages), 'message')} to {path} as {what}")
 
 
 def _load(context: CommandContext, argument: str) -> None:
@@ -140,7 +141,7 @@ def _load(context: CommandContext, argument: str) -> None:
     conversation.messages = [message for message in loaded.messages if message.role != "system"]
     context.store.save(conversation)
     context.session.switch(conversation)
-    count = _plural(len(conversation.messages), "message")
+    count = counted(len(conversation.messages), "message")
     context.renderer.info(f"loaded {count} from {path} as conversation {conversation.id}")
 
 
@@ -240,7 +241,7 @@ def _usage(traffic: Traffic) -> str:
     if not traffic.requests:
         return "no requests yet"
     reported = f"{traffic.prompt_tokens:,} prompt + {traffic.completion_tokens:,} completion tokens"
-    return f"{_plural(traffic.requests, 'request')}, {reported} (server's count)"
+    return f"{counted(traffic.requests, 'request')}, {reported} (server's count)"
 
 
 def _headroom(limits: list[Headroom]) -> str:
@@ -256,7 +257,3 @@ def _first_line(text: str, width: int = 60) -> str:
     """The first line of `text`, cut to `width` characters."""
     line = text.strip().split("\n", 1)[0]
     return line if len(line) <= width else line[: width - 1] + "…"
-
-
-def _plural(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -14,6 +14,7 @@ from typing import Any, Final, Protocol
 
 from interpreter.messages import Message
 from interpreter.resilience.limiter import TokenEstimator, characters
+from interpreter.words import counted
 
 # Context windows of well-known models, matched as prefixes of the lower-case name without any "provider/" part;
 # the first match wins, so a more specific prefix comes before a shorter one.
@@ -76,10 +77,6 @@ def last_task(messages: Sequence[Message]) -> int | None:
     return next((index for index in reversed(range(len(messages))) if is_task(messages[index])), None)
 
 
-def _plural(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
 class Named(Protocol):
     """Whatever knows the model's name (the API adapter: `%model` changes it there)."""
 
@@ -103,9 +100,9 @@ class Trim:
         """`3 older code outputs shortened, 1 earlier exchange left out`."""
         parts = []
         if self.shortened:
-            parts.append(f"{_plural(self.shortened, 'older code output')} shortened")
+            parts.append(f"{counted(self.shortened, 'older code output')} shortened")
         if self.dropped:
-            parts.append(f"{_plural(self.dropped, 'earlier exchange')} left out")
+            parts.append(f"{counted(self.dropped, 'earlier exchange')} left out")
         return ", ".join(parts) or "nothing trimmed"
 
 

@@ -35,6 +35,7 @@ from interpreter.resilience.classify import Verdict, classify
 from interpreter.resilience.durations import format_wait
 from interpreter.resilience.limiter import Headroom, RateLimiter, TokenEstimator, characters
 from interpreter.resilience.policy import RetrySettings, build_retrying
+from interpreter.words import counted
 
 COMPLETION_ALLOWANCE = 1_000  # tokens a reply may take, counted against the TPM budget before it is sent
 
@@ -56,13 +57,8 @@ class Traffic:
 
     def summary(self) -> str:
         """One line for the end of a session: "5 requests, 2 rate limited (429), 7.4s spent waiting"."""
-        sent = _count(self.requests, "request")
+        sent = counted(self.requests, "request")
         return f"{sent}, {self.rate_limited} rate limited (429), {self.waited:.1f}s spent waiting"
-
-
-def _count(number: int, noun: str) -> str:
-    """`1 request`, `2 requests`."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def log_transition(old: BreakerState, new: BreakerState) -> None:
@@ -190,7 +186,7 @@ class ResilientModel:
     def _breaker_gave_up(self, verdict: Verdict, error: ApiError, state: RetryCallState) -> GaveUp:
         """The summary when this failure opened the breaker: what failed, and when the next try can be."""
         attempts = state.attempt_number
-        facts = f"{_count(attempts, 'attempt')}, waited {format_wait(state.idle_for)}"
+        facts = f"{counted(attempts, 'attempt')}, waited {format_wait(state.idle_for)}"
         if error.request_id:
             facts += f", request id {error.request_id}"
         opened = f"the API looks down, next try in {format_wait(self._breaker.next_probe_in())}"
