@@ -22,6 +22,7 @@ from interpreter.words import counted
 if TYPE_CHECKING:
     from interpreter.approval import Approver
     from interpreter.context import Named
+    from interpreter.messages import Message
     from interpreter.resilience.limiter import Headroom
     from interpreter.resilience.model import Traffic
     from interpreter.session import Session
@@ -52,6 +53,7 @@ class CommandContext:
     store: ConversationStore
     api: Metered
     chat: Named
+    replay: Callable[[list[Message]], None]  # shows a conversation's earlier turns, as --resume does
 
 
 Handler = Callable[[CommandContext, str], None]
@@ -141,6 +143,7 @@ def _load(context: CommandContext, argument: str) -> None:
     conversation.messages = [message for message in loaded.messages if message.role != "system"]
     context.store.save(conversation)
     context.session.switch(conversation)
+    context.replay(conversation.messages)
     count = counted(len(conversation.messages), "message")
     context.renderer.info(f"loaded {count} from {path} as conversation {conversation.id}")
 

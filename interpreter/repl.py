@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from interpreter import tool
 from interpreter.commands import is_command
+from interpreter.context import is_task
 from interpreter.errors import InterpreterError
 from interpreter.interrupts import CtrlC
 from interpreter.messages import CodeProposed, Event, Message, TextDelta, TurnEnded
@@ -57,7 +58,7 @@ def run_interactive(
 def replay(messages: Iterable[Message], renderer: Renderer) -> None:
     """Show the earlier turns of a resumed conversation: the person's tasks, the model's text and code."""
     for message in messages:
-        if message.role == "user":
+        if is_task(message):  # not the outputs of fenced code sent back as user messages
             renderer.info(f"> {message.content}")
         elif message.role == "assistant":
             _replay_assistant(message, renderer)
@@ -65,9 +66,10 @@ def replay(messages: Iterable[Message], renderer: Renderer) -> None:
 
 
 def _replay_assistant(message: Message, renderer: Renderer) -> None:
-    """Show one earlier answer: its text, then the code it ran."""
+    """Show one earlier answer: its text (ended there, so the next answer starts a block of its own), then its code."""
     if message.content:
         renderer.handle(TextDelta(message.content))
+        renderer.stop()
     for call in message.tool_calls:
         try:
             renderer.handle(CodeProposed(tool.parse(call)))

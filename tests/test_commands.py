@@ -20,7 +20,7 @@ from interpreter.interrupts import CtrlC
 from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, TextDelta, Usage
 from interpreter.prompt import Prompter
-from interpreter.repl import run_interactive
+from interpreter.repl import replay, run_interactive
 from interpreter.resilience.model import ResilientModel
 from interpreter.session import Session
 from interpreter.storage import Conversation, ConversationStore
@@ -96,7 +96,9 @@ def build(tmp_path: Path, model: FakeChatModel | None = None, chat: OpenAIChatMo
         system="SYSTEM",
         window=ContextWindow(adapter),
     )
-    context = commands.CommandContext(session, renderer, approver, store, api=api, chat=adapter)
+    context = commands.CommandContext(
+        session, renderer, approver, store, api=api, chat=adapter, replay=lambda past: replay(past, renderer)
+    )
     return Rig(model, runner, screen, context, asked, clock)
 
 
@@ -193,7 +195,8 @@ def test_save_writes_the_stored_json_and_load_continues_it_as_a_new_conversation
     shown = rig.run(f"%load {path}")
 
     loaded = rig.session.conversation
-    assert shown == [f"loaded 4 messages from {path} as conversation {loaded.id}"]
+    replayed = ["> first task", "answer to first task", "> second task", "answer to second task"]
+    assert shown == [*replayed, f"loaded 4 messages from {path} as conversation {loaded.id}"]
     assert loaded.id != saved["id"]
     assert [m.to_dict() for m in loaded.messages] == saved["messages"]
     assert rig.store.load(loaded.id).messages == loaded.messages
