@@ -150,13 +150,14 @@ def test_printing_over_the_region_writes_nothing_for_rows_already_showing_the_sa
     assert terminal_lines(out.getvalue()) == ["A paragraph that is now complete."]
 
 
-def test_after_a_resize_the_region_is_drawn_anew_from_its_top() -> None:
+@pytest.mark.parametrize("size", [(30, HEIGHT), (WIDTH, 6)], ids=["narrower", "shorter"])
+def test_after_a_resize_the_region_is_drawn_anew_from_its_top(size: tuple[int, int]) -> None:
     out = io.StringIO()
     console = Console(file=out, width=WIDTH, height=HEIGHT, force_terminal=True)
     region = LiveRegion(console, Frame(FakeClock(start=100.0)))
     region.show(View(), Text("kept"))
     region.show(View(text="one two three", status=Status("thinking… ", 100.0)))
-    console.width = 30
+    console.size = size  # Rich takes (width, height)
     region.refresh()
     written = out.getvalue()
     assert written.endswith("\x1b[?2026l") and "\x1b[1A\r\x1b[J" in written.rsplit(SYNC_BEGIN, 1)[1]

@@ -33,7 +33,7 @@ class LiveRegion:
         self._lock = threading.Lock()
         self._rows: list[Row] = []  # the region as drawn, top first; its top row is where the cursor was at start
         self._row = 0  # the cursor's row, counted from the region's top
-        self._width = 0  # the terminal width the rows were drawn for
+        self._size: tuple[int, int] = (0, 0)  # the terminal's (width, height) when the rows were drawn
         self._ticker: _Ticker | None = None
 
     def show(self, view: View, printed: RenderableType | None = None) -> None:
@@ -69,7 +69,8 @@ class LiveRegion:
         """Turn the screen from the rows drawn last into `printed` + `region`, `printed` staying above for good."""
         # With no region up, the cursor waits at the start of the row below the last thing printed.
         pen = _Pen(self._row, bottom=max(len(self._rows) - 1, self._row), at_line_start=not self._rows)
-        resized = self._rows and self._console.size.width != self._width
+        size = (self._console.size.width, self._console.size.height)
+        resized = self._rows and size != self._size
         old = self._forget(pen) if resized else self._rows
         color_system = COLOR_SYSTEMS.get(self._console.color_system or "")
         for index, row in enumerate([*printed, *region]):
@@ -82,10 +83,10 @@ class LiveRegion:
                 pen.write(("" if pen.at_line_start else "\r") + encode(row, color_system))
         self._finish(pen, len(printed), len(region), len(old))
         self._write(pen.text(), touches_region=bool(old or region), was_shown=bool(self._rows), shown=bool(region))
-        self._rows, self._row, self._width = region, pen.row - len(printed), self._console.size.width
+        self._rows, self._row, self._size = region, pen.row - len(printed), size
 
     def _forget(self, pen: _Pen) -> list[Row]:
-        """After a resize the old rows may have moved: erase from the region's top and draw everything anew."""
+        """After a resize the old rows may have moved or wrapped: erase from the region's top and draw it anew."""
         pen.go(max(0, pen.row - (self._console.size.height - 1)))  # rows above the screen's top are out of reach
         pen.restart()
         pen.write("\r" + ERASE_BELOW)
