@@ -9,7 +9,7 @@ import pyte
 import pytest
 from fakes import FakeClock
 from rich.color import ColorSystem
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -87,7 +87,7 @@ def terminal_lines(written: str) -> list[str]:
     return Terminal().lines(written)
 
 
-def rendered(console: Console, renderable: object) -> list[str]:
+def rendered(console: Console, renderable: RenderableType) -> list[str]:
     return ["".join(segment.text for segment in line).rstrip() for line in console.render_lines(renderable, pad=False)]
 
 
