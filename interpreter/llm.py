@@ -18,7 +18,16 @@ from interpreter.errors import (
     ApiStatusError,
     ApiTimeoutError,
 )
-from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, TextDelta, ToolCall, Usage
+from interpreter.messages import (
+    Message,
+    Reply,
+    ResponseHeaders,
+    StreamItem,
+    TextDelta,
+    ToolCall,
+    ToolCallDraft,
+    Usage,
+)
 
 if TYPE_CHECKING:
     import openai
@@ -138,7 +147,9 @@ def _assemble(chunks: Any) -> Iterator[StreamItem]:
                 text.append(delta.content)
                 yield TextDelta(delta.content)
             for fragment in (delta.tool_calls if delta is not None else None) or ():
-                _add_fragment(calls.setdefault(fragment.index, _PartialCall()), fragment)
+                call = calls.setdefault(fragment.index, _PartialCall())
+                _add_fragment(call, fragment)
+                yield ToolCallDraft(fragment.index, call.name, "".join(call.arguments))
             finish_reason = choice.finish_reason or finish_reason
     if finish_reason is None:
         raise ApiConnectionError("the reply stream ended before the model finished")

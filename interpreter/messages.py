@@ -71,6 +71,15 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class ToolCallDraft:
+    """A tool call still streaming in: its name and the raw JSON arguments so far."""
+
+    index: int
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
 class ResponseHeaders:
     """The HTTP headers of the model's response, as soon as it starts (rate-limit headers live here)."""
 
@@ -185,6 +194,14 @@ class CodeProposed:
 
 
 @dataclass(frozen=True)
+class CodeDraft:
+    """The code of a cell the model is still writing, as far as it has come (shown while it grows, then replaced)."""
+
+    language: str
+    code: str
+
+
+@dataclass(frozen=True)
 class CodeStarted:
     """A cell was approved and started running; `edited` when the person changed it first."""
 
@@ -234,6 +251,7 @@ Event = (
     RequestStarted
     | Waiting
     | TextDelta
+    | CodeDraft
     | CodeProposed
     | CodeStarted
     | OutputChunk
@@ -242,4 +260,4 @@ Event = (
     | Notice
     | TurnEnded
 )
-StreamItem = ResponseHeaders | Waiting | StreamBroken | TextDelta | Usage | Reply
+StreamItem = ResponseHeaders | Waiting | StreamBroken | TextDelta | ToolCallDraft | Usage | Reply

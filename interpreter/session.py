@@ -25,6 +25,7 @@ from interpreter.messages import (
     RunResult,
     StreamBroken,
     TextDelta,
+    ToolCallDraft,
     TurnEnded,
     Waiting,
 )
@@ -167,6 +168,9 @@ class Session:
                     yield item
                 elif isinstance(item, Waiting):
                     yield item
+                elif isinstance(item, ToolCallDraft):
+                    if (draft := tool.draft(item)) is not None:
+                        yield draft  # the code as the model writes it, for the screen; the cell comes with the Reply
                 elif isinstance(item, StreamBroken):
                     text.clear()
                     self._append(item.message())

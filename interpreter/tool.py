@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from interpreter.messages import CodeCell, ToolCall
+from interpreter.messages import CodeCell, CodeDraft, ToolCall, ToolCallDraft
 
 TOOL_NAME = "execute"
+_FIELD = re.compile(r'"(language|code)"\s*:\s*"')  # a string field's start (quotes inside strings are escaped)
+_LONGEST_ESCAPE = 6  # \uXXXX
 
 
 class BadCall(ValueError):
@@ -51,3 +54,26 @@ def parse(call: ToolCall) -> CodeCell:
     if not isinstance(language, str) or not isinstance(code, str):
         raise BadCall('error: execute needs two strings, "language" and "code".')
     return CodeCell(language=language, code=code)
+
+
+def draft(call: ToolCallDraft) -> CodeDraft | None:
+    """The code an `execute` call still being written holds so far; None before its code begins (or another tool)."""
+    if call.name not in ("", TOOL_NAME):
+        return None
+    fields = {match[1]: _string_so_far(call.arguments, match.end()) for match in _FIELD.finditer(call.arguments)}
+    code = fields.get("code")
+    return None if code is None else CodeDraft(fields.get("language", ""), code)
+
+
+def _string_so_far(text: str, start: int) -> str:
+    """The JSON string whose content begins at `start`, decoded up to its closing quote or the end of `text`."""
+    end = start
+    while end < len(text) and text[end] != '"':
+        end += 2 if text[end] == "\\" else 1
+    raw = text[start : min(end, len(text))]
+    for cut in range(min(len(raw), _LONGEST_ESCAPE) + 1):  # an escape cut short at the end decodes once dropped
+        try:
+            return str(json.loads(f'"{raw[: len(raw) - cut]}"'))
+        except json.JSONDecodeError:
+            continue
+    return ""

@@ -20,6 +20,7 @@ from interpreter.errors import ApiError, MissingApiKey
 from interpreter.messages import (
     CodeCell,
     CodeDeclined,
+    CodeDraft,
     CodeFinished,
     CodeProposed,
     CodeStarted,
@@ -65,8 +66,10 @@ def test_chat_yields_the_session_events_and_runs_code(make: Make, server: FakeSe
 
     events = list(session.chat("compute 6*7"))
 
-    kinds = [type(event) for event in events]
+    kinds = [type(event) for event in events if not isinstance(event, CodeDraft)]
     assert kinds[:4] == [RequestStarted, CodeProposed, CodeStarted, OutputChunk]
+    drafts = [event.code for event in events if isinstance(event, CodeDraft)]
+    assert drafts and drafts[-1] == "print(6*7)"  # the code as it was written, before the cell was proposed
     assert "".join(e.text for e in events if isinstance(e, OutputChunk)) == "42\n"
     (finished,) = [e for e in events if isinstance(e, CodeFinished)]
     assert finished.cell == CodeCell("python", "print(6*7)") and finished.result.exit_status == 0

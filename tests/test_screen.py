@@ -273,3 +273,30 @@ def test_code_output_prints_once_under_its_cell_while_the_status_runs(tmp_path: 
     assert shown[0] == "python" and "time.sleep(0.05)" in text  # the cell, highlighted, above its output
     assert re.fullmatch(r"✓ \d+\.\ds", shown[shown.index("│ progress 100%") + 1]), shown
     assert shown[-1] == "All twelve lines printed.", shown
+
+
+# ---- 6. code the model is still writing ---------------------------------------------------------------------------
+
+LONG_CELL = "".join(f"total_{n} = {n} * {n}  # line {n}\n" for n in range(1, 41)) + "print(total_40)\n"
+
+
+@pytest.mark.parametrize("size", [(24, 80)], ids=["80x24"])
+def test_code_being_written_shows_in_place_then_prints_once(tmp_path: Path, size: tuple[int, int]) -> None:
+    recording = run_in_pty(
+        tmp_path / "home",
+        size,
+        Reply.tool_call("python", LONG_CELL, chunk_delay=0.005),
+        Reply.text("Forty lines ran."),
+        task="write forty lines",
+        flags=("-y",),
+    )
+    assert recording.status == 0, replay(recording).display
+    assert b"writing" in recording.written  # the draft was on screen while the call streamed in
+    assert not rewritten_rows(recording)
+    lines = [line for line in screen_lines(replay(recording)) if line.strip()]
+    assert "writing" not in "\n".join(lines)
+    for n in range(1, 41):
+        assert sum(f"total_{n} = {n} * {n}  # line {n}" in line for line in lines) == 1, n
+    assert lines[-1] == "Forty lines ran."
+    sizes = [len(data) for framed, data in segments(recording.written) if framed]
+    assert sum(size > MAX_FRAME for size in sizes) <= 1, sizes  # only the finished cell's one print may be larger

@@ -10,6 +10,8 @@ from rich.console import Console, ConsoleDimensions, ConsoleOptions, RenderResul
 from rich.segment import Segment
 from rich.text import Text
 
+from interpreter.messages import CodeCell, CodeDraft
+from interpreter.ui.codeblock import code_block
 from interpreter.ui.gutter import Gutter
 from interpreter.ui.labels import duration
 from interpreter.ui.markdown import markdown
@@ -39,11 +41,12 @@ class View:
     partial: str = ""
     status: Status | None = None
     gap: bool = False
+    draft: CodeDraft | None = None  # a cell the model is still writing
 
     @property
     def empty(self) -> bool:
         """Whether there is nothing to show (so no live region is needed)."""
-        return not (self.text or self.partial or self.status)
+        return not (self.text or self.partial or self.status or self.draft)
 
 
 class Frame:
@@ -70,6 +73,8 @@ class Frame:
         rows: list[list[Segment]] = []
         if view.text:
             rows += console.render_lines(markdown(view.text), options, pad=False)[-TAIL_ROWS:]
+        if view.draft is not None:
+            rows += _draft_rows(console, options, view.draft)
         if view.partial:
             line = Text.from_ansi(view.partial, no_wrap=True, overflow="crop")
             rows += console.render_lines(Gutter(line), options, pad=False)[-1:]
@@ -94,6 +99,14 @@ class Frame:
         line.append(_SPINNER[ticks % len(_SPINNER)], style="cyan")
         line.append(f" {status.before}{duration(seconds)}{status.after}", style="dim")
         return line
+
+
+def _draft_rows(console: Console, options: ConsoleOptions, draft: CodeDraft) -> list[list[Segment]]:
+    """A cell being written: its header, then the rows of its last lines (the cost of a redraw stays the same)."""
+    tail = "\n".join(draft.code.split("\n")[-TAIL_ROWS:])
+    block = code_block(CodeCell(draft.language or "code", tail), " · writing…")
+    header, *code = console.render_lines(block, options, pad=False)
+    return [header, *code[-(TAIL_ROWS - 1) :]]
 
 
 def _tenths_left(seconds: float) -> float:

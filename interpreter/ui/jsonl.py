@@ -15,6 +15,7 @@ from typing import Any, TextIO, assert_never
 from interpreter.messages import (
     CodeCell,
     CodeDeclined,
+    CodeDraft,
     CodeFinished,
     CodeProposed,
     CodeStarted,
@@ -49,8 +50,10 @@ class JsonLinesRenderer:
         self.verbose = verbose
 
     def handle(self, event: Event) -> None:
-        """Write one session event."""
-        self._emit(self.record(event))
+        """Write one session event (not a CodeDraft: the whole cell comes with `code_proposed`)."""
+        record = self.record(event)
+        if record is not None:
+            self._emit(record)
 
     def info(self, line: str) -> None:
         """Write an informational line as `{"type": "info", "text": ...}`."""
@@ -77,9 +80,11 @@ class JsonLinesRenderer:
     def stop(self) -> None:
         """Nothing is ever pending: every line is written whole."""
 
-    def record(self, event: Event) -> dict[str, Any]:  # noqa: PLR0911  # one case per event type
-        """The JSON object for one event."""
+    def record(self, event: Event) -> dict[str, Any] | None:  # noqa: PLR0911  # one case per event type
+        """The JSON object for one event; None for one that is not written."""
         match event:
+            case CodeDraft():
+                return None
             case RequestStarted(step=step):
                 return {"type": "request_started", "step": step}
             case Waiting():

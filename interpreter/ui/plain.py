@@ -11,6 +11,7 @@ from typing import TextIO, assert_never
 from interpreter.messages import (
     CodeCell,
     CodeDeclined,
+    CodeDraft,
     CodeFinished,
     CodeProposed,
     CodeStarted,
@@ -102,8 +103,8 @@ class PlainRenderer:
     def _draw(self, event: Event) -> list[str]:  # noqa: PLR0911  # one case per event type
         """The lines one event adds (text deltas are written as they come, elsewhere)."""
         match event:
-            case TextDelta():
-                return []
+            case TextDelta() | CodeDraft():
+                return []  # text is written as it comes; a cell when it is complete (CodeProposed)
             case Waiting():
                 return [event.describe(event.until - self._clock())]
             case RequestStarted(step=step):

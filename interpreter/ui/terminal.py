@@ -7,12 +7,12 @@ from collections.abc import Callable, Sequence
 from typing import TextIO, assert_never
 
 from rich.console import Console, Group, NewLine, RenderableType
-from rich.syntax import Syntax
 from rich.text import Text
 
 from interpreter.messages import (
     CodeCell,
     CodeDeclined,
+    CodeDraft,
     CodeFinished,
     CodeProposed,
     CodeStarted,
@@ -26,10 +26,11 @@ from interpreter.messages import (
     Waiting,
 )
 from interpreter.ui.blocks import BlockSplitter
+from interpreter.ui.codeblock import code_block
 from interpreter.ui.frame import TAIL_ROWS, Frame, Status, View
 from interpreter.ui.gutter import Gutter
-from interpreter.ui.labels import cut_note, duration, lexer, outcome, reset_note
-from interpreter.ui.markdown import CODE_THEME, markdown
+from interpreter.ui.labels import cut_note, duration, outcome, reset_note
+from interpreter.ui.markdown import markdown
 from interpreter.ui.output import LineSplitter, lines_of
 from interpreter.ui.region import LiveRegion
 
@@ -39,13 +40,6 @@ REFRESH_PER_SECOND = 10
 def terminal_console(file: TextIO) -> Console:
     """A Console for a terminal; Rich reads its width (on every render) and NO_COLOR itself."""
     return Console(file=file, force_terminal=True, highlight=False)
-
-
-def code_block(cell: CodeCell, note: str = "") -> RenderableType:
-    """A code cell: a header naming its language, then the highlighted code."""
-    header = Text(f"{cell.language}{note}", style="bold cyan")
-    code = cell.code.rstrip("\n")
-    return Group(header, Syntax(code, lexer(cell.language), theme=CODE_THEME, word_wrap=True, padding=(0, 1)))
 
 
 def footer(result: RunResult) -> Text:
@@ -74,6 +68,7 @@ class TerminalRenderer:
         self._output = LineSplitter()
         self._output_shown = False  # whether this run's output section has begun
         self._status: Status | None = None
+        self._draft: CodeDraft | None = None
         self._frame = Frame(clock)
         self._region = LiveRegion(console, self._frame, refresh_per_second=REFRESH_PER_SECOND)
         self._printed = False
@@ -83,6 +78,7 @@ class TerminalRenderer:
         shown = [] if isinstance(event, TextDelta) else self._flush_text()
         if not isinstance(event, OutputChunk | Notice):
             self._status = None  # "thinking" and "running" last until anything but output or a notice
+        self._draft = event if isinstance(event, CodeDraft) else None  # a cell being written shows until it is done
         self._show([*shown, *self._draw(event)])
 
     def info(self, line: str) -> None:
@@ -114,6 +110,8 @@ class TerminalRenderer:
                 return [part for block in blocks for part in self._section(markdown(block))]
             case Waiting():
                 self._status = _countdown(event, self._clock())
+                return []
+            case CodeDraft():
                 return []
             case RequestStarted(step=step):
                 self._status = Status("thinking… ", self._clock())
@@ -186,7 +184,7 @@ class TerminalRenderer:
     def _show(self, renderables: list[RenderableType]) -> None:
         """Print `renderables` above the live region once, and update the region (gone when nothing is in progress)."""
         gap = self._printed and not self._output_shown
-        view = View(self._blocks.tail(TAIL_ROWS), self._output.partial, self._status, gap)
+        view = View(self._blocks.tail(TAIL_ROWS), self._output.partial, self._status, gap, self._draft)
         if renderables:
             self._printed = True
         self._region.show(view, Group(*renderables) if renderables else None)
