@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
 from rich.console import COLOR_SYSTEMS, Console, RenderableType
 from rich.segment import Segment
 
+from interpreter.diagnostics import LOGGER_NAME
 from interpreter.ui.cells import Row, encode, rewrite, row_of
 from interpreter.ui.frame import Frame, View
 
@@ -43,7 +45,7 @@ class LiveRegion:
         """
         with self._lock:
             self._frame.view = view
-            if printed is None and self._rows and not view.empty:
+            if printed is None and self._rows and not view.empty and self._ticking:
                 return
             self._draw([] if printed is None else self._render(printed), self._frame_rows())
             active = bool(self._rows)
@@ -116,9 +118,13 @@ class LiveRegion:
         self._console.file.write(text)
         self._console.file.flush()
 
+    @property
+    def _ticking(self) -> bool:
+        return self._ticker is not None and self._ticker.is_alive()
+
     def _keep_ticking(self, active: bool) -> None:
-        """Run the ticker while a region is up, and only then."""
-        if active and self._ticker is None:
+        """Run the ticker while a region is up, and only then (a new one if the last one failed)."""
+        if active and not self._ticking:
             self._ticker = _Ticker(self.refresh, self._interval)
             self._ticker.start()
         elif not active and self._ticker is not None:
@@ -165,7 +171,10 @@ class _Pen:
 
 
 class _Ticker(threading.Thread):
-    """Calls `tick` every `interval` seconds until stopped; a write that fails (the terminal is gone) ends it."""
+    """Calls `tick` every `interval` seconds until stopped; a tick that fails ends it (the next `show` draws).
+
+    A failed write means the terminal is gone; anything else is a bug, logged rather than dumped on the screen.
+    """
 
     def __init__(self, tick: Callable[[], None], interval: float) -> None:
         super().__init__(name="live-region", daemon=True)
@@ -178,6 +187,9 @@ class _Ticker(threading.Thread):
             try:
                 self._tick()
             except OSError:
+                return
+            except Exception:
+                logging.getLogger(f"{LOGGER_NAME}.screen").exception("the live region stopped refreshing")
                 return
 
     def stop(self) -> None:
