@@ -199,7 +199,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("%tokens", "", "tokens in the context, used this session; rate-limit headroom", _tokens),
     Command("%model", "[NAME]", "show the model, or use NAME for the following requests", _model),
     Command("%auto-run", "on|off", "run code without asking (on) or ask first (off)", _auto_run),
-    Command("%verbose", "on|off", "show step numbers and the details behind failures", _verbose),
+    Command("%verbose", "on|off", "show step numbers, failure details and the API log as it happens", _verbose),
     Command("%conversations", "", f"the {RECENT} most recent saved conversations", _conversations),
 )
 
