@@ -59,6 +59,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
     approver = Approver(ask, auto_run=settings.auto_run)
     try:
         with CtrlC().installed() as ctrl_c, build_executor(settings) as executor:
+            executor.prepare("python")  # the most asked-for language boots while the first request is out
             session = build_session(
                 settings,
                 model=model,

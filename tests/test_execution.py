@@ -530,3 +530,21 @@ def test_the_worker_runs_with_this_python() -> None:
     with Executor() as executor:
         assert run(executor, "python", "import sys\nsys.executable")[1].output == f"{sys.executable!r}\n"
     assert_nothing_left(executor.tag)
+
+
+def test_prepare_starts_the_worker_before_the_first_cell_and_keeps_it(executor: Executor) -> None:
+    executor.prepare("python")
+    assert executor.kernels == {"python": KernelState.IDLE}
+    assert tagged_processes(executor.tag)  # the worker (and its supervisor) are up before any cell
+    run(executor, "python", "x = 41")
+    output, result = run(executor, "python", "print(x + 1)")
+    assert output == "42\n" and result.exit_status == 0 and not result.restarted
+
+
+def test_prepare_does_nothing_for_a_language_that_cannot_run_here_or_after_close() -> None:
+    missing = Language("nothing", (), "no-such-interpreter-here", ())
+    with Executor(languages=[missing, *LANGUAGES]) as executor:
+        executor.prepare("nothing")
+        assert executor.kernels == {}
+    executor.prepare("python")
+    assert executor.kernels == {} and tagged_processes(executor.tag) == []

@@ -106,6 +106,19 @@ class Executor:
         executable = require_executable(found)
         if "\0" in code:
             raise ExecutionError("the code contains a NUL character, which no interpreter accepts")
+        return self._kernel(found, executable).run(code, self._timeout if timeout is None else timeout)
+
+    def prepare(self, language: str) -> None:
+        """Start `language`'s worker now, so a first cell does not wait for it; nothing if it cannot run here."""
+        if self.state is ExecutorState.CLOSED:
+            return
+        found = find_language(self._table, language)
+        executable = found.executable()
+        if executable is not None:
+            self._kernel(found, executable).prepare()
+
+    def _kernel(self, found: Language, executable: str) -> Kernel:
+        """The kernel of `found`, made on first use."""
         kernel = self._kernels.get(found.name)
         if kernel is None:
             kernel = self._kernels[found.name] = Kernel(
@@ -119,7 +132,7 @@ class Executor:
                 sweep_orphans=not self._started_any,  # once per executor, by the first worker's supervisor
             )
             self._started_any = True
-        return kernel.run(code, self._timeout if timeout is None else timeout)
+        return kernel
 
     def interrupt(self) -> bool:
         """Stop the running cell as Ctrl-C does (see Kernel.interrupt); False when no cell is running."""

@@ -185,6 +185,11 @@ class Kernel:
         if worker is not None:
             worker.close()
 
+    def prepare(self) -> None:
+        """Start the worker ahead of the first cell (it boots while other work goes on); idle kernels only."""
+        if self.state is KernelState.IDLE:
+            self._ensure_worker()
+
     def _ensure_worker(self) -> tuple[Worker, bool]:
         """The live worker, started if needed, and whether it replaces one that was lost."""
         if self._worker is not None and self._worker.process.poll() is not None:
