@@ -123,6 +123,22 @@ def one_line(error: BaseException) -> str:
     return text
 
 
+def assert_final_after_one_request(
+    api: FakeServer, model: ResilientModel, clock: FakeClock, fault: Answer, message: str, *, rate_limited: int
+) -> None:
+    """`fault` ends the request at once: one request, no wait, one line starting `message` and naming the request."""
+    api.enqueue(fault, Scripted.text("never sent"))
+
+    error, items = failure(model, AttemptFailed)
+
+    assert len(chats(api)) == 1
+    assert clock.sleeps == [] and waits(items) == []
+    line = one_line(error)
+    assert line.startswith(message), line
+    assert re.search(rf"{REQUEST_ID}\)$", line), line
+    assert_traffic(model, requests=1, rate_limited=rate_limited, waited=0.0)
+
+
 def assert_traffic(model: ResilientModel, requests: int, rate_limited: int, waited: float) -> None:
     traffic = model.traffic
     assert (traffic.requests, traffic.rate_limited) == (requests, rate_limited)
@@ -267,16 +283,7 @@ def test_a_hint_beyond_two_minutes_gives_up_at_once_and_says_when_to_come_back(
 def test_a_429_no_wait_can_fix_is_final_after_one_request(
     api: FakeServer, model: ResilientModel, clock: FakeClock, fault: Answer, message: str
 ) -> None:
-    api.enqueue(fault, Scripted.text("never sent"))
-
-    error, items = failure(model, AttemptFailed)
-
-    assert len(chats(api)) == 1
-    assert clock.sleeps == [] and waits(items) == []
-    line = one_line(error)
-    assert line.startswith(message), line
-    assert re.search(rf"{REQUEST_ID}\)$", line), line
-    assert_traffic(model, requests=1, rate_limited=int("HTTP 429" in message), waited=0.0)
+    assert_final_after_one_request(api, model, clock, fault, message, rate_limited=int("HTTP 429" in message))
 
 
 def test_the_traffic_summary_after_a_single_request_reads_well(api: FakeServer, model: ResilientModel) -> None:
@@ -426,16 +433,7 @@ def test_the_summary_when_server_errors_open_the_breaker_names_the_servers_reque
 def test_a_final_client_error_sends_one_request_and_says_what_to_do(
     api: FakeServer, model: ResilientModel, clock: FakeClock, fault: Answer, message: str
 ) -> None:
-    api.enqueue(fault, Scripted.text("never sent"))
-
-    error, items = failure(model, AttemptFailed)
-
-    assert len(chats(api)) == 1
-    assert clock.sleeps == [] and waits(items) == []
-    line = one_line(error)
-    assert line.startswith(message), line
-    assert re.search(rf"{REQUEST_ID}\)$", line), line
-    assert_traffic(model, requests=1, rate_limited=0, waited=0.0)
+    assert_final_after_one_request(api, model, clock, fault, message, rate_limited=0)
 
 
 # ---- connection failures and the circuit breaker --------------------------------------------------------------------
