@@ -16,19 +16,31 @@
     │   ├── UnknownLanguage           the model asked for a language we do not know
     │   └── LanguageUnavailable       a known language whose interpreter is not installed
     ├── StorageError                  a conversation could not be read or written
-    │   └── NoSuchConversation        no conversation has the id given
+    │   ├── NoSuchConversation        no conversation has the id given
+    │   └── HomeNotWritable           the home, the history or the log cannot be written (the session goes on)
+    ├── EditorFailed                  $EDITOR could not be started or failed (the question is asked again)
     └── CommandError                  a %command cannot do what was asked (the session goes on)
 
-Foreign exceptions (the openai SDK, OSError from subprocesses) are translated into these at the boundary
-that meets them (`llm.py`, `execution/`, `storage.py`); nothing above those modules sees a foreign exception.
+Foreign exceptions (the openai SDK, OSError from subprocesses and files) are translated into these at the boundary
+that meets them (`llm.py`, `execution/`, `storage.py`, `home.py`, `prompt.py`, `diagnostics.py`, `approval.py`);
+nothing above those modules sees a foreign exception. This module imports nothing of the project.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from interpreter.resilience.classify import Verdict
+
+class Explained(Protocol):
+    """What AttemptFailed needs of the verdict it carries (a `resilience.classify.Verdict`): the line to show."""
+
+    @property
+    def message(self) -> str:
+        """The one line to show if this failure is the last word."""
+
+    @property
+    def retry(self) -> bool:
+        """Whether the failed request is worth another attempt."""
 
 
 class InterpreterError(Exception):
@@ -86,12 +98,8 @@ class ApiResponseError(ApiError):
 class BreakerOpen(ApiError):
     """Raised instead of sending a request while the circuit breaker is open."""
 
-    def __init__(self, failures: int, next_probe_in: float) -> None:
-        from interpreter.resilience.durations import format_wait  # noqa: PLC0415 - errors.py imports nothing eagerly
-
-        streak = f"{failures} failure{'' if failures == 1 else 's'} in a row"
-        when = f"next try in {format_wait(next_probe_in)}" if next_probe_in > 0 else "a test request is under way"
-        super().__init__(f"API unavailable: {streak}; {when}")
+    def __init__(self, message: str, *, failures: int, next_probe_in: float) -> None:
+        super().__init__(message)
         self.failures = failures
         self.next_probe_in = next_probe_in
 
@@ -99,7 +107,7 @@ class BreakerOpen(ApiError):
 class AttemptFailed(ApiError):
     """Raised by the retry driver when an attempt fails; a final verdict lets it out of tenacity unchanged."""
 
-    def __init__(self, verdict: Verdict, error: ApiError) -> None:
+    def __init__(self, verdict: Explained, error: ApiError) -> None:
         super().__init__(verdict.message, request_id=error.request_id)
         self.verdict = verdict
         self.error = error
@@ -136,6 +144,14 @@ class StorageError(InterpreterError):
 
 class NoSuchConversation(StorageError):
     """Raised when no saved conversation has the id asked for (or the text could not be an id)."""
+
+
+class HomeNotWritable(StorageError):
+    """Raised when the home directory, the prompt history or the log cannot be written; a session goes on without."""
+
+
+class EditorFailed(InterpreterError):
+    """Raised when $VISUAL/$EDITOR cannot be started or exits with a failure; the code is left as it was."""
 
 
 class CommandError(InterpreterError):

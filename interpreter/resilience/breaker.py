@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from interpreter.errors import BreakerOpen
+from interpreter.resilience.durations import format_wait
 
 Outcome = Literal["success", "failure", "neutral"]
 """What one request tells the breaker: the server works, the server failed, or nothing about an outage."""
@@ -62,7 +63,8 @@ class CircuitBreaker:
         if self._state is BreakerState.HALF_OPEN and not self._probe_out:
             self._probe_out = True
             return
-        raise BreakerOpen(self._failures, self.next_probe_in())
+        wait = self.next_probe_in()
+        raise BreakerOpen(_unavailable(self._failures, wait), failures=self._failures, next_probe_in=wait)
 
     def record(self, outcome: Outcome) -> None:
         """Take in how a sent request ended."""
@@ -102,3 +104,10 @@ class CircuitBreaker:
         old, self._state, self._probe_out = self._state, new, False
         if old is not new and self._on_transition is not None:
             self._on_transition(old, new)
+
+
+def _unavailable(failures: int, next_probe_in: float) -> str:
+    """The line for a request the open breaker holds back: the failure streak and when the next try is."""
+    streak = f"{failures} failure{'' if failures == 1 else 's'} in a row"
+    when = f"next try in {format_wait(next_probe_in)}" if next_probe_in > 0 else "a test request is under way"
+    return f"API unavailable: {streak}; {when}"

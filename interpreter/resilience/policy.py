@@ -163,7 +163,8 @@ def _retryable(error: BaseException) -> bool:
 def _verdict(retry_state: tenacity.RetryCallState) -> Verdict:
     """The verdict carried by the failed attempt; retry= lets only AttemptFailed reach wait, stop and the callback."""
     outcome = cast("tenacity.Future", retry_state.outcome)
-    return cast("AttemptFailed", outcome.exception()).verdict
+    # The driver puts only classify()'s Verdicts in AttemptFailed; errors.py names just what it reads of them.
+    return cast("Verdict", cast("AttemptFailed", outcome.exception()).verdict)
 
 
 class _WaitForVerdict(wait_base):
