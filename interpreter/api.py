@@ -19,6 +19,7 @@ from types import TracebackType
 from interpreter import config
 from interpreter.context import ContextWindow
 from interpreter.diagnostics import LOGGER_NAME
+from interpreter.directories import working_directory
 from interpreter.launch import build_adapter, build_executor, build_model, build_session
 from interpreter.messages import CodeCell, Decision, Event, Message
 from interpreter.resilience.limiter import TokenEstimator
@@ -49,6 +50,7 @@ class Interpreter:
         timeout: float | None = None,
         profile: str | None = None,
     ) -> None:
+        working_directory()  # deleted under the program: the same ConfigError line the command prints
         flags = config.Flags(
             model=model,
             api_base=api_base,

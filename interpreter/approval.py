@@ -9,23 +9,32 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from interpreter.directories import reason
+from interpreter.errors import EditorFailed
 from interpreter.messages import CodeCell, Decision
 
 QUESTION = "Run this code? [y/N/e] "
+FALLBACK_EDITOR = "vi"  # what git and crontab start when neither $VISUAL nor $EDITOR is set
 _SUFFIXES = {"python": ".py", "shell": ".sh", "javascript": ".js", "ruby": ".rb", "r": ".R"}
+_SET_ONE = "set $EDITOR, e.g. export EDITOR=nano"
 
 
 class Approver:
-    """Decides whether a cell runs: always with auto-run, else by asking; end of input means no."""
+    """Decides whether a cell runs: always with auto-run, else by asking; end of input means no.
+
+    An editor that fails is told (`tell`, one line) and the question is asked again, so nothing is declined unseen.
+    """
 
     def __init__(
         self,
         ask: Callable[[str], str | None],
         *,
+        tell: Callable[[str], None],
         auto_run: bool = False,
-        edit: Callable[[CodeCell], str | None] | None = None,
+        edit: Callable[[CodeCell], str] | None = None,
     ) -> None:
         self._ask = ask
+        self._tell = tell
         self.auto_run = auto_run  # %auto-run changes it during a session
         self._edit = edit or edit_in_editor
 
@@ -33,25 +42,48 @@ class Approver:
         """The person's decision about `cell`."""
         if self.auto_run:
             return Decision(run=True, cell=cell)
-        answer = (self._ask(QUESTION) or "").strip().lower()
-        if answer in ("y", "yes"):
-            return Decision(run=True, cell=cell)
-        if answer in ("e", "edit"):
-            code = self._edit(cell)
-            if code is None or not code.strip():
+        while True:
+            answer = (self._ask(QUESTION) or "").strip().lower()
+            if answer in ("y", "yes"):
+                return Decision(run=True, cell=cell)
+            if answer not in ("e", "edit"):
                 return Decision(run=False)
-            return Decision(run=True, cell=CodeCell(cell.language, code))
-        return Decision(run=False)
+            try:
+                code = self._edit(cell)
+            except EditorFailed as exc:
+                self._tell(str(exc))  # then the question again: the person may still run the code, or decline it
+                continue
+            return Decision(run=True, cell=CodeCell(cell.language, code)) if code.strip() else Decision(run=False)
 
 
-def edit_in_editor(cell: CodeCell) -> str | None:
-    """Open $VISUAL or $EDITOR (else vi) on the cell's code; the edited code, or None when the editor failed."""
-    editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+def edit_in_editor(cell: CodeCell) -> str:
+    """Open $VISUAL or $EDITOR (else vi) on the cell's code and return the edited code; EditorFailed if it fails."""
+    variable, command = _editor()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"cell{_SUFFIXES.get(cell.language, '.txt')}"
         path.write_text(cell.code, encoding="utf-8")
         try:
-            subprocess.run([*editor, str(path)], check=True)
-        except (OSError, subprocess.CalledProcessError):
-            return None  # never run code the person meant to change
-        return path.read_text(encoding="utf-8").rstrip("\n")
+            status = subprocess.run([*command, str(path)], check=False).returncode
+        except OSError as exc:
+            raise EditorFailed(_cannot_start(variable, command[0], exc)) from exc
+        if status != 0:  # never run code the person meant to change, when the editor says it failed
+            raise EditorFailed(f"the editor {command[0]} exited with status {status}: the code was not changed")
+        return path.read_text(encoding="utf-8", errors="replace").rstrip("\n")
+
+
+def _editor() -> tuple[str | None, list[str]]:
+    """The variable that names the editor (None: the fallback) and its command line; EditorFailed when unusable."""
+    variable = next((name for name in ("VISUAL", "EDITOR") if os.environ.get(name, "").strip()), None)
+    try:
+        command = shlex.split(os.environ[variable]) if variable else [FALLBACK_EDITOR]
+    except ValueError as exc:  # unbalanced quotes
+        raise EditorFailed(f"cannot read ${variable} ({exc}): {_SET_ONE}") from exc
+    return variable, command
+
+
+def _cannot_start(variable: str | None, program: str, error: OSError) -> str:
+    """The line for an editor that could not be started."""
+    if variable is None:
+        return f"no editor: $VISUAL and $EDITOR are not set and {program} is not installed; {_SET_ONE}"
+    why = "not found" if isinstance(error, FileNotFoundError) else reason(error)
+    return f"cannot start the editor {program} (${variable}): {why}; {_SET_ONE}"

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from interpreter.storage import ConversationStore
 
 EXIT_USAGE = 2
+JSON_FLAG = "--json"
 PIPED_WIDTH = 120  # the width lists are fitted to when stdout is not a terminal (and COLUMNS is unset)
 
 app = typer.Typer(
@@ -124,7 +125,7 @@ def interpreter(
         str | None,
         typer.Option("--resume", metavar="[ID]", help="Continue the latest conversation, or the one with ID."),
     ] = None,
-    json: Annotated[bool, typer.Option("--json", help="Write one JSON object per event on stdout.")] = False,
+    json: Annotated[bool, typer.Option(JSON_FLAG, help="Write one JSON object per event on stdout.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show details of failures.")] = False,
     version: Annotated[
         bool, typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit.")
@@ -245,10 +246,15 @@ def _run(flags: config.Flags, command: str | None, resume: str | None) -> int:
         settings = config.resolve(flags)
         task = _task(command, sys.stdin)
     except ConfigError as exc:
-        return _fail(exc, EXIT_USAGE)
+        return _fail(exc, EXIT_USAGE, json=flags.json)
     from interpreter.launch import start  # noqa: PLC0415 - heavy: rich, subprocess machinery
 
-    return _guarded(lambda: start(settings, task=task, resume=resume), verbose=settings.verbose, resuming=bool(resume))
+    return _guarded(
+        lambda: start(settings, task=task, resume=resume),
+        verbose=settings.verbose,
+        resuming=bool(resume),
+        json=settings.json,
+    )
 
 
 def _task(command: str | None, stdin: TextIO | None) -> str | None:
@@ -323,21 +329,25 @@ def _remove(conversation_id: str) -> int:
     return 0
 
 
-def _guarded(action: Callable[[], int], *, verbose: bool | None = None, resuming: bool = False) -> int:
+def _guarded(
+    action: Callable[[], int], *, verbose: bool | None = None, resuming: bool = False, json: bool = False
+) -> int:
     """Run `action`; an expected failure becomes one line and its exit code, and so does a bug.
 
     `verbose` is the --verbose of a session (None for a command without one): a bug's traceback is shown with it.
+    `json`: the session's stdout carries JSON lines, and a failure that escapes it ends them (error, then exit).
     """
     try:
         return action()
     except InterpreterError as exc:
-        return _fail(exc, _exit_code(exc, resuming=resuming))
+        return _fail(exc, _exit_code(exc, resuming=resuming), json=json)
     except BrokenPipeError:  # the reader left early (`| head`): Typer quiets stdout and exits 1, as tools do
         raise
     except Exception as exc:  # a bug
         if verbose:
             traceback.print_exc()
-        return _fail(f"internal error: {exc!r}{' (run with --verbose for details)' if verbose is False else ''}", 1)
+        hint = " (run with --verbose for details)" if verbose is False else ""
+        return _fail(f"internal error: {exc!r}{hint}", 1, json=json)
 
 
 def _exit_code(error: InterpreterError, *, resuming: bool) -> int:
@@ -346,9 +356,16 @@ def _exit_code(error: InterpreterError, *, resuming: bool) -> int:
     return EXIT_USAGE if usage else 1
 
 
-def _fail(problem: object, code: int) -> int:
-    """Print one line about what went wrong on stderr; returns the exit code."""
-    print(f"interpreter: {problem}", file=sys.stderr)
+def _fail(problem: object, code: int, *, json: bool = False) -> int:
+    """Print one line about what went wrong on stderr, and with `json` end stdout with error and exit lines."""
+    if not json:
+        print(f"interpreter: {problem}", file=sys.stderr)
+        return code
+    from interpreter.ui.jsonl import JsonLinesRenderer  # noqa: PLC0415 - only a failure with --json needs it
+
+    lines = JsonLinesRenderer(sys.stdout)
+    lines.error(str(problem))  # the same line on stderr too
+    lines.exit(code)
     return code
 
 
@@ -371,14 +388,15 @@ def main(argv: list[str] | None = None) -> NoReturn:
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGHUP, _exit_on_signal)
     args = _normalize_resume(sys.argv[1:] if argv is None else argv)
+    json = JSON_FLAG in args  # what a usage error can still know: the flags were not all understood
     try:
         code = app(args=args, prog_name="interpreter", standalone_mode=False)
     except TyperException as exc:  # usage errors: a bad flag, a missing or malformed value
-        code = _fail(f"{exc.format_message()} (see interpreter --help)", exc.exit_code)
+        code = _fail(f"{exc.format_message()} (see interpreter --help)", exc.exit_code, json=json)
     except typer.Exit as exc:
         code = exc.exit_code
-    except typer.Abort:
-        code = 130
+    except typer.Abort:  # Ctrl-C before a session could catch it
+        code = _fail("cancelled (Ctrl-C)", 130, json=json)
     # The SDK leaves ~100k long-lived objects; freezing them spares the collector's passes over them at exit (~0.1 s).
     gc.freeze()
     sys.exit(code if isinstance(code, int) else 0)

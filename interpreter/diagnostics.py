@@ -6,10 +6,14 @@ stderr. Never log the API key: nothing here receives it, and headers are filtere
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+
+from interpreter.directories import private_file, private_folder, reason
+from interpreter.errors import HomeNotWritable
 
 LOGGER_NAME = "interpreter"
 _MAX_BYTES = 1_000_000
@@ -30,24 +34,38 @@ class _Echo(logging.Handler):
             self.handleError(record)
 
 
-def configure(home: Path, *, echo: Callable[[str], None] | None = None) -> logging.Logger:
-    """Send the tool's log to `home/logs/interpreter.log` (rotated) and each line to `echo` (the renderer's log)."""
+class _PrivateRotatingFile(RotatingFileHandler):
+    """A rotated log file only its owner can read: each file, the first and those after a rollover, is 0600."""
+
+    def _open(self) -> io.TextIOWrapper:
+        # logging opens with the umask's mode (0644, readable by every local user): open it ourselves instead.
+        return open(private_file(Path(self.baseFilename)), "a", encoding=self.encoding, errors=self.errors)
+
+
+def configure(*, echo: Callable[[str], None] | None = None) -> logging.Logger:
+    """Start the tool's log afresh: each line to `echo` (the renderer's log); `log_to_file` adds the file."""
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
-    folder = home / "logs"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    to_file = RotatingFileHandler(folder / "interpreter.log", maxBytes=_MAX_BYTES, backupCount=_BACKUPS)
-    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logger.addHandler(to_file)
     if echo is not None:
         to_screen = _Echo(echo)
         to_screen.setFormatter(logging.Formatter("[%(name)s] %(message)s"))
         logger.addHandler(to_screen)
     return logger
+
+
+def log_to_file(folder: Path) -> None:
+    """Also write the log to `folder/interpreter.log` (rotated; 0600 in a 0700 folder); HomeNotWritable if it cannot."""
+    path = folder / "interpreter.log"
+    try:
+        to_file = _PrivateRotatingFile(private_folder(folder) / path.name, maxBytes=_MAX_BYTES, backupCount=_BACKUPS)
+    except OSError as exc:
+        raise HomeNotWritable(f"cannot write the log {path} ({reason(exc)}): going on without it") from exc
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger(LOGGER_NAME).addHandler(to_file)
 
 
 def safe_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -17,12 +17,12 @@
     │   └── LanguageUnavailable       a known language whose interpreter is not installed
     ├── StorageError                  a conversation could not be read or written
     │   ├── NoSuchConversation        no conversation has the id given
-    │   └── HomeNotWritable           the home, the history or the log cannot be written (the session goes on)
+    │   └── HomeNotWritable           the home or the log in it cannot be written (the session goes on)
     ├── EditorFailed                  $EDITOR could not be started or failed (the question is asked again)
     └── CommandError                  a %command cannot do what was asked (the session goes on)
 
 Foreign exceptions (the openai SDK, OSError from subprocesses and files) are translated into these at the boundary
-that meets them (`llm.py`, `execution/`, `storage.py`, `home.py`, `prompt.py`, `diagnostics.py`, `approval.py`);
+that meets them (`llm.py`, `execution/`, `storage.py`, `directories.py`, `prompt.py`, `diagnostics.py`, `approval.py`);
 nothing above those modules sees a foreign exception. This module imports nothing of the project.
 """
 
@@ -147,7 +147,7 @@ class NoSuchConversation(StorageError):
 
 
 class HomeNotWritable(StorageError):
-    """Raised when the home directory, the prompt history or the log cannot be written; a session goes on without."""
+    """Raised when the home directory or the log in it cannot be written; a session goes on without keeping them."""
 
 
 class EditorFailed(InterpreterError):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 
 from interpreter import commands, diagnostics
 from interpreter.approval import Approver
-from interpreter.config import RESUME_LATEST, Settings, ensure_home
+from interpreter.config import RESUME_LATEST, Settings
 from interpreter.context import ContextWindow
-from interpreter.errors import ConfigError
+from interpreter.directories import CONVERSATIONS, working_directory, writable_home
+from interpreter.errors import ConfigError, HomeNotWritable
 from interpreter.execution import Executor
 from interpreter.interrupts import CtrlC
 from interpreter.llm import ChatModel, OpenAIChatModel, warm_up
@@ -29,6 +32,7 @@ def start(settings: Settings, *, task: str | None, resume: str | None) -> int:
     """Run one task (`task`) or an interactive session; returns the exit status."""
     if settings.json and task is None:  # a prompt would write to the stdout that carries only JSON lines
         raise ConfigError("--json needs a task: -c TASK, or one piped on stdin")
+    working_directory()  # gone (deleted under the shell): one line now, not a failure in the middle of the run
     renderer = make_renderer(verbose=settings.verbose, json=settings.json)
     status = _run(settings, renderer, task=task, resume=resume)
     if isinstance(renderer, JsonLinesRenderer):
@@ -38,10 +42,10 @@ def start(settings: Settings, *, task: str | None, resume: str | None) -> int:
 
 def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: str | None) -> int:
     """Build the session and run it, drawing on `renderer`; returns the exit status."""
-    home = ensure_home(settings.home)
-    diagnostics.configure(home, echo=renderer.log)
-    prompter = Prompter(home / "history", before_prompt=renderer.stop, completions=commands.names())
-    store = ConversationStore(home / "conversations")
+    home = _home(settings.home, renderer)  # None when it cannot be written: nothing is kept, as said once
+    history = home / "history" if home else None
+    prompter = Prompter(history, before_prompt=renderer.stop, say=renderer.info, completions=commands.names())
+    store = ConversationStore(settings.home / CONVERSATIONS)
     conversation = _conversation(store, settings.model, resume)
     warming = warm_up()  # after the checks that can end the run at once: those need not wait for the SDK
     if resume is not None:
@@ -56,7 +60,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
     adapter = build_adapter(settings)
     estimator = TokenEstimator()  # shared: the context window's estimates learn from the usage the model sees
     model = build_model(settings, adapter, estimator)
-    approver = Approver(ask, auto_run=settings.auto_run)
+    approver = Approver(ask, tell=renderer.error, auto_run=settings.auto_run)
     try:
         with CtrlC().installed() as ctrl_c, build_executor(settings) as executor:
             executor.prepare("python")  # the most asked-for language boots while the first request is out
@@ -66,15 +70,16 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 runner=executor,
                 confirm=approver,
                 conversation=conversation,
-                save=store.save,
+                save=store.save if home else _not_kept,
                 window=ContextWindow(adapter, configured=settings.context_window, estimator=estimator),
             )
-            if task is not None:
-                return run_task(session, renderer, task, ctrl_c)
             context = commands.CommandContext(
                 session, renderer, approver, store, api=model, chat=adapter, replay=lambda past: replay(past, renderer)
             )
-            return run_interactive(session, renderer, prompter, ctrl_c, lambda line: commands.run(line, context))
+            command = partial(commands.run, context=context)
+            if task is not None:
+                return run_task(session, renderer, task, ctrl_c, command)
+            return run_interactive(session, renderer, prompter, ctrl_c, command)
     finally:
         if model.traffic.rate_limited or model.traffic.waited:
             renderer.info(model.traffic.summary())
@@ -130,6 +135,25 @@ def build_model(settings: Settings, adapter: OpenAIChatModel, estimator: TokenEs
         threshold=settings.breaker_threshold, open_for=settings.breaker_open, on_transition=log_transition
     )
     return ResilientModel(adapter, settings=retry, breaker=breaker, estimator=estimator)
+
+
+def _home(path: Path, renderer: Renderer) -> Path | None:
+    """The home, ready to keep the conversation, history and log; None (said once) when nothing can be written there."""
+    diagnostics.configure(echo=renderer.log)
+    try:
+        home = writable_home(path)
+    except HomeNotWritable as exc:
+        renderer.info(str(exc))
+        return None
+    try:
+        diagnostics.log_to_file(home / "logs")
+    except HomeNotWritable as exc:  # the session is kept all the same; only the API log is lost
+        renderer.info(str(exc))
+    return home
+
+
+def _not_kept(conversation: Conversation) -> None:
+    """Saving, when the home cannot be written: nothing is kept (the session said so when it began)."""
 
 
 def _no_answer(question: str) -> None:

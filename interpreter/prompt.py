@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+
+from interpreter.directories import private_file, reason
 
 CONTROLLING_TERMINAL = "/dev/tty"
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.completion import Completer
+    from prompt_toolkit.history import History
 
 
 class Prompter:
-    """Asks on a terminal with prompt_toolkit (history, paste, editing); reads plain lines from a pipe otherwise."""
+    """Asks on a terminal with prompt_toolkit (history, paste, editing); reads plain lines from a pipe otherwise.
+
+    Only tasks and %commands go to the history file (`history`; None keeps it in memory), never answers to questions.
+    """
 
     def __init__(
         self,
-        history: Path,
+        history: Path | None,
         *,
         before_prompt: Callable[[], None] = lambda: None,
+        say: Callable[[str], None] | None = None,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
         terminal: Callable[[], TextIO] | None = None,
@@ -30,11 +38,12 @@ class Prompter:
     ) -> None:
         self._history = history
         self._before_prompt = before_prompt
+        self._say = say or self._write_line  # a problem worth one line (the history file cannot be used)
         self._stdin = stdin or sys.stdin
         self._stdout = stdout or sys.stdout
         self._open_terminal = terminal or _controlling_terminal
         self._completions = list(completions)  # words Tab completes at the start of a task (the %commands)
-        self._session: PromptSession[str] | None = None
+        self._sessions: dict[bool, PromptSession[str]] = {}  # by "reads tasks": tasks and questions apart
         self._keyboard: TextIO | None = None
 
     @property
@@ -58,18 +67,18 @@ class Prompter:
 
     def read_task(self) -> str | None:
         """The next task; None at end of input (Ctrl-D). Ctrl-C raises KeyboardInterrupt (the line is dropped)."""
-        return self._ask("> ", completing=True)
+        return self._ask("> ", task=True)
 
     def ask(self, question: str) -> str | None:
         """One answer to `question`; None at end of input."""
-        return self._ask(question, completing=False)
+        return self._ask(question, task=False)
 
-    def _ask(self, question: str, *, completing: bool) -> str | None:
-        """One line from the person; on a terminal, Tab completes the command words when `completing`."""
+    def _ask(self, question: str, *, task: bool) -> str | None:
+        """One line from the person; on a terminal, a task has the history and Tab completes the command words."""
         self._before_prompt()
         try:
             if self.interactive:
-                return self._prompt_session().prompt(question, completer=self._completer() if completing else None)
+                return self._prompt_session(task=task).prompt(question, completer=self._completer() if task else None)
             return self._read_line(question)
         except EOFError:
             return None
@@ -84,26 +93,42 @@ class Prompter:
             return None
         return line.rstrip("\n")
 
-    def _prompt_session(self) -> PromptSession[str]:
-        """The prompt_toolkit session, built on first use (its import is not free)."""
-        if self._session is None:
+    def _write_line(self, line: str) -> None:
+        """Show one line of the prompter's own where questions are echoed (when no `say` was given)."""
+        self._stdout.write(f"{line}\n")
+        self._stdout.flush()
+
+    def _prompt_session(self, *, task: bool) -> PromptSession[str]:
+        """The prompt_toolkit session for tasks or for questions, built on first use (its import is not free)."""
+        if task not in self._sessions:
             from prompt_toolkit import PromptSession  # noqa: PLC0415 - keep start-up fast
-            from prompt_toolkit.history import FileHistory  # noqa: PLC0415
+            from prompt_toolkit.history import DummyHistory  # noqa: PLC0415
+            from prompt_toolkit.input import create_input  # noqa: PLC0415
             from prompt_toolkit.shortcuts import CompleteStyle  # noqa: PLC0415
 
-            self._history.parent.mkdir(parents=True, exist_ok=True)
             # Completion on Tab only, readline-style (choices printed once above the prompt): no menu popping up
             # below the line, and no screen lines reserved for one.
-            from prompt_toolkit.input import create_input  # noqa: PLC0415
-
-            self._session = PromptSession(
-                history=FileHistory(str(self._history)),
+            self._sessions[task] = PromptSession(
+                history=self._task_history() if task else DummyHistory(),  # a `y` is no task to recall
                 input=create_input(self._keyboard_input()),
                 complete_while_typing=False,
                 complete_style=CompleteStyle.READLINE_LIKE,
                 reserve_space_for_menu=0,
             )
-        return self._session
+        return self._sessions[task]
+
+    def _task_history(self) -> History:
+        """The history file, readable only by its owner; in memory (said once) when there is none or it is unusable."""
+        from prompt_toolkit.history import FileHistory, InMemoryHistory  # noqa: PLC0415 - with the session
+
+        if self._history is None:
+            return InMemoryHistory()
+        try:
+            os.close(private_file(self._history))
+        except OSError as exc:
+            self._say(f"cannot use the history file {self._history} ({reason(exc)}): going on without it")
+            return InMemoryHistory()
+        return FileHistory(str(self._history))
 
     def _completer(self) -> Completer | None:
         """Completes the whole line typed so far against the command words (so only a line's first word)."""

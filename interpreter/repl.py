@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from interpreter import tool
 from interpreter.commands import is_command
 from interpreter.context import is_task
-from interpreter.errors import InterpreterError
+from interpreter.errors import CommandError, InterpreterError
 from interpreter.interrupts import CtrlC
 from interpreter.messages import CodeProposed, Event, Message, TextDelta, TurnEnded
 
@@ -20,13 +20,16 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
+EXIT_USAGE = 2
 EXIT_MAX_STEPS = 3
 EXIT_CANCELLED = 130
 _LEAVE = frozenset({"exit", "quit", "exit()", "quit()"})
 
 
-def run_task(session: Session, renderer: Renderer, task: str, ctrl_c: CtrlC) -> int:
-    """Work on one task and return the exit status for `-c`."""
+def run_task(session: Session, renderer: Renderer, task: str, ctrl_c: CtrlC, command: Callable[[str], None]) -> int:
+    """Work on one task, or run one %command, and return the exit status for `-c`."""
+    if is_command(task):
+        return _command_status(command, task, renderer)
     try:
         ended = _show(session.send(task), renderer, ctrl_c)
     except KeyboardInterrupt:
@@ -95,6 +98,22 @@ def _command(command: Callable[[str], None], line: str, renderer: Renderer) -> N
         renderer.info("cancelled (Ctrl-C)")
     except InterpreterError as exc:
         renderer.error(str(exc))
+
+
+def _command_status(command: Callable[[str], None], line: str, renderer: Renderer) -> int:
+    """Run one %command given as the task; a misused or unknown one is a usage error (2), as a bad flag is."""
+    try:
+        command(line)
+    except KeyboardInterrupt:
+        renderer.info("cancelled (Ctrl-C)")
+        return EXIT_CANCELLED
+    except CommandError as exc:
+        renderer.error(str(exc))
+        return EXIT_USAGE
+    except InterpreterError as exc:
+        _report(exc, renderer)
+        return EXIT_FAILURE
+    return EXIT_OK
 
 
 def _report(error: InterpreterError, renderer: Renderer) -> None:

@@ -16,7 +16,7 @@ from fake_server import FakeServer, Fault, Reply
 
 import interpreter
 from interpreter import Interpreter
-from interpreter.errors import ApiError, MissingApiKey
+from interpreter.errors import ApiError, ConfigError, MissingApiKey
 from interpreter.messages import (
     CodeCell,
     CodeDeclined,
@@ -165,6 +165,20 @@ def test_an_api_failure_raises_an_interpreter_error(make: Make, server: FakeServ
 def test_no_key_anywhere_is_a_config_error(server: FakeServer) -> None:
     with pytest.raises(MissingApiKey):
         Interpreter(api_base=server.url)
+
+
+def test_a_deleted_working_directory_raises_the_line_the_command_prints(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+
+    with pytest.raises(ConfigError) as raised:
+        Interpreter(api_base=server.url, api_key="sk-test")
+
+    assert str(raised.value) == "the working directory no longer exists: cd to one that does, then run again"
 
 
 def test_the_readme_example_runs(server: FakeServer, tmp_path: Path) -> None:

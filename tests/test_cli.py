@@ -271,14 +271,6 @@ def test_ctrl_c_in_one_task_mode_exits_130_and_leaves_nothing_running(
     assert alive == []
 
 
-def test_an_unusable_home_is_one_line_and_exit_2(run_cli: Run, tmp_path: Path) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("")
-    result = run_cli("-c", "hi", env={"INTERPRETER_HOME": str(blocker / "home")})
-    assert result.returncode == 2
-    assert_one_clear_line(result, "cannot create the home directory")
-
-
 def test_a_bad_settings_file_is_one_line_and_exit_2(run_cli: Run, private_home: Path) -> None:
     private_home.mkdir(parents=True, exist_ok=True)
     (private_home / "config.toml").write_text("max_retires = 3\n")

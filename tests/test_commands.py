@@ -84,7 +84,7 @@ def build(tmp_path: Path, model: FakeChatModel | None = None, chat: OpenAIChatMo
         asked.append(question)
         return "n"
 
-    approver = Approver(decline)
+    approver = Approver(decline, tell=renderer.error)
     store = ConversationStore(tmp_path / "conversations")
     runner = FakeRunner()
     session = Session(

@@ -14,6 +14,7 @@ import pytest
 from fake_server import FakeServer, Fault, RateLimit, Reply
 from fakes import FakeClock
 
+from interpreter.cli import _guarded
 from interpreter.config import Settings
 from interpreter.errors import ConfigError
 from interpreter.launch import start
@@ -213,3 +214,18 @@ def test_json_without_a_task_is_a_usage_error(server: FakeServer, private_home: 
         start(settings, task=None, resume=None)
 
     assert not server.requests
+
+
+def test_a_bug_outside_the_renderer_still_ends_with_error_and_exit_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    def bug() -> int:
+        raise RuntimeError("boom")
+
+    assert _guarded(bug, verbose=False, json=True) == 1
+
+    out, err = capsys.readouterr()
+    line = "internal error: RuntimeError('boom') (run with --verbose for details)"
+    assert [json.loads(text) for text in out.splitlines()] == [
+        {"type": "error", "message": line},
+        {"type": "exit", "status": 1},
+    ]
+    assert err == f"interpreter: {line}\n"
