@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from interpreter import commands, diagnostics
@@ -40,6 +41,8 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
     """Build the session and run it, drawing on `renderer`; returns the exit status."""
     home = ensure_home(settings.home)
     diagnostics.configure(home, echo=renderer.log)
+    if settings.key_warning:
+        logging.getLogger(diagnostics.LOGGER_NAME).warning(settings.key_warning)
     prompter = Prompter(home / "history", before_prompt=renderer.stop, completions=commands.names())
     store = ConversationStore(home / "conversations")
     conversation = _conversation(store, settings.model, resume)
@@ -107,7 +110,7 @@ def build_session(
 
 def build_executor(settings: Settings) -> Executor:
     """The code runner, with the settings' limits; close it (or use it as a context manager) to end its processes."""
-    return Executor(timeout=settings.timeout, output_cap=settings.output_cap)
+    return Executor(timeout=settings.timeout, output_cap=settings.output_cap, pass_env=settings.pass_env)
 
 
 def build_adapter(settings: Settings) -> OpenAIChatModel:

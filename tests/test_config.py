@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from interpreter.config import DEFAULT_API_BASE, DEFAULT_MODEL, Flags, effective, home_dir, resolve
+from interpreter.config import DEFAULT_API_BASE, DEFAULT_MODEL, Flags, effective, home_dir, mask_key, resolve
 from interpreter.errors import ConfigError, MissingApiKey
-from interpreter.settings_table import mask_key, settings_table
+from interpreter.settings_table import settings_table
 
 
 def test_flags_beat_the_environment_which_beats_defaults() -> None:
@@ -52,10 +52,12 @@ def test_home_follows_interpreter_home(tmp_path: Path) -> None:
     assert home_dir({}).name == "steady-interpreter"
 
 
-def write_settings(home: Path, text: str) -> Path:
+def write_settings(home: Path, text: str | bytes) -> Path:
+    """Write the settings file, private to its owner as README asks of one that holds a key."""
     home.mkdir(parents=True, exist_ok=True)
     path = home / "config.toml"
-    path.write_text(text)
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    path.chmod(0o600)
     return path
 
 
