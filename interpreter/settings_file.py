@@ -78,11 +78,12 @@ def read_file(path: Path) -> SettingsFile:
 
 
 def _text(raw: bytes, path: Path) -> str:
-    """The file's bytes as UTF-8 text; ConfigError naming the file and the first byte that is not."""
+    """The file's bytes as UTF-8 text; ConfigError naming the file and the first line that is not."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"the settings file {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"the settings file {path} is not UTF-8 text (line {line}): save it as UTF-8") from exc
 
 
 def _parsed(text: str, path: Path) -> SettingsFile:
