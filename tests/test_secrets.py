@@ -179,15 +179,16 @@ def assert_one_clear_line(result: subprocess.CompletedProcess[str], expected: st
 
 @pytest.mark.parametrize("args", [["-c", "hi"], ["config"], ["doctor"]])
 def test_a_settings_file_that_is_not_utf8_is_one_line_for_every_command(
-    interpreter_command: list[str], private_home: Path, args: list[str]
+    interpreter_command: list[str], server: FakeServer, private_home: Path, args: list[str]
 ) -> None:
     path = write_settings(private_home, "")
     path.write_bytes(b'model = "caf\xe9"\n')
 
-    result = run(interpreter_command, "--api-key", "sk-test", *args)
+    result = run(interpreter_command, "--api-key", "sk-test", "--api-base", server.url, *args)
 
     assert result.returncode == 2
     assert_one_clear_line(result, f"interpreter: the settings file {path} is not UTF-8 text (line 1)")
+    assert server.requests == []
 
 
 def test_conversations_do_not_need_the_settings_file(interpreter_command: list[str], private_home: Path) -> None:
@@ -201,9 +202,9 @@ def test_conversations_do_not_need_the_settings_file(interpreter_command: list[s
 
 @pytest.mark.parametrize("args", [["-c", "hi"], ["config"]])
 def test_a_key_in_a_settings_file_others_can_read_is_refused(
-    interpreter_command: list[str], private_home: Path, args: list[str]
+    interpreter_command: list[str], server: FakeServer, private_home: Path, args: list[str]
 ) -> None:
-    path = write_settings(private_home, 'api_key = "sk-in-the-file"\n')
+    path = write_settings(private_home, f'api_base = "{server.url}"\napi_key = "sk-in-the-file"\n')
     path.chmod(0o644)
 
     result = run(interpreter_command, *args)
@@ -211,6 +212,7 @@ def test_a_key_in_a_settings_file_others_can_read_is_refused(
     assert result.returncode == 2
     assert_one_clear_line(result, f"other users can read: chmod 600 {path}")
     assert "sk-in-the-file" not in result.stderr
+    assert server.requests == []
 
 
 @pytest.mark.parametrize(
