@@ -61,7 +61,7 @@ def run(
     terminal: bool | None = None,
     read_timeout: float = probe.READ_TIMEOUT,
 ) -> int:
-    """Run every check and print the report on `out` (stdout); 0 when all passed, else 1."""
+    """Run every check and print the report on `out` (stdout), after the settings' key warning if any; 0 if all pass."""
     from interpreter.ui.checklist import print_checklist  # noqa: PLC0415 - the ui module reads this module's values
 
     out = sys.stdout if out is None else out
