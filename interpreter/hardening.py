@@ -82,7 +82,7 @@ def _memory_ranges() -> tuple[tuple[int, int], tuple[int, int]] | None:
     except OSError:
         return None
     fields = stat[stat.rfind(b")") + 2 :].split()[_MEMORY_FIELDS]
-    if len(fields) < 4:  # a kernel older than 3.5
+    if len(fields) < 4 or not all(field.isdigit() for field in fields):  # a kernel older than 3.5
         return None
     arg_start, arg_end, env_start, env_end = map(int, fields)
     if not (0 < arg_start <= arg_end and 0 < env_start <= env_end):
