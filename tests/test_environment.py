@@ -1,10 +1,14 @@
-"""Which environment variables cells get."""
+"""Which environment variables cells get, and that an executor gives them only those."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
 from interpreter.environment import cell_environment, is_withheld, withheld_names
+from interpreter.execution import Executor
+from interpreter.messages import RunResult
 
 
 @pytest.mark.parametrize(
@@ -39,3 +43,15 @@ def test_pass_env_lets_named_variables_and_patterns_through() -> None:
         "AWS_SECRET_ACCESS_KEY": "aws",
     }
     assert withheld_names(environ, ["GITHUB_TOKEN"]) == ["AWS_SECRET_ACCESS_KEY", "OPENAI_API_KEY"]
+
+
+def test_an_executor_gives_its_cells_and_their_supervisor_the_environment_without_secrets() -> None:
+    environ = {"PATH": os.environ["PATH"], "OPENAI_API_KEY": "sk-secret", "MY_TOKEN": "tok", "PASSED_KEY": "ok"}
+    code = "import os\nparent = open(f'/proc/{os.getppid()}/environ').read()\nprint(sorted(os.environ), parent)"
+    with Executor(environ=environ, pass_env=["PASSED_*"]) as executor:
+        result = list(executor.run("python", code))[-1]
+    assert isinstance(result, RunResult)
+    assert "'OPENAI_API_KEY'" not in result.output and "'MY_TOKEN'" not in result.output
+    assert "'PASSED_KEY'" in result.output and "'PATH'" in result.output
+    supervisor = result.output.split("] ", 1)[1]
+    assert "sk-secret" not in supervisor and "MY_TOKEN" not in supervisor and "PASSED_KEY=ok" in supervisor
