@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, TextIO
 import typer
 from typer.exceptions import TyperException
 
-from interpreter import __version__, config
+from interpreter import __version__, config, hardening
 from interpreter.errors import ConfigError, InterpreterError, NoSuchConversation, StorageError
 
 if TYPE_CHECKING:
@@ -385,6 +385,7 @@ def _exit_on_signal(signum: int, frame: FrameType | None) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Console-script entry point."""
+    hardening.harden(secret_options=("--api-key",))  # first: the key leaves the process list and environ
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGHUP, _exit_on_signal)
     args = _normalize_resume(sys.argv[1:] if argv is None else argv)

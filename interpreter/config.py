@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,10 @@ RESUME_LATEST = "latest"  # what a bare `--resume` means
 DEFAULT_SOURCE = "default"
 # The environment variables the settings honour: the OpenAI SDK's own names, so one export serves both.
 ENV_VARS = {"api_base": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
+CONNECTION = frozenset(ENV_VARS)  # a key and the endpoint it belongs to
+MISSING_KEY = "(missing)"
+Layer = tuple[str, Mapping[str, object]]  # where some settings came from ("file", "env NAME"...), and their values
+SHORTEST_MASKED_KEY = 16  # a shorter key would give away too much of itself in 7 characters
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class Settings:
     context_window: int | None = None  # tokens the model accepts; None: known from the model's name
     output_cap: int = DEFAULT_OUTPUT_CAP  # characters of a cell's output the model gets (head and tail kept)
     json: bool = False  # write one JSON object per event on stdout instead of drawing a screen
+    pass_env: tuple[str, ...] = ()  # environment variables (or patterns) cells get even though they look secret
+    key_warning: str = ""  # said by doctor and the log: the environment's key goes to an endpoint set elsewhere
 
     def __repr__(self) -> str:
         # The key must never reach a log or a traceback through repr().
@@ -107,6 +114,13 @@ class Effective:
         return self.sources.get(name, DEFAULT_SOURCE)
 
 
+def mask_key(key: str) -> str:
+    """Enough of a key to tell two apart (`sk-…3f9a`), never enough to use; short keys show nothing."""
+    if not key:
+        return MISSING_KEY
+    return f"{key[:3]}…{key[-4:]}" if len(key) >= SHORTEST_MASKED_KEY else "(set, hidden)"
+
+
 def home_dir(env: Mapping[str, str] | None = None) -> Path:
     """Where everything the tool stores lives: $INTERPRETER_HOME, else the platform's user data dir."""
     env = os.environ if env is None else env
@@ -121,6 +135,10 @@ def ensure_home(home: Path) -> Path:
     """Create the home directory, private to its owner; ConfigError when that is impossible."""
     try:
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except (FileExistsError, NotADirectoryError) as exc:  # mkdir's own words ("File exists") mislead here
+        raise ConfigError(
+            f"cannot create the home directory {home}: a file is in the way (set INTERPRETER_HOME)"
+        ) from exc
     except OSError as exc:
         raise ConfigError(f"cannot create the home directory {home}: {exc.strerror} (set INTERPRETER_HOME)") from exc
     return home
@@ -135,26 +153,48 @@ def resolve(flags: Flags, env: Mapping[str, str] | None = None) -> Settings:
 
 
 def effective(flags: Flags, env: Mapping[str, str] | None = None) -> Effective:
-    """The one precedence chain: flags > environment > profile > settings file > defaults; then validate."""
+    """The one precedence chain: flags > environment > profile > settings file > defaults; then validate.
+
+    A key belongs to its endpoint: when the file or the profile sets both api_base and api_key, the environment
+    overrides neither (so OPENAI_API_KEY never goes to a profile's own server); a flag still does.
+    """
     env = os.environ if env is None else env
     home = home_dir(env)
     file = read_file(home / CONFIG_FILE)
     profile = flags.profile or file.profile
-    layers: list[tuple[str, Mapping[str, object]]] = [
+    stored: list[Layer] = [
         ("file", file.values),
         (f"profile {profile}", file.profile_values(profile) if profile else {}),
-        *((f"env {var}", {name: env[var]}) for name, var in ENV_VARS.items() if env.get(var)),
-        ("flag", flags.values()),
     ]
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
-    for source, layer in layers:
+    for source, layer in [*stored, *_environment(env, stored), ("flag", flags.values())]:
         values |= layer
         sources |= dict.fromkeys(layer, source)
     settings = Settings(home=home, **cast("dict[str, Any]", values))
-    _validate(settings)
+    _validate(settings, sources)
     settings = replace(settings, api_base=settings.api_base.rstrip("/"))
+    settings = replace(settings, key_warning=_key_warning(settings, sources))
     return Effective(settings, file.path, profile, {**sources, **_profile_source(flags, file)})
+
+
+def _environment(env: Mapping[str, str], stored: list[Layer]) -> list[Layer]:
+    """The environment's layers, one per variable; none for the connection when a stored layer pairs key and base."""
+    paired = any(layer.keys() >= CONNECTION for _, layer in stored)
+    given = [(name, var) for name, var in ENV_VARS.items() if env.get(var) and not (paired and name in CONNECTION)]
+    return [(f"env {var}", {name: env[var]}) for name, var in given]
+
+
+def _key_warning(settings: Settings, sources: Mapping[str, str]) -> str:
+    """A warning when the environment's key goes to an endpoint that a flag, a profile or the file set; else ""."""
+    key_from, base_from = sources.get("api_key", DEFAULT_SOURCE), sources.get("api_base", DEFAULT_SOURCE)
+    if not key_from.startswith("env ") or base_from.startswith("env ") or base_from == DEFAULT_SOURCE:
+        return ""
+    origin = {"flag": "--api-base", "file": "the settings file"}.get(base_from, base_from)
+    return (
+        f"the API key from {key_from.removeprefix('env ')} ({mask_key(settings.api_key)}) is sent to "
+        f"{settings.api_base}, set by {origin}; if that server has a key of its own, set it beside the endpoint"
+    )
 
 
 def _profile_source(flags: Flags, file: SettingsFile) -> dict[str, str]:
@@ -164,8 +204,13 @@ def _profile_source(flags: Flags, file: SettingsFile) -> dict[str, str]:
     return {"profile": "file"} if file.profile else {}
 
 
-def _validate(settings: Settings) -> None:
+def _validate(settings: Settings, sources: Mapping[str, str]) -> None:
     """Raise ConfigError for values no session could work with."""
+    for name, kind in FILE_KEYS.items():
+        value = getattr(settings, name)
+        if kind is float and value is not None and not math.isfinite(value):
+            source = sources.get(name, DEFAULT_SOURCE)
+            raise ConfigError(f"{name} must be a finite number, not {value} (set by {source})")
     if not settings.api_base.startswith(("http://", "https://")):
         raise ConfigError(f"the API base must be an http:// or https:// URL, got {settings.api_base!r}")
     if settings.max_steps < 1:

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 ENDPOINT, KEY, MODEL, TOOLS, HEADROOM = "endpoint", "API key", "model", "tool calling", "rate limits"
 LANGUAGES_CHECK, HOME = "languages", "home directory"
 _NO_TOOLS_FIX = "use --no-tools (or tools = false in the settings file): the model then writes fenced code blocks"
+_SLOW_FIX = (
+    "the server is up but slow or stuck (a local one may still be loading the model): try again, or check its load"
+)
 _KEY_FIXES = {
     401: "check --api-key or OPENAI_API_KEY",
     403: "check --api-key or OPENAI_API_KEY: this key may not use this API (permissions, region)",
@@ -51,13 +54,22 @@ class Check:
     fix: str = ""
 
 
-def run(settings: Settings, *, out: TextIO | None = None, terminal: bool | None = None) -> int:
-    """Run every check and print the report on `out` (stdout); 0 when all passed, else 1."""
+def run(
+    settings: Settings,
+    *,
+    out: TextIO | None = None,
+    terminal: bool | None = None,
+    read_timeout: float = probe.READ_TIMEOUT,
+) -> int:
+    """Run every check and print the report on `out` (stdout), after the settings' key warning if any; 0 if all pass."""
     from interpreter.ui.checklist import print_checklist  # noqa: PLC0415 - the ui module reads this module's values
 
-    with probe.client() as http:
+    out = sys.stdout if out is None else out
+    if settings.key_warning:  # a warning, not a failed check: OPENAI_API_KEY with --api-base is a common setup
+        print(f"warning: {settings.key_warning}\n", file=out)
+    with probe.client(read_timeout) as http:
         checks = [*api_checks(settings, http), languages_check(), home_check(settings.home)]
-    print_checklist(checks, sys.stdout if out is None else out, terminal=terminal)
+    print_checklist(checks, out, terminal=terminal)
     return 1 if any(check.status is Status.FAILED for check in checks) else 0
 
 
@@ -79,9 +91,14 @@ def api_checks(settings: Settings, http: httpx2.Client) -> list[Check]:
 
 def endpoint_check(api_base: str, listed: Answer, chat: Answer) -> Check:
     """The server at `api_base` answers, as an OpenAI-compatible API."""
+    if listed.timed_out:
+        return Check(ENDPOINT, Status.FAILED, f"{api_base} took the request but sent {listed.failure}", _SLOW_FIX)
     if listed.status is None:
         fix = "check --api-base (or OPENAI_BASE_URL) and that the server is running"
         return Check(ENDPOINT, Status.FAILED, f"{api_base}: {listed.failure}", fix)
+    if chat.timed_out:
+        detail = f"{api_base} answered GET /models (HTTP {listed.status}), but the test request got {chat.failure}"
+        return Check(ENDPOINT, Status.FAILED, detail, _SLOW_FIX)
     if _no_chat_api(listed, chat):
         detail = f"{api_base} answers, but has no /chat/completions (HTTP 404)"
         return Check(ENDPOINT, Status.FAILED, detail, "check --api-base: it usually ends in /v1")
@@ -220,6 +237,8 @@ def _blocked(listed: Answer, chat: Answer) -> str:
     """Why the model and tool checks cannot be judged; "" when they can."""
     if listed.status is None:
         return "the endpoint did not answer"
+    if chat.timed_out:
+        return "the endpoint did not answer the test request in time"
     if chat.status in _KEY_FIXES:
         return "needs an accepted API key"
     if chat.code == "insufficient_quota":

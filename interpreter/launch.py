@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -43,6 +44,8 @@ def start(settings: Settings, *, task: str | None, resume: str | None) -> int:
 def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: str | None) -> int:
     """Build the session and run it, drawing on `renderer`; returns the exit status."""
     home = _home(settings.home, renderer)  # None when it cannot be written: nothing is kept, as said once
+    if settings.key_warning:  # after the log is set up: it goes there too
+        logging.getLogger(diagnostics.LOGGER_NAME).warning(settings.key_warning)
     history = home / "history" if home else None
     prompter = Prompter(history, before_prompt=renderer.stop, say=renderer.info, completions=commands.names())
     store = ConversationStore(settings.home / CONVERSATIONS)
@@ -112,7 +115,7 @@ def build_session(
 
 def build_executor(settings: Settings) -> Executor:
     """The code runner, with the settings' limits; close it (or use it as a context manager) to end its processes."""
-    return Executor(timeout=settings.timeout, output_cap=settings.output_cap)
+    return Executor(timeout=settings.timeout, output_cap=settings.output_cap, pass_env=settings.pass_env)
 
 
 def build_adapter(settings: Settings) -> OpenAIChatModel:

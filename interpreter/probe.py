@@ -28,6 +28,7 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: object = None
     failure: str = ""
+    timed_out: bool = False  # the server took the request but sent no answer in time: slow or stuck, not absent
 
     @property
     def ok(self) -> bool:
@@ -54,11 +55,11 @@ class Answer:
         return " ".join(text.split())[:200]
 
 
-def client() -> httpx2.Client:
+def client(read_timeout: float = READ_TIMEOUT) -> httpx2.Client:
     """An HTTP client with doctor's short timeouts."""
     import httpx2  # noqa: PLC0415 - lazy: only doctor sends these requests
 
-    return httpx2.Client(timeout=httpx2.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT))
+    return httpx2.Client(timeout=httpx2.Timeout(read_timeout, connect=CONNECT_TIMEOUT))
 
 
 def list_models(http: httpx2.Client, api_base: str, api_key: str) -> Answer:
@@ -99,7 +100,7 @@ def _send(http: httpx2.Client, method: str, url: str, api_key: str, body: object
     except httpx2.ConnectTimeout:
         return Answer(failure=f"no connection within {CONNECT_TIMEOUT:g}s (timed out)")
     except httpx2.TimeoutException:
-        return Answer(failure=f"no answer within {READ_TIMEOUT:g}s (timed out)")
+        return Answer(failure=f"no answer within {http.timeout.read:g}s (timed out)", timed_out=True)
     except httpx2.ConnectError as exc:
         return Answer(failure=f"cannot connect: {exc}")
     except httpx2.HTTPError as exc:  # the connection broke, or the URL cannot be used

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,16 @@ FILE_KEYS: dict[str, type] = {
     "timeout": float,
     "context_window": int,
     "output_cap": int,
+    "pass_env": tuple,  # a list of strings in the file
 }
-_TYPE_NAMES = {str: "a string", bool: "true or false", int: "a whole number", float: "a number"}
+_TYPE_NAMES = {
+    str: "a string",
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    tuple: 'a list of variable names in quotes, like ["GITHUB_TOKEN"]',
+}
+_SHARED_BITS = 0o044  # read permission for the group and for others
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,11 @@ class SettingsFile:
     values: dict[str, object] = field(default_factory=dict)
     profiles: dict[str, dict[str, object]] = field(default_factory=dict)
     profile: str | None = None
+
+    @property
+    def holds_key(self) -> bool:
+        """Whether the file sets api_key, at the top or in a profile."""
+        return any("api_key" in table for table in (self.values, *self.profiles.values()))
 
     def profile_values(self, name: str) -> dict[str, object]:
         """The settings of profile `name`; ConfigError listing the known profiles when there is no such profile."""
@@ -51,11 +65,29 @@ class SettingsFile:
 def read_file(path: Path) -> SettingsFile:
     """The settings file at `path` (empty if it does not exist); ConfigError naming the file and the problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw, mode = file.read(), os.fstat(file.fileno()).st_mode
     except (FileNotFoundError, NotADirectoryError):  # no file; an unusable home is reported when it is created
         return SettingsFile(path)
     except OSError as exc:
         raise ConfigError(f"cannot read the settings file {path}: {exc.strerror}") from exc
+    found = _parsed(_text(raw, path), path)
+    if found.holds_key and os.name == "posix" and mode & _SHARED_BITS:
+        raise ConfigError(f"the settings file {path} holds an API key that other users can read: chmod 600 {path}")
+    return found
+
+
+def _text(raw: bytes, path: Path) -> str:
+    """The file's bytes as UTF-8 text; ConfigError naming the file and the first line that is not."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"the settings file {path} is not UTF-8 text (line {line}): save it as UTF-8") from exc
+
+
+def _parsed(text: str, path: Path) -> SettingsFile:
+    """The settings, profiles and default profile the TOML `text` of `path` sets, each checked."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -89,6 +121,8 @@ def _typed(name: str, value: object, where: str) -> object:
         raise ConfigError(f"unknown setting {name!r} {where} (known settings: {', '.join(FILE_KEYS)})")
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if kind is tuple and isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         shown = "" if name == "api_key" else f", not {value!r}"  # never echo (part of) a key
         raise ConfigError(f"setting {name!r} {where} must be {_TYPE_NAMES[kind]}{shown}")

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from interpreter.config import Effective
+from interpreter.config import Effective, mask_key
 from interpreter.settings_file import FILE_KEYS
-
-MISSING_KEY = "(missing)"
-SHORTEST_MASKED_KEY = 16  # a shorter key would give away too much of itself in 7 characters
-
-
-def mask_key(key: str) -> str:
-    """Enough of a key to tell two apart (`sk-…3f9a`), never enough to use; short keys show nothing."""
-    if not key:
-        return MISSING_KEY
-    return f"{key[:3]}…{key[-4:]}" if len(key) >= SHORTEST_MASKED_KEY else "(set, hidden)"
 
 
 def settings_table(effective: Effective) -> str:
@@ -35,6 +25,8 @@ def _shown(effective: Effective, name: str) -> str:
         return "none"
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f'"{item}"' for item in value) + "]"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

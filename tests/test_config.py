@@ -6,9 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from interpreter.config import DEFAULT_API_BASE, DEFAULT_MODEL, Flags, effective, home_dir, resolve
+from interpreter.config import (
+    DEFAULT_API_BASE,
+    DEFAULT_MODEL,
+    Flags,
+    effective,
+    ensure_home,
+    home_dir,
+    mask_key,
+    resolve,
+)
 from interpreter.errors import ConfigError, MissingApiKey
-from interpreter.settings_table import mask_key, settings_table
+from interpreter.settings_table import settings_table
 
 
 def test_flags_beat_the_environment_which_beats_defaults() -> None:
@@ -52,10 +61,12 @@ def test_home_follows_interpreter_home(tmp_path: Path) -> None:
     assert home_dir({}).name == "steady-interpreter"
 
 
-def write_settings(home: Path, text: str) -> Path:
+def write_settings(home: Path, text: str | bytes) -> Path:
+    """Write the settings file, private to its owner as README asks of one that holds a key."""
     home.mkdir(parents=True, exist_ok=True)
     path = home / "config.toml"
-    path.write_text(text)
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    path.chmod(0o600)
     return path
 
 
@@ -216,3 +227,136 @@ def test_the_settings_table_shows_values_sources_and_the_file_but_never_the_key(
     assert rows["auto_run"] == ["false", "default"]
     assert rows["output_cap"] == ["12000", "default"]
     assert "abcdefghijklmnop" not in table
+
+
+# ---- a key belongs to its endpoint ------------------------------------------------------------------------
+
+ENV_KEY = "sk-env-0123456789abcdef3f9a"
+LOCAL_PAIR = '[profiles.local]\napi_base = "http://localhost:11434/v1"\napi_key = "ollama"\n'
+
+
+def test_a_profile_that_pairs_a_key_with_its_endpoint_keeps_them_over_the_environment(tmp_path: Path) -> None:
+    write_settings(tmp_path, LOCAL_PAIR)
+    env = {"INTERPRETER_HOME": str(tmp_path), "OPENAI_API_KEY": ENV_KEY, "OPENAI_BASE_URL": "http://env/v1"}
+    local = effective(Flags(profile="local"), env)
+    assert (local.settings.api_base, local.settings.api_key) == ("http://localhost:11434/v1", "ollama")
+    assert local.source("api_key") == local.source("api_base") == "profile local"
+    assert local.settings.key_warning == ""
+    assert effective(Flags(profile="local", api_key="flag-key"), env).settings.api_key == "flag-key"
+    assert effective(Flags(), env).settings.api_key == ENV_KEY  # without the profile, the environment as before
+
+
+def test_a_settings_file_that_pairs_a_key_with_its_endpoint_keeps_them_too(tmp_path: Path) -> None:
+    write_settings(tmp_path, 'api_base = "https://openrouter.ai/api/v1"\napi_key = "or-key"\n')
+    env = {"INTERPRETER_HOME": str(tmp_path), "OPENAI_API_KEY": ENV_KEY}
+    settings = effective(Flags(), env).settings
+    assert (settings.api_base, settings.api_key) == ("https://openrouter.ai/api/v1", "or-key")
+
+
+@pytest.mark.parametrize(
+    ("text", "flags", "origin"),
+    [
+        ('[profiles.local]\napi_base = "http://localhost:11434/v1"\n', Flags(profile="local"), "profile local"),
+        ('api_base = "http://localhost:11434/v1"\n', Flags(), "the settings file"),
+        ("", Flags(api_base="http://localhost:11434/v1"), "--api-base"),
+    ],
+)
+def test_the_environments_key_sent_to_an_endpoint_set_elsewhere_is_a_warning(
+    tmp_path: Path, text: str, flags: Flags, origin: str
+) -> None:
+    write_settings(tmp_path, text)
+    env = {"INTERPRETER_HOME": str(tmp_path), "OPENAI_API_KEY": ENV_KEY}
+    settings = effective(flags, env).settings
+    assert settings.api_key == ENV_KEY  # a warning, not a refusal
+    assert settings.key_warning.startswith(
+        f"the API key from OPENAI_API_KEY (sk-…3f9a) is sent to http://localhost:11434/v1, set by {origin}"
+    )
+    assert "0123456789" not in settings.key_warning
+
+
+def test_no_warning_when_the_key_and_the_endpoint_come_from_the_same_place(tmp_path: Path) -> None:
+    env = {"INTERPRETER_HOME": str(tmp_path), "OPENAI_API_KEY": ENV_KEY}
+    assert effective(Flags(), env).settings.key_warning == ""  # OpenAI's own endpoint
+    assert effective(Flags(), {**env, "OPENAI_BASE_URL": "http://env/v1"}).settings.key_warning == ""
+    assert effective(Flags(api_key="k", api_base="http://flag/v1"), env).settings.key_warning == ""
+
+
+# ---- values no session can use ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "flags", "problem"),
+    [
+        ("max_wait = nan\n", Flags(), r"max_wait must be a finite number, not nan \(set by file\)"),
+        ("backoff_cap = inf\n", Flags(), "backoff_cap must be a finite number, not inf"),
+        ("timeout = -inf\n", Flags(), "timeout must be a finite number, not -inf"),
+        ("[profiles.p]\nidle_timeout = nan\n", Flags(profile="p"), r"not nan \(set by profile p\)"),
+        ("", Flags(max_wait=float("nan")), r"max_wait must be a finite number, not nan \(set by flag\)"),
+        ("", Flags(timeout=float("nan")), "timeout must be a finite number, not nan"),
+        ("", Flags(timeout=float("inf")), "timeout must be a finite number, not inf"),
+    ],
+)
+def test_nan_and_infinity_are_refused_for_every_number(tmp_path: Path, text: str, flags: Flags, problem: str) -> None:
+    write_settings(tmp_path, text)
+    with pytest.raises(ConfigError, match=problem):
+        effective(flags, {"INTERPRETER_HOME": str(tmp_path)})
+
+
+def test_a_settings_file_that_is_not_utf8_is_one_line_naming_it(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, b'model = "cafe"\n# caf\xe9\n')
+    with pytest.raises(ConfigError, match=r"is not UTF-8 text \(line 2\): save it as UTF-8") as raised:
+        effective(Flags(), {"INTERPRETER_HOME": str(tmp_path)})
+    assert str(path) in str(raised.value)
+
+
+def test_a_settings_file_that_is_a_directory_is_one_line_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").mkdir(parents=True)
+    with pytest.raises(ConfigError, match=r"cannot read the settings file .*config.toml: Is a directory"):
+        effective(Flags(), {"INTERPRETER_HOME": str(tmp_path)})
+
+
+def test_a_home_that_is_a_file_is_a_config_error(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.write_text("not a directory")
+    with pytest.raises(ConfigError, match=r"cannot create the home directory .*: a file is in the way"):
+        ensure_home(home)
+    with pytest.raises(ConfigError, match="a file is in the way"):
+        ensure_home(home / "below")
+
+
+# ---- a key in the settings file -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+@pytest.mark.parametrize("text", ['api_key = "sk-file"\n', '[profiles.p]\napi_key = "sk-file"\n'])
+def test_a_key_in_a_settings_file_others_can_read_is_refused(tmp_path: Path, text: str, mode: int) -> None:
+    path = write_settings(tmp_path, text)
+    path.chmod(mode)
+    with pytest.raises(ConfigError) as raised:
+        effective(Flags(), {"INTERPRETER_HOME": str(tmp_path)})
+    assert str(raised.value) == f"the settings file {path} holds an API key that other users can read: chmod 600 {path}"
+
+
+def test_a_settings_file_without_a_key_may_be_readable_by_others(tmp_path: Path) -> None:
+    write_settings(tmp_path, 'model = "m"\n').chmod(0o644)
+    assert effective(Flags(), {"INTERPRETER_HOME": str(tmp_path)}).settings.model == "m"
+
+
+# ---- pass_env -------------------------------------------------------------------------------------------
+
+
+def test_pass_env_comes_from_the_file_or_a_profile_and_shows_in_the_table(tmp_path: Path) -> None:
+    write_settings(tmp_path, 'pass_env = ["GITHUB_TOKEN"]\n[profiles.aws]\npass_env = ["AWS_*", "GITHUB_TOKEN"]\n')
+    env = {"INTERPRETER_HOME": str(tmp_path)}
+    assert effective(Flags(), env).settings.pass_env == ("GITHUB_TOKEN",)
+    found = effective(Flags(profile="aws"), env)
+    assert found.settings.pass_env == ("AWS_*", "GITHUB_TOKEN")
+    rows = {line.split()[0]: line.split(None, 1)[1] for line in settings_table(found).splitlines() if line.strip()}
+    assert rows["pass_env"].split("  ")[0] == '["AWS_*", "GITHUB_TOKEN"]'
+    assert rows["pass_env"].endswith("profile aws")
+
+
+def test_pass_env_must_be_a_list_of_names(tmp_path: Path) -> None:
+    write_settings(tmp_path, 'pass_env = "GITHUB_TOKEN"\n')
+    with pytest.raises(ConfigError, match=r"setting 'pass_env' .* must be a list of variable names in quotes"):
+        effective(Flags(), {"INTERPRETER_HOME": str(tmp_path)})

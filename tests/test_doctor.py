@@ -4,6 +4,8 @@ tool calling, one that is down; and the report as a user sees it, piped and on a
 from __future__ import annotations
 
 import io
+import os
+import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from fake_server import FakeServer, Fault, RateLimit, RecordedRequest, Reply, ScriptedCall, closed_port
 from terminal import Terminal
 
-from interpreter import doctor
+from interpreter import doctor, probe
 from interpreter.config import Settings
 from interpreter.execution.languages import LANGUAGES, Language
 
@@ -25,10 +27,10 @@ def settings_for(server_url: str, home: Path, **changes: object) -> Settings:
     return Settings(home=home, **values)  # type: ignore[arg-type]
 
 
-def report(settings: Settings) -> tuple[int, str]:
+def report(settings: Settings, *, read_timeout: float = probe.READ_TIMEOUT) -> tuple[int, str]:
     """Run doctor as when piped: the exit status and the text."""
     out = io.StringIO()
-    status = doctor.run(settings, out=out, terminal=False)
+    status = doctor.run(settings, out=out, terminal=False, read_timeout=read_timeout)
     return status, out.getvalue()
 
 
@@ -208,6 +210,49 @@ def test_a_connection_broken_by_the_server(server: FakeServer, private_home: Pat
     assert "fix: try again; if it keeps failing" in row(text, "tool calling")
 
 
+def test_a_server_that_takes_the_test_request_but_never_answers_is_a_slow_endpoint(
+    server: FakeServer, private_home: Path
+) -> None:
+    server.enqueue(Fault.delay(3600, CALLS_THE_TOOL))  # no answer before the server stops, whatever the timeout
+
+    status, text = report(settings_for(server.url, private_home, model="llama3.1"), read_timeout=0.2)
+
+    assert status == 1
+    endpoint = row(text, "endpoint")
+    assert "answered GET /models (HTTP 200), but the test request got no answer within 0.2s (timed out)" in endpoint
+    assert "fix: the server is up but slow or stuck" in endpoint
+    for name in ("model", "tool calling"):  # the model is not blamed: it was never heard from
+        assert status_of(text, name) == "skipped", text
+        assert "the endpoint did not answer the test request in time" in row(text, name)
+    assert "1 of 7 checks failed" in text
+
+
+def test_a_server_that_accepts_connections_but_never_answers_is_a_slow_endpoint(private_home: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel completes the handshake; nobody reads
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        status, text = report(settings_for(url, private_home), read_timeout=0.2)
+
+    assert status == 1
+    endpoint = row(text, "endpoint")
+    assert f"{url} took the request but sent no answer within 0.2s (timed out)" in endpoint
+    assert "fix: the server is up but slow or stuck" in endpoint
+    for name in ("API key", "model", "tool calling", "rate limits"):
+        assert status_of(text, name) == "skipped"
+
+
+def test_the_environments_key_sent_elsewhere_is_a_warning_above_the_report(
+    server: FakeServer, private_home: Path
+) -> None:
+    server.enqueue(CALLS_THE_TOOL)
+    warning = "the API key from OPENAI_API_KEY (sk-…3f9a) is sent to http://x/v1, set by --api-base; ..."
+
+    status, text = report(settings_for(server.url, private_home, key_warning=warning))
+
+    assert status == 0, text
+    assert text.startswith(f"warning: {warning}\n")
+    assert "all 7 checks passed" in text
+
+
 def test_no_credit_fails_the_key_check(server: FakeServer, private_home: Path) -> None:
     server.enqueue(RateLimit.insufficient_quota())
 
@@ -312,3 +357,19 @@ def test_the_command_draws_a_table_on_a_terminal(interpreter_command: list[str],
     assert b"\x1b[" in terminal.written
     assert "✓ ok" in terminal.text()
     assert "fix:" not in terminal.text()
+
+
+def test_the_command_warns_when_the_environments_key_goes_to_another_endpoint(
+    interpreter_command: list[str], server: FakeServer
+) -> None:
+    server.enqueue(CALLS_THE_TOOL)
+    command = [*interpreter_command, "doctor", "--api-base", server.url]
+    env = {**os.environ, "OPENAI_API_KEY": "sk-env-0123456789abcdef3f9a"}
+
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60, env=env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith(f"warning: the API key from OPENAI_API_KEY (sk-…3f9a) is sent to {server.url}, set by")
+    assert "0123456789" not in result.stdout
+    assert server.requests[0].headers["authorization"] == "Bearer sk-env-0123456789abcdef3f9a"

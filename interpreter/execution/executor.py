@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import logging
 import os
 import secrets
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Collection, Generator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from interpreter.diagnostics import LOGGER_NAME
+from interpreter.environment import cell_environment, withheld_names
 from interpreter.errors import ExecutionError
 from interpreter.execution import supervisor
 from interpreter.execution.kernel import Kernel, KernelState
@@ -69,6 +72,8 @@ class Executor:
         timeout: float | None = None,
         languages: Sequence[Language] = LANGUAGES,
         clock: Callable[[], float] = time.monotonic,
+        pass_env: Collection[str] = (),
+        environ: Mapping[str, str] = os.environ,
     ) -> None:
         self.state = ExecutorState.OPEN
         self.tag = supervisor.make_tag(secrets.token_hex(6))
@@ -78,8 +83,10 @@ class Executor:
         self._grace = grace
         self._table = tuple(languages)
         self._clock = clock
-        # The tag marks every process we start, and their descendants, so escaped ones can be found.
-        self._env = {**os.environ, **_ENVIRONMENT, TAG_VARIABLE: self.tag}
+        # Cells (and their supervisors, whose /proc/PID/environ a cell can read) get no secrets; the tag marks
+        # every process we start, and their descendants, so escaped ones can be found.
+        self._env = {**cell_environment(environ, pass_env), **_ENVIRONMENT, TAG_VARIABLE: self.tag}
+        _log_withheld(withheld_names(environ, pass_env))
         self._kernels: dict[str, Kernel] = {}
         self._started_any = False
 
@@ -165,3 +172,12 @@ class Executor:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _log_withheld(names: Sequence[str]) -> None:
+    """Say once which variables cells do not get, so a cell missing one is explained (names only, never values)."""
+    if names:
+        logging.getLogger(LOGGER_NAME).info(
+            "cells do not get these environment variables: %s (pass_env in the settings file lets named ones through)",
+            ", ".join(names),
+        )

@@ -1,0 +1,234 @@
+"""Secrets stay with the tool: what a cell can find of the key and other secrets, the command run as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from fake_server import FakeServer, RecordedRequest, Reply
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc, as an attacker would")
+
+ENV_KEY = "sk-env-secret-0123456789abcdef"
+FLAG_KEY = "sk-flag-secret-0123456789abcdef"
+PROFILE_KEY = "ollama-profile-key"
+
+# A cell that reports what it can see: some variables, and for each ancestor up to init whether its environment
+# or command line (both read from /proc, as any program can) holds one of the keys.
+SNOOP = f"""
+import json, os
+KEYS = [{ENV_KEY!r}, {FLAG_KEY!r}]
+def look(path):
+    try:
+        with open(path, "rb") as file:
+            data = file.read().decode("utf-8", "replace")
+    except OSError:
+        return "unreadable", ""
+    return ("has key" if any(key in data for key in KEYS) else "clean"), data.replace("\\0", " ")
+ancestors, pid = [], os.getppid()
+while pid > 1:
+    environ, _ = look(f"/proc/{{pid}}/environ")
+    cmdline, shown = look(f"/proc/{{pid}}/cmdline")
+    ancestors.append({{"pid": pid, "environ": environ, "cmdline": cmdline, "command": shown}})
+    with open(f"/proc/{{pid}}/stat", "rb") as file:
+        stat = file.read()
+    pid = int(stat[stat.rfind(b")") + 2 :].split()[1])
+names = ["OPENAI_API_KEY", "OPENAI_BASE_URL", "FOO_TOKEN", "db_password", "GITHUB_TOKEN", "PATH", "HOME"]
+print(json.dumps({{"env": {{name: os.environ.get(name) for name in names}}, "ancestors": ancestors}}))
+"""
+
+
+def chat_requests(server: FakeServer) -> list[RecordedRequest]:
+    return [r for r in server.requests if r.path.endswith("/chat/completions")]
+
+
+def cell_output(server: FakeServer, request: int = 1) -> str:
+    """What the model was told a cell printed: the tool message of chat request number `request`."""
+    body = chat_requests(server)[request].body
+    assert body is not None
+    return str(body["messages"][-1]["content"])
+
+
+def write_settings(home: Path, text: str) -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "config.toml"
+    path.write_text(text)
+    path.chmod(0o600)
+    return path
+
+
+def run(command: list[str], *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed command with exactly `args`, stdin closed."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [*command, *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=full_env,
+        timeout=60,
+        check=False,
+    )
+
+
+def interpreter_entry(ancestors: list[dict[str, str]]) -> dict[str, str]:
+    """The report's line for the `interpreter` process itself (a python running the console script)."""
+    return next(entry for entry in ancestors if "/interpreter " in entry["command"] and " -c " in entry["command"])
+
+
+SECRETS = {"OPENAI_API_KEY": ENV_KEY, "OPENAI_BASE_URL": "http://elsewhere/v1", "FOO_TOKEN": "foo-value"}
+
+
+def test_cells_see_no_secret_variables_and_cannot_find_the_key_above_them(
+    interpreter_command: list[str], server: FakeServer, private_home: Path
+) -> None:
+    write_settings(private_home, 'pass_env = ["GITHUB_TOKEN"]\n')
+    env = {**SECRETS, "db_password": "hunter2", "GITHUB_TOKEN": "gh-passed"}
+    server.enqueue(Reply.tool_call("python", SNOOP), Reply.text("done"))
+
+    result = run(interpreter_command, "--api-base", server.url, "-y", "--verbose", "-c", "look around", env=env)
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(cell_output(server))
+    seen = report["env"]
+    assert seen["OPENAI_API_KEY"] is seen["OPENAI_BASE_URL"] is seen["FOO_TOKEN"] is seen["db_password"] is None
+    assert seen["GITHUB_TOKEN"] == "gh-passed"  # named by pass_env
+    assert seen["PATH"] == os.environ["PATH"] and seen["HOME"] == os.environ.get("HOME")
+    leaks = [entry for entry in report["ancestors"] if "has key" in (entry["environ"], entry["cmdline"])]
+    assert leaks == []
+    supervisor, interpreter = report["ancestors"][0], interpreter_entry(report["ancestors"])
+    assert supervisor["environ"] == "clean"  # readable (ours), and without the key
+    # Root reads any process's environ: the interpreter's own is then readable, and its key masked in place.
+    # Anyone else is refused it, the process being non-dumpable.
+    assert interpreter["environ"] == ("clean" if os.geteuid() == 0 else "unreadable")
+    assert "cells do not get these environment variables:" in result.stderr
+    assert "FOO_TOKEN" in result.stderr and "foo-value" not in result.stderr and ENV_KEY not in result.stderr
+
+
+def test_a_shell_cell_sees_no_secret_variables(
+    interpreter_command: list[str], server: FakeServer, private_home: Path
+) -> None:
+    write_settings(private_home, 'pass_env = ["GITHUB_*"]\n')
+    env = {**SECRETS, "GITHUB_TOKEN": "gh-passed"}
+    shell = "env; echo ---; tr '\\0' '\\n' < /proc/$PPID/environ"  # its own variables, then its supervisor's
+    server.enqueue(Reply.tool_call("shell", shell), Reply.text("done"))
+
+    result = run(interpreter_command, "--api-base", server.url, "-y", "-c", "look around", env=env)
+
+    assert result.returncode == 0, result.stderr
+    own, supervisor = cell_output(server).split("---")
+    for listing in (own, supervisor):
+        names = {line.split("=", 1)[0] for line in listing.splitlines() if "=" in line}
+        assert not names & {"OPENAI_API_KEY", "OPENAI_BASE_URL", "FOO_TOKEN"}
+        assert ENV_KEY not in listing
+        assert "GITHUB_TOKEN=gh-passed" in listing
+        assert f"PATH={os.environ['PATH']}" in listing
+
+
+def test_a_key_given_as_an_option_is_gone_from_the_command_line_cells_can_read(
+    interpreter_command: list[str], server: FakeServer
+) -> None:
+    server.enqueue(Reply.tool_call("python", SNOOP), Reply.text("done"))
+
+    result = run(interpreter_command, "--api-key", FLAG_KEY, "--api-base", server.url, "-y", "-c", "look around")
+
+    assert result.returncode == 0, result.stderr
+    assert chat_requests(server)[0].headers["authorization"] == f"Bearer {FLAG_KEY}"  # still the key in use
+    report = json.loads(cell_output(server))
+    assert [entry for entry in report["ancestors"] if "has key" in (entry["environ"], entry["cmdline"])] == []
+    command = interpreter_entry(report["ancestors"])["command"]
+    assert f" --api-key {'*' * len(FLAG_KEY)} --api-base {server.url} -y -c look around" in command
+
+
+def test_a_profiles_own_key_reaches_its_server_not_the_environments(
+    interpreter_command: list[str], server: FakeServer, private_home: Path
+) -> None:
+    write_settings(private_home, f'[profiles.local]\napi_base = "{server.url}"\napi_key = "{PROFILE_KEY}"\n')
+    server.enqueue(Reply.text("hello"))
+
+    result = run(interpreter_command, "--profile", "local", "-c", "hi", env=SECRETS)
+
+    assert result.returncode == 0, result.stderr
+    (request,) = chat_requests(server)
+    assert request.headers["authorization"] == f"Bearer {PROFILE_KEY}"
+
+
+def test_the_verbose_log_says_once_where_the_environments_key_goes(
+    interpreter_command: list[str], server: FakeServer
+) -> None:
+    server.enqueue(Reply.text("hello"))
+
+    result = run(interpreter_command, "--api-base", server.url, "--verbose", "-c", "hi", env=SECRETS)
+
+    assert result.returncode == 0, result.stderr
+    warning = f"the API key from OPENAI_API_KEY (sk-…cdef) is sent to {server.url}, set by --api-base"
+    assert result.stderr.count(warning) == 1, result.stderr
+    assert ENV_KEY not in result.stderr
+    assert chat_requests(server)[0].headers["authorization"] == f"Bearer {ENV_KEY}"  # a warning, not a refusal
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0]
+
+
+@pytest.mark.parametrize("args", [["-c", "hi"], ["config"], ["doctor"]])
+def test_a_settings_file_that_is_not_utf8_is_one_line_for_every_command(
+    interpreter_command: list[str], server: FakeServer, private_home: Path, args: list[str]
+) -> None:
+    path = write_settings(private_home, "")
+    path.write_bytes(b'model = "caf\xe9"\n')
+
+    result = run(interpreter_command, "--api-key", "sk-test", "--api-base", server.url, *args)
+
+    assert result.returncode == 2
+    assert_one_clear_line(result, f"interpreter: the settings file {path} is not UTF-8 text (line 1)")
+    assert server.requests == []
+
+
+def test_conversations_do_not_need_the_settings_file(interpreter_command: list[str], private_home: Path) -> None:
+    write_settings(private_home, "").write_bytes(b"\xff\xfe")
+
+    result = run(interpreter_command, "conversations")
+
+    assert result.returncode == 0, result.stderr
+    assert "no conversations in" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["-c", "hi"], ["config"]])
+def test_a_key_in_a_settings_file_others_can_read_is_refused(
+    interpreter_command: list[str], server: FakeServer, private_home: Path, args: list[str]
+) -> None:
+    path = write_settings(private_home, f'api_base = "{server.url}"\napi_key = "sk-in-the-file"\n')
+    path.chmod(0o644)
+
+    result = run(interpreter_command, *args)
+
+    assert result.returncode == 2
+    assert_one_clear_line(result, f"other users can read: chmod 600 {path}")
+    assert "sk-in-the-file" not in result.stderr
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "problem"),
+    [
+        ("--max-wait", "nan", "Invalid value for '--max-wait'"),  # Typer's own range check refuses this one
+        ("--max-wait", "inf", "max_wait must be a finite number, not inf (set by flag)"),
+        ("--timeout", "nan", "timeout must be a finite number, not nan (set by flag)"),
+        ("--timeout", "inf", "timeout must be a finite number, not inf (set by flag)"),
+    ],
+)
+def test_nan_and_infinity_from_the_command_line_are_one_line(
+    interpreter_command: list[str], server: FakeServer, option: str, value: str, problem: str
+) -> None:
+    result = run(interpreter_command, "--api-key", "sk-test", "--api-base", server.url, "-c", "hi", option, value)
+
+    assert result.returncode == 2
+    assert_one_clear_line(result, problem)
+    assert chat_requests(server) == []
