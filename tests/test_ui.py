@@ -168,7 +168,7 @@ def scripted_turn() -> list[Event]:
     events: list[Event] = [RequestStarted(1), *map(TextDelta, pieces(ANSWER, 3))]
     events += [CodeProposed(CELL, in_text=True), CodeStarted(CELL)]
     events += map(OutputChunk, ["first li", "ne\nsecond line\nthi", "rd line\n\x1b[31mred\x1b[0m\npartial"])
-    result = RunResult("…", 2, cut_bytes=5000, tail="tail one\ntail two\n", elapsed=1.34)
+    result = RunResult("…", 2, cut_chars=5000, tail="tail one\ntail two\n", elapsed=1.34)
     shell = CodeCell("shell", "rm -rf build\n")
     events += [CodeFinished(CELL, result), CodeProposed(shell), CodeDeclined(shell), Notice("a notice")]
     return [*events, TurnEnded("max_steps", 8)]

@@ -112,7 +112,7 @@ class JsonLinesRenderer:
                     "elapsed": round(result.elapsed, 3),
                     "interrupted": result.interrupted,
                     "restarted": result.restarted,
-                    "cut_bytes": result.cut_bytes,
+                    "cut_chars": result.cut_chars,
                     "tail": result.tail,
                 }
             case CodeDeclined(cell=cell):

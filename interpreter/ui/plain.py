@@ -130,8 +130,8 @@ class PlainRenderer:
     def _finish(self, cell: CodeCell, result: RunResult) -> list[str]:
         """The end of a run: the rest of its output, what was cut, how it ended."""
         lines = self._flush_output()
-        if result.cut_bytes:
-            lines += [cut_note(result.cut_bytes), *_clean(lines_of(result.tail))]
+        if result.cut_chars:
+            lines += [cut_note(result.cut_chars), *_clean(lines_of(result.tail))]
         lines.append(f"({outcome(result) or 'ok'}, {duration(result.elapsed)})")
         if result.restarted:
             lines.append(f"note: {reset_note(cell.language)}")

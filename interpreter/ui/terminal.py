@@ -144,8 +144,8 @@ class TerminalRenderer:
     def _finish(self, cell: CodeCell, result: RunResult) -> list[RenderableType]:
         """End a run: its last line, the cut and the tail, then how it ended."""
         shown = self._flush_output()
-        if result.cut_bytes:
-            note = Text(cut_note(result.cut_bytes), style="dim italic")
+        if result.cut_chars:
+            note = Text(cut_note(result.cut_chars), style="dim italic")
             shown += self._output_block([note, *map(Text.from_ansi, lines_of(result.tail))])
         shown.append(footer(result))
         self._output_shown = False
