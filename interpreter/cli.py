@@ -307,10 +307,11 @@ def _list_conversations() -> int:
 def _export(conversation_id: str, kind: ExportFormat, output: Path | None) -> int:
     """Print a conversation in `kind`, or write it to `output`."""
     from interpreter.conversations import export, write  # noqa: PLC0415 - only these commands need it
+    from interpreter.ui.untrusted import json_escaped, visible  # noqa: PLC0415
 
     text = export(_store().load(conversation_id), kind)
     if output is None:
-        print(text, end="")
+        print(json_escaped(text) if kind == "json" else visible(text), end="")
     else:
         write(text, output)
     return 0
@@ -347,8 +348,10 @@ def _exit_code(error: InterpreterError, *, resuming: bool) -> int:
 
 
 def _fail(problem: object, code: int) -> int:
-    """Print one line about what went wrong on stderr; returns the exit code."""
-    print(f"interpreter: {problem}", file=sys.stderr)
+    """Print one line about what went wrong on stderr (through the gate: it may quote a server); returns the code."""
+    from interpreter.ui.untrusted import visible  # noqa: PLC0415 - only a failure needs it
+
+    print(f"interpreter: {visible(str(problem))}", file=sys.stderr)
     return code
 
 

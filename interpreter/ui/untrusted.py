@@ -54,6 +54,11 @@ def warning(code: str) -> str | None:
     return f"this code holds {held}, shown as {shown}: read it closely before running it"
 
 
+def json_escaped(document: str) -> str:
+    """A JSON document with the controls JSON leaves raw (C1, bidirectional) as \\u escapes: the same data."""
+    return _CONTROLS.sub(lambda match: f"\\u{ord(match.group()):04x}", document)
+
+
 def _lines(text: str) -> str:
     """`text` with CR LF pairs as newlines and a last CR dropped, as the gate treats line ends."""
     return text.replace("\r\n", "\n").removesuffix("\r")
