@@ -9,26 +9,36 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyte
 import pytest
+from fake_server import FakeServer, Fault, Reply
 from fakes import FakeClock
 from rich.console import Console
+from terminal import Terminal
 
+from interpreter import doctor
+from interpreter.config import Settings
 from interpreter.messages import (
     CodeCell,
     CodeDraft,
     CodeFinished,
     CodeProposed,
     CodeStarted,
+    Message,
     Notice,
     OutputChunk,
     RunResult,
     TextDelta,
+    ToolCall,
 )
+from interpreter.storage import Conversation, ConversationStore
 from interpreter.ui import Renderer
 from interpreter.ui.jsonl import JsonLinesRenderer
 from interpreter.ui.plain import PlainRenderer
@@ -159,10 +169,10 @@ def test_newlines_and_tabs_stay_and_a_crlf_is_a_newline() -> None:
 
 def test_the_warning_counts_the_control_characters_and_names_their_stand_ins() -> None:
     assert warning("x = 1 # \x1b[2K\x1b[1A\x1b[2K\nprint('harmless')") == (
-        "this code holds 3 control characters, shown as ␛: read it closely before running it"
+        "3 control characters in this code, shown as ␛: read it closely"
     )
-    assert warning("s = '\u202e' + '\x00'") == (
-        "this code holds 2 control characters, shown as ⟨U+202E⟩ ␀: read it closely before running it"
+    assert warning("s = '\u202e' + '\x00' + '\x00' + '\x1b' + '\x7f' + '\x9b'") == (
+        "6 control characters in this code, shown as ⟨U+202E⟩ ␀ ␛ ␡ …: read it closely"
     )
     assert warning("print('fine')\r\n") is None
 
@@ -177,13 +187,15 @@ def test_json_to_a_terminal_escapes_what_json_leaves_raw_and_means_the_same() ->
 # ---- through the terminal renderer, replayed into pyte -------------------------------------------------
 
 
-class Screen(pyte.Screen):  # type: ignore[misc]  # pyte is untyped
+class Screen(pyte.Screen):
     """A pyte screen that keeps what the terminal would have typed back (answers to status requests)."""
 
     def __init__(self, columns: int, lines: int) -> None:
         super().__init__(columns, lines)
         self.answers: list[str] = []
-        self.write_process_input = self.answers.append
+
+    def write_process_input(self, data: str) -> None:
+        self.answers.append(data)
 
 
 def replayed(written: str) -> Screen:
@@ -233,7 +245,7 @@ def test_a_terminal_warns_above_the_question_when_code_holds_control_characters(
     renderer.handle(CodeProposed(CodeCell("python", code(case)), in_text=True))
     renderer.stop()
     rows = [row.strip() for row in replayed(out.getvalue()).display]
-    warnings = [row for row in rows if row.startswith("warning: this code holds")]
+    warnings = [row for row in rows if row.startswith("warning: ") and "control character" in row]
     assert len(warnings) == 2 and rows.index(warnings[0]) == rows.index("print('after')") + 1
 
 
@@ -269,7 +281,7 @@ def test_plain_output_carries_the_same_stand_ins_and_no_control_character(case: 
     assert case.shown in written
     assert not CONTROL.search(written.replace("\n", "")), repr(written)
     if role == "code":
-        assert "\nwarning: this code holds " in written
+        assert re.search(r"\nwarning: \d+ control characters? in this code, shown as ", written)
 
 
 def test_plain_log_lines_on_stderr_pass_the_gate_too() -> None:
@@ -289,3 +301,133 @@ def test_json_lines_keep_the_original_text_and_only_the_human_line_on_stderr_is_
         joined = "".join(str(value) for record in records for key, value in record.items() if key != "type")
         assert case.raw in joined, role
         assert not CONTROL.search(errors.getvalue().replace("\n", "")), role  # an error's line for people
+
+
+# ---- the whole program ---------------------------------------------------------------------------------
+
+SPOOF = 'x = 1 # \x1b[2K\x1b[1A\x1b[2K\nprint("harmless")'
+HOSTILE_TASK = "first \x1b]0;pwned\x07 task"
+HOSTILE_ANSWER = "the answer \x1b[2J\x1b[H\u202eevil"
+
+
+def session_in_a_pty(command: list[str], server: FakeServer, *args: str) -> Terminal:
+    return Terminal(command[0], ["--api-base", server.url, "--api-key", "sk-test", *args], env={})
+
+
+def leave(terminal: Terminal) -> None:
+    terminal.wait_for_prompt()
+    terminal.press("d")
+    assert terminal.exit_status() == 0
+
+
+def test_code_that_erases_its_own_lines_shows_every_line_and_a_warning_at_the_question(
+    interpreter_command: list[str], server: FakeServer
+) -> None:
+    server.enqueue(Reply.tool_call("python", SPOOF), Reply.text("Not run, fine."))
+    terminal = session_in_a_pty(interpreter_command, server)
+    try:
+        terminal.wait_for_prompt()
+        terminal.send("tidy up\r")
+        terminal.wait_for("Run this code? [y/N/e]")
+        rows = [row.strip() for row in terminal.lines()]
+        code_at = rows.index("x = 1 # ␛[2K␛[1A␛[2K")
+        assert rows[code_at + 1 : code_at + 3] == [
+            'print("harmless")',
+            "warning: 3 control characters in this code, shown as ␛: read it closely",
+        ]
+        assert rows[code_at + 3].startswith("Run this code? [y/N/e]")
+        terminal.send("n\r")
+        terminal.wait_for("Not run, fine.")
+        leave(terminal)
+    finally:
+        terminal.close()
+    assert b"\x1b[2K\x1b[1A" not in terminal.written
+
+
+@pytest.fixture
+def hostile_conversation(private_home: Path) -> Conversation:
+    """A saved conversation whose task, answer and code are hostile."""
+    call = ToolCall("c1", "execute", json.dumps({"language": "python", "code": "print(1)  # \x1b[1A\x1b[2K"}))
+    conversation = Conversation.new("gpt-4o")
+    conversation.messages += [
+        Message("user", HOSTILE_TASK),
+        Message("assistant", HOSTILE_ANSWER, tool_calls=(call,)),
+        Message("tool", "1\n", tool_call_id="c1"),
+    ]
+    ConversationStore(private_home / "conversations").save(conversation)
+    return conversation
+
+
+def test_resume_replays_a_hostile_conversation_as_stand_ins(
+    interpreter_command: list[str], server: FakeServer, hostile_conversation: Conversation
+) -> None:
+    terminal = session_in_a_pty(interpreter_command, server, "--resume")
+    try:
+        terminal.wait_for_prompt()
+        rows = [row.strip() for row in terminal.lines()]
+        leave(terminal)
+    finally:
+        terminal.close()
+    assert "> first ␛]0;pwned␇ task" in rows
+    assert "the answer ␛[2J␛[H⟨U+202E⟩evil" in rows
+    assert "print(1)  # ␛[1A␛[2K" in rows
+    assert terminal.screen.title == ""
+    assert not any(raw in terminal.written for raw in (b"\x1b]0;pwned", b"\x1b[2J", b"\x1b[1A\x1b[2K", b"\xe2\x80\xae"))
+
+
+def conversations(command: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`interpreter conversations ARGS`, piped, in a wide terminal's COLUMNS."""
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [*command, "conversations", *args], capture_output=True, text=True, env=env, timeout=30, check=False
+    )
+
+
+def test_the_conversation_list_and_show_print_stand_ins(
+    interpreter_command: list[str], hostile_conversation: Conversation
+) -> None:
+    listed = conversations(interpreter_command)
+    shown = conversations(interpreter_command, "show", hostile_conversation.id)
+    for result in (listed, shown):
+        assert result.returncode == 0, result.stderr
+        assert not CONTROL.search(result.stdout.replace("\n", ""))
+    assert listed.stdout.splitlines()[1].endswith("  first ␛]0;pwned␇ task")
+    assert "the answer ␛[2J␛[H⟨U+202E⟩evil" in shown.stdout
+    assert "print(1)  # ␛[1A␛[2K" in shown.stdout
+
+
+def test_a_json_export_on_stdout_escapes_what_json_leaves_raw_and_keeps_the_text(
+    interpreter_command: list[str], hostile_conversation: Conversation
+) -> None:
+    exported = conversations(interpreter_command, "export", hostile_conversation.id, "--format", "json")
+    assert exported.returncode == 0, exported.stderr
+    assert not CONTROL.search(exported.stdout.replace("\n", ""))
+    assert json.loads(exported.stdout)["messages"][1]["content"] == HOSTILE_ANSWER
+
+
+def test_the_one_line_of_a_failure_passes_the_gate(interpreter_command: list[str], tmp_path: Path) -> None:
+    (tmp_path / "file").touch()
+    home = tmp_path / "file" / "\x1b]0;pwned\x07"
+    result = subprocess.run(
+        [*interpreter_command, "--api-key", "sk-test", "-c", "hi"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "INTERPRETER_HOME": str(home)},
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "␛]0;pwned␇" in result.stderr and not CONTROL.search(result.stderr.replace("\n", ""))
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["plain", "table"])
+def test_doctor_shows_a_hostile_server_message_as_stand_ins(
+    server: FakeServer, private_home: Path, terminal: bool
+) -> None:
+    error = {"message": "\x1b]52;c;eA==\x07", "type": "invalid_request_error", "param": None}
+    server.enqueue(Fault.status(400, {"error": {**error, "code": None}}))
+    out = io.StringIO()
+    doctor.run(Settings(home=private_home, api_base=server.url, api_key="sk-test"), out=out, terminal=terminal)
+    text = out.getvalue()
+    assert "␛]52;c;eA==␇" in re.sub(r"\x1b\[[0-9;]*m", "", text)  # read without the table's colours
+    assert "\x1b]52" not in text

@@ -50,8 +50,7 @@ def warning(code: str) -> str | None:
         return None
     named = list(dict.fromkeys(_STAND_INS[ord(char)] for char in found))
     shown = " ".join(named[:MAX_NAMED]) + (" …" if len(named) > MAX_NAMED else "")
-    held = counted(len(found), "control character")
-    return f"this code holds {held}, shown as {shown}: read it closely before running it"
+    return f"{counted(len(found), 'control character')} in this code, shown as {shown}: read it closely"
 
 
 def json_escaped(document: str) -> str:
