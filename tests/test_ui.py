@@ -17,6 +17,7 @@ from rich.console import Console
 from interpreter.messages import (
     CodeCell,
     CodeDeclined,
+    CodeDraft,
     CodeFinished,
     CodeProposed,
     CodeStarted,
@@ -313,6 +314,16 @@ def test_the_live_region_is_closed_after_stop_and_reopens_for_more(
     renderer.handle(TextDelta("After the prompt."))
     renderer.stop()
     assert screen(out.getvalue()) == ["After the prompt."]
+
+
+def test_stop_closes_the_live_region_of_a_cell_still_being_written(
+    renderer: TerminalRenderer, out: io.StringIO
+) -> None:
+    renderer.handle(CodeDraft("python", "import os\nos.listdir("))
+    assert "os.listdir(" in screen(out.getvalue())[-1]
+    renderer.stop()  # as before the prompt, after Ctrl-C while the model was writing the cell
+    assert out.getvalue().rsplit("\x1b[?25", 1)[1].startswith("h")  # the cursor is shown again
+    assert screen(out.getvalue()) == []
 
 
 def test_a_final_table_renders_as_a_table(renderer: TerminalRenderer, out: io.StringIO) -> None:

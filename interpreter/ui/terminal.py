@@ -106,6 +106,7 @@ class TerminalRenderer:
     def stop(self) -> None:
         """Print whatever is pending and close the live region."""
         self._status = None
+        self._draft = None  # a cell cut off while being written (Ctrl-C) is not left in the rows under the prompt
         self._show([*self._flush_text(), *self._flush_output()])
 
     def _draw(self, event: Event) -> list[RenderableType]:  # noqa: PLR0911  # one case per event type
