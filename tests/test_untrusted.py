@@ -284,6 +284,17 @@ def test_plain_output_carries_the_same_stand_ins_and_no_control_character(case: 
         assert re.search(r"\nwarning: \d+ control characters? in this code, shown as ", written)
 
 
+def test_plain_warns_of_fenced_code_in_the_text_without_writing_it_twice() -> None:
+    out = io.StringIO()
+    renderer = PlainRenderer(out)
+    renderer.handle(TextDelta("```python\nx = '\u202e'\n```\n"))
+    renderer.handle(CodeProposed(CodeCell("python", "x = '\u202e'"), in_text=True))
+    assert out.getvalue() == (
+        "```python\nx = '⟨U+202E⟩'\n```\n"
+        "warning: 1 control character in this code, shown as ⟨U+202E⟩: read it closely\n"
+    )
+
+
 def test_plain_log_lines_on_stderr_pass_the_gate_too() -> None:
     out, errors = io.StringIO(), io.StringIO()
     renderer = PlainRenderer(out, errors=errors, verbose=True)
