@@ -12,7 +12,8 @@ Cell output gets the same treatment, colours included: cells run with TERM=dumb 
 their surroundings write no escape codes, and one that writes them anyway is shown what it wrote. Keeping colours
 would mean trusting SGR, which can hide text too (conceal, foreground the colour of the background).
 
-Stdlib only: the plain renderer, the CLI's error line and the conversation list use it without loading Rich.
+Stdlib only: the plain renderer and the CLI's error line use it without loading Rich. On a terminal the
+region draws the stand-ins dim (`ui.cells.dim_stand_ins`).
 """
 
 from __future__ import annotations
