@@ -313,10 +313,11 @@ def _list_conversations() -> int:
 def _export(conversation_id: str, kind: ExportFormat, output: Path | None) -> int:
     """Print a conversation in `kind`, or write it to `output`."""
     from interpreter.conversations import export, write  # noqa: PLC0415 - only these commands need it
+    from interpreter.ui.untrusted import json_escaped, visible  # noqa: PLC0415
 
     text = export(_store().load(conversation_id), kind)
     if output is None:
-        print(text, end="")
+        print(json_escaped(text) if kind == "json" else visible(text), end="")
     else:
         write(text, output)
     return 0
@@ -359,12 +360,14 @@ def _exit_code(error: InterpreterError, *, resuming: bool) -> int:
 def _fail(problem: object, code: int, *, json: bool = False) -> int:
     """Print one line about what went wrong on stderr, and with `json` end stdout with error and exit lines."""
     if not json:
-        print(f"interpreter: {problem}", file=sys.stderr)
+        from interpreter.ui.untrusted import visible  # noqa: PLC0415 - only a failure needs it
+
+        print(f"interpreter: {visible(str(problem))}", file=sys.stderr)  # through the gate: it may quote a server
         return code
     from interpreter.ui.jsonl import JsonLinesRenderer  # noqa: PLC0415 - only a failure with --json needs it
 
     lines = JsonLinesRenderer(sys.stdout)
-    lines.error(str(problem))  # the same line on stderr too
+    lines.error(str(problem))  # the same line on stderr too, through the gate
     lines.exit(code)
     return code
 

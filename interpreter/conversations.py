@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from rich.cells import cell_len, set_cell_size
+
 from interpreter.errors import StorageError
+from interpreter.ui.untrusted import visible
 
 if TYPE_CHECKING:
     from interpreter.storage import Conversation, Summary
@@ -55,12 +58,12 @@ def _first(summary: Summary) -> str:
     """The first line of the first user message, or why there is none."""
     if not summary.readable:
         return "(cannot be read)"
-    return summary.first_line or "(no message yet)"
+    return visible(summary.first_line) or "(no message yet)"
 
 
 def _cut(text: str, room: int) -> str:
-    """`text` shortened to `room` characters, with an ellipsis when something was cut."""
-    return text if len(text) <= room else text[: room - 1] + "…"
+    """`text` shortened to `room` terminal cells (a CJK character or an emoji takes two), with an ellipsis if cut."""
+    return text if cell_len(text) <= room else set_cell_size(text, room - 1) + "…"
 
 
 def _size(size: int) -> str:

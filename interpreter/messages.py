@@ -154,13 +154,13 @@ class RunResult:
     """How a run ended.
 
     `output` is what the model gets: the head and tail of everything printed, with a note of the cut between them.
-    `tail` is the part after the cut, which the screen had not shown yet; `cut_bytes` how much was left out.
+    `tail` is the part after the cut, which the screen had not shown yet; `cut_chars` how many characters were left out.
     `exit_status` is None when the code was interrupted; `restarted` when its process had to be killed, losing state.
     """
 
     output: str
     exit_status: int | None
-    cut_bytes: int = 0
+    cut_chars: int = 0
     tail: str = ""
     elapsed: float = 0.0
     interrupted: bool = False

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fake_server import FakeServer, Reply
+from rich.cells import cell_len
 
 from interpreter.messages import Message, ToolCall
 from interpreter.storage import Conversation, ConversationStore
@@ -90,6 +91,16 @@ def test_a_long_first_line_is_cut_to_the_width(conversations: Run, store: Conver
     save(store, Message("user", "x" * 300), at=1_700_000_000)
     (line,) = conversations(env={"COLUMNS": "100"}).stdout.splitlines()[1:]
     assert len(line) == 100 and line.endswith("x…")
+
+
+@pytest.mark.parametrize("first", ["数据分析" * 40, "🙂" * 80, "a数" * 60], ids=["CJK", "emoji", "mixed"])
+def test_a_wide_first_line_is_cut_to_the_width_in_terminal_cells(
+    conversations: Run, store: ConversationStore, first: str
+) -> None:
+    save(store, Message("user", first), at=1_700_000_000)
+    (line,) = conversations(env={"COLUMNS": "100"}).stdout.splitlines()[1:]
+    assert cell_len(line) <= 100 and line.endswith("…")
+    assert cell_len(line) >= 99  # the room is used: at most half a wide character is left blank
 
 
 def test_an_empty_list_says_where_it_looked(conversations: Run, private_home: Path) -> None:

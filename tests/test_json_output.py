@@ -53,7 +53,7 @@ def test_a_task_is_one_json_object_per_event(run_cli: Run, server: FakeServer) -
     ]
     assert "".join(r["text"] for r in of_type(parsed, "output")) == "42\n"
     (finished,) = of_type(parsed, "code_finished")
-    assert finished["exit_status"] == 0 and finished["elapsed"] > 0 and finished["cut_bytes"] == 0
+    assert finished["exit_status"] == 0 and finished["elapsed"] > 0 and finished["cut_chars"] == 0
     assert [r["step"] for r in of_type(parsed, "request_started")] == [1, 2]
     assert parsed[-2] == {"type": "turn_ended", "reason": "done", "steps": 2}
     assert parsed[-1] == {"type": "exit", "status": 0}
@@ -145,7 +145,7 @@ def test_cut_output_reports_what_was_left_out_and_the_tail(
     assert result.returncode == 0, result.stderr
     parsed = records(result)
     (finished,) = of_type(parsed, "code_finished")
-    assert finished["cut_bytes"] > 0 and finished["tail"].endswith("the end\n")
+    assert finished["cut_chars"] > 0 and finished["tail"].endswith("the end\n")
     assert "the end" not in "".join(r["text"] for r in of_type(parsed, "output"))
 
 
@@ -191,7 +191,7 @@ def test_text_outside_ascii_stays_one_valid_line() -> None:
 
 def test_a_finished_cell_is_described_in_full() -> None:
     out = io.StringIO()
-    result = RunResult("out", exit_status=None, cut_bytes=5, tail="end\n", elapsed=1.23456, interrupted=True)
+    result = RunResult("out", exit_status=None, cut_chars=5, tail="end\n", elapsed=1.23456, interrupted=True)
 
     JsonLinesRenderer(out).handle(CodeFinished(CodeCell("python", "x"), result))
 
@@ -202,7 +202,7 @@ def test_a_finished_cell_is_described_in_full() -> None:
         "elapsed": 1.235,
         "interrupted": True,
         "restarted": False,
-        "cut_bytes": 5,
+        "cut_chars": 5,
         "tail": "end\n",
     }
 

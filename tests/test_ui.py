@@ -17,6 +17,7 @@ from rich.console import Console
 from interpreter.messages import (
     CodeCell,
     CodeDeclined,
+    CodeDraft,
     CodeFinished,
     CodeProposed,
     CodeStarted,
@@ -33,7 +34,7 @@ from interpreter.ui import Renderer, make_renderer
 from interpreter.ui.blocks import BlockSplitter
 from interpreter.ui.frame import TAIL_ROWS, Frame, Status, View
 from interpreter.ui.labels import duration, outcome
-from interpreter.ui.output import LineSplitter, lines_of, strip_escapes
+from interpreter.ui.output import LineSplitter, lines_of
 from interpreter.ui.plain import PlainRenderer
 from interpreter.ui.region import LiveRegion
 from interpreter.ui.terminal import TerminalRenderer
@@ -136,10 +137,6 @@ def test_carriage_returns_keep_what_a_terminal_would_show() -> None:
     assert lines_of("a\r\nb\r") == ["a", "b"]
 
 
-def test_escape_codes_are_stripped() -> None:
-    assert strip_escapes("\x1b[1;31mred\x1b[0m \x1b]0;title\x07\x1b(Bok\x1b[2J\x1b") == "red ok"
-
-
 # ---- wording -------------------------------------------------------------------------------------------
 
 
@@ -168,13 +165,13 @@ def scripted_turn() -> list[Event]:
     events: list[Event] = [RequestStarted(1), *map(TextDelta, pieces(ANSWER, 3))]
     events += [CodeProposed(CELL, in_text=True), CodeStarted(CELL)]
     events += map(OutputChunk, ["first li", "ne\nsecond line\nthi", "rd line\n\x1b[31mred\x1b[0m\npartial"])
-    result = RunResult("…", 2, cut_bytes=5000, tail="tail one\ntail two\n", elapsed=1.34)
+    result = RunResult("…", 2, cut_chars=5000, tail="tail one\ntail two\n", elapsed=1.34)
     shell = CodeCell("shell", "rm -rf build\n")
     events += [CodeFinished(CELL, result), CodeProposed(shell), CodeDeclined(shell), Notice("a notice")]
     return [*events, TurnEnded("max_steps", 8)]
 
 
-OUTPUT_LINES = ["first line", "second line", "third line", "red", "partial", "tail one", "tail two"]
+OUTPUT_LINES = ["first line", "second line", "third line", "␛[31mred␛[0m", "partial", "tail one", "tail two"]
 
 
 def play(renderer: Renderer, events: list[Event]) -> None:
@@ -317,6 +314,16 @@ def test_the_live_region_is_closed_after_stop_and_reopens_for_more(
     renderer.handle(TextDelta("After the prompt."))
     renderer.stop()
     assert screen(out.getvalue()) == ["After the prompt."]
+
+
+def test_stop_closes_the_live_region_of_a_cell_still_being_written(
+    renderer: TerminalRenderer, out: io.StringIO
+) -> None:
+    renderer.handle(CodeDraft("python", "import os\nos.listdir("))
+    assert "os.listdir(" in screen(out.getvalue())[-1]
+    renderer.stop()  # as before the prompt, after Ctrl-C while the model was writing the cell
+    assert out.getvalue().rsplit("\x1b[?25", 1)[1].startswith("h")  # the cursor is shown again
+    assert screen(out.getvalue()) == []
 
 
 def test_a_final_table_renders_as_a_table(renderer: TerminalRenderer, out: io.StringIO) -> None:

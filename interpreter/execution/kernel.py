@@ -147,7 +147,7 @@ class Kernel:
         yield RunResult(
             output=cell.cap.output,
             exit_status=None if cell.stop else status,
-            cut_bytes=cell.cap.cut,
+            cut_chars=cell.cap.cut,
             tail=cell.cap.tail,
             elapsed=self._clock() - started,
             interrupted=cell.stop is not None,

@@ -10,11 +10,14 @@ from rich.color import ColorSystem
 from rich.segment import Segment
 from rich.style import Style
 
+from interpreter.ui.untrusted import STAND_IN
+
 Cell = tuple[str, Style | None]  # what one terminal cell holds; the right half of a wide character holds ""
 Row = tuple[Cell, ...]
 
 ERASE_LINE = "\x1b[K"  # EL: clear from the cursor to the end of the row
 _BLANK: Cell = (" ", None)
+_DIM = Style(dim=True)
 MERGE_GAP = 4  # equal cells between two changes cheaper to rewrite than to jump over (a jump costs 4-5 bytes)
 
 
@@ -32,6 +35,21 @@ def row_of(segments: Iterable[Segment]) -> Row:
                 cells.append((char, style))
                 if width == 2:
                     cells.append(("", style))
+    return tuple(cells)
+
+
+def dim_stand_ins(row: Row) -> Row:
+    """`row` with the stand-ins the gate put for control characters (␛, ⟨U+202E⟩) drawn dim, set apart from text."""
+    text = "".join(char for char, _ in row)
+    spans = [match.span() for match in STAND_IN.finditer(text)]
+    if not spans:
+        return row
+    cells: list[Cell] = []
+    offset = 0
+    for char, style in row:
+        dim = any(start <= offset < end for start, end in spans)
+        cells.append((char, (_DIM if style is None else style + _DIM) if dim else style))
+        offset += len(char)
     return tuple(cells)
 
 

@@ -1,4 +1,7 @@
-"""The doctor's report: a Rich table on a terminal, aligned plain text (no escape codes) anywhere else."""
+"""The doctor's report: a Rich table on a terminal, aligned plain text (no escape codes) anywhere else.
+
+A check's facts may quote the server, so they pass the gate (`ui.untrusted.visible`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from interpreter.ui.renderer import is_terminal
+from interpreter.ui.untrusted import STAND_IN, visible
 
 if TYPE_CHECKING:
     from interpreter.doctor import Check
@@ -36,7 +40,7 @@ def plain_text(checks: Sequence[Check]) -> str:
     lines = []
     for check in checks:
         status = check.status.value.upper() if check.status.value == "failed" else check.status.value
-        lines.append(f"{check.name:<{width}}{status:<9}{check.detail}")
+        lines.append(f"{check.name:<{width}}{status:<9}{visible(check.detail)}")
         if check.fix:
             lines.append(f"{'':<{width + 9}}fix: {check.fix}")
     return "\n".join([*lines, "", summary(checks), ""])
@@ -55,7 +59,8 @@ def _print_table(checks: Sequence[Check], file: TextIO) -> None:
     table.add_column(overflow="fold")
     for check in checks:
         mark, style = _MARKS[check.status.value]
-        detail = Text(check.detail)
+        detail = Text(visible(check.detail))  # the server's words may be in it
+        detail.highlight_regex(STAND_IN, "dim")
         if check.fix:
             detail.append(f"\nfix: {check.fix}", style="yellow")
         table.add_row(check.name, Text(mark, style=style), detail)

@@ -15,6 +15,7 @@ from interpreter.ui.codeblock import code_block
 from interpreter.ui.gutter import Gutter
 from interpreter.ui.labels import duration
 from interpreter.ui.markdown import markdown
+from interpreter.ui.untrusted import visible
 
 TAIL_ROWS = 6  # rows of the markdown block in progress the frame shows, at most
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -76,7 +77,7 @@ class Frame:
         if view.draft is not None:
             rows += _draft_rows(console, options, view.draft)
         if view.partial:
-            line = Text.from_ansi(view.partial, no_wrap=True, overflow="crop")
+            line = Text(visible(view.partial), no_wrap=True, overflow="crop")
             rows += console.render_lines(Gutter(line), options, pad=False)[-1:]
         if view.status is not None and ticks is not None:
             rows += console.render_lines(self._status_line(view.status, ticks), options, pad=False)

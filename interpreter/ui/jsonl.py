@@ -27,6 +27,7 @@ from interpreter.messages import (
     TurnEnded,
     Waiting,
 )
+from interpreter.ui.untrusted import visible
 
 
 def _cell(cell: CodeCell) -> dict[str, Any]:
@@ -62,16 +63,16 @@ class JsonLinesRenderer:
     def log(self, line: str) -> None:
         """Write one diagnostics log line on stderr, when verbose: stdout carries only JSON."""
         if self.verbose:
-            print(line, file=sys.stderr if self._errors is None else self._errors, flush=True)
+            print(visible(line), file=sys.stderr if self._errors is None else self._errors, flush=True)
 
     def error(self, line: str, details: str = "") -> None:
-        """Write `{"type": "error", "message": ...}` (with `details` under --verbose), and the line on stderr."""
+        """Write `{"type": "error", "message": ...}` (`details` with --verbose), and the line (gated) on stderr."""
         record: dict[str, Any] = {"type": "error", "message": line}
         if self.verbose and details:
             record["details"] = details
         self._emit(record)
         errors = sys.stderr if self._errors is None else self._errors
-        print(f"interpreter: {line}", file=errors, flush=True)
+        print(f"interpreter: {visible(line)}", file=errors, flush=True)  # the JSON line keeps the original
 
     def exit(self, status: int) -> None:
         """Write the last line: `{"type": "exit", "status": N}`, the exit status the command is about to return."""
@@ -112,7 +113,7 @@ class JsonLinesRenderer:
                     "elapsed": round(result.elapsed, 3),
                     "interrupted": result.interrupted,
                     "restarted": result.restarted,
-                    "cut_bytes": result.cut_bytes,
+                    "cut_chars": result.cut_chars,
                     "tail": result.tail,
                 }
             case CodeDeclined(cell=cell):

@@ -6,6 +6,8 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.markdown import Markdown
 from rich.segment import Segment
 
+from interpreter.ui.untrusted import visible
+
 CODE_THEME = "monokai"
 
 
@@ -42,5 +44,5 @@ class Trimmed:
 
 
 def markdown(text: str) -> RenderableType:
-    """`text` rendered as markdown, trimmed."""
-    return Trimmed(Markdown(text, code_theme=CODE_THEME))
+    """`text` (the model's) rendered as markdown, trimmed, its control characters shown as stand-ins."""
+    return Trimmed(Markdown(visible(text), code_theme=CODE_THEME))

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import re
 
-# CSI (colours, cursor moves), OSC (titles, links), charset and two-byte escapes, and a lone ESC.
-_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[()*+#%].|[0-~]|)")
-
-
-def _visible(line: str) -> str:
+def _after_overwrites(line: str) -> str:
     """What a terminal leaves of `line`: after a carriage return, the text overwrites the text before."""
     return line.rstrip("\r").rsplit("\r", 1)[-1]
 
@@ -22,7 +17,7 @@ class LineSplitter:
     @property
     def partial(self) -> str:
         """The unfinished last line, as a terminal would show it now."""
-        return _visible(self._partial)
+        return _after_overwrites(self._partial)
 
     def feed(self, text: str) -> list[str]:
         """Take more output; return the lines it finished (without their newlines)."""
@@ -30,11 +25,11 @@ class LineSplitter:
         # Only the text after the last overwrite can be seen; drop the rest so progress bars do not pile up.
         cut = partial.rfind("\r", 0, len(partial) - 1)
         self._partial = partial[cut + 1 :]
-        return [_visible(line) for line in lines]
+        return [_after_overwrites(line) for line in lines]
 
     def flush(self) -> str | None:
         """End the output: return the unfinished line, if any, and start afresh."""
-        rest = _visible(self._partial)
+        rest = _after_overwrites(self._partial)
         self._partial = ""
         return rest or None
 
@@ -45,8 +40,3 @@ def lines_of(text: str) -> list[str]:
     lines = splitter.feed(text)
     rest = splitter.flush()
     return lines if rest is None else [*lines, rest]
-
-
-def strip_escapes(line: str) -> str:
-    """`line` without terminal escape sequences, for places that must not hold any."""
-    return _ESCAPES.sub("", line)

@@ -1,4 +1,7 @@
-"""The plain renderer for pipes, CI and dumb terminals: text only, no escape codes, each line written once."""
+"""The plain renderer for pipes, CI and dumb terminals: text only, no escape codes, each line written once.
+
+Everything it writes passes the gate (`ui.untrusted.visible`): control characters arrive as visible stand-ins.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ from interpreter.messages import (
     Waiting,
 )
 from interpreter.ui.labels import cut_note, duration, outcome, reset_note
-from interpreter.ui.output import LineSplitter, lines_of, strip_escapes
+from interpreter.ui.output import LineSplitter, lines_of
+from interpreter.ui.untrusted import visible, warning
 
 _BACKTICK_RUNS = re.compile(r"`+")
 
@@ -43,9 +47,10 @@ def _fenced(cell: CodeCell, note: str) -> str:
     return f"{fence}{cell.language}{note}\n{code}\n{fence}"
 
 
-def _clean(lines: list[str]) -> list[str]:
-    """Program output lines without the escape codes the program may have written."""
-    return [strip_escapes(line) for line in lines]
+def _proposed(cell: CodeCell, in_text: bool) -> list[str]:
+    """A cell to approve: its code (unless the text showed it), and a warning when it holds control characters."""
+    caution = warning(cell.code)
+    return [*([] if in_text else [_fenced(cell, "")]), *([] if caution is None else [f"warning: {caution}"])]
 
 
 class PlainRenderer:
@@ -83,7 +88,7 @@ class PlainRenderer:
     def log(self, line: str) -> None:
         """Write one diagnostics log line on stderr, when verbose (stdout keeps only the session)."""
         if self.verbose:
-            print(line, file=self._errors or sys.stderr, flush=True)
+            print(visible(line), file=self._errors or sys.stderr, flush=True)
 
     def error(self, line: str, details: str = "") -> None:
         """Write a one-line failure, and its details with --verbose."""
@@ -110,12 +115,12 @@ class PlainRenderer:
             case RequestStarted(step=step):
                 return [f"[step {step}]"] if self.verbose else []
             case CodeProposed(cell=cell, in_text=in_text):
-                return [] if in_text else [_fenced(cell, "")]
+                return _proposed(cell, in_text)
             case CodeStarted(cell=cell, edited=edited):
                 self._output = LineSplitter()
                 return [_fenced(cell, " (edited)")] if edited else []
             case OutputChunk(text=text):
-                return _clean(self._output.feed(text))
+                return self._output.feed(text)
             case CodeFinished(cell=cell, result=result):
                 return self._finish(cell, result)
             case CodeDeclined():
@@ -130,8 +135,8 @@ class PlainRenderer:
     def _finish(self, cell: CodeCell, result: RunResult) -> list[str]:
         """The end of a run: the rest of its output, what was cut, how it ended."""
         lines = self._flush_output()
-        if result.cut_bytes:
-            lines += [cut_note(result.cut_bytes), *_clean(lines_of(result.tail))]
+        if result.cut_chars:
+            lines += [cut_note(result.cut_chars), *lines_of(result.tail)]
         lines.append(f"({outcome(result) or 'ok'}, {duration(result.elapsed)})")
         if result.restarted:
             lines.append(f"note: {reset_note(cell.language)}")
@@ -140,7 +145,7 @@ class PlainRenderer:
     def _flush_output(self) -> list[str]:
         """The unfinished output line, if any."""
         rest = self._output.flush()
-        return [] if rest is None else _clean([rest])
+        return [] if rest is None else [rest]
 
     def _line(self, text: str) -> None:
         """Write `text` as whole lines, starting on a fresh line."""
@@ -149,7 +154,7 @@ class PlainRenderer:
         self._write(text + "\n")
 
     def _write(self, text: str) -> None:
-        """Write raw text, remembering whether it left a line unfinished."""
-        if text:
+        """Write text through the gate, remembering whether it left a line unfinished."""
+        if text := visible(text):
             self._file.write(text)
             self._line_open = not text.endswith("\n")

@@ -10,7 +10,7 @@ from rich.console import COLOR_SYSTEMS, Console, RenderableType
 from rich.segment import Segment
 
 from interpreter.diagnostics import LOGGER_NAME
-from interpreter.ui.cells import Row, encode, rewrite, row_of
+from interpreter.ui.cells import Row, dim_stand_ins, encode, rewrite, row_of
 from interpreter.ui.frame import Frame, View
 
 SYNC_BEGIN = "\x1b[?2026h"  # DEC mode 2026: hold painting until SYNC_END; terminals without it ignore both
@@ -61,11 +61,11 @@ class LiveRegion:
         return [] if self._frame.view.empty else self._render(self._frame)
 
     def _render(self, renderable: RenderableType) -> list[Row]:
-        """`renderable` as rows of cells at the terminal's width (colour dropped under NO_COLOR)."""
+        """`renderable` as rows of cells at the terminal's width (stand-ins dim, colour dropped under NO_COLOR)."""
         lines = self._console.render_lines(renderable, self._console.options, pad=False)
         if self._console.no_color:
             lines = [list(Segment.remove_color(line)) for line in lines]
-        return [row_of(line) for line in lines]
+        return [dim_stand_ins(row_of(line)) for line in lines]
 
     def _draw(self, printed: list[Row], region: list[Row]) -> None:
         """Turn the screen from the rows drawn last into `printed` + `region`, `printed` staying above for good."""

@@ -33,6 +33,7 @@ from interpreter.ui.labels import cut_note, duration, outcome, reset_note
 from interpreter.ui.markdown import markdown
 from interpreter.ui.output import LineSplitter, lines_of
 from interpreter.ui.region import LiveRegion
+from interpreter.ui.untrusted import visible, warning
 
 REFRESH_PER_SECOND = 10
 
@@ -49,6 +50,11 @@ def footer(result: RunResult) -> Text:
         return Text(f"✓ {duration(result.elapsed)}", style="dim green")
     style = "yellow" if words == "interrupted" else "red"
     return Text(f"{words} · {duration(result.elapsed)}", style=style)
+
+
+def _line(text: str, style: str = "") -> Text:
+    """One line of foreign text (or of ours around it), through the gate."""
+    return Text(visible(text), style=style)
 
 
 def _countdown(wait: Waiting, now: float) -> Status:
@@ -83,23 +89,24 @@ class TerminalRenderer:
 
     def info(self, line: str) -> None:
         """Print one informational line."""
-        self._show([Text(line)])
+        self._show([_line(line)])
 
     def error(self, line: str, details: str = "") -> None:
         """Print a one-line failure in red, and its details (dim) with --verbose."""
-        shown: list[RenderableType] = [Text(f"error: {line}", style="red")]
+        shown: list[RenderableType] = [_line(f"error: {line}", "red")]
         if details and self.verbose:
-            shown.append(Text(details.rstrip("\n"), style="dim"))
+            shown.append(_line(details.rstrip("\n"), "dim"))
         self._show(shown)
 
     def log(self, line: str) -> None:
         """Print one diagnostics log line (dim), above the live region, when verbose."""
         if self.verbose:
-            self._show([Text(line, style="dim")])
+            self._show([_line(line, "dim")])
 
     def stop(self) -> None:
         """Print whatever is pending and close the live region."""
         self._status = None
+        self._draft = None  # a cell cut off while being written (Ctrl-C) is not left in the rows under the prompt
         self._show([*self._flush_text(), *self._flush_output()])
 
     def _draw(self, event: Event) -> list[RenderableType]:  # noqa: PLR0911  # one case per event type
@@ -117,7 +124,7 @@ class TerminalRenderer:
                 self._status = Status("thinking… ", self._clock())
                 return self._section(Text(f"step {step}", style="dim")) if self.verbose else []
             case CodeProposed(cell=cell, in_text=in_text):
-                return [] if in_text else self._section(code_block(cell))
+                return self._proposed(cell, in_text)
             case CodeStarted(cell=cell, edited=edited):
                 return self._start(cell, edited)
             case OutputChunk(text=text):
@@ -127,12 +134,20 @@ class TerminalRenderer:
             case CodeDeclined():
                 return self._section(Text("declined", style="dim"))
             case Notice(text=text):
-                return self._section(Text(text, style="yellow"))
+                return self._section(_line(text, "yellow"))
             case TurnEnded(reason=reason, steps=steps):
                 stopped = Text(f"stopped after {steps} steps (--max-steps)", style="yellow")
                 return self._section(stopped) if reason == "max_steps" else []
             case _:
                 assert_never(event)
+
+    def _proposed(self, cell: CodeCell, in_text: bool) -> list[RenderableType]:
+        """A cell to approve: its code (unless the text showed it), and a warning when it holds control characters."""
+        caution = warning(cell.code)
+        shown: list[RenderableType] = [] if in_text else [code_block(cell)]
+        if caution is not None:
+            shown.append(Text(f"warning: {caution}", style="bold yellow"))
+        return self._section(Group(*shown)) if shown else []
 
     def _start(self, cell: CodeCell, edited: bool) -> list[RenderableType]:
         """Begin a run: the edited code (if edited) and the running status."""
@@ -144,9 +159,9 @@ class TerminalRenderer:
     def _finish(self, cell: CodeCell, result: RunResult) -> list[RenderableType]:
         """End a run: its last line, the cut and the tail, then how it ended."""
         shown = self._flush_output()
-        if result.cut_bytes:
-            note = Text(cut_note(result.cut_bytes), style="dim italic")
-            shown += self._output_block([note, *map(Text.from_ansi, lines_of(result.tail))])
+        if result.cut_chars:
+            note = Text(cut_note(result.cut_chars), style="dim italic")
+            shown += self._output_block([note, *map(_line, lines_of(result.tail))])
         shown.append(footer(result))
         self._output_shown = False
         if result.restarted:
@@ -155,7 +170,7 @@ class TerminalRenderer:
 
     def _output_lines(self, lines: Sequence[str]) -> list[RenderableType]:
         """Finished output lines, as printable output."""
-        return self._output_block([Text.from_ansi(line) for line in lines]) if lines else []
+        return self._output_block([_line(line) for line in lines]) if lines else []
 
     def _output_block(self, lines: list[Text]) -> list[RenderableType]:
         """Output lines behind the gutter; the first of a run starts a new section."""
