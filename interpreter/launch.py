@@ -72,7 +72,14 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
             if task is not None:
                 return run_task(session, renderer, task, ctrl_c)
             context = commands.CommandContext(
-                session, renderer, approver, store, api=model, chat=adapter, replay=lambda past: replay(past, renderer)
+                session,
+                renderer,
+                approver,
+                store,
+                api=model,
+                chat=adapter,
+                replay=lambda past: replay(past, renderer),
+                restart=executor.restart,
             )
             return run_interactive(session, renderer, prompter, ctrl_c, lambda line: commands.run(line, context))
     finally:
