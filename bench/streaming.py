@@ -66,7 +66,7 @@ def piped(code: str, home: Path) -> float:
         server.enqueue(*answers(code))
         args = [interpreter(), "--api-base", server.url, "--api-key", "sk-test", "-y", "-c", "hi"]
         start = time.perf_counter()
-        subprocess.run(args, env={**os.environ, "INTERPRETER_HOME": str(home)}, capture_output=True)
+        subprocess.run(args, env={**os.environ, "INTERPRETER_HOME": str(home)}, capture_output=True, check=True)
         return time.perf_counter() - start
 
 

@@ -1,4 +1,4 @@
-"""What carries over from one cell to the next in real workers: state does; options, redirections and silencing don't."""
+"""What carries over between cells in real workers: state does; options, redirections and silencing don't."""
 
 from __future__ import annotations
 
