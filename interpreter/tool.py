@@ -22,6 +22,7 @@ _COMPLETE = re.compile(
 )
 _BAD_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)?", re.DOTALL)
 _LONGEST_ESCAPE = 12  # \ud83d\ude00, a surrogate pair
+_NAME_ROOM = 64  # characters kept of a member's name or the language: no longer one is a name we know
 _STRINGS = json.JSONDecoder(strict=False)  # a draft is only shown: a raw newline in it need not stop the screen
 
 
@@ -81,7 +82,7 @@ def _decode_string(raw: str) -> str:
     return str(_STRINGS.decode(f'"{raw}"'))
 
 
-def _lenient(escape: str) -> str:
+def _shown_escape(escape: str) -> str:
     """An escape JSON would refuse or decode to a lone surrogate, as the screen shows it."""
     if len(escape) == len(r"\uXXXX"):
         return "\N{REPLACEMENT CHARACTER}"
@@ -172,7 +173,7 @@ class DraftDecoder:
             self._pending = text[end:]  # the rest of the escape comes with the next fragment
             return len(text)
         length = _BAD_ESCAPE.match(text, end).end() - end  # type: ignore[union-attr]  # `\\` then anything
-        self._keep(_lenient(text[end : end + length]))
+        self._keep(_shown_escape(text[end : end + length]))
         return end + length
 
     def _decode_part(self, raw: str) -> str:
@@ -182,9 +183,8 @@ class DraftDecoder:
     def _keep(self, decoded: str) -> None:
         """Add decoded characters to the string being read."""
         if self._string is _Role.CODE:
-            self._code = (self._code or "") + decoded
-            self._code = self._code[-DRAFT_TAIL:]
+            self._code = ((self._code or "") + decoded)[-DRAFT_TAIL:]
         elif self._string is _Role.LANGUAGE:
-            self._language += decoded
+            self._language = (self._language + decoded)[:_NAME_ROOM]
         elif self._string is _Role.NAME:
-            self._name += decoded
+            self._name = (self._name + decoded)[:_NAME_ROOM]
