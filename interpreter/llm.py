@@ -147,8 +147,9 @@ def _assemble(chunks: Any) -> Iterator[StreamItem]:
                 text.append(delta.content)
                 yield TextDelta(delta.content)
             for fragment in (delta.tool_calls if delta is not None else None) or ():
+                first = fragment.index not in calls
                 call = calls.setdefault(fragment.index, _PartialCall())
-                yield ToolCallDraft(fragment.index, call.name, _add_fragment(call, fragment))
+                yield ToolCallDraft(fragment.index, call.name, _add_fragment(call, fragment), first)
             finish_reason = choice.finish_reason or finish_reason
     if finish_reason is None:
         raise ApiConnectionError("the reply stream ended before the model finished")

@@ -77,6 +77,7 @@ class ToolCallDraft:
     index: int
     name: str
     fragment: str
+    first: bool = False  # the call's first piece in this reply: a retried reply sends its calls again from the start
 
 
 @dataclass(frozen=True)

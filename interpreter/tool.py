@@ -101,7 +101,7 @@ class Drafts:
         if fragment.name not in ("", TOOL_NAME):
             return None
         decoder = self._calls.get(fragment.index)
-        if decoder is None:
+        if decoder is None or fragment.first:
             decoder = self._calls[fragment.index] = DraftDecoder(self._decode)
         return decoder.feed(fragment.fragment)
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from fake_server import FakeServer, Fault, Reply
+from fakes import FakeClock
 
 from interpreter import fences, tool
-from interpreter.messages import CodeCell, CodeDraft, ToolCall, ToolCallDraft
+from interpreter.llm import OpenAIChatModel
+from interpreter.messages import CodeCell, CodeDraft, Message, ToolCall, ToolCallDraft
+from interpreter.resilience.model import ResilientModel
 
 
 def test_a_well_formed_call_becomes_a_cell() -> None:
@@ -104,6 +108,21 @@ def test_each_call_of_a_reply_has_its_own_draft() -> None:
     drafts.feed(ToolCallDraft(0, "execute", '{"code": "first'))
     assert drafts.feed(ToolCallDraft(1, "execute", '{"code": "second')) == CodeDraft("", "second")
     assert drafts.feed(ToolCallDraft(0, "execute", ' call"}')) == CodeDraft("", "first call")
+
+
+def test_a_reply_retried_after_its_stream_broke_drafts_its_call_afresh(server: FakeServer) -> None:
+    code = "print('written twice')\n" * 3
+    server.enqueue(Fault.error_event(Reply.tool_call("python", code), after=8), Reply.tool_call("python", code))
+    clock = FakeClock()
+    inner = OpenAIChatModel(model="gpt-4o", api_base=server.url, api_key="x")
+    model = ResilientModel(inner, clock=clock, sleep=clock.sleep, random=lambda: 0.5)
+    drafts = tool.Drafts()
+
+    items = list(model.stream([Message("user", "hi")], []))
+
+    shown = [drafts.feed(item) for item in items if isinstance(item, ToolCallDraft)]
+    assert len(server.requests) == 2
+    assert shown[-1] == CodeDraft("python", code)
 
 
 def test_a_lone_surrogate_or_a_bad_escape_shows_without_breaking_the_draft() -> None:
