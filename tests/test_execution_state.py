@@ -26,19 +26,6 @@ def executor() -> Iterator[Executor]:
     assert_nothing_left(started.tag)
 
 
-def gone(pid: int, seconds: float = 5) -> bool:
-    """Whether process `pid` has ended (or is a zombie) within `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 # ---- shell -----------------------------------------------------------------------------------------------------
 
 
@@ -100,11 +87,11 @@ def test_a_javascript_cell_that_replaces_console_log_is_undone_and_says_so(execu
 
 def test_restart_ends_every_process_and_the_next_cells_start_fresh_without_a_warning(executor: Executor) -> None:
     run(executor, "python", "x = 41")
-    pid = int(run(executor, "shell", "sleep 1000 & echo $!")[1].output.splitlines()[0])
+    job = psutil.Process(int(run(executor, "shell", "sleep 1000 & echo $!")[1].output.splitlines()[0]))
 
     executor.restart()
 
-    assert gone(pid)
+    job.wait(timeout=10)  # ended by the restart (it raises if the job is still running by then)
     _, result = run(executor, "python", "print('x' in globals())")
     assert (result.output, result.restarted) == ("False\n", False)
     assert run(executor, "shell", "echo fresh")[1].output == "fresh\n"
