@@ -76,7 +76,8 @@ class _Standard:
         changed = [f"fd {fd}" for fd, saved in self._saved.items() if self._restore_fd(fd, saved)]
         changed += [f"sys.{name}" for name in self._NAMES if self._restore_stream(name)]
         if changed:
-            print(f"[this cell replaced or closed {', '.join(changed)}; restored for the next cell]", flush=True)
+            sys.stdout.write(f"[this cell replaced or closed {', '.join(changed)}; restored for the next cell]\n")
+            sys.stdout.flush()
 
     @staticmethod
     def _restore_fd(fd: int, saved: int) -> bool:
