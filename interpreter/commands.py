@@ -54,6 +54,7 @@ class CommandContext:
     api: Metered
     chat: Named
     replay: Callable[[list[Message]], None]  # shows a conversation's earlier turns, as --resume does
+    restart: Callable[[], None]  # ends the language processes: variables, imports and background jobs go
 
 
 Handler = Callable[[CommandContext, str], None]
@@ -99,12 +100,13 @@ def _help(context: CommandContext, argument: str) -> None:
 
 
 def _reset(context: CommandContext, argument: str) -> None:
-    """Begin a new conversation; the old one stays saved."""
+    """Begin a new conversation with new language processes; the old conversation stays saved."""
     old = context.session.conversation
     new = Conversation.new(context.chat.model)
     context.session.switch(new)
+    context.restart()
     kept = f"; {old.id} stays saved" if old.messages else ""
-    context.renderer.info(f"new conversation {new.id}{kept}")
+    context.renderer.info(f"new conversation {new.id}{kept}; code runs in new processes (earlier variables are gone)")
 
 
 def _undo(context: CommandContext, argument: str) -> None:
@@ -192,7 +194,7 @@ def _conversations(context: CommandContext, argument: str) -> None:
 
 COMMANDS: tuple[Command, ...] = (
     Command("%help", "", "list these commands", _help),
-    Command("%reset", "", "start a new conversation (this one stays saved)", _reset),
+    Command("%reset", "", "start a new conversation and new language processes (this one stays saved)", _reset),
     Command("%undo", "", "drop the last exchange: your last task and all after it", _undo),
     Command("%save", "FILE", "save as JSON, or as a Markdown transcript if FILE ends in .md", _save),
     Command("%load", "FILE", "continue a conversation saved with %save", _load),

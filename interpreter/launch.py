@@ -77,7 +77,14 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 window=ContextWindow(adapter, configured=settings.context_window, estimator=estimator),
             )
             context = commands.CommandContext(
-                session, renderer, approver, store, api=model, chat=adapter, replay=lambda past: replay(past, renderer)
+                session,
+                renderer,
+                approver,
+                store,
+                api=model,
+                chat=adapter,
+                replay=lambda past: replay(past, renderer),
+                restart=executor.restart,
             )
             command = partial(commands.run, context=context)
             if task is not None:

@@ -147,9 +147,9 @@ def _assemble(chunks: Any) -> Iterator[StreamItem]:
                 text.append(delta.content)
                 yield TextDelta(delta.content)
             for fragment in (delta.tool_calls if delta is not None else None) or ():
+                first = fragment.index not in calls
                 call = calls.setdefault(fragment.index, _PartialCall())
-                _add_fragment(call, fragment)
-                yield ToolCallDraft(fragment.index, call.name, "".join(call.arguments))
+                yield ToolCallDraft(fragment.index, call.name, _add_fragment(call, fragment), first)
             finish_reason = choice.finish_reason or finish_reason
     if finish_reason is None:
         raise ApiConnectionError("the reply stream ended before the model finished")
@@ -157,14 +157,16 @@ def _assemble(chunks: Any) -> Iterator[StreamItem]:
     yield Reply(Message("assistant", "".join(text), tool_calls=tool_calls), finish_reason)
 
 
-def _add_fragment(call: _PartialCall, fragment: Any) -> None:
-    """Merge one streamed tool-call fragment into the call it belongs to."""
+def _add_fragment(call: _PartialCall, fragment: Any) -> str:
+    """Merge one streamed tool-call fragment into the call it belongs to; the piece of arguments it added."""
     call.id = call.id or (fragment.id or "")
     function = fragment.function
-    if function is not None:
-        call.name = call.name or (function.name or "")
-        if function.arguments:
-            call.arguments.append(function.arguments)
+    if function is None:
+        return ""
+    call.name = call.name or (function.name or "")
+    if function.arguments:
+        call.arguments.append(function.arguments)
+    return function.arguments or ""
 
 
 def _refuses_stream_options(error: ApiStatusError) -> bool:

@@ -72,11 +72,12 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class ToolCallDraft:
-    """A tool call still streaming in: its name and the raw JSON arguments so far."""
+    """A piece of a tool call streaming in: the call's name so far and the raw JSON arguments that just arrived."""
 
     index: int
     name: str
-    arguments: str
+    fragment: str
+    first: bool = False  # the call's first piece in this reply: a retried reply sends its calls again from the start
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ class CodeProposed:
 
 @dataclass(frozen=True)
 class CodeDraft:
-    """The code of a cell the model is still writing, as far as it has come (shown while it grows, then replaced)."""
+    """The end of a cell the model is still writing, its last `tool.DRAFT_TAIL` characters (shown while it grows)."""
 
     language: str
     code: str

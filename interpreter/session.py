@@ -161,6 +161,7 @@ class Session:
     def _stream(self, request: list[Message]) -> Generator[Event, None, Reply]:
         """Stream one reply to `request`; keep whatever text arrived if the person interrupts it."""
         text: list[str] = []
+        drafts = tool.Drafts()
         try:
             for item in self._model.stream(request, self._tools):
                 if isinstance(item, TextDelta):
@@ -169,7 +170,7 @@ class Session:
                 elif isinstance(item, Waiting):
                     yield item
                 elif isinstance(item, ToolCallDraft):
-                    if (draft := tool.draft(item)) is not None:
+                    if (draft := drafts.feed(item)) is not None:
                         yield draft  # the code as the model writes it, for the screen; the cell comes with the Reply
                 elif isinstance(item, StreamBroken):
                     text.clear()

@@ -68,6 +68,7 @@ class FakeRunner:
     ran: list[CodeCell] = field(default_factory=list)
     exit_status: int = 0
     interrupt_on: str | None = None
+    restarts: int = 0  # how often restart() ended the (pretend) language processes
 
     def languages(self) -> list[str]:
         return ["python", "shell"]
@@ -81,6 +82,9 @@ class FakeRunner:
 
     def interrupt(self) -> bool:
         return False
+
+    def restart(self) -> None:
+        self.restarts += 1
 
     def run(self, language: str, code: str, timeout: float | None = None) -> Iterator[OutputChunk | RunResult]:
         self.ran.append(CodeCell(language, code))

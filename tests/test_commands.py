@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 from fake_server import FakeServer
 from fake_server import Reply as Scripted
@@ -16,6 +17,7 @@ from interpreter import commands
 from interpreter.approval import Approver
 from interpreter.context import ContextWindow
 from interpreter.errors import CommandError
+from interpreter.execution import Executor
 from interpreter.interrupts import CtrlC
 from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, TextDelta, Usage
@@ -26,6 +28,7 @@ from interpreter.session import Session
 from interpreter.storage import Conversation, ConversationStore
 from interpreter.ui.plain import PlainRenderer
 
+NEW_PROCESSES = "code runs in new processes (earlier variables are gone)"
 HEADERS = {
     "x-ratelimit-limit-requests": "500",
     "x-ratelimit-remaining-requests": "499",
@@ -71,7 +74,14 @@ class Rig:
         return self.context.store
 
 
-def build(tmp_path: Path, model: FakeChatModel | None = None, chat: OpenAIChatModel | None = None) -> Rig:
+def build(
+    tmp_path: Path,
+    model: FakeChatModel | None = None,
+    chat: OpenAIChatModel | None = None,
+    *,
+    executor: Executor | None = None,
+) -> Rig:
+    """The rig; with `executor`, code runs for real in it."""
     model = model or FakeChatModel()
     clock = FakeClock()
     adapter = chat or FakeAdapter("gpt-4o")
@@ -89,7 +99,7 @@ def build(tmp_path: Path, model: FakeChatModel | None = None, chat: OpenAIChatMo
     runner = FakeRunner()
     session = Session(
         model=api,
-        runner=runner,
+        runner=executor or runner,
         confirm=approver,
         conversation=Conversation.new("gpt-4o"),
         save=store.save,
@@ -97,7 +107,14 @@ def build(tmp_path: Path, model: FakeChatModel | None = None, chat: OpenAIChatMo
         window=ContextWindow(adapter),
     )
     context = commands.CommandContext(
-        session, renderer, approver, store, api=api, chat=adapter, replay=lambda past: replay(past, renderer)
+        session,
+        renderer,
+        approver,
+        store,
+        api=api,
+        chat=adapter,
+        replay=lambda past: replay(past, renderer),
+        restart=executor.restart if executor else runner.restart,
     )
     return Rig(model, runner, screen, context, asked, clock)
 
@@ -160,12 +177,29 @@ def test_reset_starts_a_new_conversation_and_the_old_one_stays_saved(rig: Rig) -
     shown = rig.run("%reset")
     new = rig.session.conversation
     assert new.id != old.id and new.messages == []
-    assert shown == [f"new conversation {new.id}; {old.id} stays saved"]
+    assert shown == [f"new conversation {new.id}; {old.id} stays saved; {NEW_PROCESSES}"]
+    assert rig.runner.restarts == 1
     assert rig.store.load(old.id).messages == old.messages
     rig.model.enqueue(text_reply("fresh"))
     rig.send("second task")
     sent, _ = rig.model.requests[-1]
     assert [m.content for m in sent] == ["SYSTEM", "second task"]
+
+
+def test_reset_ends_the_language_processes_with_their_variables_and_background_jobs(tmp_path: Path) -> None:
+    with Executor() as executor:
+        rig = build(tmp_path, executor=executor)
+        rig.context.approver.auto_run = True
+        rig.model.enqueue(call_reply(("python", "x = 41"), ("shell", "sleep 1000 & echo $!")), text_reply("set"))
+        rig.send("set x and start a job")
+        job = psutil.Process(int(rig.session.conversation.messages[3].content.splitlines()[0]))
+
+        rig.run("%reset")
+        rig.model.enqueue(call_reply(("python", "print(x)")), text_reply("gone"))
+        rig.send("print x")
+
+        assert "NameError: name 'x' is not defined" in rig.session.conversation.messages[2].content
+        job.wait(timeout=10)  # ended by the reset (it raises if the job is still running by then)
 
 
 def test_undo_drops_the_last_task_and_everything_after_it(rig: Rig) -> None:

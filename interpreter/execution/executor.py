@@ -151,10 +151,22 @@ class Executor:
         """The state of each language's kernel started so far."""
         return {name: kernel.state for name, kernel in self._kernels.items()}
 
+    def restart(self) -> None:
+        """End every language process, as %reset asks; each started language gets a fresh one, with no warning."""
+        if self.state is ExecutorState.CLOSED:
+            return
+        kernels, self._kernels = self._kernels, {}
+        self._end(list(kernels.values()))
+        for name in kernels:
+            self.prepare(name)
+
     def close(self) -> None:
         """End every process this executor started; closing twice is fine."""
         self.state = ExecutorState.CLOSED
-        kernels = list(self._kernels.values())
+        self._end(list(self._kernels.values()))
+
+    def _end(self, kernels: list[Kernel]) -> None:
+        """Close `kernels` (their whole trees), then kill whatever still carries our tag."""
         with contextlib.ExitStack() as stack:
             if self._started_any:  # last, for any process that escaped its supervisor
                 stack.callback(self._kill_tagged)

@@ -117,6 +117,7 @@ class Kernel:
             raise ExecutionError(f"a {self._language.name} cell is already running")
         started = self._clock()
         worker, restarted = self._ensure_worker()
+        between = _between_cells(worker)
         # The timeout is the cell's: starting the worker does not count.
         cell = _Cell(worker, OutputCap(self._output_cap), None if timeout is None else self._clock() + timeout)
         self._cell, self.state = cell, KernelState.RUNNING
@@ -124,6 +125,7 @@ class Kernel:
             worker.send(code)  # first: from here on, stopping the run means stopping the cell
             if restarted:
                 yield from _show(cell.cap.note(_RESTARTED.format(name=self._language.name)))
+            yield from _show(_set_apart(cell.cap, between))
             end, status = yield from self._wait(cell)
             left = self._left_running(worker) if end is _End.COMPLETED else ""
         except (KeyboardInterrupt, GeneratorExit):
@@ -315,6 +317,26 @@ class Kernel:
 _RESTARTED = (
     "started a new {name} process: the previous one ended, so variables and other state from earlier cells are gone"
 )
+
+# Output that a process an earlier cell left running (`(sleep 5; echo late) &`) printed while no cell ran. It
+# shares the cell's pipe, so without a word it would read as the next cell's own. It is read just before that
+# cell is sent and shown first, between two notes: apart from the cell's output, yet seen by the person and the
+# model, since it may matter (a server's log, a job's result). What such a process prints while a cell runs
+# cannot be told apart from the cell's output; the note naming it as still running is the model's clue.
+_BETWEEN = "printed between cells by a process an earlier cell left running:"
+_BETWEEN_END = "end of that; this cell's output follows"
+
+
+def _between_cells(worker: Worker) -> str:
+    """What reached the worker's output pipe since the last cell completed (it is read now, without waiting)."""
+    return b"".join(worker.drain()).decode("utf-8", "replace")
+
+
+def _set_apart(cap: OutputCap, between: str) -> str:
+    """Output that came between cells, headed and ended by notes; the part to show now ("" if there was none)."""
+    if not between:
+        return ""
+    return cap.note(_BETWEEN) + cap.add(between) + cap.note(_BETWEEN_END)
 
 
 def _describe(proc: Proc, worker: GroupProcess) -> str:

@@ -14,12 +14,30 @@ _HERE = Path(__file__).resolve().parent
 
 # Cells arrive NUL-terminated on fd $1 and each status goes back on fd $2. The cell runs with both closed so
 # its background jobs do not hold the protocol pipes. `eval` twice because a redirection's fd must be literal.
+# Each cell starts clean, while variables, functions, aliases and the working directory persist: after it, the
+# options it set (`set -euo pipefail`, `set -x`) are reset, so a later failing command cannot end the shell and
+# its state; so are ERR/EXIT/DEBUG/RETURN traps, and stdin/stdout/stderr (saved at start), so an `exec >/dev/null`
+# does not silence every later cell; that last is said in the output. The first group is silent under `set -x`.
 _SHELL_WORKER = """\
 readonly __steady_in=$1 __steady_out=$2
 set --
+exec {__steady_stdin}<&0 {__steady_stdout}>&1 {__steady_stderr}>&2
+readonly __steady_stdin __steady_stdout __steady_stderr __steady_options="$(set +o)"
+__steady_closed="$__steady_in<&- $__steady_out>&- $__steady_stdin<&- $__steady_stdout>&- $__steady_stderr>&-"
+readonly __steady_closed
 while IFS= read -r -d '' -u "$__steady_in" __steady_cell; do
-    eval "eval \\"\\$__steady_cell\\" $__steady_in<&- $__steady_out>&-"
-    echo "$?" >&"$__steady_out"
+    eval "eval \\"\\$__steady_cell\\" $__steady_closed"
+    { __steady_status=$?; set +x; trap - DEBUG; } 2>/dev/null
+    eval "$__steady_options"
+    trap - ERR EXIT RETURN
+    __steady_moved=
+    [[ /dev/fd/1 -ef /dev/fd/$__steady_stdout ]] || __steady_moved=stdout
+    [[ /dev/fd/2 -ef /dev/fd/$__steady_stderr ]] || __steady_moved+="${__steady_moved:+ and }stderr"
+    exec <&"$__steady_stdin" >&"$__steady_stdout" 2>&"$__steady_stderr"
+    if [[ -n $__steady_moved ]]; then
+        echo "[this cell redirected $__steady_moved with exec; restored for the next cell]"
+    fi
+    echo "$__steady_status" >&"$__steady_out"
 done
 """
 

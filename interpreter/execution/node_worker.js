@@ -25,6 +25,22 @@ process.on('SIGINT', () => {
 // An error thrown later by a cell's callback is shown, and the worker keeps its state.
 process.on('uncaughtException', (error) => console.error(describe(error)));
 
+// What a cell may replace to silence later cells (`console.log = () => {}`): put back after each cell, saying so.
+const standard = [
+  [console, 'console', ['log', 'info', 'warn', 'error', 'debug']],
+  [process.stdout, 'process.stdout', ['write']],
+  [process.stderr, 'process.stderr', ['write']],
+].flatMap(([owner, name, keys]) => keys.map((key) => ({ owner, name: `${name}.${key}`, key, value: owner[key] })));
+
+function restoreStandard() {
+  const changed = standard.filter(({ owner, key, value }) => owner[key] !== value);
+  for (const { owner, key, value } of changed) owner[key] = value;
+  if (changed.length > 0) {
+    const names = changed.map(({ name }) => name).join(', ');
+    process.stdout.write(`[this cell replaced ${names}; restored for the next cell]\n`);
+  }
+}
+
 function describe(error) {
   if (!(error instanceof Error)) return `Uncaught ${util.inspect(error)}`;
   const lines = String(error.stack).split('\n');
@@ -54,8 +70,10 @@ async function runCell(code) {
     if (value !== null && typeof value === 'object' && typeof value.then === 'function') {
       value = await interruptible(value);
     }
+    restoreStandard();
     if (value !== undefined) console.log(util.inspect(value));
   } catch (error) {
+    restoreStandard();
     console.error(describe(error));
     status = 1;
   }

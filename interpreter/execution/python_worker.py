@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import io
 import linecache
 import os
 import signal
@@ -49,10 +50,60 @@ def main() -> None:
         sys.path[0] = ""  # like the REPL: imports look in the working directory, not in this file's directory
     namespace = _main_namespace()
     signal.signal(signal.SIGINT, _ignore_interrupt)
+    standard = _Standard()
     for number, source in enumerate(_cells(cell_fd), start=1):
         status = _run(source, f"<cell {number}>", namespace)
         _flush()
+        standard.restore()
         os.write(done_fd, b"%d\n" % status)
+
+
+class _Standard:
+    """The worker's stdin, stdout and stderr, as streams and as descriptors, put back after a cell changed them.
+
+    So a cell that silenced output (`sys.stdout = open(os.devnull, "w")`, `os.dup2(devnull, 1)`, closing a
+    stream) does not silence every later cell; the cell's output says what was put back, so the model knows.
+    """
+
+    _NAMES = ("stdin", "stdout", "stderr")
+
+    def __init__(self) -> None:
+        self._streams = {name: getattr(sys, name) for name in self._NAMES}
+        self._saved = {fd: os.dup(fd) for fd in range(len(self._NAMES))}  # not inherited by the cells' processes
+
+    def restore(self) -> None:
+        """Put back what the last cell changed, saying so on stdout."""
+        changed = [f"fd {fd}" for fd, saved in self._saved.items() if self._restore_fd(fd, saved)]
+        changed += [f"sys.{name}" for name in self._NAMES if self._restore_stream(name)]
+        if changed:
+            sys.stdout.write(f"[this cell replaced or closed {', '.join(changed)}; restored for the next cell]\n")
+            sys.stdout.flush()
+
+    @staticmethod
+    def _restore_fd(fd: int, saved: int) -> bool:
+        """Point `fd` at the file it started with again; whether it had been moved or closed."""
+        with contextlib.suppress(OSError):  # a closed fd has no status
+            now, then = os.fstat(fd), os.fstat(saved)
+            if (now.st_dev, now.st_ino) == (then.st_dev, then.st_ino):
+                return False
+        os.dup2(saved, fd)
+        return True
+
+    def _restore_stream(self, name: str) -> bool:
+        """Make `sys.<name>` the worker's own, usable stream again; whether it had been replaced or closed."""
+        stream = self._streams[name]
+        if getattr(sys, name) is stream and not stream.closed:
+            return False
+        if stream.closed:
+            stream = self._streams[name] = _reopen(stream, self._NAMES.index(name))
+        setattr(sys, name, stream)
+        return True
+
+
+def _reopen(stream: Any, fd: int) -> io.TextIOWrapper:
+    """A new text stream on `fd`, for a standard stream that was closed, encoded as it was."""
+    raw = open(fd, "rb" if fd == 0 else "wb", buffering=0, closefd=False)  # noqa: SIM115 - it lives on
+    return io.TextIOWrapper(raw, stream.encoding, stream.errors, line_buffering=True, write_through=True)
 
 
 def _main_namespace() -> dict[str, Any]:
