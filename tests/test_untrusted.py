@@ -72,6 +72,7 @@ HOSTILE = [
     Hostile("C1 CSI", "\x9b2J", "⟨U+009B⟩2J"),
     Hostile("bidi override", "\u202eevil", "⟨U+202E⟩evil"),
     Hostile("lone ESC", "\x1b", "␛"),
+    Hostile("lone surrogate", "\ud83d!", "⟨U+D83D⟩!"),  # JSON's "\\ud83d": no encoding can write it
 ]
 IDS = [case.name for case in HOSTILE]
 MARKER = "drawn before the hostile text"

@@ -5,7 +5,8 @@ a terminal acts on instead of showing: ESC starts sequences that erase lines, mo
 write the clipboard (OSC 52) or switch to the alternate screen; C1 controls do the same in one character; the
 bidirectional overrides and isolates reorder what is shown (Trojan Source, CVE-2021-42574). Any of them could redraw
 the screen around `Run this code?`. The gate shows each as a visible stand-in that does nothing: C0 controls as
-Unicode control pictures (ESC as ␛, NUL as ␀), DEL as ␡, C1 and bidirectional controls as ⟨U+202E⟩. Newline and tab
+Unicode control pictures (ESC as ␛, NUL as ␀), DEL as ␡, C1 and bidirectional controls as ⟨U+202E⟩, and a lone
+surrogate, which no terminal encoding can carry, as ⟨U+D83D⟩. Newline and tab
 stay; a CR LF pair is a newline.
 
 Cell output gets the same treatment, colours included: cells run with TERM=dumb on pipes, so programs that mind
@@ -24,10 +25,12 @@ from interpreter.words import counted
 
 _C1 = range(0x80, 0xA0)
 _BIDI = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))  # embeddings, overrides, isolates (not LRM/RLM)
+# A lone surrogate (JSON's "\\ud83d" decodes to one) cannot be encoded for the terminal at all: writing it would fail.
+_SURROGATES = range(0xD800, 0xE000)
 _STAND_INS: dict[int, str] = {
     **{code: chr(0x2400 + code) for code in range(0x20) if chr(code) not in "\n\t"},  # the control pictures
     0x7F: "\u2421",  # ␡
-    **{code: f"⟨U+{code:04X}⟩" for code in (*_C1, *_BIDI)},
+    **{code: f"⟨U+{code:04X}⟩" for code in (*_C1, *_BIDI, *_SURROGATES)},
 }
 _CONTROLS = re.compile("[" + "".join(re.escape(chr(code)) for code in _STAND_INS) + "]")
 STAND_IN = re.compile(r"[\u2400-\u2421]|⟨U\+[0-9A-F]{4}⟩")  # what a stand-in looks like, to draw it dim
