@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from fake_server import Answer, FakeServer, Fault, RecordedRequest, openai_error
+from fake_server import Answer, FakeServer, Fault, RecordedRequest, ScriptedCall, openai_error
 from fake_server import Reply as Scripted
 
 from interpreter.errors import ApiStatusError
@@ -68,3 +68,18 @@ def test_any_other_bad_request_is_not_retried(server: FakeServer) -> None:
     with pytest.raises(ApiStatusError):
         ask(OpenAIChatModel(model="gpt-4o", api_base=server.url, api_key="x"))
     assert len(server.requests) == 1
+
+
+def test_a_lone_surrogate_from_the_model_becomes_a_replacement_character_and_can_be_sent_back(
+    server: FakeServer,
+) -> None:
+    # JSON can carry "\ud83d" alone; decoded, it is a str no encoder accepts, so the next request would fail.
+    server.enqueue(Scripted("a\ud83db", (ScriptedCall("execute", '{"language": "python", "code": "#\ud83d"}'),)))
+    server.enqueue(Scripted.text("fine"))
+    model = OpenAIChatModel(model="gpt-4o", api_base=server.url, api_key="x")
+    reply = ask(model)[-1]
+    assert isinstance(reply, Reply)
+    assert reply.message.content == "a\ufffdb"
+    assert reply.message.tool_calls[0].arguments == '{"language": "python", "code": "#\ufffd"}'
+    answer = list(model.stream([Message("user", "hi"), reply.message], []))[-1]
+    assert isinstance(answer, Reply) and answer.message.content == "fine"
