@@ -8,7 +8,7 @@ from interpreter import commands, diagnostics
 from interpreter.approval import Approver
 from interpreter.config import RESUME_LATEST, Settings, ensure_home
 from interpreter.context import ContextWindow
-from interpreter.errors import ConfigError
+from interpreter.errors import ConfigError, ConversationInUse
 from interpreter.execution import Executor
 from interpreter.interrupts import CtrlC
 from interpreter.llm import ChatModel, OpenAIChatModel, warm_up
@@ -25,29 +25,28 @@ from interpreter.ui import Renderer, make_renderer
 from interpreter.ui.jsonl import JsonLinesRenderer
 
 
-def start(settings: Settings, *, task: str | None, resume: str | None) -> int:
-    """Run one task (`task`) or an interactive session; returns the exit status."""
+def start(settings: Settings, *, task: str | None, resume: str | None, copy: bool = False) -> int:
+    """Run one task (`task`) or an interactive session; returns the exit status. `copy`: resume a copy."""
     if settings.json and task is None:  # a prompt would write to the stdout that carries only JSON lines
         raise ConfigError("--json needs a task: -c TASK, or one piped on stdin")
     renderer = make_renderer(verbose=settings.verbose, json=settings.json)
-    status = _run(settings, renderer, task=task, resume=resume)
+    status = _run(settings, renderer, task=task, resume=resume, copy=copy)
     if isinstance(renderer, JsonLinesRenderer):
         renderer.exit(status)  # the last line a program reading --json gets
     return status
 
 
-def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: str | None) -> int:
+def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: str | None, copy: bool) -> int:
     """Build the session and run it, drawing on `renderer`; returns the exit status."""
     home = ensure_home(settings.home)
     diagnostics.configure(home, echo=renderer.log)
     prompter = Prompter(home / "history", before_prompt=renderer.stop, completions=commands.names())
     store = ConversationStore(home / "conversations")
-    conversation = _conversation(store, settings.model, resume)
+    store.sweep()
+    conversation = Conversation.new(settings.model) if resume is None else _resume(store, resume, renderer, copy=copy)
     warming = warm_up()  # after the checks that can end the run at once: those need not wait for the SDK
-    if resume is not None:
-        renderer.info(f"resuming conversation {conversation.id}")
-        if not settings.json:  # earlier turns replayed as events would read as new ones
-            replay(conversation.messages, renderer)
+    if resume is not None and not settings.json:  # earlier turns replayed as events would read as new ones
+        replay(conversation.messages, renderer)
     ask = prompter.ask
     if settings.json and not settings.auto_run:
         # stdout carries only JSON lines, so nobody can be asked there: every cell is declined.
@@ -137,8 +136,23 @@ def _no_answer(question: str) -> None:
     return None
 
 
-def _conversation(store: ConversationStore, model: str, resume: str | None) -> Conversation:
-    """The conversation to continue (`--resume [ID]`) or a new one."""
-    if resume is None:
-        return Conversation.new(model)
-    return store.latest() if resume == RESUME_LATEST else store.load(resume)
+def _resume(store: ConversationStore, resume: str, renderer: Renderer, *, copy: bool) -> Conversation:
+    """The conversation `--resume [ID]` continues, held for this session alone, or a copy of it with its own id.
+
+    A repaired or copied conversation is saved at once, so the note about it is shown once.
+    """
+    found = store.latest() if resume == RESUME_LATEST else store.load(resume)
+    conversation = found.copy() if copy else found
+    try:
+        store.hold(conversation.id)
+    except ConversationInUse as exc:
+        raise ConversationInUse(f"{exc}; to continue a copy: interpreter --resume {found.id} --copy") from exc
+    if copy:
+        renderer.info(f"continuing a copy of conversation {found.id} as {conversation.id}")
+    else:
+        renderer.info(f"resuming conversation {conversation.id}")
+    if found.repaired:
+        renderer.info(found.repair_note())
+    if found.repaired or copy:
+        store.save(conversation)
+    return conversation
