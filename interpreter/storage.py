@@ -183,6 +183,8 @@ class ConversationStore:
     def delete(self, conversation_id: str) -> None:
         """Remove the conversation with this id; NoSuchConversation if there is none."""
         path = self._path(conversation_id)
+        if self._held is not None and self._held[0] == conversation_id:
+            self.release()
         try:
             path.unlink()
         except FileNotFoundError as exc:

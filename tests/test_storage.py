@@ -25,7 +25,8 @@ def test_a_saved_conversation_loads_back_identical_and_private(tmp_path: Path) -
     path = tmp_path / "conversations" / f"{conversation.id}.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert store.load(conversation.id) == conversation
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left behind
+    store.release()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file, and no lock once let go
 
 
 def test_latest_is_the_most_recently_written(tmp_path: Path) -> None:
@@ -43,7 +44,7 @@ def test_missing_and_broken_conversations_are_storage_errors(tmp_path: Path) -> 
     with pytest.raises(StorageError, match="no conversation 'nope'"):
         store.load("nope")
     (tmp_path / "broken.json").write_text("{not json")
-    with pytest.raises(StorageError, match="cannot read conversation 'broken'"):
+    with pytest.raises(StorageError, match=f"cannot read {tmp_path / 'broken.json'}: it is not JSON"):
         store.load("broken")
     with pytest.raises(StorageError, match="not a conversation id"):
         store.load("../etc/passwd")
