@@ -78,6 +78,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         if model.traffic.rate_limited or model.traffic.waited:
             renderer.info(model.traffic.summary())
         warming.join()
+        store.release()
 
 
 def build_session(
