@@ -28,7 +28,6 @@ from interpreter.messages import (
     ToolCallDraft,
     TurnEnded,
     Waiting,
-    valid_text,
 )
 from interpreter.storage import Conversation
 
@@ -100,9 +99,9 @@ class Session:
 
         A task that alone cannot fit the context window is refused with TaskTooLong, neither sent nor saved.
         """
-        task = Message("user", valid_text(text))  # bytes that were not UTF-8 (surrogateescape) become U+FFFD
+        task = Message("user", text)
         self._check_fits(task)
-        self._append(task)
+        self._append(task)  # bytes that were not UTF-8 (kept by surrogateescape) become U+FFFD there
         for step in range(1, self._max_steps + 1):
             yield RequestStarted(step)
             reply = yield from self._ask_model()
