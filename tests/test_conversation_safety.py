@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from fake_server import Answer, FakeServer, RecordedRequest, Reply
 
-RUNS = 50
+HOMES = 10  # conversations, each killed KILLS times in a row: 50 kills in all, every resume after one
+KILLS = 5
 CELLS = 3  # cells each task runs before the model answers in text
 CELL = "import time; time.sleep(0.3)"  # long enough that many kills land while it runs
 SLOW_CELL = "import time; time.sleep(60)"
@@ -96,27 +97,49 @@ def a_cell_is_running(home: Path) -> bool:
     return bool(messages) and bool(messages[-1].get("tool_calls"))
 
 
+def calls_asked(home: Path) -> int:
+    """How many of the conversation's answers asked for cells (a new one: the model's request got through)."""
+    files = saved(home)
+    messages = json.loads(files[0].read_text())["messages"] if files else []
+    return sum(bool(message.get("tool_calls")) for message in messages)
+
+
+def kill_during_cells(argv: list[str], home: Path, delay: float) -> tuple[int, str]:
+    """Run `argv` until a new cell starts, `delay` seconds more, then kill -9: (its exit status, what it printed)."""
+    before = calls_asked(home)
+    process = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment(home)
+    )
+    try:
+        wait_for(lambda: calls_asked(home) > before or process.poll() is not None, "a cell's start")
+        time.sleep(delay)  # where the kill lands: the seed decides, not the machine's speed
+    finally:
+        process.kill()
+    printed, _ = process.communicate()
+    return process.returncode, printed.decode()
+
+
 def test_kill_9_at_random_moments_never_leaves_a_conversation_the_server_refuses(
     pairing_server: FakeServer, interpreter_command: list[str], tmp_path: Path
 ) -> None:
-    delays = random.Random(10).sample([step / 100 for step in range(150)], RUNS)  # 0 to 1.5 s into the cells
+    delays = random.Random(10).sample([step / 100 for step in range(150)], HOMES * KILLS)  # 0 to 1.5 s into cells
 
-    def kill_then_resume(number: int) -> subprocess.CompletedProcess[str]:
+    def kill_and_resume(number: int) -> list[tuple[int, str]]:
         home = tmp_path / f"home{number}"
-        process = start(command(pairing_server, interpreter_command, "-c", "run three cells"), home)
-        try:
-            wait_for(lambda: a_cell_is_running(home) or process.poll() is not None, "the first cell's start")
-            time.sleep(delays[number])  # where the kill lands: the seed decides, not the machine's speed
-        finally:
-            kill_9(process)
-        return run(command(pairing_server, interpreter_command, "--resume", "-c", "go on"), home)
+        outcomes = []
+        for kill in range(KILLS):
+            resume = ["--resume"] if kill else []
+            argv = command(pairing_server, interpreter_command, *resume, "-c", "run three cells")
+            outcomes.append(kill_during_cells(argv, home, delays[number * KILLS + kill]))
+        last = run(command(pairing_server, interpreter_command, "--resume", "-c", "go on"), home)
+        return [*outcomes, (last.returncode, last.stdout + last.stderr)]
 
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        resumed = list(pool.map(kill_then_resume, range(RUNS)))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = [outcome for home in pool.map(kill_and_resume, range(HOMES)) for outcome in home]
 
-    refused = [result.stdout + result.stderr for result in resumed if result.returncode != 0]
-    assert refused == [], refused[:3]
-    assert all(result.stdout.rstrip().endswith("done") for result in resumed)
+    failed = [printed for status, printed in outcomes if status not in (0, -signal.SIGKILL)]
+    assert failed == [], failed[:3]  # a refused resume exits 1 with the server's 400 before any kill
+    assert [printed.rstrip().endswith("done") for _, printed in outcomes[KILLS :: KILLS + 1]] == [True] * HOMES
 
 
 def test_a_cell_cut_short_by_kill_9_is_answered_on_resume_and_said_once(
