@@ -253,3 +253,16 @@ def test_a_task_larger_than_the_context_window_is_one_line_and_neither_sent_nor_
     assert lines[0].endswith("save it to a file and ask the model to read that file")
     assert [request for request in server.requests if request.path.endswith("/chat/completions")] == []
     assert saved(tmp_path) == []
+
+
+def test_code_output_sent_back_as_text_is_stored_as_output_and_sent_without_the_kind(
+    server: FakeServer, interpreter_command: list[str], tmp_path: Path
+) -> None:
+    server.enqueue(Reply.text("```python\nprint(1)\n```"), Reply.text("It printed 1."))
+    result = run(command(server, interpreter_command, "--no-tools", "-c", "Output of block 1 (python): hi"), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (conversation,) = saved(tmp_path)
+    stored = json.loads(conversation.read_text())["messages"]
+    assert [message.get("kind", "text") for message in stored] == ["text", "text", "output", "text"]
+    sent = (server.requests[-1].body or {})["messages"]
+    assert [set(message) for message in sent] == [{"role", "content"}] * 4
