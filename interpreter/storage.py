@@ -152,7 +152,7 @@ class ConversationStore:
         if self._held is not None and self._held[0] == conversation_id and self._held[1] is not None:
             return
         self.release()
-        path = self.folder / f".{conversation_id}.lock"
+        path = self._lock_path(conversation_id)
         try:
             fd = _lock(path) if self.folder.is_dir() else None
         except BlockingIOError as exc:
@@ -168,7 +168,7 @@ class ConversationStore:
         self._held = None
         if fd is not None:
             with contextlib.suppress(OSError):  # already gone: nothing more to tidy
-                (self.folder / f".{conversation_id}.lock").unlink()
+                self._lock_path(conversation_id).unlink()
             os.close(fd)
 
     def ids(self) -> list[str]:
@@ -218,6 +218,10 @@ class ConversationStore:
             except FileNotFoundError:  # removed since the listing, by another session's `rm`
                 continue
         return sorted(found, key=lambda entry: entry[1].st_mtime, reverse=True)
+
+    def _lock_path(self, conversation_id: str) -> Path:
+        """The lock file beside the conversation's file: hidden, so never listed as a conversation."""
+        return self._path(conversation_id).with_name(f".{conversation_id}.lock")
 
     def _path(self, conversation_id: str) -> Path:
         if not conversation_id or "/" in conversation_id or conversation_id.startswith("."):
