@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import io
 import shutil
 import signal
 import sys
@@ -125,6 +126,10 @@ def interpreter(
         str | None,
         typer.Option("--resume", metavar="[ID]", help="Continue the latest conversation, or the one with ID."),
     ] = None,
+    copy: Annotated[
+        bool,
+        typer.Option("--copy", help="With --resume: continue a copy with its own id (the original is left as it is)."),
+    ] = False,
     json: Annotated[bool, typer.Option(JSON_FLAG, help="Write one JSON object per event on stdout.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show details of failures.")] = False,
     version: Annotated[
@@ -149,8 +154,8 @@ def interpreter(
         json=json,
     )
     if ctx.invoked_subcommand is None:
-        raise typer.Exit(_run(flags, command, resume))
-    if flags != connection or command is not None or resume is not None:
+        raise typer.Exit(_run(flags, command, resume, copy=copy))
+    if flags != connection or command is not None or resume is not None or copy:
         only = "only --model, --api-base, --api-key and --profile"
         raise typer.Exit(
             _fail(f"{only} go before `{ctx.invoked_subcommand}`; the other options are for a session", EXIT_USAGE)
@@ -240,9 +245,11 @@ def _connection(
     )
 
 
-def _run(flags: config.Flags, command: str | None, resume: str | None) -> int:
+def _run(flags: config.Flags, command: str | None, resume: str | None, *, copy: bool) -> int:
     """Build everything from settings and run; expected failures become one line and an exit code."""
     try:
+        if copy and resume is None:
+            raise ConfigError("--copy goes with --resume: interpreter --resume ID --copy")
         settings = config.resolve(flags)
         task = _task(command, sys.stdin)
     except ConfigError as exc:
@@ -250,7 +257,7 @@ def _run(flags: config.Flags, command: str | None, resume: str | None) -> int:
     from interpreter.launch import start  # noqa: PLC0415 - heavy: rich, subprocess machinery
 
     return _guarded(
-        lambda: start(settings, task=task, resume=resume),
+        lambda: start(settings, task=task, resume=resume, copy=copy),
         verbose=settings.verbose,
         resuming=bool(resume),
         json=settings.json,
@@ -265,10 +272,9 @@ def _task(command: str | None, stdin: TextIO | None) -> str | None:
         return command
     if stdin is not None and stdin.isatty():
         return None
-    try:
-        text = stdin.read().strip() if stdin is not None else ""
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"the task on stdin is not text in {exc.encoding}") from exc
+    if isinstance(stdin, io.TextIOWrapper):
+        stdin.reconfigure(errors="replace")  # a task in another encoding (Latin-1) still arrives, with U+FFFD
+    text = stdin.read().strip() if stdin is not None else ""
     if not text:
         raise ConfigError("stdin is not a terminal and holds no task: pipe one in, or use -c TASK")
     return text

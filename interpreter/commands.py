@@ -7,13 +7,13 @@ Commands never reach the model.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from interpreter.errors import CommandError, StorageError
+from interpreter import storage
+from interpreter.errors import CommandError
 from interpreter.resilience.durations import format_wait
 from interpreter.storage import Conversation
 from interpreter.transcript import to_markdown
@@ -126,11 +126,10 @@ def _save(context: CommandContext, argument: str) -> None:
     path = Path(argument).expanduser()
     conversation = context.session.conversation
     markdown = path.suffix.lower() == ".md"
-    text = to_markdown(conversation) if markdown else json.dumps(conversation.to_dict(), indent=1)
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if markdown:
+        _write_markdown(conversation, path)
+    else:
+        storage.write(conversation, path)
     what = "a Markdown transcript" if markdown else "JSON"
     context.renderer.info(f"saved {counted(len(conversation.messages), 'message')} to {path} as {what}")
 
@@ -140,7 +139,7 @@ def _load(context: CommandContext, argument: str) -> None:
     if not argument:
         raise CommandError("usage: %load FILE (a conversation saved with %save)")
     path = Path(argument).expanduser()
-    loaded = _read(path)
+    loaded = storage.read(path)
     conversation = Conversation.new(loaded.model)
     conversation.messages = [message for message in loaded.messages if message.role != "system"]
     context.store.save(conversation)
@@ -148,6 +147,8 @@ def _load(context: CommandContext, argument: str) -> None:
     context.replay(conversation.messages)
     count = counted(len(conversation.messages), "message")
     context.renderer.info(f"loaded {count} from {path} as conversation {conversation.id}")
+    if loaded.repaired:
+        context.renderer.info(loaded.repair_note())
 
 
 def _tokens(context: CommandContext, argument: str) -> None:
@@ -209,22 +210,12 @@ COMMANDS: tuple[Command, ...] = (
 # ---- helpers -----------------------------------------------------------------------------------------
 
 
-def _read(path: Path) -> Conversation:
-    """A conversation file as %save writes it (the stored schema); CommandError naming what is wrong."""
+def _write_markdown(conversation: Conversation, path: Path) -> None:
+    """Write the conversation's Markdown transcript to `path`; CommandError naming the file when that fails."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Conversation.from_dict(data)
+        path.write_text(to_markdown(conversation), encoding="utf-8")
     except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except (ValueError, KeyError, TypeError, AttributeError, StorageError) as exc:
-        raise CommandError(f"{path} is not a saved conversation: {_reason(exc)}") from exc
-
-
-def _reason(exc: Exception) -> str:
-    """Why a file is not a conversation, in a few words."""
-    if isinstance(exc, KeyError):
-        return f"it has no {exc.args[0]!r}"
-    return str(exc) or type(exc).__name__
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _on_off(argument: str, command: str, *, current: bool) -> bool:

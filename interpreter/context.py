@@ -51,7 +51,6 @@ KNOWN_WINDOWS: Final[tuple[tuple[str, int], ...]] = (
 )
 FALLBACK_WINDOW: Final = 8_192  # an unknown model: small, as local servers often are
 REPLY_ROOM: Final = 4_096  # tokens left free for the reply (at most a quarter of the window)
-OUTPUT_HEADING: Final = "Output of block "  # how code output sent back as a user message (no tools) begins
 _KEPT: Final = 200  # characters a shortened output keeps
 _SHORTEST: Final = 400  # outputs shorter than this are not worth shortening
 
@@ -62,19 +61,9 @@ def window_for(model: str) -> int:
     return next((tokens for prefix, tokens in KNOWN_WINDOWS if name.startswith(prefix)), FALLBACK_WINDOW)
 
 
-def is_output(message: Message) -> bool:
-    """Whether `message` carries code output back to the model: a tool message, or an output user message."""
-    return message.role == "tool" or (message.role == "user" and message.content.startswith(OUTPUT_HEADING))
-
-
-def is_task(message: Message) -> bool:
-    """Whether `message` is a task the person typed."""
-    return message.role == "user" and not is_output(message)
-
-
 def last_task(messages: Sequence[Message]) -> int | None:
     """The index of the latest task, where the last exchange begins; None when there is none."""
-    return next((index for index in reversed(range(len(messages))) if is_task(messages[index])), None)
+    return next((index for index in reversed(range(len(messages))) if messages[index].is_task), None)
 
 
 class Named(Protocol):
@@ -159,7 +148,7 @@ class ContextWindow:
         for index, message in enumerate(older):
             if over <= 0:
                 break
-            if is_output(message) and len(message.content) >= _SHORTEST:
+            if message.is_output and len(message.content) >= _SHORTEST:
                 short = _shortened(message)
                 over -= self._size(message) - self._size(short)
                 older[index] = short
@@ -170,7 +159,7 @@ class ContextWindow:
         """Leave out whole exchanges of `older`, oldest first, until `over` tokens are saved; how many."""
         count = 0
         while over > 0 and older:
-            end = next((index for index in range(1, len(older)) if is_task(older[index])), len(older))
+            end = next((index for index in range(1, len(older)) if older[index].is_task), len(older))
             over -= sum(self._size(message) for message in older[:end])
             del older[:end]
             count += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -43,7 +42,9 @@ def export(conversation: Conversation, kind: ExportFormat) -> str:
         from interpreter.transcript import to_markdown  # noqa: PLC0415 - only the Markdown export needs it
 
         return to_markdown(conversation)
-    return json.dumps(conversation.to_dict(), indent=1, ensure_ascii=False) + "\n"
+    from interpreter.storage import to_json  # noqa: PLC0415 - only the JSON export needs it
+
+    return to_json(conversation)
 
 
 def write(text: str, path: Path) -> None:

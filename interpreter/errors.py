@@ -15,8 +15,10 @@
     ├── ExecutionError                code could not be run
     │   ├── UnknownLanguage           the model asked for a language we do not know
     │   └── LanguageUnavailable       a known language whose interpreter is not installed
+    ├── TaskTooLong                   a task that cannot fit the model's context window even alone (not sent)
     ├── StorageError                  a conversation could not be read or written
     │   ├── NoSuchConversation        no conversation has the id given
+    │   ├── ConversationInUse         another session has the conversation open
     │   └── HomeNotWritable           the home or the log in it cannot be written (the session goes on)
     ├── EditorFailed                  $EDITOR could not be started or failed (the question is asked again)
     └── CommandError                  a %command cannot do what was asked (the session goes on)
@@ -138,12 +140,20 @@ class LanguageUnavailable(ExecutionError):
     """Raised when a known language's interpreter is not installed on this machine."""
 
 
+class TaskTooLong(InterpreterError):
+    """Raised before sending a task that alone is more than the model's context window takes; it is not saved."""
+
+
 class StorageError(InterpreterError):
     """Raised when a conversation file cannot be read or written."""
 
 
 class NoSuchConversation(StorageError):
     """Raised when no saved conversation has the id asked for (or the text could not be an id)."""
+
+
+class ConversationInUse(StorageError):
+    """Raised when a conversation is open in another session (which holds its lock); a copy can be continued."""
 
 
 class HomeNotWritable(StorageError):

@@ -12,7 +12,7 @@ from interpreter.approval import Approver
 from interpreter.config import RESUME_LATEST, Settings
 from interpreter.context import ContextWindow
 from interpreter.directories import CONVERSATIONS, working_directory, writable_home
-from interpreter.errors import ConfigError, HomeNotWritable
+from interpreter.errors import ConfigError, ConversationInUse, HomeNotWritable
 from interpreter.execution import Executor
 from interpreter.interrupts import CtrlC
 from interpreter.llm import ChatModel, OpenAIChatModel, warm_up
@@ -29,19 +29,19 @@ from interpreter.ui import Renderer, make_renderer
 from interpreter.ui.jsonl import JsonLinesRenderer
 
 
-def start(settings: Settings, *, task: str | None, resume: str | None) -> int:
-    """Run one task (`task`) or an interactive session; returns the exit status."""
+def start(settings: Settings, *, task: str | None, resume: str | None, copy: bool = False) -> int:
+    """Run one task (`task`) or an interactive session; returns the exit status. `copy`: resume a copy."""
     if settings.json and task is None:  # a prompt would write to the stdout that carries only JSON lines
         raise ConfigError("--json needs a task: -c TASK, or one piped on stdin")
     working_directory()  # gone (deleted under the shell): one line now, not a failure in the middle of the run
     renderer = make_renderer(verbose=settings.verbose, json=settings.json)
-    status = _run(settings, renderer, task=task, resume=resume)
+    status = _run(settings, renderer, task=task, resume=resume, copy=copy)
     if isinstance(renderer, JsonLinesRenderer):
         renderer.exit(status)  # the last line a program reading --json gets
     return status
 
 
-def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: str | None) -> int:
+def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: str | None, copy: bool) -> int:
     """Build the session and run it, drawing on `renderer`; returns the exit status."""
     home = _home(settings.home, renderer)  # None when it cannot be written: nothing is kept, as said once
     if settings.key_warning:  # after the log is set up: it goes there too
@@ -49,12 +49,14 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
     history = home / "history" if home else None
     prompter = Prompter(history, before_prompt=renderer.stop, say=renderer.info, completions=commands.names())
     store = ConversationStore(settings.home / CONVERSATIONS)
-    conversation = _conversation(store, settings.model, resume)
+    save = store.save if home else _not_kept
+    store.sweep()
+    conversation = (
+        Conversation.new(settings.model) if resume is None else _resume(store, resume, renderer, copy=copy, save=save)
+    )
     warming = warm_up()  # after the checks that can end the run at once: those need not wait for the SDK
-    if resume is not None:
-        renderer.info(f"resuming conversation {conversation.id}")
-        if not settings.json:  # earlier turns replayed as events would read as new ones
-            replay(conversation.messages, renderer)
+    if resume is not None and not settings.json:  # earlier turns replayed as events would read as new ones
+        replay(conversation.messages, renderer)
     ask = prompter.ask
     if settings.json and not settings.auto_run:
         # stdout carries only JSON lines, so nobody can be asked there: every cell is declined.
@@ -73,7 +75,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 runner=executor,
                 confirm=approver,
                 conversation=conversation,
-                save=store.save if home else _not_kept,
+                save=save,
                 window=ContextWindow(adapter, configured=settings.context_window, estimator=estimator),
             )
             context = commands.CommandContext(
@@ -94,6 +96,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         if model.traffic.rate_limited or model.traffic.waited:
             renderer.info(model.traffic.summary())
         warming.join()
+        store.release()
 
 
 def build_session(
@@ -171,8 +174,25 @@ def _no_answer(question: str) -> None:
     return None
 
 
-def _conversation(store: ConversationStore, model: str, resume: str | None) -> Conversation:
-    """The conversation to continue (`--resume [ID]`) or a new one."""
-    if resume is None:
-        return Conversation.new(model)
-    return store.latest() if resume == RESUME_LATEST else store.load(resume)
+def _resume(
+    store: ConversationStore, resume: str, renderer: Renderer, *, copy: bool, save: Callable[[Conversation], None]
+) -> Conversation:
+    """The conversation `--resume [ID]` continues, held for this session alone, or a copy of it with its own id.
+
+    A repaired or copied conversation is saved at once, so the note about it is shown once.
+    """
+    found = store.latest() if resume == RESUME_LATEST else store.load(resume)
+    conversation = found.copy() if copy else found
+    try:
+        store.hold(conversation.id)
+    except ConversationInUse as exc:
+        raise ConversationInUse(f"{exc}; to continue a copy: interpreter --resume {found.id} --copy") from exc
+    if copy:
+        renderer.info(f"continuing a copy of conversation {found.id} as {conversation.id}")
+    else:
+        renderer.info(f"resuming conversation {conversation.id}")
+    if found.repaired:
+        renderer.info(found.repair_note())
+    if found.repaired or copy:
+        save(conversation)
+    return conversation

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from interpreter.messages import (
     ToolCall,
     ToolCallDraft,
     Usage,
+    valid_text,
 )
 
 if TYPE_CHECKING:
@@ -37,9 +37,6 @@ _log = logging.getLogger(f"{LOGGER_NAME}.api")
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
-# JSON may escape half a surrogate pair alone ("\\ud83d"); decoded, no encoder takes it, so the next request (and the
-# screen, and the saved file) would fail on it. The model's text is made encodable where it enters.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ChatModel(Protocol):
@@ -148,7 +145,8 @@ def _assemble(chunks: Any) -> Iterator[StreamItem]:
         for choice in chunk.choices or ():
             delta = choice.delta
             if delta is not None and delta.content:
-                piece = _encodable(delta.content)
+                # JSON can escape half a surrogate pair alone ("\\ud83d"); no encoder takes it: made valid here.
+                piece = valid_text(delta.content)
                 text.append(piece)
                 yield TextDelta(piece)
             for fragment in (delta.tool_calls if delta is not None else None) or ():
@@ -168,16 +166,11 @@ def _add_fragment(call: _PartialCall, fragment: Any) -> str:
     function = fragment.function
     if function is None:
         return ""
-    call.name = call.name or _encodable(function.name or "")
-    piece = _encodable(function.arguments or "")
+    call.name = call.name or valid_text(function.name or "")
+    piece = valid_text(function.arguments or "")
     if piece:
         call.arguments.append(piece)
     return piece
-
-
-def _encodable(text: str) -> str:
-    """`text` with each lone surrogate replaced by U+FFFD, as a decoder replaces bytes it cannot read."""
-    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _refuses_stream_options(error: ApiStatusError) -> bool:

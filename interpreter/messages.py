@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
+# What a message is, where its role alone does not say: "output" is code output sent back to the model as a user
+# message (--no-tools, where there are no tool messages); everything else is "text" (a task, an answer, a note).
+Kind = Literal["text", "output"]
+# Lone surrogates: undecodable bytes as Python keeps them (surrogateescape), or bad JSON escapes like "\ud800".
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -39,9 +46,20 @@ class Message:
     content: str
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
+    kind: Kind = "text"
+
+    @property
+    def is_output(self) -> bool:
+        """Whether this message carries code output back to the model: a tool message, or an output user message."""
+        return self.role == "tool" or self.kind == "output"
+
+    @property
+    def is_task(self) -> bool:
+        """Whether this message is a task the person typed."""
+        return self.role == "user" and self.kind != "output"
 
     def to_dict(self) -> dict[str, Any]:
-        """The OpenAI wire form (also the stored form) of this message."""
+        """The OpenAI wire form of this message (the kind is ours: servers refuse fields they do not know)."""
         data: dict[str, Any] = {"role": self.role, "content": self.content}
         if self.tool_calls:
             data["tool_calls"] = [call.to_dict() for call in self.tool_calls]
@@ -51,13 +69,23 @@ class Message:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
-        """Read a message back from its wire form."""
+        """Read a message from its wire form (the Python API's way in; files are read by `storage`)."""
         return cls(
             role=data["role"],
             content=data.get("content") or "",
             tool_calls=tuple(ToolCall.from_dict(call) for call in data.get("tool_calls") or ()),
             tool_call_id=data.get("tool_call_id"),
-        )
+        ).valid()
+
+    def valid(self) -> Message:
+        """This message with any undecodable character replaced by U+FFFD, so it can be sent and saved as UTF-8."""
+        calls = tuple(dataclasses.replace(call, arguments=valid_text(call.arguments)) for call in self.tool_calls)
+        return dataclasses.replace(self, content=valid_text(self.content), tool_calls=calls)
+
+
+def valid_text(text: str) -> str:
+    """`text` with each lone surrogate (a byte that was not UTF-8, kept by surrogateescape) replaced by U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 # ---- what the model adapter streams -------------------------------------------------------------------

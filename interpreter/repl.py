@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from interpreter import tool
 from interpreter.commands import is_command
-from interpreter.context import is_task
 from interpreter.errors import CommandError, InterpreterError
 from interpreter.interrupts import CtrlC
 from interpreter.messages import CodeProposed, Event, Message, TextDelta, TurnEnded
@@ -61,7 +60,7 @@ def run_interactive(
 def replay(messages: Iterable[Message], renderer: Renderer) -> None:
     """Show the earlier turns of a resumed conversation: the person's tasks, the model's text and code."""
     for message in messages:
-        if is_task(message):  # not the outputs of fenced code sent back as user messages
+        if message.is_task:  # not the outputs of fenced code sent back as user messages
             renderer.info(f"> {message.content}")
         elif message.role == "assistant":
             _replay_assistant(message, renderer)

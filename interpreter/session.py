@@ -6,8 +6,8 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Protocol
 
 from interpreter import fences, tool
-from interpreter.context import OUTPUT_HEADING, ContextWindow, last_task
-from interpreter.errors import ContextTooLong, ExecutionError, InterpreterError, UnknownLanguage
+from interpreter.context import ContextWindow, last_task
+from interpreter.errors import ContextTooLong, ExecutionError, InterpreterError, TaskTooLong, UnknownLanguage
 from interpreter.llm import ChatModel
 from interpreter.messages import (
     CodeCell,
@@ -33,6 +33,7 @@ from interpreter.storage import Conversation
 
 DECLINED = "The user declined to run this code."
 CANCELLED = "Not run: the user cancelled this step (Ctrl-C)."
+OUTPUT_HEADING = "Output of block "  # how code output sent back as a user message (no tools) begins
 
 
 class CodeRunner(Protocol):
@@ -94,8 +95,13 @@ class Session:
         self._trimmed = (0, 0)  # what the last request left out, as last reported
 
     def send(self, text: str) -> Generator[Event, None, None]:
-        """Work on one task; every message is saved as soon as it exists, whatever interrupts the work."""
-        self._append(Message("user", text))
+        """Work on one task; every message is saved as soon as it exists, whatever interrupts the work.
+
+        A task that alone cannot fit the context window is refused with TaskTooLong, neither sent nor saved.
+        """
+        task = Message("user", text)
+        self._check_fits(task)
+        self._append(task)  # bytes that were not UTF-8 (kept by surrogateescape) become U+FFFD there
         for step in range(1, self._max_steps + 1):
             yield RequestStarted(step)
             reply = yield from self._ask_model()
@@ -126,6 +132,14 @@ class Session:
     def context_tokens(self) -> int:
         """Estimated tokens of the whole conversation as the next request would carry it, before any trimming."""
         return self.window.estimate([self._system, *self.conversation.messages], self._tools)
+
+    def _check_fits(self, task: Message) -> None:
+        """TaskTooLong when `task`, with only the system message and tools, is over the context window's budget."""
+        tokens = self.window.estimate([self._system, task], self._tools)
+        if tokens > self.window.budget:
+            window = f"{self.window.model}'s context window is {self.window.tokens:,} tokens"
+            advice = "shorten it, or save it to a file and ask the model to read that file"
+            raise TaskTooLong(f"the task is too long to send: about {tokens:,} tokens, and {window}; {advice}")
 
     def _ask_model(self) -> Generator[Event, None, Reply]:
         """One reply; when the server says the request is too long, one visible retry with a request half its size."""
@@ -231,7 +245,7 @@ class Session:
         finally:
             if cells:
                 outcomes += [CANCELLED] * (len(cells) - len(outcomes))
-                self._append(Message("user", "\n\n".join(outcomes)))
+                self._append(Message("user", "\n\n".join(outcomes), kind="output"))
         return bool(cells)
 
     def _run(self, cell: CodeCell, *, in_text: bool = False) -> Generator[Event, None, str]:
@@ -278,8 +292,8 @@ class Session:
         return True
 
     def _append(self, message: Message) -> None:
-        """Add a message to the conversation and save it at once."""
-        self.conversation.messages.append(message)
+        """Add a message to the conversation and save it at once (as valid UTF-8: the API and the file need it)."""
+        self.conversation.messages.append(message.valid())
         self._save(self.conversation)
 
 

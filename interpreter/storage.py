@@ -1,30 +1,50 @@
-"""Conversations on disk: one JSON file each, rewritten atomically, readable only by their owner."""
+"""Conversations on disk: the one module that reads, writes, lists, validates, locks and repairs their files.
+
+A conversation file is JSON, rewritten atomically (temp file + rename) and readable only by its owner. Its id is its
+file name: the id written inside is informational, so a copied file saves to its own name. A session holds an
+exclusive lock (`.<id>.lock` beside it) on the conversation it writes, which the kernel drops when the process
+dies, however it dies. Loading checks the schema, migrates older versions, replaces undecodable characters, and
+answers tool calls that a killed session left unanswered, since an API refuses a conversation holding one.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import secrets
 import tempfile
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, get_args
 
-from interpreter.errors import NoSuchConversation, StorageError
-from interpreter.messages import Message
+from interpreter.errors import ConversationInUse, NoSuchConversation, StorageError
+from interpreter.messages import Kind, Message, Role, ToolCall, valid_text
+from interpreter.words import counted
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 2  # 2: user messages carry their kind ("output" for code output), 1 did not
+ENDED: Final = "not run: the session ended"  # the answer given to a tool call a killed session left unanswered
+STALE_TEMP: Final = 10.0  # seconds after which an unheld temp file is a killed save's leftover, not one under way
+# How version 1 told a user message carrying code output (--no-tools) from a task: read once, when migrating.
+_V1_OUTPUT_HEADING: Final = "Output of block "
 
 
 @dataclass
 class Conversation:
-    """One conversation: its id, when it began, the model used, and its messages (the system message is not kept)."""
+    """One conversation: its id, when it began, the model used, and its messages (the system message is not kept).
+
+    `repaired` counts the tool calls answered with ENDED when it was loaded; it is not stored.
+    """
 
     id: str
     created: str
     model: str
     messages: list[Message] = field(default_factory=list)
+    repaired: int = field(default=0, compare=False)
 
     @classmethod
     def new(cls, model: str, now: datetime | None = None) -> Conversation:
@@ -32,23 +52,53 @@ class Conversation:
         now = now or datetime.now(UTC)
         return cls(id=f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}", created=now.isoformat(), model=model)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The stored form."""
-        return {
-            "version": SCHEMA_VERSION,
-            "id": self.id,
-            "created": self.created,
-            "model": self.model,
-            "messages": [m.to_dict() for m in self.messages],
-        }
+    def repair_note(self) -> str:
+        """What the person is told once about the tool calls answered on load."""
+        return f"repaired: {counted(self.repaired, 'code cell')} had no result (the session ended while it ran)"
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Conversation:
-        """Read the stored form back."""
-        if data.get("version") != SCHEMA_VERSION:
-            raise StorageError(f"conversation {data.get('id')!r} has an unknown format version {data.get('version')!r}")
-        messages = [Message.from_dict(m) for m in data["messages"]]
-        return cls(id=data["id"], created=data["created"], model=data["model"], messages=messages)
+    def copy(self) -> Conversation:
+        """A new conversation, with its own id, holding this one's messages."""
+        return replace(Conversation.new(self.model), messages=list(self.messages))
+
+
+def to_json(conversation: Conversation) -> str:
+    """The stored form: what conversation files, `%save FILE` and `export --format json` hold."""
+    data = {
+        "version": SCHEMA_VERSION,
+        "id": conversation.id,
+        "created": conversation.created,
+        "model": conversation.model,
+        "messages": [_stored(message) for message in conversation.messages],
+    }
+    # A message made elsewhere (the Python API) may hold a lone surrogate, which no UTF-8 file or terminal can take.
+    return valid_text(json.dumps(data, indent=1, ensure_ascii=False)) + "\n"
+
+
+def from_json(text: str, source: Path) -> Conversation:
+    """A conversation from its stored form, checked, migrated and repaired; StorageError naming `source` and why."""
+    try:
+        return _repaired(_conversation(json.loads(text)))
+    except ValueError as exc:
+        raise StorageError(f"cannot read {source}: it is not JSON ({exc})") from exc
+    except StorageError as exc:
+        raise StorageError(f"cannot read {source}: {exc}") from exc
+
+
+def read(path: Path) -> Conversation:
+    """The conversation in the file at `path` (the id inside it as written); StorageError when it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return from_json(text, path)
+
+
+def write(conversation: Conversation, path: Path) -> None:
+    """Write the conversation's stored form to `path` atomically, mode 0600; StorageError naming the file."""
+    try:
+        _write_atomically(path, to_json(conversation))
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -64,28 +114,28 @@ class Summary:
 
 
 class ConversationStore:
-    """The conversations folder under the home directory."""
+    """The conversations folder under the home directory; `clock` is wall-clock time (as file times are)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.folder = folder
+        self._clock = clock
+        self._held: tuple[str, int | None] | None = None  # (id, lock fd) of the conversation this session writes
 
     def save(self, conversation: Conversation) -> None:
-        """Write the conversation atomically (temp file + rename), mode 0600."""
+        """Write the conversation to its file, holding its lock; ConversationInUse if another session holds it."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            _write_atomically(self._path(conversation.id), json.dumps(conversation.to_dict(), indent=1))
         except OSError as exc:
             raise StorageError(f"cannot save the conversation in {self.folder}: {exc.strerror}") from exc
+        self.hold(conversation.id)
+        write(conversation, self._path(conversation.id))
 
     def load(self, conversation_id: str) -> Conversation:
-        """The conversation with this id; StorageError if there is none or it cannot be read."""
+        """The conversation in the file named for this id; StorageError if there is none or it cannot be read."""
         path = self._path(conversation_id)
         if not path.is_file():
             raise NoSuchConversation(f"no conversation {conversation_id!r} in {self.folder}")
-        try:
-            return Conversation.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise StorageError(f"cannot read conversation {conversation_id!r} ({path}): {exc}") from exc
+        return replace(read(path), id=conversation_id)  # the file's name, so saves go back to this file
 
     def latest(self) -> Conversation:
         """The most recently written conversation; StorageError if there is none."""
@@ -94,23 +144,60 @@ class ConversationStore:
             raise StorageError(f"no saved conversation to resume in {self.folder}")
         return self.load(ids[0])
 
+    def hold(self, conversation_id: str) -> None:
+        """Lock this conversation for this session alone (letting go of any other); ConversationInUse if taken.
+
+        Where the lock file cannot be created (a read-only home) there is no lock: nothing can be saved there either.
+        """
+        if self._held is not None and self._held[0] == conversation_id and self._held[1] is not None:
+            return
+        self.release()
+        path = self._lock_path(conversation_id)
+        try:
+            fd = _lock(path) if self.folder.is_dir() else None
+        except BlockingIOError as exc:
+            where = f"open in another session ({_holder(path)})"
+            raise ConversationInUse(f"conversation {conversation_id} is {where}") from exc
+        self._held = (conversation_id, fd)
+
+    def release(self) -> None:
+        """Let go of the conversation this session holds, if any."""
+        if self._held is None:
+            return
+        conversation_id, fd = self._held
+        self._held = None
+        if fd is not None:
+            with contextlib.suppress(OSError):  # already gone: nothing more to tidy
+                self._lock_path(conversation_id).unlink()
+            os.close(fd)
+
     def ids(self) -> list[str]:
         """The ids of the saved conversations, the most recently written first."""
         return [path.stem for path, _ in self._files_newest_first()]
 
     def summaries(self) -> list[Summary]:
-        """Every saved conversation, the most recently written first."""
+        """Every saved conversation, the most recently written first (leftovers of killed saves are removed)."""
+        self.sweep()
         return [self._summary(path, stat) for path, stat in self._files_newest_first()]
 
     def delete(self, conversation_id: str) -> None:
         """Remove the conversation with this id; NoSuchConversation if there is none."""
         path = self._path(conversation_id)
+        if self._held is not None and self._held[0] == conversation_id:
+            self.release()
         try:
             path.unlink()
         except FileNotFoundError as exc:
             raise NoSuchConversation(f"no conversation {conversation_id!r} in {self.folder}") from exc
         except OSError as exc:
             raise StorageError(f"cannot remove conversation {conversation_id!r} ({path}): {exc.strerror}") from exc
+
+    def sweep(self) -> None:
+        """Remove the temp files of saves that were killed midway: older than STALE_TEMP and held by no writer."""
+        for temp in self.folder.glob(".*.tmp") if self.folder.is_dir() else ():
+            with contextlib.suppress(OSError):  # gone already, or not ours to remove: leave it
+                if self._clock() - temp.stat().st_mtime > STALE_TEMP and not _is_held(temp):
+                    temp.unlink()
 
     def _summary(self, path: Path, stat: os.stat_result) -> Summary:
         """The summary of one stored conversation; an unreadable one is listed as such, not skipped."""
@@ -119,7 +206,7 @@ class ConversationStore:
             messages = self.load(path.stem).messages
         except StorageError:
             return Summary(path.stem, updated, "", 0, stat.st_size, readable=False)
-        first = next((m.content.strip() for m in messages if m.role == "user"), "")
+        first = next((m.content.strip() for m in messages if m.is_task), "")
         return Summary(path.stem, updated, first.split("\n", 1)[0], len(messages), stat.st_size)
 
     def _files_newest_first(self) -> list[tuple[Path, os.stat_result]]:
@@ -132,21 +219,185 @@ class ConversationStore:
                 continue
         return sorted(found, key=lambda entry: entry[1].st_mtime, reverse=True)
 
+    def _lock_path(self, conversation_id: str) -> Path:
+        """The lock file beside the conversation's file: hidden, so never listed as a conversation."""
+        return self._path(conversation_id).with_name(f".{conversation_id}.lock")
+
     def _path(self, conversation_id: str) -> Path:
         if not conversation_id or "/" in conversation_id or conversation_id.startswith("."):
             raise NoSuchConversation(f"not a conversation id: {conversation_id!r}")
         return self.folder / f"{conversation_id}.json"
 
 
+# ---- the stored form, checked -------------------------------------------------------------------------
+
+
+def _stored(message: Message) -> dict[str, Any]:
+    """One message as stored: its wire form, and its kind when that is not plain text."""
+    data = message.to_dict()
+    if message.kind != "text":
+        data["kind"] = message.kind
+    return data
+
+
+def _conversation(data: object) -> Conversation:
+    """A conversation from parsed JSON; StorageError saying what does not fit the schema."""
+    record = _object(data, "the file")
+    version = record.get("version")
+    if version not in (1, SCHEMA_VERSION):
+        raise StorageError(f"unknown format version {version!r}")
+    raw = _field(record, "messages", list, "the file")
+    messages = [_message(item, f"message {number}") for number, item in enumerate(raw, start=1)]
+    if version == 1:
+        messages = [_v1_kind(message) for message in messages]
+    return Conversation(
+        id=_field(record, "id", str, "the file"),
+        created=_field(record, "created", str, "the file"),
+        model=_field(record, "model", str, "the file"),
+        messages=messages,
+    )
+
+
+def _message(data: object, where: str) -> Message:
+    """One message from parsed JSON, its undecodable characters replaced."""
+    record = _object(data, where)
+    role = _field(record, "role", str, where)
+    if role not in get_args(Role):
+        raise StorageError(f"{where} has an unknown role {role!r}")
+    kind = record.get("kind", "text")
+    if kind not in get_args(Kind):
+        raise StorageError(f"{where} has an unknown kind {kind!r}")
+    calls = _field(record, "tool_calls", list, where, default=[])
+    return Message(
+        role=role,
+        content=_field(record, "content", str, where, default=""),
+        tool_calls=tuple(_tool_call(call, f"a tool call of {where}") for call in calls),
+        tool_call_id=_field(record, "tool_call_id", str, where, default=None),
+        kind=kind,
+    ).valid()
+
+
+def _tool_call(data: object, where: str) -> ToolCall:
+    """One tool call from parsed JSON, in its wire form."""
+    record = _object(data, where)
+    function = _object(record.get("function"), f"the function of {where}")
+    name = _field(function, "name", str, where)
+    return ToolCall(_field(record, "id", str, where), name, _field(function, "arguments", str, where))
+
+
+def _object(data: object, where: str) -> dict[str, Any]:
+    """`data` if it is a JSON object; StorageError otherwise."""
+    if not isinstance(data, dict):
+        raise StorageError(f"{where} is not a JSON object")
+    return data
+
+
+_REQUIRED: Any = object()
+
+
+def _field(record: dict[str, Any], key: str, kind: type, where: str, *, default: Any = _REQUIRED) -> Any:
+    """`record[key]`, checked to be a `kind` (null or missing gives `default`, when there is one)."""
+    value = record.get(key)
+    if value is None and default is not _REQUIRED:
+        return default
+    if value is None:
+        raise StorageError(f"{where} has no {key!r}")
+    if not isinstance(value, kind):
+        raise StorageError(f"{where} has a {key!r} that is not {_TYPE_NAMES[kind]}")
+    return value
+
+
+_TYPE_NAMES: Final[dict[type, str]] = {str: "text", list: "a list"}
+
+
+def _v1_kind(message: Message) -> Message:
+    """Version 1 had no kinds: a user message carrying code output was told by its first words."""
+    if message.role == "user" and message.content.startswith(_V1_OUTPUT_HEADING):
+        return replace(message, kind="output")
+    return message
+
+
+def _repaired(conversation: Conversation) -> Conversation:
+    """Every tool call answered: one a killed session left unanswered gets ENDED, right after the other answers."""
+    messages: list[Message] = []
+    waiting: list[str] = []  # ids of the latest assistant message's calls that no tool message answered yet
+    for message in [*conversation.messages, None]:
+        if message is None or message.role != "tool":
+            messages += [Message("tool", ENDED, tool_call_id=call_id) for call_id in waiting]
+            conversation.repaired += len(waiting)
+            waiting = [call.id for call in message.tool_calls] if message is not None else []
+        else:
+            waiting = [call_id for call_id in waiting if call_id != message.tool_call_id]
+        if message is not None:
+            messages.append(message)
+    conversation.messages = messages
+    return conversation
+
+
+# ---- files ---------------------------------------------------------------------------------------------
+
+
+def _lock(path: Path) -> int | None:
+    """An exclusive lock on `path`, with our PID in it: its fd; None if impossible here; BlockingIOError if taken."""
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return None  # cannot be created (a read-only home): go on without a lock
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise
+        except OSError:  # locks not supported here (some network file systems)
+            os.close(fd)
+            return None
+        if _is_file_at(fd, path):
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)  # its holder removed it between our open and our lock: lock the file now at `path`
+
+
+def _is_file_at(fd: int, path: Path) -> bool:
+    """Whether `fd` is still the file at `path` (not one removed from there since it was opened)."""
+    try:
+        return os.fstat(fd).st_ino == path.stat().st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _holder(path: Path) -> str:
+    """`PID 1234`: the process holding the lock at `path`, as it wrote there."""
+    try:
+        pid = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeError):
+        pid = ""
+    return f"PID {pid}" if pid.isdigit() else "PID unknown"
+
+
+def _is_held(path: Path) -> bool:
+    """Whether a live process holds a lock on the file at `path` (a save under way holds its temp file)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def _write_atomically(path: Path, text: str) -> None:
-    """Write `text` to a private temp file beside `path`, then rename it over `path`."""
+    """Write `text` to a private temp file beside `path`, locked while it is written, then rename it over `path`."""
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")  # mkstemp makes it 0600
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # tells another session's sweep that this save is alive
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temp, path)
+            os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

@@ -24,13 +24,13 @@ def to_markdown(conversation: Conversation) -> str:
 
 def _section(message: Message) -> str:
     """One message as Markdown; the system message (not stored, but possible in a loaded file) is left out."""
+    if message.is_output:
+        return "Output:\n\n" + _fenced(message.content or "(no output)")
     if message.role == "user":
         return f"## User\n\n{message.content}"
     if message.role == "assistant":
         parts = [message.content, *(_code(call) for call in message.tool_calls)]
         return "## Assistant\n\n" + "\n\n".join(part for part in parts if part)
-    if message.role == "tool":
-        return "Output:\n\n" + _fenced(message.content or "(no output)")
     return ""
 
 

@@ -983,6 +983,44 @@ class RateLimiter:
         }
 
 
+# ---- the pairing check --------------------------------------------------------------------------------
+# OpenAI refuses a conversation whose tool calls and tool messages do not pair up, with a 400
+# `invalid_request_error`, `code` null and `param` naming the message; the wording below is OpenAI's as
+# reported in https://github.com/sdcb/chats/pull/132 (both errors, with their `param`) and
+# https://github.com/aliasrobotics/cai/issues/111 (the ids listed after "The following tool_call_ids").
+UNANSWERED_CALLS = (
+    "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. "
+    "The following tool_call_ids did not have response messages: {ids}"
+)
+UNASKED_ANSWER = (  # "preceeding" [sic]
+    "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'."
+)
+
+
+def pairing_error(request: RecordedRequest) -> StatusFault | None:
+    """OpenAI's 400 when tool calls and the tool messages right after them do not pair up; None when they do."""
+    messages = (request.body or {}).get("messages")
+    asked: list[str] = []  # the calls of the latest assistant message
+    waiting: list[str] = []  # those of them no tool message answered yet
+    asker = 0
+    for index, item in enumerate([*messages, {}] if isinstance(messages, list) else ()):
+        message = item if isinstance(item, dict) else {}
+        if message.get("role") == "tool":
+            if message.get("tool_call_id") not in asked:
+                return _invalid(UNASKED_ANSWER, index)
+            waiting = [call_id for call_id in waiting if call_id != message["tool_call_id"]]
+            continue
+        if waiting:
+            return _invalid(UNANSWERED_CALLS.format(ids=", ".join(waiting)), asker)
+        asked = [call.get("id") for call in message.get("tool_calls") or () if isinstance(call, dict)]
+        waiting, asker = list(asked), index
+    return None
+
+
+def _invalid(message: str, index: int) -> StatusFault:
+    return StatusFault(400, openai_error(message, "invalid_request_error", None, f"messages.[{index}].role"))
+
+
 # ---- the server -------------------------------------------------------------------------------------
 
 
@@ -1102,6 +1140,8 @@ class FakeServer:
         if self.api_key is not None and request.headers.get("authorization") != f"Bearer {self.api_key}":
             return Fault.invalid_api_key(), headers
         if (request.method, path) == ("POST", "/v1/chat/completions"):
+            if (unpaired := pairing_error(request)) is not None:
+                return unpaired, headers
             if self.limiter is not None:
                 refusal, limit_headers = self.limiter.admit(request)
                 headers.update(limit_headers)

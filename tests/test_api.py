@@ -135,6 +135,28 @@ def test_messages_can_be_replaced(make: Make, server: FakeServer) -> None:
     assert len(session.messages) == 4
 
 
+def test_messages_in_the_wire_form_continue_a_conversation(make: Make, server: FakeServer) -> None:
+    server.enqueue(Reply.text("42."))
+    wire = [
+        {"role": "user", "content": "What is 6*7?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "execute", "arguments": '{"code": "6*7"}'}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "42"},
+    ]
+    session = make()
+    session.messages = [Message.from_dict(data) for data in wire]
+    list(session.chat("And in words?"))
+
+    sent = server.requests[-1].body
+    assert sent is not None
+    assert sent["messages"][1:4] == [wire[0], {**wire[1], "content": ""}, wire[2]]
+
+
 def gone(process: psutil.Process) -> bool:
     try:
         return process.status() == psutil.STATUS_ZOMBIE

@@ -169,6 +169,12 @@ def test_resume_with_an_unknown_id_is_a_usage_error(run_cli: Run) -> None:
     assert_one_clear_line(result, "no conversation 'nope'")
 
 
+def test_copy_without_resume_is_a_usage_error(run_cli: Run) -> None:
+    result = run_cli("--copy", "-c", "x")
+    assert result.returncode == 2
+    assert_one_clear_line(result, "--copy goes with --resume: interpreter --resume ID --copy")
+
+
 def test_no_api_key_is_one_line_and_exit_2(interpreter_command: list[str]) -> None:
     result = subprocess.run([*interpreter_command, "-c", "hi"], capture_output=True, text=True, check=False, timeout=30)
     assert result.returncode == 2

@@ -9,7 +9,7 @@ from fake_server import Answer, FakeServer, Fault, RecordedRequest, prompt_token
 from fake_server import Reply as Scripted
 from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, always, call_reply, text_reply
 
-from interpreter.context import FALLBACK_WINDOW, ContextWindow, Trim, is_output, window_for
+from interpreter.context import FALLBACK_WINDOW, ContextWindow, Trim, window_for
 from interpreter.errors import ApiStatusError, ContextTooLong
 from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Notice, ToolCall
@@ -133,15 +133,27 @@ def test_output_sent_back_as_a_user_message_counts_as_output_not_as_a_task() -> 
     fenced = [
         Message("user", "task 1"),
         Message("assistant", "```python\nprint(1)\n```"),
-        Message("user", "Output of block 1 (python):\n" + BIG),
+        Message("user", "Output of block 1 (python):\n" + BIG, kind="output"),
         Message("assistant", "answer 1"),
         Message("user", "task 2"),
         Message("assistant", "answer 2"),
     ]
-    assert is_output(fenced[2]) and not is_output(fenced[0])
+    assert fenced[2].is_output and not fenced[0].is_output
     trim = window(1_200).fit(SYSTEM, fenced)
     assert trim.changes == (1, 0)
     assert trim.messages[2].content.startswith("Output of block 1 (python):\n")
+
+
+def test_a_task_typed_like_an_output_heading_is_still_a_task_when_trimming() -> None:
+    typed = [
+        Message("user", "Output of block 1 (python): hi " + BIG),
+        Message("assistant", "answer 1"),
+        Message("user", "task 2"),
+        Message("assistant", "answer 2"),
+    ]
+    trim = window(1_200).fit(SYSTEM, typed)
+    assert trim.changes == (0, 1)  # the first exchange is left out whole, the task is never cut like an output
+    assert trim.messages == typed[2:]
 
 
 # ---- the session ----------------------------------------------------------------------------------------------------

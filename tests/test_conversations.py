@@ -172,3 +172,26 @@ def test_a_finished_task_is_listed_and_its_id_completes(
         interpreter_command, capture_output=True, text=True, env={**os.environ, **completion}, timeout=30, check=False
     )
     assert completed.stdout.split() == [conversation_id]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[1, 2, 3]", "the file is not a JSON object"),
+        ('{"version": 2, "id": "x", "created": "c", "model": "m", "messages": [{"role": "wizard", "content": "hi"}]}',
+         "message 1 has an unknown role 'wizard'"),
+    ],
+)  # fmt: skip
+def test_a_file_outside_the_schema_is_listed_unreadable_and_breaks_nothing_else(
+    conversations: Run, store: ConversationStore, text: str, problem: str
+) -> None:
+    good = worked(store)
+    (store.folder / "odd.json").write_text(text)
+    listed = conversations()
+    assert listed.returncode == 0, listed.stderr
+    (odd,) = [line for line in listed.stdout.splitlines() if line.startswith("odd ")]
+    assert odd.endswith("(cannot be read)")
+    assert conversations("show", good.id).stdout.startswith(f"# Conversation {good.id}\n")
+    assert json.loads(conversations("export", good.id, "-f", "json").stdout)["id"] == good.id
+    one_line(conversations("show", "odd"), 1, f"cannot read {store.folder / 'odd.json'}: {problem}")
+    assert conversations("rm", "odd").returncode == 0

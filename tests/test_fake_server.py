@@ -362,3 +362,51 @@ def test_standalone_script_prints_its_url_serves_the_demo_and_stops_on_ctrl_c() 
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def call_message(*ids: str) -> ChatCompletionMessageParam:
+    calls = [{"id": i, "type": "function", "function": {"name": "execute", "arguments": "{}"}} for i in ids]
+    return {"role": "assistant", "content": None, "tool_calls": calls}  # type: ignore[typeddict-item] # built as JSON
+
+
+def tool_message(call_id: str) -> ChatCompletionMessageParam:
+    return {"role": "tool", "content": "ok", "tool_call_id": call_id}
+
+
+@pytest.mark.parametrize(
+    ("messages", "message", "param"),
+    [
+        (
+            [*MESSAGES, call_message("c1", "c2"), tool_message("c1"), {"role": "user", "content": "go on"}],
+            "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+            "'tool_call_id'. The following tool_call_ids did not have response messages: c2",
+            "messages.[1].role",
+        ),
+        (
+            [*MESSAGES, call_message("c1")],
+            "The following tool_call_ids did not have response messages: c1",
+            "messages.[1].role",
+        ),
+        (
+            [*MESSAGES, tool_message("c9")],
+            "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with "
+            "'tool_calls'.",
+            "messages.[1].role",
+        ),
+    ],
+)
+def test_tool_calls_and_tool_messages_that_do_not_pair_up_are_refused_as_openai_does(
+    client: openai.OpenAI, messages: list[ChatCompletionMessageParam], message: str, param: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    error = refused.value.body
+    assert isinstance(error, dict)
+    assert message in error["message"] and error["type"] == "invalid_request_error"
+    assert (error["param"], error["code"]) == (param, None)
+
+
+def test_tool_calls_each_answered_are_accepted(client: openai.OpenAI) -> None:
+    messages = [*MESSAGES, call_message("c1", "c2"), tool_message("c2"), tool_message("c1")]
+    completion = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    assert completion.choices[0].message.content == FALLBACK_TEXT

@@ -7,9 +7,9 @@ import io
 import pyte
 from rich.console import Console
 
-from interpreter.context import OUTPUT_HEADING
 from interpreter.messages import Message
 from interpreter.repl import replay
+from interpreter.session import OUTPUT_HEADING
 from interpreter.ui.plain import PlainRenderer
 from interpreter.ui.terminal import TerminalRenderer
 
@@ -19,7 +19,7 @@ def test_replay_shows_tasks_and_answers_but_not_the_outputs_sent_back_as_user_me
     messages = [
         Message("user", "what is 6*7?"),
         Message("assistant", "Let me check.\n\n```python\nprint(6*7)\n```"),
-        Message("user", f"{OUTPUT_HEADING}1 (python):\n42"),
+        Message("user", f"{OUTPUT_HEADING}1 (python):\n42", kind="output"),
         Message("assistant", "It is 42."),
     ]
     replay(messages, PlainRenderer(out))
@@ -27,6 +27,12 @@ def test_replay_shows_tasks_and_answers_but_not_the_outputs_sent_back_as_user_me
     assert lines[0] == "> what is 6*7?"
     assert "print(6*7)" in lines and lines[-1] == "It is 42."
     assert not any(line.startswith(f"> {OUTPUT_HEADING}") for line in lines), lines
+
+
+def test_a_task_typed_like_an_output_heading_is_replayed_as_a_task() -> None:
+    out = io.StringIO()
+    replay([Message("user", "Output of block 1 (python): hi"), Message("assistant", "Hello.")], PlainRenderer(out))
+    assert out.getvalue().splitlines()[0] == "> Output of block 1 (python): hi"
 
 
 def test_on_a_terminal_each_earlier_answer_is_its_own_block() -> None:

@@ -8,7 +8,7 @@ import pytest
 from fakes import FakeAdapter, FakeChatModel, FakeRunner, always, call_reply, text_reply
 
 from interpreter.context import ContextWindow
-from interpreter.errors import ApiConnectionError
+from interpreter.errors import ApiConnectionError, TaskTooLong
 from interpreter.messages import (
     CodeCell,
     CodeDeclined,
@@ -257,3 +257,48 @@ def test_undo_drops_the_last_task_with_its_code_output_and_answers() -> None:
     assert [m.content for m in session.conversation.messages] == ["first task", "first answer"]
     assert session.undo()[0].content == "first task"
     assert session.undo() == []
+
+
+def test_a_task_typed_like_an_output_heading_is_still_the_task_undo_drops() -> None:
+    model = FakeChatModel()
+    model.enqueue(text_reply("first answer"), text_reply("second answer"))
+    session = make_session(model, tools=False)
+    list(session.send("first task"))
+    list(session.send("Output of block 1 (python): hi"))
+
+    dropped = session.undo()
+
+    assert [m.content for m in dropped] == ["Output of block 1 (python): hi", "second answer"]
+    assert [m.content for m in session.conversation.messages] == ["first task", "first answer"]
+
+
+def test_code_output_sent_back_as_text_is_marked_as_output_not_as_a_task() -> None:
+    model = FakeChatModel()
+    model.enqueue(text_reply("```python\nprint(1)\n```"), text_reply("it printed 1"))
+    session = make_session(model, tools=False)
+    list(session.send("run it"))
+    assert [m.is_task for m in session.conversation.messages] == [True, False, False, False]
+    assert session.conversation.messages[2].kind == "output"
+
+
+def test_a_task_too_long_for_the_context_window_is_one_line_and_neither_sent_nor_saved() -> None:
+    model = FakeChatModel()
+    saves: list[Conversation] = []
+    session = make_session(model, save=saves.append)  # the test model's window: 8,192 tokens
+
+    with pytest.raises(TaskTooLong) as refused:
+        list(session.send("x" * 1_000_000))
+
+    assert str(refused.value).startswith("the task is too long to send: about ")
+    assert "test-model's context window is 8,192 tokens" in str(refused.value)
+    assert str(refused.value).endswith("shorten it, or save it to a file and ask the model to read that file")
+    assert model.requests == [] and saves == [] and session.conversation.messages == []
+
+
+def test_a_task_that_is_not_utf8_is_sent_and_saved_with_replacement_characters() -> None:
+    model = FakeChatModel()
+    model.enqueue(text_reply("ok"))
+    session = make_session(model)
+    list(session.send("caf\udce9"))  # how Python hands over the argument bytes b"caf\xe9"
+    assert session.conversation.messages[0].content == "caf\ufffd"
+    assert model.requests[0][0][1].content == "caf\ufffd"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import stat
 from pathlib import Path
 
 import pytest
 
-from interpreter.errors import NoSuchConversation, StorageError
+from interpreter.errors import ConversationInUse, NoSuchConversation, StorageError
 from interpreter.messages import Message, ToolCall
-from interpreter.storage import Conversation, ConversationStore
+from interpreter.storage import ENDED, SCHEMA_VERSION, Conversation, ConversationStore
 
 
 def test_a_saved_conversation_loads_back_identical_and_private(tmp_path: Path) -> None:
@@ -25,7 +27,8 @@ def test_a_saved_conversation_loads_back_identical_and_private(tmp_path: Path) -
     path = tmp_path / "conversations" / f"{conversation.id}.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert store.load(conversation.id) == conversation
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left behind
+    store.release()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file, and no lock once let go
 
 
 def test_latest_is_the_most_recently_written(tmp_path: Path) -> None:
@@ -43,7 +46,7 @@ def test_missing_and_broken_conversations_are_storage_errors(tmp_path: Path) -> 
     with pytest.raises(StorageError, match="no conversation 'nope'"):
         store.load("nope")
     (tmp_path / "broken.json").write_text("{not json")
-    with pytest.raises(StorageError, match="cannot read conversation 'broken'"):
+    with pytest.raises(StorageError, match=f"cannot read {tmp_path / 'broken.json'}: it is not JSON"):
         store.load("broken")
     with pytest.raises(StorageError, match="not a conversation id"):
         store.load("../etc/passwd")
@@ -84,3 +87,151 @@ def test_delete_removes_the_file_and_an_unknown_id_is_no_such_conversation(tmp_p
         store.delete(conversation.id)
     with pytest.raises(NoSuchConversation, match="not a conversation id"):
         store.delete("../config")
+
+
+# ---- what a file may hold -----------------------------------------------------------------------------
+
+
+def stored(*messages: dict[str, object], version: int = 2) -> str:
+    """A conversation file's text holding `messages` as given."""
+    return json.dumps({"version": version, "id": "x", "created": "2025-01-01", "model": "m", "messages": messages})
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[1, 2, 3]", "the file is not a JSON object"),
+        (stored({"role": "wizard", "content": "hi"}), "message 1 has an unknown role 'wizard'"),
+        (stored({"role": "user", "content": ["hi"]}), "message 1 has a 'content' that is not text"),
+        (stored({"content": "hi"}), "message 1 has no 'role'"),
+        (stored("hi"), "message 1 is not a JSON object"),
+        (stored({"role": "user", "content": "hi", "kind": "spell"}), "message 1 has an unknown kind 'spell'"),
+        (stored({"role": "assistant", "tool_calls": [{"id": "c"}]}), "the function of a tool call of message 1"),
+        ('{"version": 2, "id": "x", "created": "c", "messages": []}', "the file has no 'model'"),
+        ('{"version": 3, "messages": []}', "unknown format version 3"),
+    ],
+)
+def test_a_file_not_in_the_schema_is_one_line_naming_it_and_the_others_still_list(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    store = ConversationStore(tmp_path)
+    good = saved(store, "a good one", at=1_000_000)
+    (tmp_path / "bad.json").write_text(text)
+    with pytest.raises(StorageError) as failure:
+        store.load("bad")
+    assert problem in str(failure.value)
+    assert str(failure.value).startswith(f"cannot read {tmp_path / 'bad.json'}: ") and "\n" not in str(failure.value)
+    readable = {summary.id: summary.readable for summary in store.summaries()}
+    assert readable == {good.id: True, "bad": False}
+    assert store.load(good.id) == good
+    store.delete("bad")
+    assert store.ids() == [good.id]
+
+
+CALL = {"type": "function", "function": {"name": "execute", "arguments": '{"language":"python","code":"1"}'}}
+
+
+def test_tool_calls_a_killed_session_left_unanswered_are_answered_right_after_the_others(tmp_path: Path) -> None:
+    (tmp_path / "killed.json").write_text(
+        stored(
+            {"role": "user", "content": "run two cells"},
+            {"role": "assistant", "content": None, "tool_calls": [{**CALL, "id": "c1"}, {**CALL, "id": "c2"}]},
+            {"role": "tool", "content": "1", "tool_call_id": "c1"},
+            {"role": "user", "content": "and then?"},
+            {"role": "assistant", "content": "", "tool_calls": [{**CALL, "id": "c3"}]},
+        )
+    )
+    conversation = ConversationStore(tmp_path).load("killed")
+    assert [(m.role, m.tool_call_id, m.content) for m in conversation.messages[2:]] == [
+        ("tool", "c1", "1"),
+        ("tool", "c2", ENDED),
+        ("user", None, "and then?"),
+        ("assistant", None, ""),
+        ("tool", "c3", ENDED),
+    ]
+    assert conversation.repaired == 2
+    assert conversation.repair_note() == "repaired: 2 code cells had no result (the session ended while it ran)"
+
+
+def test_version_1_files_get_their_kinds_from_the_output_heading_once(tmp_path: Path) -> None:
+    (tmp_path / "old.json").write_text(
+        stored(
+            {"role": "user", "content": "run it"},
+            {"role": "assistant", "content": "```python\nprint(1)\n```"},
+            {"role": "user", "content": "Output of block 1 (python):\n1"},
+            version=1,
+        )
+    )
+    store = ConversationStore(tmp_path)
+    old = store.load("old")
+    assert [m.kind for m in old.messages] == ["text", "text", "output"]
+    store.save(old)
+    again = json.loads((tmp_path / "old.json").read_text())
+    assert again["version"] == SCHEMA_VERSION and again["messages"][2]["kind"] == "output"
+    assert "kind" not in old.messages[2].to_dict()  # the wire form carries no field a server does not know
+
+
+def test_version_2_files_keep_a_task_that_starts_like_an_output_heading_a_task(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    conversation = saved(store, "Output of block 1 (python): hi", at=1_000_000)
+    assert store.load(conversation.id).messages[0].is_task
+    assert store.summaries()[0].first_line == "Output of block 1 (python): hi"
+
+
+def test_undecodable_characters_saved_by_an_older_version_are_replaced_on_load(tmp_path: Path) -> None:
+    (tmp_path / "latin.json").write_text(stored({"role": "user", "content": "caf\udce9 \ud800"}))  # as json escapes
+    message = ConversationStore(tmp_path).load("latin").messages[0]
+    assert message.content == "caf\ufffd \ufffd"
+    message.content.encode("utf-8")  # what sending it needs; it raised UnicodeEncodeError before
+
+
+# ---- files: where saves go, locks, leftovers ------------------------------------------------------------
+
+
+def test_a_copied_file_saves_to_its_own_name_not_to_the_id_written_inside(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    original = saved(store, "the original", at=1_000_000)
+    before = (tmp_path / f"{original.id}.json").read_text()
+    (tmp_path / "copy.json").write_text(before)
+    copy = store.load("copy")
+    assert copy.id == "copy"
+    copy.messages.append(Message("user", "only in the copy"))
+    store.save(copy)
+    assert (tmp_path / f"{original.id}.json").read_text() == before
+    assert store.load("copy").messages[-1].content == "only in the copy"
+
+
+def test_a_conversation_held_by_one_session_is_refused_to_another_until_let_go(tmp_path: Path) -> None:
+    first, second = ConversationStore(tmp_path), ConversationStore(tmp_path)
+    conversation = saved(first, "mine", at=1_000_000)
+    with pytest.raises(ConversationInUse) as refused:
+        second.hold(conversation.id)
+    assert str(refused.value) == f"conversation {conversation.id} is open in another session (PID {os.getpid()})"
+    with pytest.raises(ConversationInUse):
+        second.save(conversation)
+    first.release()
+    second.hold(conversation.id)
+    second.save(conversation)
+
+
+def test_a_lock_file_that_cannot_be_created_means_no_lock_not_a_failure(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    conversation = Conversation.new("m")
+    (tmp_path / f".{conversation.id}.lock").mkdir()  # cannot be opened as a file, as in a read-only home
+    conversation.messages.append(Message("user", "hi"))
+    store.save(conversation)
+    assert store.load(conversation.id) == conversation
+
+
+def test_leftover_temp_files_of_killed_saves_are_removed_when_listing(tmp_path: Path) -> None:
+    now = 2_000_000.0
+    store = ConversationStore(tmp_path, clock=lambda: now)
+    kept = saved(store, "kept", at=now)
+    killed, fresh, writing = (tmp_path / f".{kept.id}.{name}.tmp" for name in ("killed", "fresh", "writing"))
+    for temp, age in ((killed, 60), (fresh, 1), (writing, 60)):
+        temp.write_text("{")
+        os.utime(temp, (now - age, now - age))
+    with writing.open() as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a save under way in another session
+        assert [s.id for s in store.summaries()] == [kept.id]
+        assert not killed.exists() and fresh.exists() and writing.exists()

@@ -46,3 +46,15 @@ def test_empty_output_and_an_unreadable_call_are_still_shown() -> None:
     )
     assert "## Assistant\n\n```\nexecute({not json)\n```" in text
     assert "Output:\n\n```\n(no output)\n```" in text
+
+
+def test_output_sent_back_as_text_is_shown_as_output_and_a_task_with_its_words_as_a_task() -> None:
+    text = to_markdown(
+        conversation(
+            Message("user", "Output of block 1 (python): hi"),
+            Message("assistant", "```python\nprint(1)\n```"),
+            Message("user", "Output of block 1 (python):\n1", kind="output"),
+        )
+    )
+    assert "## User\n\nOutput of block 1 (python): hi\n\n" in text
+    assert text.endswith("Output:\n\n```\nOutput of block 1 (python):\n1\n```\n")
