@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from interpreter import storage
+from interpreter.conversations import cut
 from interpreter.errors import CommandError
 from interpreter.resilience.durations import format_wait
 from interpreter.storage import Conversation
@@ -250,6 +251,5 @@ def _headroom(limits: list[Headroom]) -> str:
 
 
 def _first_line(text: str, width: int = 60) -> str:
-    """The first line of `text`, cut to `width` characters."""
-    line = text.strip().split("\n", 1)[0]
-    return line if len(line) <= width else line[: width - 1] + "…"
+    """The first line of `text`, cut to `width` terminal cells."""
+    return cut(text.strip().split("\n", 1)[0], width)

@@ -31,7 +31,7 @@ def listing(summaries: Sequence[Summary], width: int = 100) -> str:
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
     room = max(MIN_FIRST_LINE, width - sum(widths) - 2 * len(widths))
     return "\n".join(
-        f"{ident:<{widths[0]}}  {date:<{widths[1]}}  {count:>{widths[2]}}  {size:>{widths[3]}}  {_cut(first, room)}"
+        f"{ident:<{widths[0]}}  {date:<{widths[1]}}  {count:>{widths[2]}}  {size:>{widths[3]}}  {cut(first, room)}"
         for ident, date, count, size, first in rows
     )
 
@@ -62,7 +62,7 @@ def _first(summary: Summary) -> str:
     return visible(summary.first_line) or "(no message yet)"
 
 
-def _cut(text: str, room: int) -> str:
+def cut(text: str, room: int) -> str:
     """`text` shortened to `room` terminal cells (a CJK character or an emoji takes two), with an ellipsis if cut."""
     return text if cell_len(text) <= room else set_cell_size(text, room - 1) + "…"
 

@@ -181,16 +181,23 @@ class ConversationStore:
         return [self._summary(path, stat) for path, stat in self._files_newest_first()]
 
     def delete(self, conversation_id: str) -> None:
-        """Remove the conversation with this id; NoSuchConversation if there is none."""
+        """Remove the conversation with this id; NoSuchConversation if there is none, ConversationInUse if it is open.
+
+        A conversation open in another session would be written again by that session's next save.
+        """
         path = self._path(conversation_id)
-        if self._held is not None and self._held[0] == conversation_id:
-            self.release()
+        try:
+            self.hold(conversation_id)
+        except ConversationInUse as exc:
+            raise ConversationInUse(f"{exc}: end that session first") from exc
         try:
             path.unlink()
         except FileNotFoundError as exc:
             raise NoSuchConversation(f"no conversation {conversation_id!r} in {self.folder}") from exc
         except OSError as exc:
             raise StorageError(f"cannot remove conversation {conversation_id!r} ({path}): {exc.strerror}") from exc
+        finally:
+            self.release()
 
     def sweep(self) -> None:
         """Remove the temp files of saves that were killed midway: older than STALE_TEMP and held by no writer."""

@@ -12,6 +12,7 @@ import pytest
 from fake_server import FakeServer
 from fake_server import Reply as Scripted
 from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, call_reply, text_reply
+from rich.cells import cell_len
 
 from interpreter import commands
 from interpreter.approval import Approver
@@ -297,6 +298,13 @@ def test_conversations_lists_the_recent_ones_with_the_current_one_marked(rig: Ri
     assert len(shown) == 2
     assert shown[0].startswith(f"* {rig.session.conversation.id}  ") and shown[0].endswith("  a new task")
     assert shown[1].startswith(f"  {old}  ") and shown[1].endswith("  an old task")
+
+
+def test_conversations_cuts_first_lines_by_terminal_cells(rig: Rig) -> None:
+    answered(rig, "数据" * 40)  # 80 characters, 160 cells
+    (shown,) = rig.run("%conversations")
+    first = shown.rsplit("  ", 1)[1]
+    assert cell_len(first) == 60 and first.endswith("…")
 
 
 def test_conversations_says_when_there_are_none(rig: Rig) -> None:

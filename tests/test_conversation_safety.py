@@ -88,6 +88,18 @@ def kill_9(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+def in_a_cell(server: FakeServer, interpreter_command: list[str], home: Path) -> subprocess.Popen[bytes]:
+    """A session started on a task whose one cell sleeps a minute, once that cell runs (kill it when done)."""
+    server.enqueue(Reply.tool_call("python", SLOW_CELL))
+    process = start(command(server, interpreter_command, "-c", "sleep a minute"), home)
+    try:
+        wait_for(lambda: a_cell_is_running(home), "the cell's start")
+    except BaseException:
+        kill_9(process)
+        raise
+    return process
+
+
 def a_cell_is_running(home: Path) -> bool:
     """Whether the conversation's last message is an assistant's tool call (the cell it asked for is running)."""
     files = saved(home)
@@ -145,12 +157,7 @@ def test_kill_9_at_random_moments_never_leaves_a_conversation_the_server_refuses
 def test_a_cell_cut_short_by_kill_9_is_answered_on_resume_and_said_once(
     server: FakeServer, interpreter_command: list[str], tmp_path: Path
 ) -> None:
-    server.enqueue(Reply.tool_call("python", SLOW_CELL))
-    process = start(command(server, interpreter_command, "-c", "sleep a minute"), tmp_path)
-    try:
-        wait_for(lambda: a_cell_is_running(tmp_path), "the cell's start")
-    finally:
-        kill_9(process)
+    kill_9(in_a_cell(server, interpreter_command, tmp_path))
     server.enqueue(Reply.text("It was cut short."))
 
     first = run(command(server, interpreter_command, "--resume", "-c", "what happened?"), tmp_path)
@@ -168,10 +175,8 @@ def test_a_cell_cut_short_by_kill_9_is_answered_on_resume_and_said_once(
 def test_a_second_session_gets_one_line_offering_a_copy_and_the_copy_goes_on(
     server: FakeServer, interpreter_command: list[str], tmp_path: Path
 ) -> None:
-    server.enqueue(Reply.tool_call("python", SLOW_CELL))
-    first = start(command(server, interpreter_command, "-c", "sleep a minute"), tmp_path)
+    first = in_a_cell(server, interpreter_command, tmp_path)
     try:
-        wait_for(lambda: a_cell_is_running(tmp_path), "the cell's start")
         (original,) = saved(tmp_path)
         before = original.read_text()
         conversation_id = original.stem
@@ -199,12 +204,7 @@ def test_a_second_session_gets_one_line_offering_a_copy_and_the_copy_goes_on(
 def test_after_kill_9_the_lock_is_gone_and_the_conversation_resumes(
     server: FakeServer, interpreter_command: list[str], tmp_path: Path
 ) -> None:
-    server.enqueue(Reply.tool_call("python", SLOW_CELL))
-    process = start(command(server, interpreter_command, "-c", "sleep a minute"), tmp_path)
-    try:
-        wait_for(lambda: a_cell_is_running(tmp_path), "the cell's start")
-    finally:
-        kill_9(process)
+    kill_9(in_a_cell(server, interpreter_command, tmp_path))
     server.enqueue(Reply.text("Back."))
     resumed = run(command(server, interpreter_command, "--resume", "-c", "are you there?"), tmp_path)
     assert resumed.returncode == 0, resumed.stderr

@@ -46,6 +46,7 @@ def save(store: ConversationStore, *messages: Message, at: float) -> Conversatio
     conversation = Conversation.new("gpt-4o")
     conversation.messages += messages
     store.save(conversation)
+    store.release()  # saved, not open: as a session leaves it when it ends
     os.utime(store.folder / f"{conversation.id}.json", (at, at))
     return conversation
 

@@ -81,5 +81,6 @@ def test_a_lone_surrogate_from_the_model_becomes_a_replacement_character_and_can
     assert isinstance(reply, Reply)
     assert reply.message.content == "a\ufffdb"
     assert reply.message.tool_calls[0].arguments == '{"language": "python", "code": "#\ufffd"}'
-    answer = list(model.stream([Message("user", "hi"), reply.message], []))[-1]
+    answered = Message("tool", "ok", tool_call_id=reply.message.tool_calls[0].id)
+    answer = list(model.stream([Message("user", "hi"), reply.message, answered], []))[-1]
     assert isinstance(answer, Reply) and answer.message.content == "fine"

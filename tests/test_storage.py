@@ -214,6 +214,17 @@ def test_a_conversation_held_by_one_session_is_refused_to_another_until_let_go(t
     second.save(conversation)
 
 
+def test_a_conversation_open_in_another_session_is_not_removed(tmp_path: Path) -> None:
+    session, command = ConversationStore(tmp_path), ConversationStore(tmp_path)
+    conversation = saved(session, "mine", at=1_000_000)
+    with pytest.raises(ConversationInUse, match=r"open in another session \(PID \d+\): end that session first"):
+        command.delete(conversation.id)
+    assert command.load(conversation.id) == conversation
+    session.release()
+    command.delete(conversation.id)
+    assert command.ids() == []
+
+
 def test_a_lock_file_that_cannot_be_created_means_no_lock_not_a_failure(tmp_path: Path) -> None:
     store = ConversationStore(tmp_path)
     conversation = Conversation.new("m")

@@ -366,7 +366,9 @@ def hostile_conversation(private_home: Path) -> Conversation:
         Message("assistant", HOSTILE_ANSWER, tool_calls=(call,)),
         Message("tool", "1\n", tool_call_id="c1"),
     ]
-    ConversationStore(private_home / "conversations").save(conversation)
+    store = ConversationStore(private_home / "conversations")
+    store.save(conversation)
+    store.release()  # saving holds the conversation, as a session does; the session under test takes it over
     return conversation
 
 
