@@ -24,7 +24,9 @@ def system_message(languages: Sequence[str], *, tools: bool, cwd: Path | None = 
             f"System: {platform.system()} {platform.release()} ({platform.machine()}); shell: {shell}; "
             f"working directory: {cwd or Path.cwd()}.",
             f"Languages you can run: {', '.join(languages)}. Python, shell and javascript keep their state between "
-            "runs; any other language starts fresh each run.",
+            "runs (variables, functions, the directory), but shell options, traps and redirections of the output "
+            "end with each run; any other language starts fresh each run. Code does not get secret-looking "
+            "environment variables (API keys, tokens, passwords).",
             _WITH_TOOLS if tools else _WITHOUT_TOOLS,
             "Run small steps and check each result. Code cannot read input: there is no keyboard. "
             "Installing packages or changing files is fine when the task needs it. When the task is done, "
