@@ -186,15 +186,28 @@ def _environment(env: Mapping[str, str], stored: list[Layer]) -> list[Layer]:
 
 
 def _key_warning(settings: Settings, sources: Mapping[str, str]) -> str:
-    """A warning when the environment's key goes to an endpoint that a flag, a profile or the file set; else ""."""
+    """A warning when the key goes to an endpoint set elsewhere than the key was (flag, profile, file); else "".
+
+    A key given as a flag was given for this run, endpoint and all; the default endpoint is the key's own (OpenAI's).
+    """
     key_from, base_from = sources.get("api_key", DEFAULT_SOURCE), sources.get("api_base", DEFAULT_SOURCE)
-    if not key_from.startswith("env ") or base_from.startswith("env ") or base_from == DEFAULT_SOURCE:
+    both_from_the_environment = key_from.startswith("env ") and base_from.startswith("env ")
+    if key_from in (base_from, "flag") or both_from_the_environment or DEFAULT_SOURCE in (key_from, base_from):
         return ""
-    origin = {"flag": "--api-base", "file": "the settings file"}.get(base_from, base_from)
     return (
-        f"the API key from {key_from.removeprefix('env ')} ({mask_key(settings.api_key)}) is sent to "
-        f"{settings.api_base}, set by {origin}; if that server has a key of its own, set it beside the endpoint"
+        f"the API key from {_origin(key_from, 'api_key')} ({mask_key(settings.api_key)}) is sent to "
+        f"{settings.api_base}, set by {_origin(base_from, 'api_base')}; "
+        "if that server has a key of its own, set it beside the endpoint"
     )
+
+
+def _origin(source: str, name: str) -> str:
+    """Where a setting came from, as a person names it: OPENAI_API_KEY, --api-base, the settings file, profile p."""
+    if source == "flag":
+        return f"--{name.replace('_', '-')}"
+    if source == "file":
+        return "the settings file"
+    return source.removeprefix("env ")
 
 
 def _profile_source(flags: Flags, file: SettingsFile) -> dict[str, str]:

@@ -274,6 +274,31 @@ def test_the_environments_key_sent_to_an_endpoint_set_elsewhere_is_a_warning(
     assert "0123456789" not in settings.key_warning
 
 
+@pytest.mark.parametrize(
+    ("text", "flags", "warning"),
+    [
+        (
+            'api_key = "sk-file-0123456789abcd"\n[profiles.router]\napi_base = "https://openrouter.ai/api/v1"\n',
+            Flags(profile="router"),
+            "the API key from the settings file (sk-…abcd) is sent to https://openrouter.ai/api/v1, "
+            "set by profile router",
+        ),
+        (
+            '[profiles.p]\napi_base = "http://localhost:8000/v1"\napi_key = "sk-prof-0123456789abcd"\n',
+            Flags(profile="p", api_base="https://elsewhere.example/v1"),
+            "the API key from profile p (sk-…abcd) is sent to https://elsewhere.example/v1, set by --api-base",
+        ),
+    ],
+    ids=["file-key-to-a-profiles-endpoint", "profile-key-to-a-flags-endpoint"],
+)
+def test_a_stored_key_sent_to_an_endpoint_set_elsewhere_is_a_warning(
+    tmp_path: Path, text: str, flags: Flags, warning: str
+) -> None:
+    path = write_settings(tmp_path, text)
+    path.chmod(0o600)
+    assert effective(flags, {"INTERPRETER_HOME": str(tmp_path)}).settings.key_warning.startswith(warning)
+
+
 def test_no_warning_when_the_key_and_the_endpoint_come_from_the_same_place(tmp_path: Path) -> None:
     env = {"INTERPRETER_HOME": str(tmp_path), "OPENAI_API_KEY": ENV_KEY}
     assert effective(Flags(), env).settings.key_warning == ""  # OpenAI's own endpoint
