@@ -105,7 +105,7 @@ def test_the_oldest_outputs_are_shortened_first_and_the_last_exchange_is_kept_wh
     messages = conversation_of(1, 2, 3)
     trim = window(3_800).fit(SYSTEM, messages)  # 3 big outputs do not fit; 2 do, with the reply room
 
-    assert trim.changes == (1, 0)
+    assert trim.changes == (1, 0, 0)
     first_output, second_output = trim.messages[2], trim.messages[6]
     assert first_output.content.startswith("x" * 200) and "3,800 more characters" in first_output.content
     assert second_output.content == BIG
@@ -114,19 +114,67 @@ def test_the_oldest_outputs_are_shortened_first_and_the_last_exchange_is_kept_wh
     assert_pairing_valid(trim.messages)
 
 
-def test_whole_exchanges_are_left_out_when_shortening_is_not_enough() -> None:
-    messages = conversation_of(1, 2, 3, 4)
-    trim = window(1_400).fit(SYSTEM, messages)  # the last exchange alone takes nearly all of it
-
-    assert trim.changes == (3, 3)
-    assert trim.messages == exchange(4)
-    assert trim.describe() == "3 older code outputs shortened, 3 earlier exchanges left out"
+def talkative(number: int, output: str = BIG) -> list[Message]:
+    """An exchange whose answer is long (1,600 characters): only leaving it out makes it smaller."""
+    return [*exchange(number, output)[:-1], Message("assistant", f"answer {number} " + "a" * 1_600)]
 
 
-def test_the_last_exchange_is_never_trimmed_even_when_it_alone_is_too_long() -> None:
-    messages = conversation_of(1)
-    trim = window(500).fit(SYSTEM, messages)
-    assert trim.messages == messages
+def test_whole_exchanges_are_left_out_before_the_last_exchanges_output_is_cut() -> None:
+    messages = [*talkative(1, "1" * 1_600), *talkative(2, "2" * 1_600), *exchange(3, "3" * 1_600)]
+    trim = window(1_334).fit(SYSTEM, messages)  # a budget of 1,001 tokens: the last exchange takes about half
+
+    assert trim.changes == (2, 1, 0)
+    assert trim.messages[0] == Message("user", "task 2")
+    assert trim.messages[4:] == exchange(3, "3" * 1_600)  # this task's output is sent whole
+    assert trim.describe() == "2 older code outputs shortened, 1 earlier exchange left out"
+
+
+def test_a_last_output_over_half_the_budget_is_cut_before_earlier_exchanges_are_left_out() -> None:
+    huge = "START" + "y" * 40_000 + "END"
+    messages = [*conversation_of(1, 2), *exchange(3, huge)]
+    context = window(4_000)
+    trim = context.fit(SYSTEM, messages)
+
+    assert trim.changes == (2, 0, 1)  # the earlier exchanges go on, their outputs shortened
+    assert [m.content for m in trim.messages[:8] if not m.is_output] == [
+        m.content for m in conversation_of(1, 2) if not m.is_output
+    ]
+    output = trim.messages[10].content
+    assert output.startswith("START") and output.endswith("END")
+    assert "characters of this output were cut here to fit the context window" in output
+    assert context.estimate([SYSTEM, *trim.messages]) <= context.budget
+    assert trim.describe() == "2 older code outputs shortened, 1 code output of this task cut to its start and end"
+
+
+def test_the_last_exchange_alone_too_long_has_its_output_cut_to_its_start_and_end() -> None:
+    messages = exchange(1, "START" + "x" * 4_000 + "END")
+    context = window(500)
+    trim = context.fit(SYSTEM, messages)
+
+    assert trim.changes == (0, 0, 1)
+    assert [trim.messages[index] for index in (0, 1, 3)] == [messages[index] for index in (0, 1, 3)]
+    output = trim.messages[2].content
+    assert output.startswith("START") and output.endswith("END") and len(output) < 2_000
+    cut = len(messages[2].content) - len(output.split("\n[... ")[0]) - len(output.split("...]\n")[1])
+    assert f"[... {cut:,} characters of this output were cut here to fit the context window ...]" in output
+    assert context.estimate([SYSTEM, *trim.messages]) <= context.budget
+    assert_pairing_valid(trim.messages)
+
+
+def test_the_earlier_outputs_of_this_task_are_cut_before_the_latest_one() -> None:
+    first, second = exchange(1, "1" * 3_000), exchange(2, "2" * 3_000)
+    messages = [*first[:3], *second[1:3]]  # one task, two cells: the latest output the model has not read yet
+    trim = window(2_000).fit(SYSTEM, messages)
+
+    assert trim.changes == (0, 0, 1)
+    assert "characters of this output were cut here" in trim.messages[2].content
+    assert trim.messages[4] == messages[4]
+    assert trim.messages[0] == Message("user", "task 1")
+
+
+def test_the_task_and_answers_of_the_last_exchange_are_never_cut() -> None:
+    messages = [Message("user", "a long task " + "t" * 8_000), Message("assistant", "an answer " + "a" * 8_000)]
+    assert window(500).fit(SYSTEM, messages).messages == messages
 
 
 def test_output_sent_back_as_a_user_message_counts_as_output_not_as_a_task() -> None:
@@ -140,7 +188,7 @@ def test_output_sent_back_as_a_user_message_counts_as_output_not_as_a_task() -> 
     ]
     assert fenced[2].is_output and not fenced[0].is_output
     trim = window(1_200).fit(SYSTEM, fenced)
-    assert trim.changes == (1, 0)
+    assert trim.changes == (1, 0, 0)
     assert trim.messages[2].content.startswith("Output of block 1 (python):\n")
 
 
@@ -152,7 +200,7 @@ def test_a_task_typed_like_an_output_heading_is_still_a_task_when_trimming() -> 
         Message("assistant", "answer 2"),
     ]
     trim = window(1_200).fit(SYSTEM, typed)
-    assert trim.changes == (0, 1)  # the first exchange is left out whole, the task is never cut like an output
+    assert trim.changes == (0, 1, 0)  # the first exchange is left out whole, the task is never cut like an output
     assert trim.messages == typed[2:]
 
 
