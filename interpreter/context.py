@@ -247,7 +247,7 @@ def _head_and_tail(message: Message, keep: int) -> Message:
 def named_window(failure: ContextTooLong) -> int | None:
     """The context window the server named when it refused a request as too long; None when it named none."""
     n_ctx = _error_fields(failure.error).get("n_ctx")  # llama.cpp sends the window as a field too
-    if isinstance(n_ctx, int) and n_ctx > 0:
+    if isinstance(n_ctx, int) and not isinstance(n_ctx, bool) and n_ctx > 0:
         return n_ctx
     found = _NAMED_WINDOW.search(str(failure.error))
     return int((found[1] or found[2]).replace(",", "")) if found else None

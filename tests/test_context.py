@@ -175,6 +175,19 @@ def test_the_earlier_outputs_of_this_task_are_cut_before_the_latest_one() -> Non
     assert trim.messages[0] == Message("user", "task 1")
 
 
+def test_output_sent_back_as_a_user_message_in_the_last_exchange_is_cut_too() -> None:
+    fenced = [
+        Message("user", "task 1"),
+        Message("assistant", "```python\nprint(big)\n```"),
+        Message("user", "Output of block 1 (python):\n" + "x" * 8_000 + "TAIL", kind="output"),
+    ]
+    trim = window(1_000).fit(SYSTEM, fenced)
+    assert trim.changes == (0, 0, 1)
+    sent = trim.messages[2]
+    assert sent.kind == "output" and sent.content.startswith("Output of block 1 (python):\n")
+    assert sent.content.endswith("TAIL") and "characters of this output were cut here" in sent.content
+
+
 def test_the_task_and_answers_of_the_last_exchange_are_never_cut() -> None:
     messages = [Message("user", "a long task " + "t" * 8_000), Message("assistant", "an answer " + "a" * 8_000)]
     assert window(500).fit(SYSTEM, messages).messages == messages
