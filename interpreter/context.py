@@ -1,19 +1,23 @@
 """The context window: the tokens a model takes, and trimming what is sent to fit it, oldest code outputs first.
 
-Only what is sent is trimmed; the stored conversation keeps everything. The system message and the last exchange
-(the latest task and everything after it) are never touched, and an answer with tool calls is only ever dropped
-together with the tool messages that answer it, so the API never sees an orphaned tool message.
+Only what is sent is trimmed; the stored conversation keeps everything. The system message and the person's tasks are
+never cut, and an answer with tool calls is only ever dropped together with the tool messages that answer it, so the
+API never sees an orphaned tool message. The last exchange (the latest task and everything after it) is never left
+out; its code outputs, which the model has not read yet, are cut to their head and tail only as far as needed.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import math
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from interpreter.errors import ApiError, ApiStatusError, ContextTooLong
 from interpreter.messages import Message
-from interpreter.resilience.limiter import TokenEstimator, characters
+from interpreter.resilience.limiter import CHARS_PER_TOKEN, TokenEstimator, characters
 from interpreter.words import counted
 
 # Context windows of well-known models, matched as prefixes of the lower-case name without any "provider/" part;
@@ -53,6 +57,11 @@ FALLBACK_WINDOW: Final = 8_192  # an unknown model: small, as local servers ofte
 REPLY_ROOM: Final = 4_096  # tokens left free for the reply (at most a quarter of the window)
 _KEPT: Final = 200  # characters a shortened output keeps
 _SHORTEST: Final = 400  # outputs shorter than this are not worth shortening
+_LEAST: Final = 600  # characters of this exchange's output always kept: its start and its end (where errors are)
+_NOTE_ROOM: Final = 120  # characters a cut's note takes, at most
+# The window a server names when it refuses a request: OpenAI, vLLM and LiteLLM ("maximum context length is 4096
+# tokens"), llama.cpp ("exceeds the available context size (4096 tokens)").
+_NAMED_WINDOW: Final = re.compile(r"maximum context length is ([\d,]+)|available context size \(([\d,]+) tokens\)")
 
 
 def window_for(model: str) -> int:
@@ -74,24 +83,27 @@ class Named(Protocol):
 
 @dataclass(frozen=True)
 class Trim:
-    """What is sent, and how much of the older conversation had to be shortened or left out for it."""
+    """What is sent, and how much of the conversation had to be shortened or left out for it."""
 
     messages: list[Message]
     shortened: int = 0
     dropped: int = 0
+    cut: int = 0  # code outputs of the last exchange cut to their head and tail
 
     @property
-    def changes(self) -> tuple[int, int]:
-        """(outputs shortened, exchanges left out)."""
-        return self.shortened, self.dropped
+    def changes(self) -> tuple[int, int, int]:
+        """(older outputs shortened, exchanges left out, outputs of the last exchange cut)."""
+        return self.shortened, self.dropped, self.cut
 
     def describe(self) -> str:
-        """`3 older code outputs shortened, 1 earlier exchange left out`."""
+        """`3 older code outputs shortened, 1 earlier exchange left out, 1 code output of this task cut`."""
         parts = []
         if self.shortened:
             parts.append(f"{counted(self.shortened, 'older code output')} shortened")
         if self.dropped:
             parts.append(f"{counted(self.dropped, 'earlier exchange')} left out")
+        if self.cut:
+            parts.append(f"{counted(self.cut, 'code output')} of this task cut to its start and end")
         return ", ".join(parts) or "nothing trimmed"
 
 
@@ -102,6 +114,7 @@ class ContextWindow:
         self._chat = chat
         self._configured = configured
         self._estimator = estimator or TokenEstimator()
+        self._named: dict[str, int] = {}  # model -> the window its server named when it refused a request
         self._refused: tuple[str, int] | None = None  # (model, budget) after the server said a request was too long
 
     @property
@@ -111,36 +124,61 @@ class ContextWindow:
 
     @property
     def tokens(self) -> int:
-        """The model's context window: as configured, else known from its name."""
-        return self._configured or window_for(self.model)
+        """The model's context window: as its server named it, else as configured, else known from its name."""
+        return self._named.get(self.model) or self._configured or window_for(self.model)
+
+    @property
+    def room(self) -> int:
+        """Tokens the window leaves a request: the window less room for the reply."""
+        return self.tokens - min(REPLY_ROOM, self.tokens // 4)
 
     @property
     def budget(self) -> int:
-        """Tokens a request may carry: the window less room for the reply, lower once the server refused one."""
-        budget = self.tokens - min(REPLY_ROOM, self.tokens // 4)
+        """Tokens a request may carry: the room, lower once the server refused one without naming its window."""
         if self._refused is not None and self._refused[0] == self.model:
-            budget = min(budget, self._refused[1])
-        return budget
+            return min(self.room, self._refused[1])
+        return self.room
 
     def estimate(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> int:
         """Estimated tokens of a request carrying `messages` and offering `tools`."""
         return self._estimator.estimate(characters(messages, tools))
 
-    def refused(self, sent: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> int:
-        """The server said `sent` was too long: from now on this model gets half of it. Returns the new budget."""
-        self._refused = (self.model, self.estimate(sent, tools) // 2)
+    def refused(
+        self, sent: Sequence[Message], tools: Sequence[dict[str, Any]] = (), *, named: int | None = None
+    ) -> int:
+        """The server said `sent` was too long: learn the window it `named`, else take half of `sent`; the new budget.
+
+        A named window that does not explain the refusal (`sent` was estimated to fit it) is learned too, and the
+        estimate is not trusted: half of `sent` then holds as well.
+        """
+        if named is not None and named < self.tokens:
+            self._named[self.model] = named
+        size = self.estimate(sent, tools)
+        if named is None or size <= self.room:
+            self._refused = (self.model, size // 2)
         return self.budget
 
     def fit(self, system: Message, messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> Trim:
-        """`messages` trimmed so that they, `system` and `tools` fit the budget, as far as the older part allows."""
+        """`messages` trimmed so that they, `system` and `tools` fit the budget, as far as cutting outputs allows.
+
+        Older outputs are shortened first, then a last-exchange output longer than half the budget is cut to that
+        (one huge output must not cost every earlier exchange), then older exchanges are left out, and only then are
+        the last exchange's outputs cut further, oldest first, to no less than their start and end.
+        """
         over = self.estimate([system, *messages], tools) - self.budget
         if over <= 0:
             return Trim(list(messages))
         start = last_task(messages) or 0
-        older = list(messages[:start])
+        older, last = list(messages[:start]), messages[start:]
+        kept = [len(message.content) for message in last]  # characters of each last-exchange message still sent
         shortened, over = self._shorten(older, over)
-        dropped = self._drop(older, over)
-        return Trim([*older, *messages[start:]], shortened, dropped)
+        over = self._cut(last, kept, over, least=self._characters(self.budget // 2))
+        dropped, over = self._drop(older, over)
+        self._cut(last, kept, over, least=_LEAST)
+        cut = [_head_and_tail(message, keep) for message, keep in zip(last, kept, strict=True)]
+        return Trim(
+            [*older, *cut], shortened, dropped, sum(new != message for new, message in zip(cut, last, strict=True))
+        )
 
     def _shorten(self, older: list[Message], over: int) -> tuple[int, int]:
         """Shorten code outputs in `older`, oldest first, until `over` tokens are saved; (how many, still over)."""
@@ -155,15 +193,32 @@ class ContextWindow:
                 count += 1
         return count, over
 
-    def _drop(self, older: list[Message], over: int) -> int:
-        """Leave out whole exchanges of `older`, oldest first, until `over` tokens are saved; how many."""
+    def _cut(self, last: Sequence[Message], kept: list[int], over: int, *, least: int) -> int:
+        """Keep less of the outputs in `last`, oldest first, none under `least` characters, until `over` tokens are
+        saved; returns what is still over. `kept` holds the characters each message keeps, and is updated."""
+        for index, message in enumerate(last):
+            if over <= 0:
+                break
+            keep = max(least, kept[index] - self._characters(over) - _NOTE_ROOM)
+            if message.is_output and keep < kept[index]:
+                before, after = _head_and_tail(message, kept[index]), _head_and_tail(message, keep)
+                over -= self._size(before) - self._size(after)
+                kept[index] = keep
+        return over
+
+    def _drop(self, older: list[Message], over: int) -> tuple[int, int]:
+        """Leave out whole exchanges of `older`, oldest first, until `over` tokens are saved; (how many, still over)."""
         count = 0
         while over > 0 and older:
             end = next((index for index in range(1, len(older)) if older[index].is_task), len(older))
             over -= sum(self._size(message) for message in older[:end])
             del older[:end]
             count += 1
-        return count
+        return count, over
+
+    def _characters(self, tokens: int) -> int:
+        """About how many characters of conversation make `tokens` tokens."""
+        return math.ceil(tokens * CHARS_PER_TOKEN / self._estimator.ratio)
 
     def _size(self, message: Message) -> int:
         """Estimated tokens of one message."""
@@ -175,3 +230,33 @@ def _shortened(message: Message) -> Message:
     cut = len(message.content) - _KEPT
     note = f"\n[{cut:,} more characters of this output were left out to fit the context window]"
     return dataclasses.replace(message, content=message.content[:_KEPT] + note)
+
+
+def _head_and_tail(message: Message, keep: int) -> Message:
+    """`message` keeping `keep` characters of its output, its start and its end, with a note of what was cut."""
+    cut = len(message.content) - keep
+    if cut <= 0:
+        return message
+    head = keep * 2 // 3  # as the executor caps a cell's output: more of the start, the end for errors
+    note = f"\n[... {cut:,} characters of this output were cut here to fit the context window ...]\n"
+    return dataclasses.replace(
+        message, content=message.content[:head] + note + message.content[len(message.content) - (keep - head) :]
+    )
+
+
+def named_window(failure: ContextTooLong) -> int | None:
+    """The context window the server named when it refused a request as too long; None when it named none."""
+    n_ctx = _error_fields(failure.error).get("n_ctx")  # llama.cpp sends the window as a field too
+    if isinstance(n_ctx, int) and not isinstance(n_ctx, bool) and n_ctx > 0:
+        return n_ctx
+    found = _NAMED_WINDOW.search(str(failure.error))
+    return int((found[1] or found[2]).replace(",", "")) if found else None
+
+
+def _error_fields(error: ApiError) -> Mapping[str, object]:
+    """The error object of an HTTP error's body, under "error" or the body itself; {} when there is none."""
+    body = error.body if isinstance(error, ApiStatusError) else None
+    if not isinstance(body, Mapping):
+        return {}
+    inner = body.get("error")
+    return inner if isinstance(inner, Mapping) else body

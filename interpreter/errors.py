@@ -141,7 +141,7 @@ class LanguageUnavailable(ExecutionError):
 
 
 class TaskTooLong(InterpreterError):
-    """Raised before sending a task that alone is more than the model's context window takes; it is not saved."""
+    """Raised when a task alone cannot fit the context window: before it is sent, or once a server names its window."""
 
 
 class StorageError(InterpreterError):

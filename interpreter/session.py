@@ -6,7 +6,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Protocol
 
 from interpreter import fences, tool
-from interpreter.context import ContextWindow, last_task
+from interpreter.context import ContextWindow, last_task, named_window
 from interpreter.errors import ContextTooLong, ExecutionError, InterpreterError, TaskTooLong, UnknownLanguage
 from interpreter.llm import ChatModel
 from interpreter.messages import (
@@ -92,7 +92,7 @@ class Session:
         self._system = Message("system", system)
         self._tools: Sequence[dict[str, Any]] = [tool.schema(runner.languages())] if tools else ()
         self._max_steps = max_steps
-        self._trimmed = (0, 0)  # what the last request left out, as last reported
+        self._trimmed = (0, 0, 0)  # what the last request left out, as last reported
 
     def send(self, text: str) -> Generator[Event, None, None]:
         """Work on one task; every message is saved as soon as it exists, whatever interrupts the work.
@@ -104,7 +104,7 @@ class Session:
         self._append(task)  # bytes that were not UTF-8 (kept by surrogateescape) become U+FFFD there
         for step in range(1, self._max_steps + 1):
             yield RequestStarted(step)
-            reply = yield from self._ask_model()
+            reply = yield from self._ask_model(task)
             if self._tools:
                 worked = yield from self._answer_tool_calls(reply.message)
             else:
@@ -117,7 +117,7 @@ class Session:
     def switch(self, conversation: Conversation) -> None:
         """Go on with `conversation` instead (a new one, or one loaded from a file)."""
         self.conversation = conversation
-        self._trimmed = (0, 0)
+        self._trimmed = (0, 0, 0)
 
     def undo(self) -> list[Message]:
         """Drop the last exchange (the latest task and everything after it) and return it; [] when there is none."""
@@ -134,20 +134,20 @@ class Session:
         return self.window.estimate([self._system, *self.conversation.messages], self._tools)
 
     def _check_fits(self, task: Message) -> None:
-        """TaskTooLong when `task`, with only the system message and tools, is over the context window's budget."""
+        """TaskTooLong when `task`, with only the system message and tools, leaves no room for a reply in the window."""
         tokens = self.window.estimate([self._system, task], self._tools)
-        if tokens > self.window.budget:
+        if tokens > self.window.room:
             window = f"{self.window.model}'s context window is {self.window.tokens:,} tokens"
             advice = "shorten it, or save it to a file and ask the model to read that file"
             raise TaskTooLong(f"the task is too long to send: about {tokens:,} tokens, and {window}; {advice}")
 
-    def _ask_model(self) -> Generator[Event, None, Reply]:
-        """One reply; when the server says the request is too long, one visible retry with a request half its size."""
+    def _ask_model(self, task: Message) -> Generator[Event, None, Reply]:
+        """One reply; when the server says the request is too long, one visible retry with a request that fits."""
         request = yield from self._request()
         try:
             return (yield from self._stream(request))
-        except ContextTooLong:
-            smaller = yield from self._smaller(request)
+        except ContextTooLong as refusal:
+            smaller = yield from self._smaller(request, refusal, task)
             if smaller is None:
                 raise
             return (yield from self._stream(smaller))
@@ -161,15 +161,23 @@ class Session:
         self._trimmed = trim.changes
         return [self._system, *trim.messages]
 
-    def _smaller(self, refused: list[Message]) -> Generator[Event, None, list[Message] | None]:
-        """After the server refused `refused` as too long: a request trimmed to half its size; None if none can be."""
-        budget = self.window.refused(refused, self._tools)
+    def _smaller(
+        self, refused: list[Message], refusal: ContextTooLong, task: Message
+    ) -> Generator[Event, None, list[Message] | None]:
+        """After the server refused `refused` as too long: a request trimmed to the window it named, else to half the
+        size; None if none can be. TaskTooLong when the window it named cannot take `task` at all."""
+        named = named_window(refusal)
+        budget = self.window.refused(refused, self._tools, named=named)
+        self._check_fits(task)
         trim = self.window.fit(self._system, self.conversation.messages, self._tools)
         request = [self._system, *trim.messages]
         if request == refused:
             return None
         self._trimmed = trim.changes
-        yield Notice(f"the server says the conversation is too long; trimmed to about {budget:,} tokens, asking again")
+        window = f" for its {self.window.tokens:,}-token window" if named == self.window.tokens else ""
+        yield Notice(
+            f"the server says the conversation is too long{window}; trimmed to about {budget:,} tokens, asking again"
+        )
         return request
 
     def _stream(self, request: list[Message]) -> Generator[Event, None, Reply]:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import subprocess
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pytest
-from fake_server import Answer, FakeServer, Fault, RecordedRequest, prompt_tokens
+from fake_server import Answer, FakeServer, Fault, RecordedRequest, StatusFault, prompt_tokens
 from fake_server import Reply as Scripted
 from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, always, call_reply, text_reply
 
-from interpreter.context import FALLBACK_WINDOW, ContextWindow, Trim, window_for
-from interpreter.errors import ApiStatusError, ContextTooLong
+from interpreter.context import FALLBACK_WINDOW, ContextWindow, Trim, named_window, window_for
+from interpreter.errors import ApiStatusError, ContextTooLong, TaskTooLong
 from interpreter.llm import OpenAIChatModel
-from interpreter.messages import Message, Notice, ToolCall
+from interpreter.messages import Message, Notice, OutputChunk, RunResult, ToolCall, TurnEnded
 from interpreter.resilience.classify import classify
 from interpreter.resilience.model import ResilientModel
 from interpreter.session import Session
@@ -48,9 +50,10 @@ def assert_pairing_valid(messages: Sequence[Message]) -> None:
     assert set(answers) == calls
 
 
-def context_too_long() -> ContextTooLong:
-    """What the resilient model raises for a 400 context_length_exceeded."""
-    error = ApiStatusError("HTTP 400", status=400, code="context_length_exceeded", request_id="req_1")
+def context_too_long(window: int | None = None) -> ContextTooLong:
+    """What the resilient model raises for a 400 context_length_exceeded, naming the server's `window` or not."""
+    named = f": This model's maximum context length is {window} tokens." if window else ""
+    error = ApiStatusError(f"HTTP 400{named}", status=400, code="context_length_exceeded", request_id="req_1")
     verdict = classify(error)
     assert verdict.failure is ContextTooLong
     return ContextTooLong(verdict, error)
@@ -105,7 +108,7 @@ def test_the_oldest_outputs_are_shortened_first_and_the_last_exchange_is_kept_wh
     messages = conversation_of(1, 2, 3)
     trim = window(3_800).fit(SYSTEM, messages)  # 3 big outputs do not fit; 2 do, with the reply room
 
-    assert trim.changes == (1, 0)
+    assert trim.changes == (1, 0, 0)
     first_output, second_output = trim.messages[2], trim.messages[6]
     assert first_output.content.startswith("x" * 200) and "3,800 more characters" in first_output.content
     assert second_output.content == BIG
@@ -114,19 +117,76 @@ def test_the_oldest_outputs_are_shortened_first_and_the_last_exchange_is_kept_wh
     assert_pairing_valid(trim.messages)
 
 
-def test_whole_exchanges_are_left_out_when_shortening_is_not_enough() -> None:
-    messages = conversation_of(1, 2, 3, 4)
-    trim = window(1_400).fit(SYSTEM, messages)  # the last exchange alone takes nearly all of it
-
-    assert trim.changes == (3, 3)
-    assert trim.messages == exchange(4)
-    assert trim.describe() == "3 older code outputs shortened, 3 earlier exchanges left out"
+def talkative(number: int, output: str = BIG) -> list[Message]:
+    """An exchange whose answer is long (1,600 characters): only leaving it out makes it smaller."""
+    return [*exchange(number, output)[:-1], Message("assistant", f"answer {number} " + "a" * 1_600)]
 
 
-def test_the_last_exchange_is_never_trimmed_even_when_it_alone_is_too_long() -> None:
-    messages = conversation_of(1)
-    trim = window(500).fit(SYSTEM, messages)
-    assert trim.messages == messages
+def test_whole_exchanges_are_left_out_before_the_last_exchanges_output_is_cut() -> None:
+    messages = [*talkative(1, "1" * 1_600), *talkative(2, "2" * 1_600), *exchange(3, "3" * 1_600)]
+    trim = window(1_334).fit(SYSTEM, messages)  # a budget of 1,001 tokens: the last exchange takes about half
+
+    assert trim.changes == (2, 1, 0)
+    assert trim.messages[0] == Message("user", "task 2")
+    assert trim.messages[4:] == exchange(3, "3" * 1_600)  # this task's output is sent whole
+    assert trim.describe() == "2 older code outputs shortened, 1 earlier exchange left out"
+
+
+def test_a_last_output_over_half_the_budget_is_cut_before_earlier_exchanges_are_left_out() -> None:
+    huge = "START" + "y" * 40_000 + "END"
+    messages = [*conversation_of(1, 2), *exchange(3, huge)]
+    context = window(4_000)
+    trim = context.fit(SYSTEM, messages)
+
+    assert trim.changes == (2, 0, 1)  # the earlier exchanges go on, their outputs shortened
+    assert [m.content for m in trim.messages[:8] if not m.is_output] == [
+        m.content for m in conversation_of(1, 2) if not m.is_output
+    ]
+    output = trim.messages[10].content
+    assert output.startswith("START") and output.endswith("END")
+    assert "characters of this output were cut here to fit the context window" in output
+    assert context.estimate([SYSTEM, *trim.messages]) <= context.budget
+    assert trim.describe() == "2 older code outputs shortened, 1 code output of this task cut to its start and end"
+
+
+def test_the_last_exchange_alone_too_long_has_its_output_cut_to_its_start_and_end() -> None:
+    messages = exchange(1, "START" + "x" * 4_000 + "END")
+    messages[0] = Message("user", "a long task " + "t" * 1_000)  # the task itself is never cut
+    context = window(800)
+    trim = context.fit(SYSTEM, messages)
+
+    assert trim.changes == (0, 0, 1)
+    assert [trim.messages[index] for index in (0, 1, 3)] == [messages[index] for index in (0, 1, 3)]
+    output = trim.messages[2].content
+    assert output.startswith("START") and output.endswith("END") and len(output) < 2_000
+    cut = len(messages[2].content) - len(output.split("\n[... ")[0]) - len(output.split("...]\n")[1])
+    assert f"[... {cut:,} characters of this output were cut here to fit the context window ...]" in output
+    assert context.estimate([SYSTEM, *trim.messages]) <= context.budget
+    assert_pairing_valid(trim.messages)
+
+
+def test_the_earlier_outputs_of_this_task_are_cut_before_the_latest_one() -> None:
+    first, second = exchange(1, "1" * 3_000), exchange(2, "2" * 3_000)
+    messages = [*first[:3], *second[1:3]]  # one task, two cells: the latest output the model has not read yet
+    trim = window(2_000).fit(SYSTEM, messages)
+
+    assert trim.changes == (0, 0, 1)
+    assert "characters of this output were cut here" in trim.messages[2].content
+    assert trim.messages[4] == messages[4]
+    assert trim.messages[0] == Message("user", "task 1")
+
+
+def test_output_sent_back_as_a_user_message_in_the_last_exchange_is_cut_too() -> None:
+    fenced = [
+        Message("user", "task 1"),
+        Message("assistant", "```python\nprint(big)\n```"),
+        Message("user", "Output of block 1 (python):\n" + "x" * 8_000 + "TAIL", kind="output"),
+    ]
+    trim = window(1_000).fit(SYSTEM, fenced)
+    assert trim.changes == (0, 0, 1)
+    sent = trim.messages[2]
+    assert sent.kind == "output" and sent.content.startswith("Output of block 1 (python):\n")
+    assert sent.content.endswith("TAIL") and "characters of this output were cut here" in sent.content
 
 
 def test_output_sent_back_as_a_user_message_counts_as_output_not_as_a_task() -> None:
@@ -140,7 +200,7 @@ def test_output_sent_back_as_a_user_message_counts_as_output_not_as_a_task() -> 
     ]
     assert fenced[2].is_output and not fenced[0].is_output
     trim = window(1_200).fit(SYSTEM, fenced)
-    assert trim.changes == (1, 0)
+    assert trim.changes == (1, 0, 0)
     assert trim.messages[2].content.startswith("Output of block 1 (python):\n")
 
 
@@ -152,19 +212,21 @@ def test_a_task_typed_like_an_output_heading_is_still_a_task_when_trimming() -> 
         Message("assistant", "answer 2"),
     ]
     trim = window(1_200).fit(SYSTEM, typed)
-    assert trim.changes == (0, 1)  # the first exchange is left out whole, the task is never cut like an output
+    assert trim.changes == (0, 1, 0)  # the first exchange is left out whole, the task is never cut like an output
     assert trim.messages == typed[2:]
 
 
 # ---- the session ----------------------------------------------------------------------------------------------------
 
 
-def make_session(model: FakeChatModel, tokens: int) -> Session:
+def make_session(
+    model: FakeChatModel, tokens: int, *, runner: FakeRunner | None = None, earlier: Sequence[int] = (1, 2)
+) -> Session:
     return Session(
         model=model,
-        runner=FakeRunner(),
+        runner=runner or FakeRunner(),
         confirm=always(True),
-        conversation=Conversation("c1", "2025-01-01T00:00:00+00:00", "test-model", conversation_of(1, 2)),
+        conversation=Conversation("c1", "2025-01-01T00:00:00+00:00", "test-model", conversation_of(*earlier)),
         save=lambda conversation: None,
         system="SYSTEM",
         window=ContextWindow(FakeAdapter(), configured=tokens),
@@ -243,6 +305,107 @@ def test_nothing_left_to_trim_fails_at_once_without_a_pointless_retry() -> None:
     assert len(model.requests) == 1
 
 
+class LoudRunner(FakeRunner):
+    """Runs nothing, and every cell prints `output`."""
+
+    def __init__(self, output: str) -> None:
+        super().__init__()
+        self.output = output
+
+    def run(self, language: str, code: str, timeout: float | None = None) -> Iterator[OutputChunk | RunResult]:
+        yield OutputChunk(self.output)
+        yield RunResult(output=self.output, exit_status=0)
+
+
+def test_a_refusal_naming_the_window_is_learned_and_later_requests_fit_it() -> None:
+    model = FakeChatModel()
+    model.enqueue(context_too_long(window=3_000), text_reply("fits now"), text_reply("still fits"))
+    session = make_session(model, tokens=100_000, earlier=(1, 2, 3))
+
+    first = list(session.send("task 4"))
+    second = list(session.send("task 5"))
+
+    assert session.window.tokens == 3_000
+    assert notices(first) == [
+        "the server says the conversation is too long for its 3,000-token window; trimmed to about 2,250 tokens, "
+        "asking again"
+    ]
+    assert notices(second) == []  # the same trim as the retry: nothing new to say
+    assert len(model.requests) == 3
+    assert all(session.window.estimate(sent, tools) <= 2_250 for sent, tools in model.requests[1:])
+
+
+@pytest.mark.parametrize("window", [4_096, None])
+def test_the_current_cells_output_is_cut_to_fit_and_the_task_goes_on(window: int | None) -> None:
+    output = "HEAD" + "z" * 40_000 + "TAIL"
+    model = FakeChatModel()
+    model.enqueue(call_reply(("python", "print(big)")), context_too_long(window), text_reply("done"))
+    session = make_session(model, tokens=128_000, runner=LoudRunner(output), earlier=())
+
+    events = list(session.send("print the big thing"))
+
+    assert events[-1] == TurnEnded("done", 2)
+    sent = model.requests[2][0][-1].content
+    assert sent.startswith("HEAD") and sent.endswith("TAIL") and "characters of this output were cut here" in sent
+    assert len(sent) < len(output) / 2
+    assert session.conversation.messages[2].content == output  # the saved conversation keeps all of it
+
+
+def test_a_task_too_long_for_the_window_the_server_names_is_one_line_and_not_retried() -> None:
+    model = FakeChatModel()
+    model.enqueue(context_too_long(window=4_096))
+    session = make_session(model, tokens=128_000)
+    with pytest.raises(TaskTooLong) as refused:
+        list(session.send("t" * 20_000))
+    assert len(model.requests) == 1
+    assert str(refused.value).startswith("the task is too long to send: about 5,")
+    assert "test-model's context window is 4,096 tokens" in str(refused.value)
+
+
+# ---- the window the server names, through the SDK ---------------------------------------------------------------
+
+
+def openai_error(message: str, error_type: str, code: object, **extra: object) -> dict[str, object]:
+    return {"error": {"message": message, "type": error_type, "param": None, "code": code, **extra}}
+
+
+VLLM = (
+    "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, "
+    "1000 in the completion). Please reduce the length of the messages or completion."
+)
+LLAMA_CPP = "request (5000 tokens) exceeds the available context size (4096 tokens), try increasing it"
+LITELLM = (
+    "litellm.ContextWindowExceededError: litellm.BadRequestError: ContextWindowExceededError: OpenAIException - "
+    "This model's maximum context length is 8,192 tokens. However, your messages resulted in 9000 tokens."
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "window"),
+    [
+        # OpenAI: 400 context_length_exceeded (PROVIDERS.md, chatbot-ui#102)
+        (Fault.context_length_exceeded(16_385, 20_000).body, 16_385),
+        # vLLM before 0.10.1: a flat body (vllm#12886); later, the same words under "error"
+        ({"object": "error", "message": VLLM, "type": "BadRequestError", "param": None, "code": 400}, 4_096),
+        (openai_error(VLLM, "BadRequestError", 400), 4_096),
+        # llama.cpp: exceed_context_size_error with n_ctx (server-task.cpp)
+        (openai_error(LLAMA_CPP, "exceed_context_size_error", 400, n_prompt_tokens=5_000, n_ctx=4_096), 4_096),
+        (openai_error(LLAMA_CPP, "exceed_context_size_error", 400), 4_096),
+        # LiteLLM proxy 1.110.2, as observed
+        (openai_error(LITELLM, "invalid_request_error", "400"), 8_192),
+        (openai_error("the request is too long", "invalid_request_error", "context_length_exceeded"), None),
+    ],
+)
+def test_the_window_a_server_names_is_read_from_its_answer(
+    server: FakeServer, body: Mapping[str, Any] | str, window: int | None
+) -> None:
+    server.enqueue(Fault.status(400, body))
+    adapter = OpenAIChatModel(model="gpt-4o", api_base=server.url, api_key="sk-test")
+    with pytest.raises(ApiStatusError) as refused:
+        list(adapter.stream([Message("user", "hi")], []))
+    assert named_window(ContextTooLong(classify(refused.value), refused.value)) == window
+
+
 # ---- through the SDK, against the fake server --------------------------------------------------------------------
 
 
@@ -290,3 +453,56 @@ def test_two_context_length_answers_from_the_server_are_one_line(server: FakeSer
     line = str(failure.value)
     assert "\n" not in line
     assert line.startswith("the conversation no longer fits the model's context window") and "HTTP 400" in line
+
+
+# ---- the installed command -------------------------------------------------------------------------------------------
+
+
+def overflowing(refusal: Callable[[int], StatusFault]) -> Callable[[RecordedRequest], Answer]:
+    """A server with a 2,048-token window, refusing bigger requests with `refusal`; the cell prints a lot."""
+
+    def answer(request: RecordedRequest) -> Answer:
+        tokens = prompt_tokens(request)
+        if tokens > 2_048:
+            return refusal(tokens)
+        if (request.body or {})["messages"][-1]["role"] == "tool":
+            return Scripted.text("done: the output starts with HEAD")
+        return Scripted.tool_call("python", "print('HEAD' + 'z' * 60_000 + 'TAIL')")
+
+    return answer
+
+
+def vllm_refusal(tokens: int) -> StatusFault:
+    """vLLM 0.10.1 and later: its words under "error", code 400 as a number (PROVIDERS.md, fms-guardrails#511)."""
+    message = f"This model's maximum context length is 2048 tokens. However, you requested {tokens} tokens."
+    return Fault.status(400, openai_error(message, "BadRequestError", 400))
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        pytest.param(lambda tokens: Fault.context_length_exceeded(2_048, tokens), id="openai"),
+        pytest.param(
+            vllm_refusal,
+            id="vllm",
+            marks=pytest.mark.xfail(strict=True, reason="vLLM's wording is recognised in resilience/classify.py"),
+        ),
+    ],
+)
+def test_a_cell_printing_more_than_the_window_takes_still_finishes_the_task(
+    run_cli: Callable[..., subprocess.CompletedProcess[str]],
+    server: FakeServer,
+    refusal: Callable[[int], StatusFault],
+) -> None:
+    server.responder = overflowing(refusal)
+
+    result = run_cli("-c", "print a lot", "-y")
+
+    assert result.returncode == 0, result.stderr
+    assert "done: the output starts with HEAD" in result.stdout
+    assert "the server says the conversation is too long for its 2,048-token window" in result.stdout + result.stderr
+    chats = [request for request in server.requests if request.path.endswith("/chat/completions")]
+    assert len(chats) == 3
+    assert chats[2].body is not None
+    sent = chats[2].body["messages"][-1]["content"]
+    assert sent.startswith("HEAD") and sent.endswith("TAIL\n") and "to fit the context window" in sent
