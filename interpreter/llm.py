@@ -25,11 +25,13 @@ from interpreter.messages import (
     ResponseHeaders,
     StreamItem,
     TextDelta,
+    Thinking,
     ToolCall,
     ToolCallDraft,
     Usage,
     valid_text,
 )
+from interpreter.thinking import ThinkSplitter
 
 if TYPE_CHECKING:
     import openai
@@ -204,7 +206,7 @@ def _assemble(chunks: Any) -> Iterator[StreamItem]:
 
     Tools are run whenever whole calls arrived, whatever `finish_reason` says: Gemini and old Ollama say "stop".
     """
-    text: list[str] = []
+    content = _Content()
     calls = _Calls()
     finish_reason: str | None = None
     usage: Usage | None = None
@@ -212,20 +214,56 @@ def _assemble(chunks: Any) -> Iterator[StreamItem]:
         usage = _usage(chunk) or usage  # the last one counts: some servers send a running total on every chunk
         for choice in chunk.choices or ():
             delta = choice.delta
-            if delta is not None and delta.content:
-                # JSON can escape half a surrogate pair alone ("\\ud83d"); no encoder takes it: made valid here.
-                piece = valid_text(delta.content)
-                text.append(piece)
-                yield TextDelta(piece)
+            if delta is not None:
+                yield from content.add(delta)
             for fragment in (delta.tool_calls if delta is not None else None) or ():
                 yield calls.add(fragment)
             finish_reason = choice.finish_reason or finish_reason
+    yield from content.flush()
     if finish_reason is None and not calls.complete():
         raise ApiConnectionError("the reply stream ended before the model finished")
     if usage is not None:
         yield usage
     tool_calls = tuple(call.done() for call in calls.calls)
-    yield Reply(Message("assistant", "".join(text), tool_calls=tool_calls), finish_reason)
+    yield Reply(Message("assistant", content.answer(), tool_calls=tool_calls), finish_reason)
+
+
+class _Content:
+    """A reply's text as it streams: the answer, and the reasoning kept apart from it.
+
+    Reasoning comes as `delta.reasoning_content` (DeepSeek, llama.cpp, vLLM before 0.11), `delta.reasoning`
+    (Ollama, vLLM 0.11 on, OpenRouter), or a `<think>` block opening the content (LM Studio, Ollama).
+    """
+
+    def __init__(self) -> None:
+        self._answer: list[str] = []
+        self._splitter = ThinkSplitter()
+
+    def add(self, delta: Any) -> Iterator[StreamItem]:
+        """The reasoning and answer text one delta carries."""
+        extra = delta.model_extra or {}
+        thought = extra.get("reasoning_content") or extra.get("reasoning")
+        if isinstance(thought, str):
+            yield Thinking(valid_text(thought))
+        if delta.content:
+            # JSON can escape half a surrogate pair alone ("\\ud83d"); no encoder takes it: made valid here.
+            yield from self._pieces(self._splitter.feed(valid_text(delta.content)))
+
+    def flush(self) -> Iterator[StreamItem]:
+        """What the content held back until the stream ended."""
+        yield from self._pieces(self._splitter.flush())
+
+    def answer(self) -> str:
+        """The answer text, reasoning left out."""
+        return "".join(self._answer)
+
+    def _pieces(self, pieces: list[tuple[bool, str]]) -> Iterator[StreamItem]:
+        for reasoning, text in pieces:
+            if reasoning:
+                yield Thinking(text)
+            else:
+                self._answer.append(text)
+                yield TextDelta(text)
 
 
 def _usage(chunk: Any) -> Usage | None:

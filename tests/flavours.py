@@ -30,6 +30,11 @@ class Turn:
 
     text: str = ""
     code: tuple[str, ...] = ()
+    thought: str = ""  # reasoning streamed before the answer, in the server's own way
+
+    def reasoning(self, field: str) -> list[dict[str, Any]]:
+        """The reasoning as deltas of `field` (`reasoning` or `reasoning_content`), a few words each."""
+        return [{field: piece} for piece in re.findall(r"\s*\S+\s*\S*|\s+", self.thought)]
 
     def calls(self) -> list[tuple[str, str]]:
         """(name, arguments JSON) of each call."""
@@ -183,7 +188,7 @@ def _ollama_old(turn: Turn, request: RecordedRequest) -> Frames:
 
 def _ollama_new(turn: Turn, request: RecordedRequest) -> Frames:
     # A3 [src] ollama openai/openai.go at HEAD: the whole calls in the first chunk, with `index`; then the finish;
-    # the usage chunk when asked.
+    # the usage chunk when asked; reasoning as `delta.reasoning` before them (PROVIDERS #30).
     calls = [
         {
             "id": f"call_{uuid.uuid4().hex[:8]}",
@@ -194,14 +199,17 @@ def _ollama_new(turn: Turn, request: RecordedRequest) -> Frames:
         for index, (n, a) in enumerate(turn.calls())
     ]
     first = {"role": "assistant", "content": turn.text, **({"tool_calls": calls} if calls else {})}
-    frames = [data(_chunk(first, system_fingerprint="fp_ollama")), data(_chunk({}, turn.finish))]
+    frames = [data(_chunk(delta, system_fingerprint="fp_ollama")) for delta in turn.reasoning("reasoning")]
+    frames += [data(_chunk(first, system_fingerprint="fp_ollama")), data(_chunk({}, turn.finish))]
     return [*frames, *_usage_chunk(request), DONE]
 
 
 def _vllm(turn: Turn, request: RecordedRequest) -> Frames:
     # A4 [src] vllm serving_chat.py, hermes_tool_parser.py: the first call delta has no `arguments` key; the last
     # piece of arguments rides on the finish chunk; ids `chatcmpl-tool-<uuid>`; `stop_reason` beside `finish_reason`.
+    # Reasoning as `delta.reasoning` (v0.11 on; PROVIDERS #30).
     deltas = _incremental(turn, lambda index: f"chatcmpl-tool-{uuid.uuid4().hex}", first_arguments=False)
+    deltas = [*turn.reasoning("reasoning"), *deltas]
     frames = [data(_chunk({"role": "assistant", "content": ""}))]
     frames += [data(_chunk(delta)) for delta in deltas[:-1]]
     last = _chunk(deltas[-1] if deltas else {}, turn.finish)
@@ -211,8 +219,10 @@ def _vllm(turn: Turn, request: RecordedRequest) -> Frames:
 
 def _llamacpp(turn: Turn, request: RecordedRequest) -> Frames:
     # A5 [src] llama.cpp common/chat.cpp, server-task.cpp: `content: null` in the first chunk; ids of 32
-    # alphanumerics without `call_`; `timings` and (before 2025-08) `usage` on the finish chunk.
+    # alphanumerics without `call_`; `timings` and (before 2025-08) `usage` on the finish chunk; reasoning as
+    # `delta.reasoning_content` (PROVIDERS #30).
     frames = [data(_chunk({"role": "assistant", "content": None}))]
+    frames += [data(_chunk(delta)) for delta in turn.reasoning("reasoning_content")]
     frames += [data(_chunk(delta)) for delta in _incremental(turn, lambda index: uuid.uuid4().hex)]
     finish = _chunk({}, turn.finish, timings={"prompt_n": 120, "predicted_n": 30}, usage=USAGE)
     return [*frames, data(finish), DONE]
@@ -220,7 +230,11 @@ def _llamacpp(turn: Turn, request: RecordedRequest) -> Frames:
 
 def _lmstudio(turn: Turn, request: RecordedRequest) -> Frames:
     # A6 [3p] lmstudio-bug-tracker#649: `"name": ""` and `type` repeated on every argument chunk; numeric ids.
-    frames = [data(_chunk({"role": "assistant", "content": turn.text}))] if turn.text else []
+    # Reasoning as a `<think>` block opening the content (PROVIDERS #30), here cut into 5-character pieces so the
+    # tags themselves arrive split.
+    thought = f"<think>{turn.thought}</think>\n\n" if turn.thought else ""
+    frames = [data(_chunk({"content": piece})) for piece in _pieces(thought, 5)] if thought else []
+    frames += [data(_chunk({"role": "assistant", "content": turn.text}))] if turn.text else []
     for index, (name, arguments) in enumerate(turn.calls()):
         start = {"index": index, "id": str(365174485 + index), "type": "function", "function": {"name": name}}
         frames.append(data(_chunk({"tool_calls": [{**start, "function": {"name": name, "arguments": ""}}]})))
@@ -292,8 +306,10 @@ def _mistral_refuse(request: RecordedRequest) -> StatusFault | None:
 
 
 def _deepseek(turn: Turn, request: RecordedRequest) -> Frames:
-    # A9 [src] DeepSeek's rate-limit doc: `: keep-alive` comments while the request waits under load.
-    return [comment("keep-alive"), comment("keep-alive"), *_openai(turn, request)]
+    # A9 [src] DeepSeek's rate-limit doc: `: keep-alive` comments while the request waits under load; then
+    # `delta.reasoning_content` before the answer (thinking mode).
+    thought = [data(_chunk(delta)) for delta in turn.reasoning("reasoning_content")]
+    return [comment("keep-alive"), comment("keep-alive"), *thought, *_openai(turn, request)]
 
 
 def _openrouter(turn: Turn, request: RecordedRequest) -> Frames:
@@ -326,3 +342,4 @@ MISTRAL = Flavour("mistral", _mistral, _mistral_refuse)
 DEEPSEEK = Flavour("deepseek", _deepseek)
 OPENROUTER = Flavour("openrouter", _openrouter)
 FLAVOURS = (GEMINI, OLLAMA_OLD, OLLAMA, VLLM, LLAMACPP, LMSTUDIO, GROQ, AZURE, MISTRAL, DEEPSEEK, OPENROUTER)
+THINKERS = (OLLAMA, VLLM, LLAMACPP, LMSTUDIO, DEEPSEEK)  # the flavours that stream reasoning, each its own way

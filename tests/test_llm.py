@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from fake_server import Answer, FakeServer, Fault, RecordedRequest, ScriptedCall, openai_error
 from fake_server import Reply as Scripted
-from flavours import FLAVOURS, GROQ, MISTRAL, Flavour, Frames, Turn, data, script
+from flavours import FLAVOURS, GROQ, MISTRAL, THINKERS, Flavour, Frames, Turn, data, script
 
 from interpreter.errors import ApiConnectionError, ApiStatusError
 from interpreter.llm import OpenAIChatModel
-from interpreter.messages import Message, Reply, ToolCallDraft, Usage
+from interpreter.messages import Message, Reply, TextDelta, Thinking, ToolCallDraft, Usage
 
 AZURE_REFUSAL = Fault.status(
     400, {"error": {"code": None, "message": "Unrecognized request argument supplied: stream_options", "param": None}}
@@ -178,3 +178,12 @@ def test_a_stream_that_ends_inside_a_call_is_an_error(server: FakeServer) -> Non
     server.responder = raw([whole("execute", '{"code": "pri', index=0, id="a")])
     with pytest.raises(ApiConnectionError, match="ended before the model finished"):
         ask(OpenAIChatModel(model="m", api_base=server.url, api_key="x"))
+
+
+@pytest.mark.parametrize("flavour", THINKERS, ids=[flavour.name for flavour in THINKERS])
+def test_reasoning_arrives_as_thinking_and_never_as_the_answer(server: FakeServer, flavour: Flavour) -> None:
+    server.responder = script(flavour, [Turn("It is 42.", thought="Six times seven is 42.")])
+    items = ask(OpenAIChatModel(model="m", api_base=server.url, api_key="x"))
+    assert "".join(item.text for item in items if isinstance(item, Thinking)) == "Six times seven is 42."
+    assert "".join(item.text for item in items if isinstance(item, TextDelta)) == "It is 42."
+    assert reply_of(items).message.content == "It is 42."

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 
 import pytest
 from fake_server import FakeServer, RecordedRequest
-from flavours import FLAVOURS, Flavour, Turn, script
+from flavours import DEEPSEEK, FLAVOURS, LMSTUDIO, Flavour, Turn, script
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 PARALLEL = [flavour for flavour in FLAVOURS if flavour.parallel]
@@ -42,3 +43,29 @@ def test_two_calls_in_one_reply_both_run_in_order(run_cli: Run, server: FakeServ
     assert result.returncode == 0, result.stderr
     assert "x is 42." in result.stdout
     assert outputs(last_request(server)) == ["(no output)", "42\n"]
+
+
+THOUGHT = "The user wants x. Six times seven is forty-two."
+
+
+@pytest.mark.parametrize("flavour", [LMSTUDIO, DEEPSEEK], ids=["think-tags", "reasoning_content"])
+def test_reasoning_leaves_one_line_and_verbose_keeps_its_text(
+    run_cli: Run, server: FakeServer, flavour: Flavour
+) -> None:
+    server.responder = script(flavour, [Turn("It is 42.", thought=THOUGHT), Turn("It is 42.", thought=THOUGHT)])
+    quiet, verbose = run_cli("-c", "what is 6*7?"), run_cli("-c", "what is 6*7?", "--verbose")
+    assert quiet.returncode == verbose.returncode == 0, quiet.stderr + verbose.stderr
+    assert "(thought for " in quiet.stdout and "forty-two" not in quiet.stdout and "It is 42." in quiet.stdout
+    assert "forty-two" in verbose.stdout
+    assert "think>" not in quiet.stdout + verbose.stdout
+    assert last_request(server).body is not None
+    assert "forty-two" not in str(last_request(server).body["messages"])  # not sent back
+
+
+def test_json_gets_reasoning_events_and_never_text_for_them(run_cli: Run, server: FakeServer) -> None:
+    server.responder = script(LMSTUDIO, [Turn("It is 42.", thought=THOUGHT)])
+    result = run_cli("-c", "what is 6*7?", "--json")
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert "".join(e["text"] for e in events if e["type"] == "reasoning") == THOUGHT
+    assert "".join(e["text"] for e in events if e["type"] == "text") == "It is 42."
