@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from fake_server import FakeServer, RecordedRequest
-from flavours import DEEPSEEK, FLAVOURS, LMSTUDIO, Flavour, Turn, script
+from flavours import DEEPSEEK, FLAVOURS, LMSTUDIO, MISTRAL, Flavour, Turn, script
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 PARALLEL = [flavour for flavour in FLAVOURS if flavour.parallel]
@@ -69,3 +69,11 @@ def test_json_gets_reasoning_events_and_never_text_for_them(run_cli: Run, server
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert "".join(e["text"] for e in events if e["type"] == "reasoning") == THOUGHT
     assert "".join(e["text"] for e in events if e["type"] == "text") == "It is 42."
+
+
+def test_the_stream_options_adaptation_is_visible_with_verbose(run_cli: Run, server: FakeServer) -> None:
+    server.responder = script(MISTRAL, [Turn(code=("print(6*7)",)), Turn("It is 42.")])
+    result = run_cli("-c", "what is 6*7?", "-y", "--verbose")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("refused stream_options") == 1  # once: the second request goes without it
+    assert ["stream_options" in (request.body or {}) for request in server.requests] == [True, False, False]
