@@ -173,7 +173,7 @@ class _Calls:
     def _place(self, index: int | None, call_id: str, name: str) -> tuple[int, bool]:
         """The position of the call a fragment belongs to, and whether the fragment starts it."""
         known = self._by_index.get(index) if index is not None else self._by_id.get(call_id)
-        if known is not None and not _another(self.calls[known].id, call_id):
+        if known is not None and not _names_another_call(self.calls[known].id, call_id):
             return known, False
         if index is None and not call_id and self.calls and not (name and self.calls[-1].name):
             return len(self.calls) - 1, False  # no label at all: the call now open, unless a new name begins one
@@ -190,7 +190,7 @@ class _Calls:
         return position
 
 
-def _another(known_id: str, call_id: str) -> bool:
+def _names_another_call(known_id: str, call_id: str) -> bool:
     """Whether a fragment's id names a call other than the known one (servers reuse an index for a new call)."""
     return bool(known_id and call_id and known_id != call_id)
 
@@ -258,6 +258,7 @@ class _Content:
         return "".join(self._answer)
 
     def _pieces(self, pieces: list[tuple[bool, str]]) -> Iterator[StreamItem]:
+        """Each piece as Thinking or as answer text (which is kept)."""
         for reasoning, text in pieces:
             if reasoning:
                 yield Thinking(text)

@@ -1,6 +1,6 @@
 """Imitations of the OpenAI-compatible servers people use, each streaming a reply exactly as that server does.
 
-    server.responder = Script(GEMINI, [Turn(code=("x = 6*7",)), Turn(code=("print(x)",)), Turn("x is 42.")])
+    server.responder = script(GEMINI, [Turn(code=("x = 6*7",)), Turn(code=("print(x)",)), Turn("x is 42.")])
 
 A `Flavour` turns one scripted `Turn` (text, or `execute` calls running Python) into the raw SSE frames its server
 sends, and may first refuse a request for its shape, in that server's words. Each behaviour names its source beside
@@ -141,7 +141,8 @@ def _usage_chunk(request: RecordedRequest) -> Frames:
 
 def _gemini(turn: Turn, request: RecordedRequest) -> Frames:
     # A2 [3p] OpenMAIC#1556, python-genai#2868: each call whole in one chunk, no `index`, `extra_content` with a
-    # thought signature, ids `function-call-<n>` counted anew in each reply; "stop" although calls were made.
+    # thought signature; "stop" although calls were made. Ids like `function-call-1` (issue 11's table); that they
+    # are counted anew in each reply is UNCONFIRMED, modelled so because it is the harder case (ids repeat).
     role = {"role": "assistant"}
     frames = [data(_gemini_chunk({**role, "content": turn.text}))] if turn.text else []
     for number, (name, arguments) in enumerate(turn.calls(), start=1):
