@@ -187,3 +187,14 @@ def test_reasoning_arrives_as_thinking_and_never_as_the_answer(server: FakeServe
     assert "".join(item.text for item in items if isinstance(item, Thinking)) == "Six times seven is 42."
     assert "".join(item.text for item in items if isinstance(item, TextDelta)) == "It is 42."
     assert reply_of(items).message.content == "It is 42."
+
+
+def test_a_server_refusing_the_request_without_stream_options_too_is_asked_only_twice(server: FakeServer) -> None:
+    refusal = MISTRAL.refuse(RecordedRequest("POST", "/", {}, {"stream_options": {}}, 0.0))
+    assert refusal is not None
+    server.responder = lambda request: refusal  # a strict proxy: every request refused, its words naming the field
+    model = OpenAIChatModel(model="m", api_base=server.url, api_key="x")
+    for _ in range(2):
+        with pytest.raises(ApiStatusError):
+            ask(model)
+    assert ["stream_options" in (request.body or {}) for request in server.requests] == [True, False, False]
