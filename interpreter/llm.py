@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -24,11 +25,13 @@ from interpreter.messages import (
     ResponseHeaders,
     StreamItem,
     TextDelta,
+    Thinking,
     ToolCall,
     ToolCallDraft,
     Usage,
     valid_text,
 )
+from interpreter.thinking import ThinkSplitter
 
 if TYPE_CHECKING:
     import openai
@@ -131,37 +134,158 @@ class _PartialCall:
     arguments: list[str] = field(default_factory=list)
 
     def done(self) -> ToolCall:
-        return ToolCall(id=self.id, name=self.name, arguments="".join(self.arguments))
+        """The whole call; a server that sent no id (or an empty one) gets one made up, as answers must name it."""
+        return ToolCall(
+            id=self.id or f"call_{uuid.uuid4().hex[:24]}", name=self.name, arguments="".join(self.arguments)
+        )
+
+    def complete(self) -> bool:
+        """Whether the arguments so far are a whole JSON document (a call cut short mid-stream is not)."""
+        try:
+            json.loads("".join(self.arguments))
+        except ValueError:
+            return False
+        return True
+
+
+class _Calls:
+    """The tool calls of one reply, in the order they began, however a server labels their fragments.
+
+    A fragment belongs to the call its `index` names, else to the call its `id` names, else to the call now open:
+    servers send all three ways (Gemini and old Ollama send no `index`; LM Studio sends `"name": ""` on every piece).
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[_PartialCall] = []
+        self._by_index: dict[int, int] = {}
+        self._by_id: dict[str, int] = {}
+
+    def add(self, fragment: Any) -> ToolCallDraft:
+        """Merge one fragment into its call; the draft the screen shows, keyed by the call's position."""
+        position, first = self._place(fragment.index, fragment.id or "", _name(fragment))
+        call = self.calls[position]
+        return ToolCallDraft(position, call.name, _add_fragment(call, fragment), first)
+
+    def complete(self) -> bool:
+        """Whether calls were made and each one's arguments are whole."""
+        return bool(self.calls) and all(call.complete() for call in self.calls)
+
+    def _place(self, index: int | None, call_id: str, name: str) -> tuple[int, bool]:
+        """The position of the call a fragment belongs to, and whether the fragment starts it."""
+        known = self._by_index.get(index) if index is not None else self._by_id.get(call_id)
+        if known is not None and not _names_another_call(self.calls[known].id, call_id):
+            return known, False
+        if index is None and not call_id and self.calls and not (name and self.calls[-1].name):
+            return len(self.calls) - 1, False  # no label at all: the call now open, unless a new name begins one
+        return self._open(index, call_id), True
+
+    def _open(self, index: int | None, call_id: str) -> int:
+        """Start a new call."""
+        self.calls.append(_PartialCall(id=call_id))
+        position = len(self.calls) - 1
+        if index is not None:
+            self._by_index[index] = position
+        if call_id:
+            self._by_id[call_id] = position
+        return position
+
+
+def _names_another_call(known_id: str, call_id: str) -> bool:
+    """Whether a fragment's id names a call other than the known one (servers reuse an index for a new call)."""
+    return bool(known_id and call_id and known_id != call_id)
+
+
+def _name(fragment: Any) -> str:
+    """The function name a fragment carries; empty when it carries none."""
+    function = fragment.function
+    return (function.name or "") if function is not None else ""
 
 
 def _assemble(chunks: Any) -> Iterator[StreamItem]:
-    """Turn SDK stream chunks into TextDeltas and one final Reply; an unfinished stream is an error."""
-    text: list[str] = []
-    calls: dict[int, _PartialCall] = {}
+    """Turn SDK stream chunks into TextDeltas, the usage, and one final Reply; an unfinished stream is an error.
+
+    Tools are run whenever whole calls arrived, whatever `finish_reason` says: Gemini and old Ollama say "stop".
+    """
+    content = _Content()
+    calls = _Calls()
     finish_reason: str | None = None
+    usage: Usage | None = None
     for chunk in chunks:
-        if chunk.usage is not None:
-            yield Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+        usage = _usage(chunk) or usage  # the last one counts: some servers send a running total on every chunk
         for choice in chunk.choices or ():
             delta = choice.delta
-            if delta is not None and delta.content:
-                # JSON can escape half a surrogate pair alone ("\\ud83d"); no encoder takes it: made valid here.
-                piece = valid_text(delta.content)
-                text.append(piece)
-                yield TextDelta(piece)
+            if delta is not None:
+                yield from content.add(delta)
             for fragment in (delta.tool_calls if delta is not None else None) or ():
-                first = fragment.index not in calls
-                call = calls.setdefault(fragment.index, _PartialCall())
-                yield ToolCallDraft(fragment.index, call.name, _add_fragment(call, fragment), first)
+                yield calls.add(fragment)
             finish_reason = choice.finish_reason or finish_reason
-    if finish_reason is None:
+    yield from content.flush()
+    if finish_reason is None and not calls.complete():
         raise ApiConnectionError("the reply stream ended before the model finished")
-    tool_calls = tuple(calls[i].done() for i in sorted(calls))
-    yield Reply(Message("assistant", "".join(text), tool_calls=tool_calls), finish_reason)
+    if usage is not None:
+        yield usage
+    tool_calls = tuple(call.done() for call in calls.calls)
+    yield Reply(Message("assistant", content.answer(), tool_calls=tool_calls), finish_reason)
+
+
+class _Content:
+    """A reply's text as it streams: the answer, and the reasoning kept apart from it.
+
+    Reasoning comes as `delta.reasoning_content` (DeepSeek, llama.cpp, vLLM before 0.11), `delta.reasoning`
+    (Ollama, vLLM 0.11 on, OpenRouter), or a `<think>` block opening the content (LM Studio, Ollama).
+    """
+
+    def __init__(self) -> None:
+        self._answer: list[str] = []
+        self._splitter = ThinkSplitter()
+
+    def add(self, delta: Any) -> Iterator[StreamItem]:
+        """The reasoning and answer text one delta carries."""
+        extra = delta.model_extra or {}
+        thought = extra.get("reasoning_content") or extra.get("reasoning")
+        if isinstance(thought, str):
+            yield Thinking(valid_text(thought))
+        if delta.content:
+            # JSON can escape half a surrogate pair alone ("\\ud83d"); no encoder takes it: made valid here.
+            yield from self._pieces(self._splitter.feed(valid_text(delta.content)))
+
+    def flush(self) -> Iterator[StreamItem]:
+        """What the content held back until the stream ended."""
+        yield from self._pieces(self._splitter.flush())
+
+    def answer(self) -> str:
+        """The answer text, reasoning left out."""
+        return "".join(self._answer)
+
+    def _pieces(self, pieces: list[tuple[bool, str]]) -> Iterator[StreamItem]:
+        """Each piece as Thinking or as answer text (which is kept)."""
+        for reasoning, text in pieces:
+            if reasoning:
+                yield Thinking(text)
+            else:
+                self._answer.append(text)
+                yield TextDelta(text)
+
+
+def _usage(chunk: Any) -> Usage | None:
+    """The tokens a chunk reports: in `usage`, or in Groq's `x_groq.usage`; None when it reports none."""
+    if chunk.usage is not None:
+        return Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+    groq = (chunk.model_extra or {}).get("x_groq")
+    counts = groq.get("usage") if isinstance(groq, dict) else None
+    if not isinstance(counts, dict):
+        return None
+    return Usage(_count(counts, "prompt_tokens"), _count(counts, "completion_tokens"))
+
+
+def _count(counts: dict[str, Any], name: str) -> int:
+    """One token count of a usage object sent as plain JSON; 0 when missing or not a number."""
+    value = counts.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _add_fragment(call: _PartialCall, fragment: Any) -> str:
-    """Merge one streamed tool-call fragment into the call it belongs to; the piece of arguments it added."""
+    """Merge one fragment into its call; the piece of arguments it added. None, absent and "" change nothing."""
     call.id = call.id or (fragment.id or "")
     function = fragment.function
     if function is None:
@@ -174,13 +298,15 @@ def _add_fragment(call: _PartialCall, fragment: Any) -> str:
 
 
 def _refuses_stream_options(error: ApiStatusError) -> bool:
-    """Whether a 400 refuses the `stream_options` field: named as its `param`, else only in the message."""
-    if error.status != HTTPStatus.BAD_REQUEST:
+    """Whether a 400 or 422 refuses the `stream_options` field: as its `param`, in a validation `loc`, or in words.
+
+    Azure words it "Unrecognized request argument supplied: stream_options", Groq "property 'stream_options' is
+    unsupported", Mistral answers 422 with `{"detail": [{"type": "extra_forbidden", "loc": ["body",
+    "stream_options"]}]}` inside its `message`: the field's name, wherever it appears, is the common part.
+    """
+    if error.status not in (HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY):
         return False
-    detail = error.body.get("error") if isinstance(error.body, dict) else None
-    if isinstance(detail, dict) and detail.get("param") == "stream_options":
-        return True
-    return "stream_options" in str(error)
+    return "stream_options" in f"{error} {json.dumps(error.body, default=str)}"
 
 
 def translate(exc: Exception, *, api_base: str) -> ApiError:

@@ -99,6 +99,13 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class Thinking:
+    """A piece of the model's reasoning, as it arrives: shown as thinking, never as the answer, and not kept."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class ToolCallDraft:
     """A piece of a tool call streaming in: the call's name so far and the raw JSON arguments that just arrived."""
 
@@ -279,6 +286,7 @@ class Decision:
 Event = (
     RequestStarted
     | Waiting
+    | Thinking
     | TextDelta
     | CodeDraft
     | CodeProposed
@@ -289,4 +297,4 @@ Event = (
     | Notice
     | TurnEnded
 )
-StreamItem = ResponseHeaders | Waiting | StreamBroken | TextDelta | ToolCallDraft | Usage | Reply
+StreamItem = ResponseHeaders | Waiting | StreamBroken | Thinking | TextDelta | ToolCallDraft | Usage | Reply

@@ -25,6 +25,7 @@ from interpreter.messages import (
     RunResult,
     StreamBroken,
     TextDelta,
+    Thinking,
     ToolCallDraft,
     TurnEnded,
     Waiting,
@@ -189,7 +190,7 @@ class Session:
                 if isinstance(item, TextDelta):
                     text.append(item.text)
                     yield item
-                elif isinstance(item, Waiting):
+                elif isinstance(item, Waiting | Thinking):
                     yield item
                 elif isinstance(item, ToolCallDraft):
                     if (draft := drafts.feed(item)) is not None:

@@ -1,4 +1,5 @@
-"""The OpenAI adapter against the loopback fake server: what it sends, and servers that refuse `stream_options`."""
+"""The OpenAI adapter against the loopback fake server: what it sends, servers that refuse `stream_options`, and
+the replies of every server flavour (tests/flavours.py) assembled into the same calls."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from fake_server import Answer, FakeServer, Fault, RecordedRequest, ScriptedCall, openai_error
 from fake_server import Reply as Scripted
+from flavours import FLAVOURS, GROQ, MISTRAL, THINKERS, Flavour, Frames, Turn, data, script
 
-from interpreter.errors import ApiStatusError
+from interpreter.errors import ApiConnectionError, ApiStatusError
 from interpreter.llm import OpenAIChatModel
-from interpreter.messages import Message, Reply, Usage
+from interpreter.messages import Message, Reply, TextDelta, Thinking, ToolCallDraft, Usage
 
 AZURE_REFUSAL = Fault.status(
     400, {"error": {"code": None, "message": "Unrecognized request argument supplied: stream_options", "param": None}}
@@ -84,3 +86,115 @@ def test_a_lone_surrogate_from_the_model_becomes_a_replacement_character_and_can
     answered = Message("tool", "ok", tool_call_id=reply.message.tool_calls[0].id)
     answer = list(model.stream([Message("user", "hi"), reply.message, answered], []))[-1]
     assert isinstance(answer, Reply) and answer.message.content == "fine"
+
+
+TWO_CELLS = Turn(code=("x = 6*7", "print(x)"))
+
+
+def reply_of(items: list[object]) -> Reply:
+    reply = items[-1]
+    assert isinstance(reply, Reply)
+    return reply
+
+
+def cells(reply: Reply) -> list[tuple[str, str]]:
+    return [(call.name, call.arguments) for call in reply.message.tool_calls]
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS, ids=[flavour.name for flavour in FLAVOURS])
+def test_every_server_flavour_gives_the_same_calls_with_ids_to_answer_them_by(
+    server: FakeServer, flavour: Flavour
+) -> None:
+    turn = TWO_CELLS if flavour.parallel else Turn(code=("x = 6*7",))
+    server.responder = script(flavour, [turn, Turn("x is 42.")])
+    model = OpenAIChatModel(model="m", api_base=server.url, api_key="x")
+    calls = reply_of(ask(model))
+    assert cells(calls) == turn.calls()
+    ids = [call.id for call in calls.message.tool_calls]
+    assert all(ids) and len(set(ids)) == len(ids)
+    assert reply_of(ask(model)).message.content == "x is 42."
+
+
+@pytest.mark.parametrize("flavour", [GROQ, MISTRAL], ids=["groq-400", "mistral-422"])
+def test_a_400_or_422_refusing_stream_options_is_asked_again_without_it_once(
+    server: FakeServer, flavour: Flavour
+) -> None:
+    server.responder = script(flavour, [Turn("one"), Turn("two")])
+    model = OpenAIChatModel(model="m", api_base=server.url, api_key="x")
+    assert [reply_of(ask(model)).message.content for _ in range(2)] == ["one", "two"]
+    assert ["stream_options" in (request.body or {}) for request in server.requests] == [True, False, False]
+
+
+@pytest.mark.parametrize("flavour", [GROQ, MISTRAL], ids=["groq-x_groq", "mistral-unasked"])
+def test_usage_is_read_wherever_the_server_puts_it(server: FakeServer, flavour: Flavour) -> None:
+    server.responder = script(flavour, [Turn("one")])
+    items = ask(OpenAIChatModel(model="m", api_base=server.url, api_key="x"))
+    assert [item for item in items if isinstance(item, Usage)] == [Usage(120, 30)]
+
+
+def raw(frames: Frames) -> Callable[[RecordedRequest], Answer]:
+    """A responder streaming `frames` verbatim to every request."""
+    return script(Flavour("raw", lambda turn, request: frames), [Turn()])
+
+
+def chunk(delta: dict[str, object], finish: str | None = None) -> str:
+    return data({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+
+def whole(name: str, arguments: str, **labels: object) -> str:
+    """A whole call in one chunk, with whatever labels (`index`, `id`) a server gives it."""
+    return chunk({"tool_calls": [{**labels, "function": {"name": name, "arguments": arguments}}]})
+
+
+def test_whole_calls_with_no_index_and_no_id_are_told_apart_by_their_names(server: FakeServer) -> None:
+    server.responder = raw([whole("execute", "{}"), whole("other", "[]"), chunk({}, "stop"), "data: [DONE]\n\n"])
+    reply = reply_of(ask(OpenAIChatModel(model="m", api_base=server.url, api_key="x")))
+    assert cells(reply) == [("execute", "{}"), ("other", "[]")]
+    assert all(call.id for call in reply.message.tool_calls)  # made up: each answer must name its call
+
+
+def test_a_new_id_on_an_index_already_used_starts_a_new_call(server: FakeServer) -> None:
+    frames = [whole("execute", "{}", index=0, id="a"), whole("execute", '{"b": 1}', index=0, id="b")]
+    server.responder = raw([*frames, chunk({}, "tool_calls"), "data: [DONE]\n\n"])
+    reply = reply_of(ask(OpenAIChatModel(model="m", api_base=server.url, api_key="x")))
+    assert [(call.id, call.arguments) for call in reply.message.tool_calls] == [("a", "{}"), ("b", '{"b": 1}')]
+
+
+def test_drafts_are_numbered_by_call_whatever_the_server_labels_them_by(server: FakeServer) -> None:
+    frames = [whole("execute", "{}", id="x"), whole("execute", "{}", id="y"), chunk({}, "stop")]
+    server.responder = raw([*frames, "data: [DONE]\n\n"])
+    items = ask(OpenAIChatModel(model="m", api_base=server.url, api_key="x"))
+    drafts = [(item.index, item.first) for item in items if isinstance(item, ToolCallDraft)]
+    assert drafts == [(0, True), (1, True)]
+
+
+def test_whole_calls_with_no_finish_reason_are_kept(server: FakeServer) -> None:
+    server.responder = raw([whole("execute", '{"code": "1"}', index=0, id="a"), "data: [DONE]\n\n"])
+    reply = reply_of(ask(OpenAIChatModel(model="m", api_base=server.url, api_key="x")))
+    assert cells(reply) == [("execute", '{"code": "1"}')]
+
+
+def test_a_stream_that_ends_inside_a_call_is_an_error(server: FakeServer) -> None:
+    server.responder = raw([whole("execute", '{"code": "pri', index=0, id="a")])
+    with pytest.raises(ApiConnectionError, match="ended before the model finished"):
+        ask(OpenAIChatModel(model="m", api_base=server.url, api_key="x"))
+
+
+@pytest.mark.parametrize("flavour", THINKERS, ids=[flavour.name for flavour in THINKERS])
+def test_reasoning_arrives_as_thinking_and_never_as_the_answer(server: FakeServer, flavour: Flavour) -> None:
+    server.responder = script(flavour, [Turn("It is 42.", thought="Six times seven is 42.")])
+    items = ask(OpenAIChatModel(model="m", api_base=server.url, api_key="x"))
+    assert "".join(item.text for item in items if isinstance(item, Thinking)) == "Six times seven is 42."
+    assert "".join(item.text for item in items if isinstance(item, TextDelta)) == "It is 42."
+    assert reply_of(items).message.content == "It is 42."
+
+
+def test_a_server_refusing_the_request_without_stream_options_too_is_asked_only_twice(server: FakeServer) -> None:
+    refusal = MISTRAL.refuse(RecordedRequest("POST", "/", {}, {"stream_options": {}}, 0.0))
+    assert refusal is not None
+    server.responder = lambda request: refusal  # a strict proxy: every request refused, its words naming the field
+    model = OpenAIChatModel(model="m", api_base=server.url, api_key="x")
+    for _ in range(2):
+        with pytest.raises(ApiStatusError):
+            ask(model)
+    assert ["stream_options" in (request.body or {}) for request in server.requests] == [True, False, False]

@@ -27,6 +27,7 @@ from interpreter.messages import (
     RequestStarted,
     RunResult,
     TextDelta,
+    Thinking,
     TurnEnded,
     Waiting,
 )
@@ -507,3 +508,20 @@ def test_outside_an_open_fence_the_tail_is_the_whole_block() -> None:
     splitter = BlockSplitter()
     splitter.feed("".join(f"line {n} of a long paragraph\n" for n in range(50)))
     assert splitter.tail(TAIL_ROWS) == splitter.pending
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
+def test_reasoning_shows_dim_while_it_streams_then_leaves_one_line(out: io.StringIO, verbose: bool) -> None:
+    console = Console(file=out, width=80, height=24, force_terminal=True, color_system="truecolor")
+    clock = FakeClock(start=100.0)
+    renderer = TerminalRenderer(console, clock=clock, verbose=verbose)
+    renderer.handle(Thinking("Six times seven is forty-two."))  # the region's first draw is at once, no tick needed
+    assert screen(out.getvalue()) == ["Six times seven is forty-two."]  # in the live rows
+    assert "\x1b[2mSix times seven" in out.getvalue()  # dim
+    clock.now += 4.2
+    renderer.handle(TextDelta("It is 42."))
+    renderer.stop()
+    shown = screen(out.getvalue())
+    assert shown[:1] == ["thought for 4.2s"]
+    assert ("Six times seven is forty-two." in shown) is verbose  # the live rows went; --verbose keeps the text
+    assert shown[-1] == "It is 42."

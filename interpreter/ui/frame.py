@@ -43,11 +43,12 @@ class View:
     status: Status | None = None
     gap: bool = False
     draft: CodeDraft | None = None  # a cell the model is still writing
+    thought: str = ""  # the end of the model's reasoning while it streams, shown dim
 
     @property
     def empty(self) -> bool:
         """Whether there is nothing to show (so no live region is needed)."""
-        return not (self.text or self.partial or self.status or self.draft)
+        return not (self.text or self.partial or self.status or self.draft or self.thought)
 
 
 class Frame:
@@ -72,6 +73,8 @@ class Frame:
         ticks = None if view.status is None else self._ticks(view.status)
         self.drawn = view, ticks, options.size
         rows: list[list[Segment]] = []
+        if view.thought:
+            rows += console.render_lines(Text(visible(view.thought), style="dim"), options, pad=False)[-TAIL_ROWS:]
         if view.text:
             rows += console.render_lines(markdown(view.text), options, pad=False)[-TAIL_ROWS:]
         if view.draft is not None:

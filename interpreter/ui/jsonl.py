@@ -24,6 +24,7 @@ from interpreter.messages import (
     OutputChunk,
     RequestStarted,
     TextDelta,
+    Thinking,
     TurnEnded,
     Waiting,
 )
@@ -81,7 +82,7 @@ class JsonLinesRenderer:
     def stop(self) -> None:
         """Nothing is ever pending: every line is written whole."""
 
-    def record(self, event: Event) -> dict[str, Any] | None:  # noqa: PLR0911  # one case per event type
+    def record(self, event: Event) -> dict[str, Any] | None:  # noqa: PLR0911, PLR0912  # one case per event type
         """The JSON object for one event; None for one that is not written."""
         match event:
             case CodeDraft():
@@ -99,6 +100,8 @@ class JsonLinesRenderer:
                 }
             case TextDelta(text=text):
                 return {"type": "text", "text": text}
+            case Thinking(text=text):
+                return {"type": "reasoning", "text": text}
             case CodeProposed(cell=cell, in_text=in_text):
                 return {"type": "code_proposed", **_cell(cell), "in_text": in_text}
             case CodeStarted(cell=cell, edited=edited):

@@ -24,11 +24,13 @@ from interpreter.messages import (
     RequestStarted,
     RunResult,
     TextDelta,
+    Thinking,
     TurnEnded,
     Waiting,
 )
 from interpreter.ui.labels import cut_note, duration, outcome, reset_note
 from interpreter.ui.output import LineSplitter, lines_of
+from interpreter.ui.thoughts import Thoughts
 from interpreter.ui.untrusted import visible, warning
 
 _BACKTICK_RUNS = re.compile(r"`+")
@@ -70,9 +72,15 @@ class PlainRenderer:
         self.verbose = verbose
         self._output = LineSplitter()
         self._line_open = False  # the last write left its line unfinished
+        self._thoughts = Thoughts(clock)
 
     def handle(self, event: Event) -> None:
         """Write one session event."""
+        if isinstance(event, Thinking):
+            self._thoughts.add(event.text)
+            return
+        for line in self._thought():
+            self._line(line)
         if isinstance(event, TextDelta):
             self._write(event.text)
         else:
@@ -99,7 +107,7 @@ class PlainRenderer:
 
     def stop(self) -> None:
         """Write any unfinished output line and end the current line."""
-        for line in self._flush_output():
+        for line in [*self._thought(), *self._flush_output()]:
             self._line(line)
         if self._line_open:
             self._write("\n")
@@ -108,7 +116,7 @@ class PlainRenderer:
     def _draw(self, event: Event) -> list[str]:  # noqa: PLR0911  # one case per event type
         """The lines one event adds (text deltas are written as they come, elsewhere)."""
         match event:
-            case TextDelta() | CodeDraft():
+            case TextDelta() | CodeDraft() | Thinking():
                 return []  # text is written as it comes; a cell when it is complete (CodeProposed)
             case Waiting():
                 return [event.describe(event.until - self._clock())]
@@ -141,6 +149,14 @@ class PlainRenderer:
         if result.restarted:
             lines.append(f"note: {reset_note(cell.language)}")
         return lines
+
+    def _thought(self) -> list[str]:
+        """Once reasoning is over, the line that says so ("(thought for 4.2s)"), and with --verbose what it said."""
+        ended = self._thoughts.end()
+        if ended is None:
+            return []
+        line, text = ended
+        return [f"({line})", *(lines_of(text) if self.verbose and text else [])]
 
     def _flush_output(self) -> list[str]:
         """The unfinished output line, if any."""

@@ -22,6 +22,7 @@ from interpreter.messages import (
     RequestStarted,
     RunResult,
     TextDelta,
+    Thinking,
     TurnEnded,
     Waiting,
 )
@@ -33,6 +34,7 @@ from interpreter.ui.labels import cut_note, duration, outcome, reset_note
 from interpreter.ui.markdown import markdown
 from interpreter.ui.output import LineSplitter, lines_of
 from interpreter.ui.region import LiveRegion
+from interpreter.ui.thoughts import Thoughts
 from interpreter.ui.untrusted import visible, warning
 
 REFRESH_PER_SECOND = 10
@@ -78,10 +80,15 @@ class TerminalRenderer:
         self._frame = Frame(clock)
         self._region = LiveRegion(console, self._frame, refresh_per_second=REFRESH_PER_SECOND)
         self._printed = False
+        self._thoughts = Thoughts(clock)
 
     def handle(self, event: Event) -> None:
         """Draw one session event."""
-        shown = [] if isinstance(event, TextDelta) else self._flush_text()
+        if isinstance(event, Thinking):
+            self._thoughts.add(event.text)  # shown dim in the live rows until the answer begins
+            self._show([])
+            return
+        shown = [*self._thought(), *([] if isinstance(event, TextDelta) else self._flush_text())]
         if not isinstance(event, OutputChunk | Notice):
             self._status = None  # "thinking" and "running" last until anything but output or a notice
         self._draft = event if isinstance(event, CodeDraft) else None  # a cell being written shows until it is done
@@ -107,7 +114,7 @@ class TerminalRenderer:
         """Print whatever is pending and close the live region."""
         self._status = None
         self._draft = None  # a cell cut off while being written (Ctrl-C) is not left in the rows under the prompt
-        self._show([*self._flush_text(), *self._flush_output()])
+        self._show([*self._thought(), *self._flush_text(), *self._flush_output()])
 
     def _draw(self, event: Event) -> list[RenderableType]:  # noqa: PLR0911  # one case per event type
         """What one event adds to the transcript (a request or a run also sets the status)."""
@@ -118,7 +125,7 @@ class TerminalRenderer:
             case Waiting():
                 self._status = _countdown(event, self._clock())
                 return []
-            case CodeDraft():
+            case CodeDraft() | Thinking():
                 return []
             case RequestStarted(step=step):
                 self._status = Status("thinking… ", self._clock())
@@ -185,6 +192,15 @@ class TerminalRenderer:
         rest = self._output.flush()
         return [] if rest is None else self._output_lines([rest])
 
+    def _thought(self) -> list[RenderableType]:
+        """Once reasoning is over, one dim line that says so ("thought for 4.2s"), and with --verbose what it said."""
+        ended = self._thoughts.end()
+        if ended is None:
+            return []
+        line, text = ended
+        shown = [_line(line, "dim"), *([_line(text, "dim")] if self.verbose and text else [])]
+        return self._section(Group(*shown))
+
     def _flush_text(self) -> list[RenderableType]:
         """The rest of the markdown in progress, if any, as a finished block."""
         rest = self._blocks.flush()
@@ -199,7 +215,9 @@ class TerminalRenderer:
     def _show(self, renderables: list[RenderableType]) -> None:
         """Print `renderables` above the live region once, and update the region (gone when nothing is in progress)."""
         gap = self._printed and not self._output_shown
-        view = View(self._blocks.tail(TAIL_ROWS), self._output.partial, self._status, gap, self._draft)
+        view = View(
+            self._blocks.tail(TAIL_ROWS), self._output.partial, self._status, gap, self._draft, self._thoughts.tail()
+        )
         if renderables:
             self._printed = True
         self._region.show(view, Group(*renderables) if renderables else None)

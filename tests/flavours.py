@@ -1,0 +1,346 @@
+"""Imitations of the OpenAI-compatible servers people use, each streaming a reply exactly as that server does.
+
+    server.responder = script(GEMINI, [Turn(code=("x = 6*7",)), Turn(code=("print(x)",)), Turn("x is 42.")])
+
+A `Flavour` turns one scripted `Turn` (text, or `execute` calls running Python) into the raw SSE frames its server
+sends, and may first refuse a request for its shape, in that server's words. Each behaviour names its source beside
+it, as /work/shared/PROVIDERS.md does: [src] the server's own code or docs, [3p] a report in another project's issue,
+[inferred] read from the source without an observed report. Transcripts marked A1-A10 are that file's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fake_server import Answer, Exchange, RecordedRequest, StatusFault
+
+Frames = list[str]
+DONE = "data: [DONE]\n\n"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One reply to script: its text, then one `execute` call per piece of Python code."""
+
+    text: str = ""
+    code: tuple[str, ...] = ()
+    thought: str = ""  # reasoning streamed before the answer, in the server's own way
+
+    def reasoning(self, field: str) -> list[dict[str, Any]]:
+        """The reasoning as deltas of `field` (`reasoning` or `reasoning_content`), a few words each."""
+        return [{field: piece} for piece in re.findall(r"\s*\S+\s*\S*|\s+", self.thought)]
+
+    def calls(self) -> list[tuple[str, str]]:
+        """(name, arguments JSON) of each call."""
+        return [("execute", json.dumps({"language": "python", "code": code})) for code in self.code]
+
+    @property
+    def finish(self) -> str:
+        """The finish reason OpenAI itself would send."""
+        return "tool_calls" if self.code else "stop"
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """One server's way of streaming (`frames`) and of refusing a request's shape (`refuse`)."""
+
+    name: str
+    frames: Callable[[Turn, RecordedRequest], Frames]
+    refuse: Callable[[RecordedRequest], StatusFault | None] = lambda request: None
+    parallel: bool = True  # whether the server makes several calls in one reply
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """One reply, streamed frame by frame as `flavour` sends it."""
+
+    flavour: Flavour
+    turn: Turn
+
+    def answer(self, exchange: Exchange) -> None:
+        """Send the frames, one HTTP chunk each."""
+        exchange.start_stream()
+        for frame in self.flavour.frames(self.turn, exchange.request):
+            exchange.send_raw(frame)
+        exchange.finish()
+
+
+@dataclass
+class Script:
+    """A responder playing `turns` in order as `flavour`; a request it refuses does not use up a turn."""
+
+    flavour: Flavour
+    turns: deque[Turn] = field(default_factory=deque)
+
+    def __call__(self, request: RecordedRequest) -> Answer:
+        refusal = self.flavour.refuse(request)
+        if refusal is not None:
+            return refusal
+        return Streamed(self.flavour, self.turns.popleft() if self.turns else Turn("(no more turns scripted)"))
+
+
+def script(flavour: Flavour, turns: Iterable[Turn]) -> Script:
+    """A Script of `turns`."""
+    return Script(flavour, deque(turns))
+
+
+# ---- building blocks ----------------------------------------------------------------------------------
+
+
+def data(payload: object) -> str:
+    """One SSE `data:` event."""
+    return f"data: {json.dumps(payload)}\n\n"
+
+
+def comment(text: str) -> str:
+    """One SSE comment line, which carries no event (keep-alives)."""
+    return f": {text}\n\n"
+
+
+def _wants_usage(request: RecordedRequest) -> bool:
+    options = (request.body or {}).get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
+USAGE = {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    """An OpenAI-shaped chunk with one choice."""
+    envelope = {"id": "chatcmpl-flavour", "object": "chat.completion.chunk", "created": 1750000000, "model": "m"}
+    return {**envelope, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+
+
+def _pieces(text: str, size: int = 8) -> list[str]:
+    return [text[start : start + size] for start in range(0, len(text), size)] or [""]
+
+
+def _incremental(turn: Turn, ids: Callable[[int], str], *, first_arguments: bool = True) -> list[dict[str, Any]]:
+    """OpenAI's way (A1): a call's id and name first, then its arguments in pieces, each piece keyed by `index`."""
+    deltas: list[dict[str, Any]] = [{"content": word} for word in re.findall(r"\s*\S+|\s+", turn.text)]
+    for index, (name, arguments) in enumerate(turn.calls()):
+        function: dict[str, Any] = {"name": name, **({"arguments": ""} if first_arguments else {})}
+        deltas.append({"tool_calls": [{"index": index, "id": ids(index), "type": "function", "function": function}]})
+        deltas += [{"tool_calls": [{"index": index, "function": {"arguments": p}}]} for p in _pieces(arguments)]
+    return deltas
+
+
+def _usage_chunk(request: RecordedRequest) -> Frames:
+    """The usage chunk (empty `choices`) servers send last when asked with `stream_options.include_usage`."""
+    return [data({**_chunk({}), "choices": [], "usage": USAGE})] if _wants_usage(request) else []
+
+
+# ---- the servers --------------------------------------------------------------------------------------
+
+
+def _gemini(turn: Turn, request: RecordedRequest) -> Frames:
+    # A2 [3p] OpenMAIC#1556, python-genai#2868: each call whole in one chunk, no `index`, `extra_content` with a
+    # thought signature; "stop" although calls were made. Ids like `function-call-1` (issue 11's table); that they
+    # are counted anew in each reply is UNCONFIRMED, modelled so because it is the harder case (ids repeat).
+    role = {"role": "assistant"}
+    frames = [data(_gemini_chunk({**role, "content": turn.text}))] if turn.text else []
+    for number, (name, arguments) in enumerate(turn.calls(), start=1):
+        call = {
+            "extra_content": {"google": {"thought_signature": "c2lnbmF0dXJl"}},
+            "function": {"arguments": arguments, "name": name},
+            "id": f"function-call-{number}",
+            "type": "function",
+        }
+        frames.append(data(_gemini_chunk({**role, "tool_calls": [call]})))
+    return [*frames, data(_gemini_chunk({}, "stop")), DONE]
+
+
+def _gemini_chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    choice = {"delta": delta, "index": 0, **({"finish_reason": finish} if finish else {})}
+    return {"choices": [choice], "model": "gemini-3-flash", "object": "chat.completion.chunk"}
+
+
+def _gemini_refuse(request: RecordedRequest) -> StatusFault | None:
+    # Gemini refuses an assistant tool-call message whose `content` is null or absent (langchain#30803, PROVIDERS
+    # #16); its error bodies are a JSON array (A2, page-assist#406). The message wording here is UNCONFIRMED.
+    for position, message in enumerate((request.body or {}).get("messages") or ()):
+        if message.get("role") == "assistant" and not isinstance(message.get("content"), str):
+            text = f"* GenerateContentRequest.contents[{position}].parts: contents.parts must not be empty."
+            return StatusFault(
+                400, json.dumps([{"error": {"code": 400, "message": text, "status": "INVALID_ARGUMENT"}}])
+            )
+    return None
+
+
+def _ollama_old(turn: Turn, request: RecordedRequest) -> Frames:
+    # A3 [src] ollama openai/openai.go, older releases: every call of the reply whole in one chunk; no `index`
+    # (v0.4.6, ollama#7881); "stop" although calls were made (before v0.5.12); `role` on every chunk (before v0.32.6).
+    base = {"role": "assistant", "content": ""}
+    calls = [
+        {"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function", "function": {"name": name, "arguments": arguments}}
+        for name, arguments in turn.calls()
+    ]
+    frames = [data(_chunk({**base, "content": turn.text}, system_fingerprint="fp_ollama"))] if turn.text else []
+    if calls:
+        frames.append(data(_chunk({**base, "tool_calls": calls}, system_fingerprint="fp_ollama")))
+    return [*frames, data(_chunk(base, "stop", system_fingerprint="fp_ollama")), DONE]
+
+
+def _ollama_new(turn: Turn, request: RecordedRequest) -> Frames:
+    # A3 [src] ollama openai/openai.go at HEAD: the whole calls in the first chunk, with `index`; then the finish;
+    # the usage chunk when asked; reasoning as `delta.reasoning` before them (PROVIDERS #30).
+    calls = [
+        {
+            "id": f"call_{uuid.uuid4().hex[:8]}",
+            "index": index,
+            "type": "function",
+            "function": {"name": n, "arguments": a},
+        }
+        for index, (n, a) in enumerate(turn.calls())
+    ]
+    first = {"role": "assistant", "content": turn.text, **({"tool_calls": calls} if calls else {})}
+    frames = [data(_chunk(delta, system_fingerprint="fp_ollama")) for delta in turn.reasoning("reasoning")]
+    frames += [data(_chunk(first, system_fingerprint="fp_ollama")), data(_chunk({}, turn.finish))]
+    return [*frames, *_usage_chunk(request), DONE]
+
+
+def _vllm(turn: Turn, request: RecordedRequest) -> Frames:
+    # A4 [src] vllm serving_chat.py, hermes_tool_parser.py: the first call delta has no `arguments` key; the last
+    # piece of arguments rides on the finish chunk; ids `chatcmpl-tool-<uuid>`; `stop_reason` beside `finish_reason`.
+    # Reasoning as `delta.reasoning` (v0.11 on; PROVIDERS #30).
+    deltas = _incremental(turn, lambda index: f"chatcmpl-tool-{uuid.uuid4().hex}", first_arguments=False)
+    deltas = [*turn.reasoning("reasoning"), *deltas]
+    frames = [data(_chunk({"role": "assistant", "content": ""}))]
+    frames += [data(_chunk(delta)) for delta in deltas[:-1]]
+    last = _chunk(deltas[-1] if deltas else {}, turn.finish)
+    last["choices"][0]["stop_reason"] = None
+    return [*frames, data(last), *_usage_chunk(request), DONE]
+
+
+def _llamacpp(turn: Turn, request: RecordedRequest) -> Frames:
+    # A5 [src] llama.cpp common/chat.cpp, server-task.cpp: `content: null` in the first chunk; ids of 32
+    # alphanumerics without `call_`; `timings` and (before 2025-08) `usage` on the finish chunk; reasoning as
+    # `delta.reasoning_content` (PROVIDERS #30).
+    frames = [data(_chunk({"role": "assistant", "content": None}))]
+    frames += [data(_chunk(delta)) for delta in turn.reasoning("reasoning_content")]
+    frames += [data(_chunk(delta)) for delta in _incremental(turn, lambda index: uuid.uuid4().hex)]
+    finish = _chunk({}, turn.finish, timings={"prompt_n": 120, "predicted_n": 30}, usage=USAGE)
+    return [*frames, data(finish), DONE]
+
+
+def _lmstudio(turn: Turn, request: RecordedRequest) -> Frames:
+    # A6 [3p] lmstudio-bug-tracker#649: `"name": ""` and `type` repeated on every argument chunk; numeric ids.
+    # Reasoning as a `<think>` block opening the content (PROVIDERS #30), here cut into 5-character pieces so the
+    # tags themselves arrive split.
+    thought = f"<think>{turn.thought}</think>\n\n" if turn.thought else ""
+    frames = [data(_chunk({"content": piece})) for piece in _pieces(thought, 5)] if thought else []
+    frames += [data(_chunk({"role": "assistant", "content": turn.text}))] if turn.text else []
+    for index, (name, arguments) in enumerate(turn.calls()):
+        start = {"index": index, "id": str(365174485 + index), "type": "function", "function": {"name": name}}
+        frames.append(data(_chunk({"tool_calls": [{**start, "function": {"name": name, "arguments": ""}}]})))
+        for piece in _pieces(arguments):
+            fragment = {"index": index, "type": "function", "function": {"name": "", "arguments": piece}}
+            frames.append(data(_chunk({"tool_calls": [fragment]})))
+    return [*frames, data(_chunk({}, turn.finish)), DONE]
+
+
+def _groq(turn: Turn, request: RecordedRequest) -> Frames:
+    # A10 [3p] Portkey-AI/gateway#1072: usage only under `x_groq.usage`, on the finish chunk.
+    frames = [data(_chunk({"role": "assistant", "content": ""}))]
+    frames += [data(_chunk(delta)) for delta in _incremental(turn, lambda index: f"call_{uuid.uuid4().hex[:24]}")]
+    finish = _chunk({}, turn.finish, x_groq={"id": "req_01jt0xby4ffanamrs6m40mv0fy", "usage": USAGE})
+    return [*frames, data(finish), DONE]
+
+
+def _groq_refuse(request: RecordedRequest) -> StatusFault | None:
+    # [3p] vercel/ai#1578 (2024): Groq refused `stream_options` with a 400 naming the property.
+    if "stream_options" not in (request.body or {}):
+        return None
+    error = {
+        "message": "property 'stream_options' is unsupported, did you mean 'stream'?",
+        "type": "invalid_request_error",
+    }
+    return StatusFault(400, {"error": error})
+
+
+def _azure(turn: Turn, request: RecordedRequest) -> Frames:
+    # A7 [3p] mentat#429, verbatim: the first chunk has empty `choices` and the prompt's filter results.
+    safe = {"filtered": False, "severity": "safe"}
+    filters = {"hate": safe, "self_harm": safe, "sexual": safe, "violence": safe}
+    first = {"id": "", "choices": [], "created": 0, "model": "", "object": "", "system_fingerprint": None}
+    frames = [data({**first, "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": filters}]})]
+    frames.append(data(_chunk({"role": "assistant", "content": ""})))
+    frames += [data(_chunk(delta)) for delta in _incremental(turn, lambda index: f"call_{uuid.uuid4().hex[:24]}")]
+    return [*frames, data(_chunk({}, turn.finish)), *_usage_chunk(request), DONE]
+
+
+def _mistral(turn: Turn, request: RecordedRequest) -> Frames:
+    # Ids of exactly 9 alphanumerics (PROVIDERS #13, mistral-common); usage sent unasked on the last chunk
+    # ([3p] dnakov/anon-kode#53: "Usage data is included by default"). Whole calls per chunk: [inferred].
+    frames = [data(_chunk({"role": "assistant", "content": turn.text}))]
+    for index, (name, arguments) in enumerate(turn.calls()):
+        call = {"id": uuid.uuid4().hex[:9], "index": index, "function": {"name": name, "arguments": arguments}}
+        frames.append(data(_chunk({"tool_calls": [call]})))
+    return [*frames, data(_chunk({}, turn.finish, usage=USAGE)), DONE]
+
+
+def _mistral_refuse(request: RecordedRequest) -> StatusFault | None:
+    # [3p] dnakov/anon-kode#53 (2025), verbatim: 422, the validation detail inside `message`.
+    if "stream_options" not in (request.body or {}):
+        return None
+    detail = {
+        "type": "extra_forbidden",
+        "loc": ["body", "stream_options", "include_usage"],
+        "msg": "Extra inputs are not permitted",
+        "input": True,
+        "url": "https://errors.pydantic.dev/2.10/v/extra_forbidden",
+    }
+    body = {
+        "object": "error",
+        "message": {"detail": [detail]},
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+    return StatusFault(422, body)
+
+
+def _deepseek(turn: Turn, request: RecordedRequest) -> Frames:
+    # A9 [src] DeepSeek's rate-limit doc: `: keep-alive` comments while the request waits under load; then
+    # `delta.reasoning_content` before the answer (thinking mode).
+    thought = [data(_chunk(delta)) for delta in turn.reasoning("reasoning_content")]
+    return [comment("keep-alive"), comment("keep-alive"), *thought, *_openai(turn, request)]
+
+
+def _openrouter(turn: Turn, request: RecordedRequest) -> Frames:
+    # A8 [src] OpenRouter docs: `: OPENROUTER PROCESSING` comments; `provider` on chunks; usage in the finish chunk
+    # (PROVIDERS #8); the finish chunk sent twice (PROVIDERS #6): tools must still run once.
+    frames = [data({**_chunk(delta), "provider": "openai"}) for delta in _openai_deltas(turn)]
+    finish = data({**_chunk({}, turn.finish), "provider": "openai", "usage": USAGE})
+    return [comment("OPENROUTER PROCESSING"), comment("OPENROUTER PROCESSING"), *frames, finish, finish, DONE]
+
+
+def _openai_deltas(turn: Turn) -> list[dict[str, Any]]:
+    return [{"role": "assistant", "content": ""}, *_incremental(turn, lambda index: f"call_{uuid.uuid4().hex[:24]}")]
+
+
+def _openai(turn: Turn, request: RecordedRequest) -> Frames:
+    # A1 [3p] BerriAI/litellm#5231: OpenAI's own stream, the reference the others differ from.
+    frames = [data(_chunk(delta)) for delta in _openai_deltas(turn)]
+    return [*frames, data(_chunk({}, turn.finish)), *_usage_chunk(request), DONE]
+
+
+GEMINI = Flavour("gemini", _gemini, _gemini_refuse)
+OLLAMA_OLD = Flavour("ollama-0.4.6", _ollama_old)
+OLLAMA = Flavour("ollama", _ollama_new)
+VLLM = Flavour("vllm", _vllm)
+LLAMACPP = Flavour("llama.cpp", _llamacpp, parallel=False)  # parallel_tool_calls is off by default (PROVIDERS #36)
+LMSTUDIO = Flavour("lm-studio", _lmstudio)
+GROQ = Flavour("groq", _groq, _groq_refuse)
+AZURE = Flavour("azure", _azure)
+MISTRAL = Flavour("mistral", _mistral, _mistral_refuse)
+DEEPSEEK = Flavour("deepseek", _deepseek)
+OPENROUTER = Flavour("openrouter", _openrouter)
+FLAVOURS = (GEMINI, OLLAMA_OLD, OLLAMA, VLLM, LLAMACPP, LMSTUDIO, GROQ, AZURE, MISTRAL, DEEPSEEK, OPENROUTER)
+THINKERS = (OLLAMA, VLLM, LLAMACPP, LMSTUDIO, DEEPSEEK)  # the flavours that stream reasoning, each its own way
