@@ -29,6 +29,7 @@ from interpreter.messages import (
     Usage,
     valid_text,
 )
+from interpreter.resilience.bodies import parse_body
 
 if TYPE_CHECKING:
     import openai
@@ -203,10 +204,13 @@ def translate(exc: Exception, *, api_base: str) -> ApiError:
 
 def _status_error(exc: openai.APIStatusError) -> ApiStatusError:
     """An ApiStatusError with the status, error code, headers and body; the resilience layer words it for the person."""
+    body = parse_body(exc.body)
+    # A body that is not JSON is often a proxy's HTML page: its markup says nothing the status does not.
+    words = " ".join(body.message.split()) if not isinstance(exc.body, str) else ""
     return ApiStatusError(
-        f"HTTP {exc.status_code}: {exc.message}",
+        f"HTTP {exc.status_code}: {words or exc.message}",
         status=exc.status_code,
-        code=exc.code if isinstance(exc.code, str) else None,
+        code=body.code,
         headers=dict(exc.response.headers),
         body=exc.body,
         request_id=exc.response.headers.get("x-request-id"),
