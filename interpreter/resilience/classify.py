@@ -88,7 +88,7 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
         False,
         "neutral",
         "out of credit",
-        "the account is out of credit or balance: check plan and billing",
+        "the account is out of credit: check plan and billing",
         detail=True,
     ),
     403: Rule(False, "success", "not allowed", "the API key may not do this: check its permissions", detail=True),
@@ -198,7 +198,8 @@ def _used_up(body: ErrorBody, text: str, hint: Hint | None) -> bool:
 
 def _key_from_words(status: int, body: ErrorBody, text: str, hint: Hint | None) -> str | None:
     """The table key a message or type names when the code does not: out of quota, or a context overflow."""
-    if _NO_QUOTA in text.lower() and hint is None:  # Gemini says the same of a per-minute quota, naming a wait
+    # Gemini says the same of a per-minute quota, naming a wait; the reset headers of every response name none.
+    if _NO_QUOTA in text.lower() and (hint is None or hint.source.startswith("x-ratelimit-reset")):
         return "insufficient_quota"
     if status in (400, 413) and (body.type == "exceed_context_size_error" or _OVERFLOW.search(text)):
         return "context_length_exceeded"
