@@ -149,13 +149,6 @@ def test_litellms_renamed_retry_after_is_the_wait() -> None:
     assert verdict.hint == Hint(9.0, "retry-after")
 
 
-def test_mistrals_429_with_no_wait_named_backs_off() -> None:
-    body = {"object": "error", "message": "Rate limit exceeded", "type": "rate_limited", "code": "1300"}
-    verdict = classify(server_error(429, body))
-    assert verdict.retry
-    assert verdict.hint is None
-
-
 # ---- context overflow in every server's words -----------------------------------------------------------------------
 
 

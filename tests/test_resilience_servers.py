@@ -118,23 +118,6 @@ NAMED_WAITS = [
         id="azure-retry-after-37-seconds",
     ),
     pytest.param(
-        # Groq, PROVIDERS.md A11 and quirk 23: a Go duration in milliseconds in the words.
-        json_fault(
-            429,
-            {
-                "error": {
-                    "message": "Rate limit reached for model `llama-3.3-70b-versatile` in organization `org_1` service "
-                    "tier `on_demand` on requests per minute (RPM): Limit 30, Used 30, Requested 1. Please try again "
-                    "in 577.5ms. Need more tokens?",
-                    "type": "requests",
-                    "code": "rate_limit_exceeded",
-                }
-            },
-        ),
-        0.5775,
-        id="groq-577.5ms",
-    ),
-    pytest.param(
         litellm_429("Rate limit reached.", {"llm_provider-retry-after-ms": "4500", "llm_provider-retry-after": "5"}),
         4.5,
         id="litellm-renamed-retry-after-ms",
