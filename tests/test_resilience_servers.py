@@ -243,6 +243,27 @@ def test_a_context_overflow_in_each_servers_words_is_recognised_with_its_window(
     assert str(caught.value).startswith("the conversation no longer fits the model's context window")
 
 
+def test_a_context_overflow_sent_inside_the_reply_after_http_200_is_recognised(
+    api: FakeServer, model: ResilientModel
+) -> None:
+    # vLLM, PROVIDERS.md A4: after HTTP 200, `data: {"error": {..., "type": "BadRequestError", "code": 400}}`.
+    error = {
+        "error": {
+            "message": "This model's maximum context length is 4096 tokens. However, you requested 4200 tokens.",
+            "type": "BadRequestError",
+            "param": None,
+            "code": 400,
+        }
+    }
+    api.enqueue(Fault.error_event(Scripted.text("never shown"), 0, error), Scripted.text("never sent"))
+
+    with pytest.raises(ContextTooLong) as caught:
+        ask(model)
+
+    assert len(chats(api)) == 1
+    assert caught.value.window == 4096
+
+
 # ---- the installed command ------------------------------------------------------------------------------------------
 
 
