@@ -193,17 +193,22 @@ def _oversized(text: str) -> bool:
 def _used_up(body: ErrorBody, text: str, hint: Hint | None) -> bool:
     """Whether a 429 is about a quota no short wait renews: per day (Gemini, Groq TPD), or a day's wait (Azure)."""
     per_day = any("PerDay" in quota for quota in body.quota_ids) or _PER_DAY.search(text) is not None
-    return per_day or (hint is not None and hint.seconds >= _DAY)
+    named = _named(hint)
+    return per_day or (named is not None and named.seconds >= _DAY)
 
 
 def _key_from_words(status: int, body: ErrorBody, text: str, hint: Hint | None) -> str | None:
     """The table key a message or type names when the code does not: out of quota, or a context overflow."""
-    # Gemini says the same of a per-minute quota, naming a wait; the reset headers of every response name none.
-    if _NO_QUOTA in text.lower() and (hint is None or hint.source.startswith("x-ratelimit-reset")):
+    if _NO_QUOTA in text.lower() and _named(hint) is None:  # Gemini says the same of a per-minute quota, with a wait
         return "insufficient_quota"
     if status in (400, 413) and (body.type == "exceed_context_size_error" or _OVERFLOW.search(text)):
         return "context_length_exceeded"
     return None
+
+
+def _named(hint: Hint | None) -> Hint | None:
+    """The hint if this error named it (retry-after, its words); the reset headers every response carries name none."""
+    return None if hint is None or hint.source.startswith("x-ratelimit-reset") else hint
 
 
 def _come_back(rule: Rule, hint: Hint | None, now: datetime | None) -> str:
