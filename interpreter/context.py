@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from interpreter.errors import ApiError, ApiStatusError, ContextTooLong
 from interpreter.messages import Message
 from interpreter.resilience.limiter import CHARS_PER_TOKEN, TokenEstimator, characters
 from interpreter.words import counted
@@ -61,7 +59,6 @@ _LEAST: Final = 600  # characters of this exchange's output always kept: its sta
 _NOTE_ROOM: Final = 120  # characters a cut's note takes, at most
 # The window a server names when it refuses a request: OpenAI, vLLM and LiteLLM ("maximum context length is 4096
 # tokens"), llama.cpp ("exceeds the available context size (4096 tokens)").
-_NAMED_WINDOW: Final = re.compile(r"maximum context length is ([\d,]+)|available context size \(([\d,]+) tokens\)")
 
 
 def window_for(model: str) -> int:
@@ -242,21 +239,3 @@ def _head_and_tail(message: Message, keep: int) -> Message:
     return dataclasses.replace(
         message, content=message.content[:head] + note + message.content[len(message.content) - (keep - head) :]
     )
-
-
-def named_window(failure: ContextTooLong) -> int | None:
-    """The context window the server named when it refused a request as too long; None when it named none."""
-    n_ctx = _error_fields(failure.error).get("n_ctx")  # llama.cpp sends the window as a field too
-    if isinstance(n_ctx, int) and not isinstance(n_ctx, bool) and n_ctx > 0:
-        return n_ctx
-    found = _NAMED_WINDOW.search(str(failure.error))
-    return int((found[1] or found[2]).replace(",", "")) if found else None
-
-
-def _error_fields(error: ApiError) -> Mapping[str, object]:
-    """The error object of an HTTP error's body, under "error" or the body itself; {} when there is none."""
-    body = error.body if isinstance(error, ApiStatusError) else None
-    if not isinstance(body, Mapping):
-        return {}
-    inner = body.get("error")
-    return inner if isinstance(inner, Mapping) else body

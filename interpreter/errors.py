@@ -44,6 +44,10 @@ class Explained(Protocol):
     def retry(self) -> bool:
         """Whether the failed request is worth another attempt."""
 
+    @property
+    def context_window(self) -> int | None:
+        """For a context overflow: the window the server named, in tokens."""
+
 
 class InterpreterError(Exception):
     """Root of every expected failure; `str(error)` is the one line shown to the person."""
@@ -117,6 +121,11 @@ class AttemptFailed(ApiError):
 
 class ContextTooLong(AttemptFailed):
     """Raised when the server answers context_length_exceeded; the session trims what it sends and asks once more."""
+
+    @property
+    def window(self) -> int | None:
+        """The context window the server named in its refusal, in tokens; None when it named none."""
+        return self.verdict.context_window
 
 
 class GaveUp(ApiError):

@@ -31,6 +31,7 @@ from interpreter.messages import (
     Usage,
     valid_text,
 )
+from interpreter.resilience.bodies import parse_body
 from interpreter.thinking import ThinkSplitter
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ _log = logging.getLogger(f"{LOGGER_NAME}.api")
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
+_STATUS_END = 600  # codes from 400 up to here inside a reply are HTTP statuses
 
 
 class ChatModel(Protocol):
@@ -321,18 +323,35 @@ def translate(exc: Exception, *, api_base: str) -> ApiError:
     if isinstance(exc, openai.APIStatusError):
         return _status_error(exc)
     if isinstance(exc, openai.APIError):
-        return ApiResponseError(f"the API sent an error inside the reply: {exc.message}")
+        return _error_inside_reply(exc)
     if isinstance(exc, json.JSONDecodeError):
         return ApiResponseError(f"the API sent a reply that is not valid JSON ({exc.msg})")
     return ApiResponseError(f"the API reply could not be used: {exc}")
 
 
+def _error_inside_reply(exc: openai.APIError) -> ApiError:
+    """An error sent inside a reply after HTTP 200: a status error when its code is an HTTP status, else a broken reply.
+
+    vLLM, llama.cpp and LiteLLM give such errors the status they would have answered with (`"code": 400`), so a
+    context overflow or a rate limit there is classified as it would be before the stream began.
+    """
+    body = parse_body(exc.body)
+    words = " ".join(body.message.split()) or exc.message
+    status = int(body.code) if body.code is not None and body.code.isdigit() else 0
+    if not HTTPStatus.BAD_REQUEST <= status < _STATUS_END:
+        return ApiResponseError(f"the API sent an error inside the reply: {words}")
+    return ApiStatusError(f"HTTP {status} inside the reply: {words}", status=status, code=body.code, body=exc.body)
+
+
 def _status_error(exc: openai.APIStatusError) -> ApiStatusError:
     """An ApiStatusError with the status, error code, headers and body; the resilience layer words it for the person."""
+    body = parse_body(exc.body)
+    # A body that is not JSON is often a proxy's HTML page: its markup says nothing the status does not.
+    words = " ".join(body.message.split()) if not isinstance(exc.body, str) else ""
     return ApiStatusError(
-        f"HTTP {exc.status_code}: {exc.message}",
+        f"HTTP {exc.status_code}: {words or exc.message}",
         status=exc.status_code,
-        code=exc.code if isinstance(exc.code, str) else None,
+        code=body.code,
         headers=dict(exc.response.headers),
         body=exc.body,
         request_id=exc.response.headers.get("x-request-id"),

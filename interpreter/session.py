@@ -6,7 +6,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Protocol
 
 from interpreter import fences, tool
-from interpreter.context import ContextWindow, last_task, named_window
+from interpreter.context import ContextWindow, last_task
 from interpreter.errors import ContextTooLong, ExecutionError, InterpreterError, TaskTooLong, UnknownLanguage
 from interpreter.llm import ChatModel
 from interpreter.messages import (
@@ -167,7 +167,7 @@ class Session:
     ) -> Generator[Event, None, list[Message] | None]:
         """After the server refused `refused` as too long: a request trimmed to the window it named, else to half the
         size; None if none can be. TaskTooLong when the window it named cannot take `task` at all."""
-        named = named_window(refusal)
+        named = refusal.window
         budget = self.window.refused(refused, self._tools, named=named)
         self._check_fits(task)
         trim = self.window.fit(self._system, self.conversation.messages, self._tools)

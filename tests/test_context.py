@@ -11,7 +11,7 @@ from fake_server import Answer, FakeServer, Fault, RecordedRequest, StatusFault,
 from fake_server import Reply as Scripted
 from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, always, call_reply, text_reply
 
-from interpreter.context import FALLBACK_WINDOW, ContextWindow, Trim, named_window, window_for
+from interpreter.context import FALLBACK_WINDOW, ContextWindow, Trim, window_for
 from interpreter.errors import ApiStatusError, ContextTooLong, TaskTooLong
 from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Notice, OutputChunk, RunResult, ToolCall, TurnEnded
@@ -52,8 +52,11 @@ def assert_pairing_valid(messages: Sequence[Message]) -> None:
 
 def context_too_long(window: int | None = None) -> ContextTooLong:
     """What the resilient model raises for a 400 context_length_exceeded, naming the server's `window` or not."""
-    named = f": This model's maximum context length is {window} tokens." if window else ""
-    error = ApiStatusError(f"HTTP 400{named}", status=400, code="context_length_exceeded", request_id="req_1")
+    words = f"This model's maximum context length is {window} tokens." if window else "The request is too long."
+    body = {"error": {"message": words, "type": "invalid_request_error", "code": "context_length_exceeded"}}
+    error = ApiStatusError(
+        f"HTTP 400: {words}", status=400, code="context_length_exceeded", body=body, request_id="req_1"
+    )
     verdict = classify(error)
     assert verdict.failure is ContextTooLong
     return ContextTooLong(verdict, error)
@@ -403,7 +406,7 @@ def test_the_window_a_server_names_is_read_from_its_answer(
     adapter = OpenAIChatModel(model="gpt-4o", api_base=server.url, api_key="sk-test")
     with pytest.raises(ApiStatusError) as refused:
         list(adapter.stream([Message("user", "hi")], []))
-    assert named_window(ContextTooLong(classify(refused.value), refused.value)) == window
+    assert ContextTooLong(classify(refused.value), refused.value).window == window
 
 
 # ---- through the SDK, against the fake server --------------------------------------------------------------------
@@ -482,11 +485,7 @@ def vllm_refusal(tokens: int) -> StatusFault:
     "refusal",
     [
         pytest.param(lambda tokens: Fault.context_length_exceeded(2_048, tokens), id="openai"),
-        pytest.param(
-            vllm_refusal,
-            id="vllm",
-            marks=pytest.mark.xfail(strict=True, reason="vLLM's wording is recognised in resilience/classify.py"),
-        ),
+        pytest.param(vllm_refusal, id="vllm"),
     ],
 )
 def test_a_cell_printing_more_than_the_window_takes_still_finishes_the_task(

@@ -77,8 +77,47 @@ def test_the_body_hint_reads_every_duration_form(message: str, seconds: float) -
     assert hint.seconds == pytest.approx(seconds)
 
 
-def test_a_body_that_says_seconds_in_words_is_no_hint() -> None:
-    assert server_hint({}, "Please try again in 20 seconds.") is None
+@pytest.mark.parametrize(
+    ("message", "seconds"),
+    [
+        # Gemini 429, shared/PROVIDERS.md A11 (Gemini row): no retry-after header, the wait only in the text.
+        ("You exceeded your current quota. Please retry in 47.434392449s.", 47.434392449),
+        # Gemini per-day quota, as issue 11 quotes it.
+        ("Please retry in 3h12m.", 3 * 3600 + 12 * 60),
+        # Azure OpenAI 429, shared/PROVIDERS.md A11 (Azure row).
+        ("exceeded token rate limit of your current AIServices S0 pricing tier. Please retry after 37 seconds.", 37),
+        ("Please retry after 1 second.", 1.0),
+        ("Please try again in 20 seconds.", 20.0),
+        ("Please try again in 1.5 minutes.", 90.0),
+        ("Please try again in 500 milliseconds.", 0.5),
+        ("Please try again in 30", 30.0),
+    ],
+)
+def test_every_wording_of_a_wait_in_the_body_is_read_to_the_full_wait(message: str, seconds: float) -> None:
+    hint = server_hint({}, message)
+    assert hint is not None and hint.source == "body"
+    assert hint.seconds == pytest.approx(seconds)
+
+
+def test_the_body_wait_is_the_longer_of_its_text_and_retry_info() -> None:
+    # Gemini sends both: "Please retry in 47.434392449s." and RetryInfo "retryDelay": "47s" (PROVIDERS.md A11).
+    message = "Please retry in 47.434392449s."
+    assert server_hint({}, message, body_delay=47.0) == Hint(47.434392449, "body")
+    assert server_hint({}, "Please retry in 2s.", body_delay=47.0) == Hint(47.0, "body")
+    assert server_hint({}, "no words of waiting", body_delay=47.0) == Hint(47.0, "body")
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        # LiteLLM proxy on a 429: the upstream's wait headers exist only renamed (PROVIDERS.md, LiteLLM observed).
+        ({"llm_provider-retry-after-ms": "4500"}, Hint(4.5, "retry-after-ms")),
+        ({"llm_provider-retry-after": "12"}, Hint(12.0, "retry-after")),
+        ({"llm_provider-x-ratelimit-reset-tokens": "7.66s"}, Hint(7.66, "x-ratelimit-reset-tokens")),
+    ],
+)
+def test_a_proxys_renamed_wait_headers_are_honoured(headers: dict[str, str], expected: Hint) -> None:
+    assert server_hint(headers, "Rate limit reached.", kind="tokens") == expected
 
 
 @pytest.mark.parametrize(

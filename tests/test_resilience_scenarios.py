@@ -247,7 +247,8 @@ def test_a_hint_beyond_two_minutes_gives_up_at_once_and_says_when_to_come_back(
     line = one_line(error)
     when = come_back_pattern(before, after, seconds)
     assert re.fullmatch(
-        rf"rate limited \(TPM\): the server asks to wait \S+; try again after {when} "
+        rf"rate limited \(TPM\): the server asks to wait \S+; try again after {when}: "
+        rf"Rate limit reached for gpt-4o in organization \S+ on tokens per min \(TPM\): [^()]+…? "
         rf"\(1 attempt, waited 0\.0s, {REQUEST_ID}\)",
         line,
     ), line

@@ -1,6 +1,7 @@
 """Calm behaviour against a rate-limited or failing API: pure pieces with the clock, sleep and randomness injected.
 
 durations   Go-style durations in, short waits out ("3.708s" -> 3.708 -> "3.7s")
+bodies      error bodies of every server's shape, read once: its own words, code, type, quota and wait details
 hints       how long the server asks us to wait, in its order of trust
 classify    the one table: retried or final, what the breaker hears, what the person is told
 breaker     the circuit breaker (closed, open, half-open) on a monotonic clock

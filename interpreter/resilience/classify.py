@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -16,13 +16,28 @@ from interpreter.errors import (
     AttemptFailed,
     ContextTooLong,
 )
+from interpreter.resilience.bodies import ErrorBody, parse_body
 from interpreter.resilience.breaker import Outcome
+from interpreter.resilience.durations import come_back_time
 from interpreter.resilience.hints import Hint, parse_limit_numbers, server_hint
 
 OVERSIZED: Final = "requested_over_limit"
 """Pseudo error code for a rate-limit error whose Requested exceeds its Limit: no wait can make it fit."""
+USED_UP: Final = "quota_used_up"
+"""Pseudo error code for a 429 whose quota renews only in a day or more: per-day quotas, an exhausted tier."""
 
 _DETAIL_LENGTH = 200
+_DAY = 86_400.0  # Azure asks for exactly this when the pricing tier's quota is spent
+# Per-day limits in the words of Groq ("tokens per day (TPD)") and others; Gemini names them in a quotaId instead.
+_PER_DAY = re.compile(r"\((?:TPD|RPD)\)|\b(?:tokens|requests) per day\b", re.IGNORECASE)
+_NO_QUOTA = "exceeded your current quota"  # OpenAI's insufficient_quota, also when a gateway replaced the code
+# Context overflow in the words of vLLM, OpenAI and LiteLLM ("maximum context length is 4096 tokens"), llama.cpp
+# ("exceeds the available context size") and vLLM 0.11 ("'max_tokens' or 'max_completion_tokens' is too large").
+_OVERFLOW = re.compile(
+    r"maximum context length is \d+|exceeds the available context size|'max_tokens' or 'max_completion_tokens' is too"
+    r" large",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,7 @@ class Rule:
     advice: str = ""
     detail: bool = False  # append the server's own words: for these statuses they say what was wrong
     failure: type[AttemptFailed] = AttemptFailed  # what a final verdict raises; a subclass lets a caller act on it
+    come_back: bool = False  # a final verdict that says when to try again, from the wait the server named
 
 
 # Looked up by error.code first (the most specific field), then HTTP status, then exception class (by MRO).
@@ -50,6 +66,14 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
         "request too large",
         "this request is larger than your tokens-per-minute limit; shorten the conversation or raise the limit",
     ),
+    USED_UP: Rule(
+        False,
+        "neutral",
+        "quota used up",
+        "the quota is used up for now (a daily quota, or the pricing tier's); no short wait renews it",
+        detail=True,
+        come_back=True,
+    ),
     "context_length_exceeded": Rule(
         False,
         "success",
@@ -60,6 +84,13 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
     "rate_limit_exceeded": Rule(True, "neutral", "rate limited{limit}"),
     400: Rule(False, "success", "bad request", "the API rejected the request", detail=True),
     401: Rule(False, "success", "API key refused", "the API key was refused: check --api-key or OPENAI_API_KEY"),
+    402: Rule(
+        False,
+        "neutral",
+        "out of credit",
+        "the account is out of credit: check plan and billing",
+        detail=True,
+    ),
     403: Rule(False, "success", "not allowed", "the API key may not do this: check its permissions", detail=True),
     404: Rule(False, "success", "not found", "not found: check --model and --api-base", detail=True),
     408: Rule(True, "failure", "server timed out"),
@@ -89,6 +120,8 @@ class Verdict:
     request_id: str | None = None
     cause: str = ""  # for failures without an HTTP answer: what went wrong, in the adapter's words
     failure: type[AttemptFailed] = AttemptFailed  # the exception that carries this verdict
+    words: str = ""  # the server's own message, on one line and capped
+    context_window: int | None = None  # for a context overflow: the window the server named, in tokens
 
 
 def classify(error: ApiError, *, now: datetime | None = None) -> Verdict:
@@ -102,19 +135,30 @@ def classify(error: ApiError, *, now: datetime | None = None) -> Verdict:
 
 def _status_verdict(error: ApiStatusError, now: datetime | None) -> Verdict:
     """The verdict on an HTTP error: by error.code, else status, with `x-should-retry` and the server's hint."""
-    fields = _error_fields(error.body)
-    words = _server_words(fields, error.body)
-    text = words or str(error)
-    kind = _limit_kind(fields)
-    code = _code_key(error, fields, text)
+    body = parse_body(error.body)
+    text = body.message or str(error)
+    kind = _limit_kind(body)
+    hint = server_hint(error.headers, text, now=now, kind=kind, body_delay=body.retry_delay)
+    if hint is not None and hint.source.startswith("x-ratelimit-reset") and error.status != 429:
+        hint = None  # reset headers time a rate-limit bucket, which says nothing about when a 503 clears
+    code = _code_key(error, body, text, hint)
     rule = RULES[code] if code is not None else _status_rule(error.status)
     retry = _should_retry(rule, error.headers.get("x-should-retry"), code_decided=code is not None)
     label = rule.label.format(status=error.status, limit=_LIMIT_LABELS.get(kind or "", ""))
-    hint = server_hint(error.headers, text, now=now, kind=kind)
-    if hint is not None and hint.source.startswith("x-ratelimit-reset") and error.status != 429:
-        hint = None  # reset headers time a rate-limit bucket, which says nothing about when a 503 clears
-    message = _message(rule, retry, label, words, error)
-    return Verdict(retry, rule.breaker, label, message, hint, error.request_id, failure=rule.failure)
+    words = _one_line(body.message)
+    message = _message(rule, retry, label, words, error, come_back=_come_back(rule, hint, now))
+    window = body.context_size if rule.failure is ContextTooLong else None
+    return Verdict(
+        retry,
+        rule.breaker,
+        label,
+        message,
+        hint,
+        error.request_id,
+        failure=rule.failure,
+        words=words,
+        context_window=window,
+    )
 
 
 def _status_rule(status: int) -> Rule:
@@ -122,13 +166,56 @@ def _status_rule(status: int) -> Rule:
     return RULES.get(status) or RULES[500 if status >= 500 else ApiStatusError]
 
 
-def _code_key(error: ApiStatusError, fields: Mapping[str, object], text: str) -> str | None:
-    """The table key for the error's code, if the table has a row for it; OVERSIZED when Requested > Limit."""
-    code = error.code or _string(fields.get("code"))
-    numbers = parse_limit_numbers(text) if error.status == 429 and code != "insufficient_quota" else None
-    if numbers is not None and numbers[1] > numbers[0]:
+def _code_key(error: ApiStatusError, body: ErrorBody, text: str, hint: Hint | None) -> str | None:
+    """The table key: the error's code if the table has a row for it, else what its words and details say.
+
+    Words count because a gateway may replace `code` and `type` with its own (LiteLLM: "429", "throttling_error"),
+    and servers other than OpenAI name the same failures differently.
+    """
+    code = error.code or body.code
+    if code == "insufficient_quota":
+        return code
+    if error.status in (413, 429) and _oversized(text):  # Groq answers 413 where OpenAI answers 429
         return OVERSIZED
-    return code if code in RULES else None
+    if error.status == 429 and _used_up(body, text, hint):
+        return USED_UP
+    if code in RULES:
+        return code
+    return _key_from_words(error.status, body, text, hint)
+
+
+def _oversized(text: str) -> bool:
+    """Whether a rate-limit message's Requested exceeds its Limit: no wait can make it fit."""
+    numbers = parse_limit_numbers(text)
+    return numbers is not None and numbers[1] > numbers[0]
+
+
+def _used_up(body: ErrorBody, text: str, hint: Hint | None) -> bool:
+    """Whether a 429 is about a quota no short wait renews: per day (Gemini, Groq TPD), or a day's wait (Azure)."""
+    per_day = any("PerDay" in quota for quota in body.quota_ids) or _PER_DAY.search(text) is not None
+    named = _named(hint)
+    return per_day or (named is not None and named.seconds >= _DAY)
+
+
+def _key_from_words(status: int, body: ErrorBody, text: str, hint: Hint | None) -> str | None:
+    """The table key a message or type names when the code does not: out of quota, or a context overflow."""
+    if _NO_QUOTA in text.lower() and _named(hint) is None:  # Gemini says the same of a per-minute quota, with a wait
+        return "insufficient_quota"
+    if status in (400, 413) and (body.type == "exceed_context_size_error" or _OVERFLOW.search(text)):
+        return "context_length_exceeded"
+    return None
+
+
+def _named(hint: Hint | None) -> Hint | None:
+    """The hint if this error named it (retry-after, its words); the reset headers every response carries name none."""
+    return None if hint is None or hint.source.startswith("x-ratelimit-reset") else hint
+
+
+def _come_back(rule: Rule, hint: Hint | None, now: datetime | None) -> str:
+    """ "try again after 14:07" for a used-up quota whose server named a wait; empty otherwise."""
+    if not rule.come_back or hint is None:
+        return ""
+    return f"try again after {come_back_time((now or datetime.now()).astimezone(), hint.seconds)}"
 
 
 def _should_retry(rule: Rule, header: str | None, *, code_decided: bool) -> bool:
@@ -141,18 +228,27 @@ def _should_retry(rule: Rule, header: str | None, *, code_decided: bool) -> bool
     return rule.retry
 
 
-def _message(rule: Rule, retry: bool, label: str, words: str, error: ApiStatusError) -> str:
-    """The one line for the person: what to do, the server's words where useful, the status and request id."""
+def _message(rule: Rule, retry: bool, label: str, words: str, error: ApiStatusError, *, come_back: str = "") -> str:
+    """The one line for the person: what to do (and when), the server's words where useful, status and request id."""
     if retry:
         line = label
     elif rule.retry:
         line = f"{label}: the server asked not to retry; try again later"
     else:
         line = rule.advice or label
-    detail = " ".join(words.split())[:_DETAIL_LENGTH] if rule.detail else ""
-    if detail:
-        line = f"{line}: {detail}"
+    if come_back:
+        line = f"{line}; {come_back}"
+    if rule.detail and words:
+        line = f"{line}: {words}"
     return _suffixed(line, error.request_id, f"HTTP {error.status}")
+
+
+def _one_line(words: str) -> str:
+    """The server's words on one line, cut at a word boundary (with "…") past _DETAIL_LENGTH characters."""
+    line = " ".join(words.split())
+    if len(line) <= _DETAIL_LENGTH:
+        return line
+    return line[: _DETAIL_LENGTH + 1].rsplit(" ", 1)[0].rstrip(".,;:") + "…"
 
 
 def _suffixed(line: str, request_id: str | None, *facts: str) -> str:
@@ -161,25 +257,7 @@ def _suffixed(line: str, request_id: str | None, *facts: str) -> str:
     return f"{line} ({', '.join(parts)})" if parts else line
 
 
-def _error_fields(body: object) -> Mapping[str, object]:
-    """The error object of a body, whether or not the SDK already unwrapped its "error" key."""
-    if not isinstance(body, Mapping):
-        return {}
-    inner = body.get("error")
-    return inner if isinstance(inner, Mapping) else body
-
-
-def _server_words(fields: Mapping[str, object], body: object) -> str:
-    """The server's own error message: the body's message field, or the body itself when it is text."""
-    return _string(fields.get("message")) or _string(body) or ""
-
-
-def _limit_kind(fields: Mapping[str, object]) -> str | None:
+def _limit_kind(body: ErrorBody) -> str | None:
     """ "tokens" or "requests": which limit a rate-limit error is about, from the error's type field."""
-    kind = _string(fields.get("type")) or ""
+    kind = body.type or ""
     return next((name for name in _LIMIT_LABELS if kind.startswith(name)), None)
-
-
-def _string(value: object) -> str | None:
-    """`value` if it is a non-empty string."""
-    return value if isinstance(value, str) and value else None

@@ -1,8 +1,9 @@
-"""Go-style durations ("1m2.6s", "~3s") read into seconds, and waits written for the person ("2m05s")."""
+"""Go-style durations ("1m2.6s", "~3s") read into seconds; waits and when to come back written for the person."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 _UNIT_SECONDS: dict[str, float] = {
     "ns": 1e-9,
@@ -42,3 +43,9 @@ def format_wait(seconds: float) -> str:
         return f"{whole // 60}m{whole % 60:02d}s"
     minutes = round(seconds / 60)
     return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def come_back_time(now: datetime, seconds: float) -> str:
+    """The clock time `seconds` after `now`, rounded up to the minute; with the date when it is not today."""
+    when = (now + timedelta(seconds=seconds + 59)).replace(second=0, microsecond=0)
+    return when.strftime("%H:%M" if when.date() == now.date() else "%Y-%m-%d %H:%M")

@@ -11,8 +11,15 @@ from email.utils import parsedate_to_datetime
 
 from interpreter.resilience.durations import parse_duration
 
-# The body's hint exists only as text ("Please try again in 3.708s."): the one place we read prose.
-_TRY_AGAIN = re.compile(r"try again in\s*(~?[\d.]+[a-zµμ.\d]*)", re.IGNORECASE)
+# A wait in the body exists only as text: the one place we read prose. "Please try again in 3.708s." (OpenAI, Groq),
+# "Please retry in 47.434392449s." (Gemini), "Please retry after 37 seconds." (Azure); Go durations up to "1h2m3s".
+_BODY_WAIT = re.compile(
+    r"(?:try again|retry) (?:in|after)\s*(~?[\d.]+[a-zµμ.\d]*)(?:\s+(milliseconds?|seconds?|secs?|minutes?|hours?)\b)?",
+    re.IGNORECASE,
+)
+_WORD_SECONDS = {"mil": 1e-3, "sec": 1.0, "min": 60.0, "hou": 3600.0}
+# A proxy may hand the upstream's headers on renamed: LiteLLM sends a 429's wait headers only as these.
+_PROXIED = "llm_provider-"
 # "Request too large" messages leave out Used: "Limit 10000, Requested 12000."
 _LIMIT_NUMBERS = re.compile(r"Limit (\d+)(?:, Used \d+)?, Requested (\d+)")
 
@@ -31,13 +38,18 @@ def server_hint(
     *,
     now: datetime | None = None,
     kind: str | None = None,
+    body_delay: float | None = None,
 ) -> Hint | None:
-    """The server's requested wait: retry-after-ms, retry-after, the body's "try again in", then x-ratelimit-reset-*."""
-    headers = {name.lower(): value for name, value in headers.items()}
+    """The server's requested wait: retry-after-ms, retry-after, the body's, then x-ratelimit-reset-*.
+
+    Each header may also come renamed by a proxy (`llm_provider-retry-after`); the body's wait is the longer of its
+    text ("try again in 3.708s") and `body_delay` (Gemini's RetryInfo), so it is never shorter than either.
+    """
+    headers = _with_proxied({name.lower(): value for name, value in headers.items()})
     for hint in (
         _positive(_seconds(headers.get("retry-after-ms")), 1e-3, "retry-after-ms"),
         _positive(_retry_after(headers.get("retry-after"), now), 1.0, "retry-after"),
-        _positive(_body_wait(message), 1.0, "body"),
+        _positive(max(_body_wait(message) or 0.0, body_delay or 0.0), 1.0, "body"),
         _reset_hint(headers, kind),
     ):
         if hint is not None:
@@ -82,11 +94,23 @@ def _retry_after(text: str | None, now: datetime | None) -> float | None:
     return (when - (now or datetime.now(UTC))).total_seconds()
 
 
+def _with_proxied(headers: dict[str, str]) -> dict[str, str]:
+    """`headers`, with each `llm_provider-<name>` also under `<name>` where the response has no `<name>` of its own."""
+    renamed = {name.removeprefix(_PROXIED): value for name, value in headers.items() if name.startswith(_PROXIED)}
+    return {**renamed, **headers}
+
+
 def _body_wait(message: str) -> float | None:
-    """The wait in the error text's "try again in 3.708s", if any."""
-    match = _TRY_AGAIN.search(message)
+    """The wait in the error text ("try again in 3.708s", "retry after 37 seconds"), if any."""
+    match = _BODY_WAIT.search(message)
+    if match is None:
+        return None
     # The pattern may swallow a sentence's closing period ("3.708s."): drop it before parsing.
-    return parse_duration(match.group(1).rstrip(".")) if match else None
+    amount, word = match[1].rstrip("."), match[2]
+    if word is not None:
+        number = _seconds(amount.removeprefix("~"))
+        return number * _WORD_SECONDS[word[:3].lower()] if number is not None else None
+    return parse_duration(amount) or _seconds(amount.removeprefix("~"))
 
 
 def _reset_hint(headers: Mapping[str, str], kind: str | None) -> Hint | None:

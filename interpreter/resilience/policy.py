@@ -30,7 +30,7 @@ import random as _random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeAlias, cast
 
 import tenacity
@@ -39,7 +39,7 @@ from tenacity.wait import wait_base
 
 from interpreter.errors import AttemptFailed, GaveUp
 from interpreter.resilience.classify import Verdict
-from interpreter.resilience.durations import format_wait
+from interpreter.resilience.durations import come_back_time, format_wait
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,10 @@ def give_up_reason(
         return verdict.message
     hint = verdict.hint.seconds if verdict.hint is not None else 0.0
     if hint > settings.max_single_wait:
-        back = _come_back_time(now or _local_now(), hint)
+        back = come_back_time(now or _local_now(), hint)
         why = f"the server asks to wait {format_wait(hint)}; try again after {back}"
+        if verdict.words:  # stopping at once: the server's own words say what ran out
+            why = f"{why}: {verdict.words}"
     elif attempt >= settings.max_attempts:
         why = "out of attempts"
     elif waited_so_far + upcoming > settings.max_wait_total:
@@ -122,12 +124,6 @@ def give_up_reason(
         return None
     summary = f"{verdict.label}: {why} ({_facts(verdict, attempt, waited_so_far)})"
     return f"{summary}; {verdict.cause}" if verdict.cause else summary
-
-
-def _come_back_time(now: datetime, seconds: float) -> str:
-    """The clock time `seconds` after `now`, rounded up to the minute; with the date when it is not today."""
-    when = (now + timedelta(seconds=seconds + 59)).replace(second=0, microsecond=0)
-    return when.strftime("%H:%M" if when.date() == now.date() else "%Y-%m-%d %H:%M")
 
 
 def _facts(verdict: Verdict, attempt: int, waited: float) -> str:
