@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from interpreter import tool
+from interpreter.resilience.bodies import ErrorBody, parse_body
 
 if TYPE_CHECKING:
     import httpx2
@@ -36,23 +37,19 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
     @property
-    def error(self) -> Mapping[str, Any]:
-        """The OpenAI-style error object of the body (`{"error": {...}}`), empty when there is none."""
-        inner = self.body.get("error") if isinstance(self.body, dict) else None
-        return inner if isinstance(inner, dict) else {}
+    def fault(self) -> ErrorBody:
+        """The error body's fields, whatever its shape (OpenAI, Gemini's array, flat, LiteLLM's wrapping)."""
+        return parse_body(self.body)
 
     @property
     def code(self) -> str:
-        """The error's `code` field, or ""."""
-        code = self.error.get("code")
-        return code if isinstance(code, str) else ""
+        """The error's `code` field as text, or ""."""
+        return self.fault.code or ""
 
     @property
     def words(self) -> str:
         """The server's own words about a failure: the error message, else the start of the body."""
-        message = self.error.get("message")
-        text = message if isinstance(message, str) else str(self.body or "")
-        return " ".join(text.split())[:200]
+        return " ".join(self.fault.message.split())[:200]
 
 
 def client(read_timeout: float = READ_TIMEOUT) -> httpx2.Client:
