@@ -87,15 +87,21 @@ class Answers:
     listed: Answer
     chat: Answer
     plain: Answer | None
+    adaptations: tuple[str, ...] = ()  # how the test request had to change for this server, as a session changes it
 
 
 def ask(settings: Settings, http: httpx2.Client) -> Answers:
-    """The requests: two (three when the server refuses the tool)."""
-    base, key = settings.api_base, settings.api_key
+    """The requests: two, one more when the server refuses `stream_options` (as a session adapts), one when tools."""
+    base, key, model = settings.api_base, settings.api_key, settings.model
     listed = probe.list_models(http, base, key)
-    chat = Answer() if listed.status is None else probe.chat_test(http, base, key, settings.model)
-    plain = probe.chat_test(http, base, key, settings.model, tools=False) if chat.status == 400 else None
-    return Answers(listed, chat, plain)
+    chat = Answer() if listed.status is None else probe.chat_test(http, base, key, model)
+    adaptations: tuple[str, ...] = ()
+    if probe.refuses_stream_options(chat):
+        adaptations = (f"stream_options left out (the server refuses it: HTTP {chat.status})",)
+        chat = probe.chat_test(http, base, key, model, usage=False)
+    usage = not adaptations
+    plain = probe.chat_test(http, base, key, model, tools=False, usage=usage) if chat.status == 400 else None
+    return Answers(listed, chat, plain, adaptations)
 
 
 def api_checks(settings: Settings, answers: Answers, identity: Identity) -> list[Check]:
@@ -104,7 +110,7 @@ def api_checks(settings: Settings, answers: Answers, identity: Identity) -> list
     blocked = _blocked(listed, chat)
     return [
         endpoint_check(settings.api_base, listed, chat),
-        server_check(listed, identity),
+        server_check(listed, identity, answers.adaptations),
         key_check(settings.api_key, listed, chat, answers.plain),
         model_check(settings.model, listed, chat, blocked),
         tools_check(chat, answers.plain, blocked),
@@ -112,11 +118,12 @@ def api_checks(settings: Settings, answers: Answers, identity: Identity) -> list
     ]
 
 
-def server_check(listed: Answer, identity: Identity) -> Check:
-    """Which server (and proxy) answers, from the signs it gave."""
+def server_check(listed: Answer, identity: Identity, adaptations: Sequence[str] = ()) -> Check:
+    """Which server (and proxy) answers, from the signs it gave, and how requests are adapted to it."""
     if listed.status is None:
         return Check(SERVER, Status.SKIPPED, "the endpoint did not answer")
-    return Check(SERVER, Status.OK, identity.describe())
+    adapted = f"; adapted: {', '.join(adaptations)}" if adaptations else ""
+    return Check(SERVER, Status.OK, identity.describe() + adapted)
 
 
 def endpoint_check(api_base: str, listed: Answer, chat: Answer) -> Check:

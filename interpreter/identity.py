@@ -80,7 +80,7 @@ def _server_signs(answers: Sequence[Answer], prefix: str) -> Iterator[Sighting]:
             if owner in _OWNERS:
                 yield Sighting(_OWNERS[owner], f'owned_by "{owner}" in GET /models')
     for answer in answers:
-        if isinstance(answer.body, dict) and answer.body.get("system_fingerprint") == "fp_ollama":
+        if any(chunk.get("system_fingerprint") == "fp_ollama" for chunk in answer.chunks):
             yield Sighting("Ollama", 'system_fingerprint "fp_ollama"')
     for answer in answers:
         name = next((prefix + name for name in _OPENAI_HEADERS if prefix + name in answer.headers), None)

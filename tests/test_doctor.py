@@ -75,6 +75,7 @@ def test_a_healthy_server_passes_every_check_with_two_requests(server: FakeServe
     models, chat = server.requests
     assert (models.method, models.path) == ("GET", "/v1/models")
     assert chat.body is not None and [t["function"]["name"] for t in chat.body["tools"]] == ["execute"]
+    assert chat.body["stream"] is True and chat.body["stream_options"] == {"include_usage": True}  # as a session asks
     assert chat.headers["authorization"] == "Bearer sk-test"
 
 

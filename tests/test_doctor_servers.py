@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fake_server import Answer, FakeServer, Fault, RecordedRequest, Reply, ScriptedCall, StatusFault
+from flavours import FLAVOURS, GROQ, MISTRAL, Flavour, Turn, script
 from test_doctor import report, row, settings_for, status_of
 
 CALLS_THE_TOOL = Reply(calls=(ScriptedCall("execute", '{"language": "python", "code": "print(1)"}'),))
@@ -188,6 +189,48 @@ def test_the_command_warns_about_a_retrying_proxy_and_cannot_check_its_key(inter
     assert result.stdout.startswith("warning: the LiteLLM proxy retries failed requests by itself")
     assert "could not check" in row(result.stdout, "API key")
     assert "Traceback" not in result.stdout + result.stderr
+
+
+# ---- the test request streams as a session does: what a server refuses there, doctor sees ---------------------
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS, ids=[flavour.name for flavour in FLAVOURS])
+def test_the_tool_check_passes_against_every_servers_stream(
+    server: FakeServer, private_home: Path, flavour: Flavour
+) -> None:
+    server.responder = script(flavour, [Turn(code=("print(1)",))])
+
+    status, text = report(settings_for(server.url, private_home))
+
+    assert status == 0, text
+    assert "the model called the test tool" in row(text, "tool calling")
+
+
+@pytest.mark.parametrize(("flavour", "status"), [(MISTRAL, 422), (GROQ, 400)], ids=["mistral", "groq"])
+def test_a_server_that_refuses_stream_options_shows_the_adaptation(
+    server: FakeServer, private_home: Path, flavour: Flavour, status: int
+) -> None:
+    server.responder = script(flavour, [Turn(code=("print(1)",))])
+
+    exit_status, text = report(settings_for(server.url, private_home))
+
+    assert exit_status == 0, text
+    assert f"adapted: stream_options left out (the server refuses it: HTTP {status})" in row(text, "server")
+    first, second = (request.body or {} for request in server.requests[1:])
+    assert "stream_options" in first and "stream_options" not in second
+
+
+def test_an_error_inside_the_stream_fails_the_tool_check_with_the_servers_words(
+    server: FakeServer, private_home: Path
+) -> None:
+    # PROVIDERS.md A4 [src] vLLM: `data: {"error": {...}}` after HTTP 200, then `[DONE]`.
+    error = {"message": "Engine loop has died", "type": "InternalServerError", "param": None, "code": 500}
+    server.enqueue(Fault.error_event(CALLS_THE_TOOL, 1, {"error": error}))
+
+    status, text = report(settings_for(server.url, private_home))
+
+    assert status == 1
+    assert "the test request failed (HTTP 200): Engine loop has died" in row(text, "tool calling")
 
 
 def _request() -> RecordedRequest:
