@@ -53,7 +53,9 @@ class Answer:
     @property
     def _streamed_error(self) -> Mapping[str, Any] | None:
         """The `{"error": ...}` event a server sent inside a stream after HTTP 200 (vLLM, LiteLLM, OpenRouter)."""
-        return next((chunk for chunk in self.chunks if self.streamed and chunk.get("error")), None)
+        if not self.streamed:
+            return None
+        return next((chunk for chunk in self.chunks if chunk.get("error")), None)
 
     @property
     def code(self) -> str:
