@@ -3,11 +3,12 @@
 Each sign names its source (shared/PROVIDERS.md conventions): vLLM's ModelCard `owned_by: str = "vllm"` [src]
 vllm/entrypoints/openai/protocol.py; llama-server's `{"owned_by", "llamacpp"}` [src] tools/server; Ollama's
 `OwnedBy: model.ParseName(id).Namespace` ("library" for its own models) and `system_fingerprint: "fp_ollama"` [src]
-openai/openai.go; OpenAI's `openai-version` / `openai-processing-ms` / `openai-organization` response headers [src]
-platform.openai.com API reference, "Debugging requests"; the LiteLLM proxy's `x-litellm-*` headers, its
-`llm_provider-<name>` renaming of the upstream's headers, its `litellm.` message prefix and `no_db_connection`
-error type [src] docs.litellm.ai/docs/proxy/response_headers, litellm/proxy/common_request_processing.py and
-auth/user_api_key_auth.py.
+openai/openai.go; LM Studio's `"owned_by": "organization_owner"`, Mistral's `"mistralai"`, DeepSeek's `"deepseek"`,
+Gemini's `"google"` [3p] model lists users quoted; Groq's `x-groq-region` header [3p] clients that log it; OpenAI's
+`openai-version` / `openai-processing-ms` / `openai-organization` response headers [src] platform.openai.com API
+reference, "Debugging requests"; the LiteLLM proxy's `x-litellm-*` headers, its `llm_provider-<name>` renaming of the
+upstream's headers, its `litellm.` message prefix and `no_db_connection` error type [src]
+docs.litellm.ai/docs/proxy/response_headers, litellm/proxy/common_request_processing.py and auth/user_api_key_auth.py.
 """
 
 from __future__ import annotations
@@ -17,8 +18,21 @@ from dataclasses import dataclass
 
 from interpreter.probe import Answer
 
-_OWNERS = {"vllm": "vLLM", "llamacpp": "llama.cpp", "library": "Ollama"}
-_OPENAI_HEADERS = ("openai-version", "openai-processing-ms", "openai-organization")
+_OWNERS = {
+    "vllm": "vLLM",
+    "llamacpp": "llama.cpp",
+    "library": "Ollama",
+    "organization_owner": "LM Studio",
+    "mistralai": "Mistral",
+    "deepseek": "DeepSeek",
+    "google": "Gemini",
+}
+_HEADERS = {
+    "openai-version": "OpenAI",
+    "openai-processing-ms": "OpenAI",
+    "openai-organization": "OpenAI",
+    "x-groq-region": "Groq",
+}
 _UPSTREAM = "llm_provider-"  # LiteLLM passes each upstream header on under this prefix
 _LITELLM_DEFAULT_RETRIES = 2  # the proxy's own retries when its config names no num_retries
 
@@ -76,23 +90,23 @@ def _server_signs(answers: Sequence[Answer], prefix: str) -> Iterator[Sighting]:
     Behind a proxy, the server's headers arrive renamed with `prefix`.
     """
     for answer in answers:
-        for owner in _owners(answer):
-            if owner in _OWNERS:
-                yield Sighting(_OWNERS[owner], f'owned_by "{owner}" in GET /models')
+        owners = _owners(answer)
+        if len(owners) == 1 and (owner := owners.pop()) in _OWNERS:  # a gateway lists models of many owners
+            yield Sighting(_OWNERS[owner], f'owned_by "{owner}" in GET /models')
     for answer in answers:
         if any(chunk.get("system_fingerprint") == "fp_ollama" for chunk in answer.chunks):
             yield Sighting("Ollama", 'system_fingerprint "fp_ollama"')
     for answer in answers:
-        name = next((prefix + name for name in _OPENAI_HEADERS if prefix + name in answer.headers), None)
+        name = next((prefix + name for name in _HEADERS if prefix + name in answer.headers), None)
         if name is not None:
-            yield Sighting("OpenAI", f"header {name}")
+            yield Sighting(_HEADERS[name.removeprefix(prefix)], f"header {name}")
 
 
-def _owners(answer: Answer) -> list[str]:
+def _owners(answer: Answer) -> set[str]:
     """The `owned_by` values of a model list."""
     data = answer.body.get("data") if answer.ok and isinstance(answer.body, dict) else None
     items = data if isinstance(data, list) else []
-    return [item["owned_by"] for item in items if isinstance(item, dict) and isinstance(item.get("owned_by"), str)]
+    return {item["owned_by"] for item in items if isinstance(item, dict) and isinstance(item.get("owned_by"), str)}
 
 
 def _litellm(answers: Sequence[Answer]) -> Sighting | None:

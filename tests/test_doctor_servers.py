@@ -47,27 +47,44 @@ class Imitation(FakeServer):
 
 
 # [src] vllm/entrypoints/openai/protocol.py ModelCard: `owned_by: str = "vllm"`, `root`, `max_model_len`.
-VLLM = model_list({"id": "Qwen/Qwen3-8B", "object": "model", "owned_by": "vllm", "root": "Qwen/Qwen3-8B"})
+VLLM_MODELS = model_list({"id": "Qwen/Qwen3-8B", "object": "model", "owned_by": "vllm", "root": "Qwen/Qwen3-8B"})
 # [src] llama.cpp tools/server/server.cpp: `{"owned_by", "llamacpp"}` and a `meta` object per model.
-LLAMACPP = model_list({"id": "qwen3.gguf", "object": "model", "owned_by": "llamacpp", "meta": {"n_ctx_train": 40960}})
+LLAMACPP_MODELS = model_list(
+    {"id": "qwen3.gguf", "object": "model", "owned_by": "llamacpp", "meta": {"n_ctx_train": 40960}}
+)
 # [src] ollama openai/openai.go ToListCompletion: `OwnedBy: model.ParseName(id).Namespace`, "library" for its own.
-OLLAMA = model_list({"id": "qwen3:8b", "object": "model", "created": 1750000000, "owned_by": "library"})
+OLLAMA_MODELS = model_list({"id": "qwen3:8b", "object": "model", "created": 1750000000, "owned_by": "library"})
 # [src] platform.openai.com API reference: `owned_by` "system" or "openai"; every answer has the openai-* headers.
-OPENAI = model_list({"id": "gpt-4o-mini", "object": "model", "created": 1721172741, "owned_by": "system"})
+OPENAI_MODELS = model_list({"id": "gpt-4o-mini", "object": "model", "created": 1721172741, "owned_by": "system"})
 OPENAI_HEADERS = {"openai-version": "2020-10-01", "openai-processing-ms": "312", "openai-organization": "org-abc"}
+# [3p] LM Studio users' `curl localhost:1234/v1/models`, several alike: only id, object and this owner.
+LMSTUDIO_MODELS = model_list({"id": "qwen/qwen3-coder-30b", "object": "model", "owned_by": "organization_owner"})
+# [3p] quoted answers of api.mistral.ai, api.deepseek.com and Gemini's compatibility endpoint.
+MISTRAL_MODELS = model_list(
+    {"id": "mistral-large-latest", "object": "model", "created": 1715367049, "owned_by": "mistralai"}
+)
+DEEPSEEK_MODELS = model_list({"id": "deepseek-chat", "object": "model", "owned_by": "deepseek"})
+GEMINI_MODELS = model_list({"id": "models/gemini-2.0-flash", "object": "model", "owned_by": "google"})
+# [3p] Groq: model owners vary ("Meta", "Alibaba Cloud"); every answer has an `x-groq-region` header.
+GROQ_MODELS = model_list({"id": "llama-3.3-70b-versatile", "object": "model", "owned_by": "Meta"})
 # [src] LiteLLM proxy: every deployment listed `owned_by` "openai" whatever serves it.
-LITELLM = model_list({"id": "gpt-4o-mini", "object": "model", "created": 1677610602, "owned_by": "openai"})
+LITELLM_MODELS = model_list({"id": "gpt-4o-mini", "object": "model", "created": 1677610602, "owned_by": "openai"})
 
 
 @pytest.mark.parametrize(
     ("models", "headers", "named"),
     [
-        (VLLM, {}, 'vLLM (owned_by "vllm" in GET /models)'),
-        (LLAMACPP, {}, 'llama.cpp (owned_by "llamacpp" in GET /models)'),
-        (OLLAMA, {}, 'Ollama (owned_by "library" in GET /models)'),
-        (OPENAI, OPENAI_HEADERS, "OpenAI (header openai-version)"),
+        (VLLM_MODELS, {}, 'vLLM (owned_by "vllm" in GET /models)'),
+        (LLAMACPP_MODELS, {}, 'llama.cpp (owned_by "llamacpp" in GET /models)'),
+        (OLLAMA_MODELS, {}, 'Ollama (owned_by "library" in GET /models)'),
+        (OPENAI_MODELS, OPENAI_HEADERS, "OpenAI (header openai-version)"),
+        (LMSTUDIO_MODELS, {}, 'LM Studio (owned_by "organization_owner" in GET /models)'),
+        (MISTRAL_MODELS, {}, 'Mistral (owned_by "mistralai" in GET /models)'),
+        (DEEPSEEK_MODELS, {}, 'DeepSeek (owned_by "deepseek" in GET /models)'),
+        (GEMINI_MODELS, {}, 'Gemini (owned_by "google" in GET /models)'),
+        (GROQ_MODELS, {"x-groq-region": "fra"}, "Groq (header x-groq-region)"),
     ],
-    ids=["vllm", "llama.cpp", "ollama", "openai"],
+    ids=["vllm", "llama.cpp", "ollama", "openai", "lm-studio", "mistral", "deepseek", "gemini", "groq"],
 )
 def test_doctor_names_the_server(private_home: Path, models: StatusFault, headers: dict[str, str], named: str) -> None:
     with Imitation(models, headers) as server:
@@ -91,8 +108,16 @@ def test_ollama_is_known_by_its_fingerprint_when_the_model_is_not_its_own(privat
     assert row(text, "server").endswith('Ollama (system_fingerprint "fp_ollama")')
 
 
-def test_an_unknown_server_is_said_to_be_one(private_home: Path) -> None:
-    with Imitation(model_list({"id": "m", "object": "model", "owned_by": "someone"})) as server:
+@pytest.mark.parametrize(
+    "models",
+    [
+        model_list({"id": "m", "object": "model", "owned_by": "someone"}),
+        model_list({"id": "m", "owned_by": "mistralai"}, {"id": "d", "owned_by": "deepseek"}),  # a gateway's list
+    ],
+    ids=["unknown", "gateway"],
+)
+def test_an_unknown_server_is_said_to_be_one(private_home: Path, models: StatusFault) -> None:
+    with Imitation(models) as server:
         server.enqueue(CALLS_THE_TOOL)
         _, text = report(settings_for(server.url, private_home, model="m"))
 
@@ -114,7 +139,7 @@ LITELLM_HEADERS = {
 
 def test_a_litellm_proxy_and_the_server_behind_it_are_named(private_home: Path) -> None:
     headers = {**LITELLM_HEADERS, "x-litellm-attempted-retries": "0", "x-litellm-max-retries": "0"}
-    with Imitation(LITELLM, headers) as server:
+    with Imitation(LITELLM_MODELS, headers) as server:
         server.enqueue(CALLS_THE_TOOL)
         status, text = report(settings_for(server.url, private_home))
 
@@ -134,7 +159,7 @@ def test_a_litellm_proxy_and_the_server_behind_it_are_named(private_home: Path) 
 def test_a_litellm_proxy_that_retries_by_itself_is_a_warning(
     private_home: Path, retries: dict[str, str], said: str
 ) -> None:
-    with Imitation(LITELLM, {**LITELLM_HEADERS, **retries}) as server:
+    with Imitation(LITELLM_MODELS, {**LITELLM_HEADERS, **retries}) as server:
         server.enqueue(CALLS_THE_TOOL)
         status, text = report(settings_for(server.url, private_home))
 
@@ -169,7 +194,7 @@ def test_a_server_error_says_nothing_of_the_key(private_home: Path) -> None:
 
 
 def test_llama_server_without_jinja_is_told_how_to_start_it(private_home: Path) -> None:
-    with Imitation(LLAMACPP) as server:
+    with Imitation(LLAMACPP_MODELS) as server:
         server.responder = Fault.always(StatusFault(500, NO_JINJA))
         status, text = report(settings_for(server.url, private_home, model="qwen3.gguf"))
 
