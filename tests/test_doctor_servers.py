@@ -19,7 +19,8 @@ from test_doctor import report, row, settings_for, status_of
 
 CALLS_THE_TOOL = Reply(calls=(ScriptedCall("execute", '{"language": "python", "code": "print(1)"}'),))
 # [src] litellm/proxy/auth/user_api_key_auth.py raises "No connected db." for a key other than the master key when
-# the proxy has no database; [3p] a LiteLLM user's regression test quotes the body it becomes.
+# the proxy has no database; [3p] a LiteLLM user's regression test quotes the body it becomes, and another user's
+# smoke test measured it on GET /v1/models too (LiteLLM 1.99.0).
 NO_DB = {"error": {"message": "No connected db.", "type": "no_db_connection", "param": None, "code": "400"}}
 # [3p] a llama-server user's fixture, and llama.cpp's own `throw std::runtime_error("tools param requires --jinja
 # flag")` [src] tools/server/utils.hpp, which the server answers with HTTP 500.
@@ -67,7 +68,8 @@ DEEPSEEK_MODELS = model_list({"id": "deepseek-chat", "object": "model", "owned_b
 GEMINI_MODELS = model_list({"id": "models/gemini-2.0-flash", "object": "model", "owned_by": "google"})
 # [3p] Groq: model owners vary ("Meta", "Alibaba Cloud"); every answer has an `x-groq-region` header.
 GROQ_MODELS = model_list({"id": "llama-3.3-70b-versatile", "object": "model", "owned_by": "Meta"})
-# [src] LiteLLM proxy: every deployment listed `owned_by` "openai" whatever serves it.
+# LiteLLM proxy: `owned_by` "openai" whatever serves the model (UNCONFIRMED: no source found; what matters here is
+# that the owner names no server, so the headers must).
 LITELLM_MODELS = model_list({"id": "gpt-4o-mini", "object": "model", "created": 1677610602, "owned_by": "openai"})
 
 
