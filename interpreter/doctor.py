@@ -18,13 +18,16 @@ from interpreter import probe
 from interpreter.config import Settings, ensure_home
 from interpreter.errors import ConfigError
 from interpreter.execution.languages import LANGUAGES, Language
+from interpreter.identity import Identity, identify, retry_warning
 from interpreter.probe import Answer
+from interpreter.resilience.classify import JINJA_FIX, needs_jinja
 from interpreter.resilience.durations import format_wait, parse_duration
 
 if TYPE_CHECKING:
     import httpx2
 
-ENDPOINT, KEY, MODEL, TOOLS, HEADROOM = "endpoint", "API key", "model", "tool calling", "rate limits"
+ENDPOINT, SERVER, KEY, MODEL = "endpoint", "server", "API key", "model"
+TOOLS, HEADROOM = "tool calling", "rate limits"
 LANGUAGES_CHECK, HOME = "languages", "home directory"
 _NO_TOOLS_FIX = "use --no-tools (or tools = false in the settings file): the model then writes fenced code blocks"
 _SLOW_FIX = (
@@ -61,32 +64,66 @@ def run(
     terminal: bool | None = None,
     read_timeout: float = probe.READ_TIMEOUT,
 ) -> int:
-    """Run every check and print the report on `out` (stdout), after the settings' key warning if any; 0 if all pass."""
+    """Run every check and print the report on `out` (stdout), after the warnings if any; 0 if all pass."""
     from interpreter.ui.checklist import print_checklist  # noqa: PLC0415 - the ui module reads this module's values
 
     out = sys.stdout if out is None else out
     if settings.key_warning:  # a warning, not a failed check: OPENAI_API_KEY with --api-base is a common setup
         print(f"warning: {settings.key_warning}\n", file=out)
     with probe.client(read_timeout) as http:
-        checks = [*api_checks(settings, http), languages_check(), home_check(settings.home)]
+        answers = ask(settings, http)
+    identity = identify([answers.listed, answers.chat])
+    if warning := retry_warning(identity):  # a proxy's habit, not a fault: the setup works, but waits stack up
+        print(f"warning: {warning}\n", file=out)
+    checks = [*api_checks(settings, answers, identity), languages_check(), home_check(settings.home)]
     print_checklist(checks, out, terminal=terminal)
     return 1 if any(check.status is Status.FAILED for check in checks) else 0
 
 
-def api_checks(settings: Settings, http: httpx2.Client) -> list[Check]:
-    """The checks that need the API: two requests (three when the server refuses the tool)."""
-    base, key = settings.api_base, settings.api_key
+@dataclass(frozen=True)
+class Answers:
+    """What the API said to doctor: the model list, the test request, and the test without the tool after a 400."""
+
+    listed: Answer
+    chat: Answer
+    plain: Answer | None
+    adaptations: tuple[str, ...] = ()  # how the test request had to change for this server, as a session changes it
+
+
+def ask(settings: Settings, http: httpx2.Client) -> Answers:
+    """The requests: two, one more when the server refuses `stream_options` (as a session adapts), one when tools."""
+    base, key, model = settings.api_base, settings.api_key, settings.model
     listed = probe.list_models(http, base, key)
-    chat = Answer() if listed.status is None else probe.chat_test(http, base, key, settings.model)
-    plain = probe.chat_test(http, base, key, settings.model, tools=False) if chat.status == 400 else None
+    chat = Answer() if listed.status is None else probe.chat_test(http, base, key, model)
+    adaptations: tuple[str, ...] = ()
+    if probe.refuses_stream_options(chat):
+        adaptations = (f"stream_options left out (the server refuses it: HTTP {chat.status})",)
+        chat = probe.chat_test(http, base, key, model, usage=False)
+    usage = not adaptations
+    plain = probe.chat_test(http, base, key, model, tools=False, usage=usage) if chat.status == 400 else None
+    return Answers(listed, chat, plain, adaptations)
+
+
+def api_checks(settings: Settings, answers: Answers, identity: Identity) -> list[Check]:
+    """The checks read from the API's answers."""
+    listed, chat = answers.listed, answers.chat
     blocked = _blocked(listed, chat)
     return [
-        endpoint_check(base, listed, chat),
-        key_check(key, listed, chat),
+        endpoint_check(settings.api_base, listed, chat),
+        server_check(listed, identity, answers.adaptations),
+        key_check(settings.api_key, listed, chat, answers.plain),
         model_check(settings.model, listed, chat, blocked),
-        tools_check(chat, plain, blocked),
+        tools_check(chat, answers.plain, blocked),
         headroom_check(chat if chat.status is not None else listed),
     ]
+
+
+def server_check(listed: Answer, identity: Identity, adaptations: Sequence[str] = ()) -> Check:
+    """Which server (and proxy) answers, from the signs it gave, and how requests are adapted to it."""
+    if listed.status is None:
+        return Check(SERVER, Status.SKIPPED, "the endpoint did not answer")
+    adapted = f"; adapted: {', '.join(adaptations)}" if adaptations else ""
+    return Check(SERVER, Status.OK, identity.describe() + adapted)
 
 
 def endpoint_check(api_base: str, listed: Answer, chat: Answer) -> Check:
@@ -105,8 +142,8 @@ def endpoint_check(api_base: str, listed: Answer, chat: Answer) -> Check:
     return Check(ENDPOINT, Status.OK, f"{api_base} answered (HTTP {listed.status})")
 
 
-def key_check(api_key: str, listed: Answer, chat: Answer) -> Check:
-    """There is a key, and the server accepts it."""
+def key_check(api_key: str, listed: Answer, chat: Answer, plain: Answer | None = None) -> Check:
+    """There is a key, and the server accepts it: an answer proves it, an error unrelated to the key does not."""
     if not api_key:
         fix = "pass --api-key, set OPENAI_API_KEY, or set api_key in the settings file"
         return Check(KEY, Status.FAILED, "no API key given", fix)
@@ -119,7 +156,17 @@ def key_check(api_key: str, listed: Answer, chat: Answer) -> Check:
         return Check(KEY, Status.FAILED, detail, "add credit to the account: check its plan and billing")
     if listed.status is None:
         return Check(KEY, Status.SKIPPED, "the endpoint did not answer")
-    return Check(KEY, Status.OK, "accepted")
+    if any(answer is not None and answer.ok for answer in (listed, chat, plain)):
+        return Check(KEY, Status.OK, "accepted")
+    return _unchecked_key(chat if chat.status is not None else listed)
+
+
+def _unchecked_key(answer: Answer) -> Check:
+    """The key check when every answer was an error that says nothing about the key (a 5xx, a proxy's own)."""
+    detail = f"could not check: the server answered HTTP {answer.status}: {answer.words}"
+    if answer.fault.type == "no_db_connection":  # LiteLLM without a database says this to any key but its master key
+        return Check(KEY, Status.SKIPPED, detail, "a LiteLLM proxy without a database takes only its master key")
+    return Check(KEY, Status.SKIPPED, detail)
 
 
 def model_check(model: str, listed: Answer, chat: Answer, blocked: str) -> Check:
@@ -158,6 +205,8 @@ def _unanswered(chat: Answer) -> Check:
         return Check(TOOLS, Status.FAILED, f"the test request failed: {chat.failure}", fix)
     if chat.status == 404:
         return Check(TOOLS, Status.SKIPPED, "needs an available model")
+    if needs_jinja(chat.words):
+        return Check(TOOLS, Status.FAILED, f"the server takes no tools: {chat.words} (HTTP {chat.status})", JINJA_FIX)
     if chat.status == 429:
         fix = f"wait until the limit resets (see {HEADROOM}), then run interpreter doctor again"
         return Check(TOOLS, Status.FAILED, f"not known: rate limited now: {chat.words}", fix)

@@ -1,16 +1,19 @@
-"""The two requests `interpreter doctor` sends: the model list, and one tiny chat request offering the tool.
+"""The requests `interpreter doctor` sends: the model list, and one tiny chat request offering the tool.
 
-Plain httpx2 (the SDK's transport) with short timeouts and no retries: doctor wants the server's first answer,
-status and headers included, not the resilience layer's best effort.
+The chat request has the shape a session sends (streamed, asking for usage with `stream_options`), so what the
+server refuses there, doctor sees. Plain httpx2 (the SDK's transport) with short timeouts and no retries: doctor
+wants the server's first answer, status and headers included, not the resilience layer's best effort.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from interpreter import tool
+from interpreter.resilience.bodies import ErrorBody, parse_body
 
 if TYPE_CHECKING:
     import httpx2
@@ -29,30 +32,40 @@ class Answer:
     body: object = None
     failure: str = ""
     timed_out: bool = False  # the server took the request but sent no answer in time: slow or stuck, not absent
+    streamed: bool = False  # the body is the list of a stream's events
 
     @property
     def ok(self) -> bool:
-        """Whether the server answered with a success status."""
-        return self.status is not None and 200 <= self.status < 300
+        """Whether the server answered with a success status, and no error came inside the stream."""
+        return self.status is not None and 200 <= self.status < 300 and self._streamed_error is None
 
     @property
-    def error(self) -> Mapping[str, Any]:
-        """The OpenAI-style error object of the body (`{"error": {...}}`), empty when there is none."""
-        inner = self.body.get("error") if isinstance(self.body, dict) else None
-        return inner if isinstance(inner, dict) else {}
+    def chunks(self) -> list[Mapping[str, Any]]:
+        """The JSON objects of the answer: the body itself, or each event of a stream."""
+        items = self.body if isinstance(self.body, list) and self.streamed else [self.body]
+        return [item for item in items if isinstance(item, Mapping)]
+
+    @property
+    def fault(self) -> ErrorBody:
+        """The error's fields, whatever the body's shape (OpenAI, Gemini's array, flat, LiteLLM's wrapping)."""
+        return parse_body(self._streamed_error or self.body)
+
+    @property
+    def _streamed_error(self) -> Mapping[str, Any] | None:
+        """The `{"error": ...}` event a server sent inside a stream after HTTP 200 (vLLM, LiteLLM, OpenRouter)."""
+        if not self.streamed:
+            return None
+        return next((chunk for chunk in self.chunks if chunk.get("error")), None)
 
     @property
     def code(self) -> str:
-        """The error's `code` field, or ""."""
-        code = self.error.get("code")
-        return code if isinstance(code, str) else ""
+        """The error's `code` field as text, or ""."""
+        return self.fault.code or ""
 
     @property
     def words(self) -> str:
         """The server's own words about a failure: the error message, else the start of the body."""
-        message = self.error.get("message")
-        text = message if isinstance(message, str) else str(self.body or "")
-        return " ".join(text.split())[:200]
+        return " ".join(self.fault.message.split())[:200]
 
 
 def client(read_timeout: float = READ_TIMEOUT) -> httpx2.Client:
@@ -67,9 +80,16 @@ def list_models(http: httpx2.Client, api_base: str, api_key: str) -> Answer:
     return _send(http, "GET", f"{api_base}/models", api_key)
 
 
-def chat_test(http: httpx2.Client, api_base: str, api_key: str, model: str, *, tools: bool = True) -> Answer:
-    """One small, non-streamed chat request asking the model to call the `execute` tool (offered when `tools`)."""
-    body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": _TEST_TASK}]}
+def chat_test(
+    http: httpx2.Client, api_base: str, api_key: str, model: str, *, tools: bool = True, usage: bool = True
+) -> Answer:
+    """One small streamed chat request asking the model to call the `execute` tool (offered when `tools`).
+
+    With `usage`, it asks for token usage as a session does (`stream_options`).
+    """
+    body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": _TEST_TASK}], "stream": True}
+    if usage:
+        body["stream_options"] = {"include_usage": True}
     if tools:
         body["tools"] = [tool.schema(["python"])]
     return _send(http, "POST", f"{api_base}/chat/completions", api_key, body)
@@ -83,11 +103,19 @@ def model_names(answer: Answer) -> list[str]:
 
 
 def called_a_tool(answer: Answer) -> bool:
-    """Whether a chat completion's first choice calls a tool."""
-    choices = answer.body.get("choices") if isinstance(answer.body, dict) else None
-    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-    message = first.get("message")
-    return isinstance(message, dict) and bool(message.get("tool_calls"))
+    """Whether the answer (a completion, or any chunk of a stream) calls a tool."""
+    for chunk in answer.chunks:
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else ():
+            said = (choice.get("message") or choice.get("delta")) if isinstance(choice, dict) else None
+            if isinstance(said, dict) and said.get("tool_calls"):
+                return True
+    return False
+
+
+def refuses_stream_options(answer: Answer) -> bool:
+    """Whether a 400 or 422 refuses the `stream_options` field, wherever the body names it (param, loc, words)."""
+    return answer.status in (400, 422) and "stream_options" in json.dumps(answer.body, default=str)
 
 
 def _send(http: httpx2.Client, method: str, url: str, api_key: str, body: object = None) -> Answer:
@@ -105,8 +133,23 @@ def _send(http: httpx2.Client, method: str, url: str, api_key: str, body: object
         return Answer(failure=f"cannot connect: {exc}")
     except httpx2.HTTPError as exc:  # the connection broke, or the URL cannot be used
         return Answer(failure=f"no usable answer ({type(exc).__name__}: {exc})")
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    if headers.get("content-type", "").startswith("text/event-stream"):
+        return Answer(response.status_code, headers, _events(response.text), streamed=True)
     try:
         parsed: object = response.json()
     except ValueError:  # an HTML error page, or nothing
         parsed = response.text
-    return Answer(response.status_code, {name.lower(): value for name, value in response.headers.items()}, parsed)
+    return Answer(response.status_code, headers, parsed)
+
+
+def _events(text: str) -> list[object]:
+    """The JSON payloads of a stream's `data:` lines; comments, `[DONE]` and broken lines left out."""
+    events: list[object] = []
+    for line in text.splitlines():
+        payload = line.removeprefix("data:").strip() if line.startswith("data:") else ""
+        try:
+            events.append(json.loads(payload))
+        except ValueError:  # "[DONE]", an empty line, a keep-alive comment
+            continue
+    return events

@@ -26,6 +26,10 @@ OVERSIZED: Final = "requested_over_limit"
 USED_UP: Final = "quota_used_up"
 """Pseudo error code for a 429 whose quota renews only in a day or more: per-day quotas, an exhausted tier."""
 
+NO_JINJA: Final = "tools_need_jinja"
+"""Pseudo error code for llama-server started without --jinja: it takes no tools, and no retry changes that."""
+JINJA_FIX: Final = "start llama-server with --jinja, or use --no-tools"
+
 _DETAIL_LENGTH = 200
 _DAY = 86_400.0  # Azure asks for exactly this when the pricing tier's quota is spent
 # Per-day limits in the words of Groq ("tokens per day (TPD)") and others; Gemini names them in a quotaId instead.
@@ -74,6 +78,7 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
         detail=True,
         come_back=True,
     ),
+    NO_JINJA: Rule(False, "success", "tools need --jinja", f"the server takes no tools: {JINJA_FIX}", detail=True),
     "context_length_exceeded": Rule(
         False,
         "success",
@@ -199,11 +204,18 @@ def _used_up(body: ErrorBody, text: str, hint: Hint | None) -> bool:
 
 def _key_from_words(status: int, body: ErrorBody, text: str, hint: Hint | None) -> str | None:
     """The table key a message or type names when the code does not: out of quota, or a context overflow."""
+    if needs_jinja(text):  # llama-server answers it with HTTP 500, yet it is its configuration, not an outage
+        return NO_JINJA
     if _NO_QUOTA in text.lower() and _named(hint) is None:  # Gemini says the same of a per-minute quota, with a wait
         return "insufficient_quota"
     if status in (400, 413) and (body.type == "exceed_context_size_error" or _OVERFLOW.search(text)):
         return "context_length_exceeded"
     return None
+
+
+def needs_jinja(words: str) -> bool:
+    """Whether a server's words say it was started without the --jinja flag that tool calling needs (llama-server)."""
+    return "tools param requires --jinja flag" in words
 
 
 def _named(hint: Hint | None) -> Hint | None:
