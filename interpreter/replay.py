@@ -26,26 +26,27 @@ _ALPHABET: Final = string.ascii_letters + string.digits
 
 def wire(messages: Sequence[Message], server: str) -> list[dict[str, Any]]:
     """The wire form of `messages` as sent to the api_base `server`."""
-    foreign: dict[str, str] = {}  # ids of calls another server made -> the ids sent for them (and their answers)
+    sent_ids: dict[str, str] = {}  # the ids of the calls the tool messages now answer -> the ids sent for them
     sent = []
     for message in messages:
         data = message.to_dict()
         if message.tool_calls:
-            data["tool_calls"] = [_call(call, message.origin == server, foreign) for call in message.tool_calls]
+            sent_ids = {}  # answers follow their calls: ids repeat across replies (Gemini counts anew in each)
+            data["tool_calls"] = [_call(call, message.origin == server, sent_ids) for call in message.tool_calls]
         if message.origin == server:
             data.update(message.extras)
         if message.tool_call_id is not None:
-            data["tool_call_id"] = foreign.get(message.tool_call_id, message.tool_call_id)
+            data["tool_call_id"] = sent_ids.get(message.tool_call_id, message.tool_call_id)
         sent.append(data)
     return sent
 
 
-def _call(call: ToolCall, own: bool, foreign: dict[str, str]) -> dict[str, Any]:
+def _call(call: ToolCall, own: bool, sent_ids: dict[str, str]) -> dict[str, Any]:
     """One call's wire form: with its extras for the server that made it, else under a portable id."""
     data = call.to_dict()
     if own:
         return {**data, **call.extras}
-    foreign[call.id] = data["id"] = portable_id(call.id)
+    sent_ids[call.id] = data["id"] = portable_id(call.id)
     return data
 
 

@@ -41,3 +41,10 @@ def test_another_server_gets_no_extras_and_9_letters_and_digits_for_the_id_in_th
 def test_portable_ids_are_the_same_for_the_same_id_and_keep_an_id_already_portable() -> None:
     assert portable_id("call_abc") == portable_id("call_abc") != portable_id("call_abd")
     assert portable_id("a1B2c3D4e") == "a1B2c3D4e"
+
+
+def test_an_id_the_server_reuses_is_answered_under_its_own_form_after_a_foreign_call_of_that_id() -> None:
+    messages = [*conversation(ELSEWHERE), *conversation(HERE)[1:]]  # both servers called their call "function-call-1"
+    sent = wire(messages, HERE)
+    assert sent[1]["tool_calls"][0]["id"] == sent[2]["tool_call_id"] != "function-call-1"
+    assert sent[3]["tool_calls"][0]["id"] == sent[4]["tool_call_id"] == "function-call-1"
