@@ -5,7 +5,7 @@ call (`extra_content`), DeepSeek's thinking mode the `reasoning_content` of a me
 those very fields (Groq, Mistral: `reasoning_content`), and a signature means nothing to another server. So they are
 sent only to the api_base that produced them. The model does not count: a signature belongs to the provider.
 
-Tool-call ids a server did not make itself are sent as 9 letters and digits: Mistral (and Mistral models behind
+Tool-call ids another server made are sent as 9 letters and digits: Mistral (and Mistral models behind
 vLLM) refuse any other form, and every other server treats ids as opaque. Mapping every foreign id needs no guess at
 which server this is: a host name misses Mistral models served elsewhere, and a refusal costs a failed request.
 """
@@ -32,7 +32,7 @@ def wire(messages: Sequence[Message], server: str) -> list[dict[str, Any]]:
         data = message.to_dict()
         if message.tool_calls:
             sent_ids = {}  # answers follow their calls: ids repeat across replies (Gemini counts anew in each)
-            data["tool_calls"] = [_call(call, message.origin == server, sent_ids) for call in message.tool_calls]
+            data["tool_calls"] = [_call(call, message.origin, server, sent_ids) for call in message.tool_calls]
         if message.origin == server:
             data.update(message.extras)
         if message.tool_call_id is not None:
@@ -41,11 +41,13 @@ def wire(messages: Sequence[Message], server: str) -> list[dict[str, Any]]:
     return sent
 
 
-def _call(call: ToolCall, own: bool, sent_ids: dict[str, str]) -> dict[str, Any]:
-    """One call's wire form: with its extras for the server that made it, else under a portable id."""
+def _call(call: ToolCall, origin: str | None, server: str, sent_ids: dict[str, str]) -> dict[str, Any]:
+    """One call's wire form: with its extras for the server that made it, under a portable id for another."""
     data = call.to_dict()
-    if own:
+    if origin == server:
         return {**data, **call.extras}
+    if origin is None:  # made by a Python API caller, or saved before origins were kept: sent as it was made
+        return data
     sent_ids[call.id] = data["id"] = portable_id(call.id)
     return data
 

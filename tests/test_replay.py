@@ -48,3 +48,9 @@ def test_an_id_the_server_reuses_is_answered_under_its_own_form_after_a_foreign_
     sent = wire(messages, HERE)
     assert sent[1]["tool_calls"][0]["id"] == sent[2]["tool_call_id"] != "function-call-1"
     assert sent[3]["tool_calls"][0]["id"] == sent[4]["tool_call_id"] == "function-call-1"
+
+
+def test_a_call_of_no_known_server_is_sent_as_it_was_made() -> None:
+    call = ToolCall("c1", "execute", "{}")
+    sent = wire([Message("assistant", "", (call,)), Message("tool", "42", tool_call_id="c1")], HERE)
+    assert sent[0]["tool_calls"][0]["id"] == sent[1]["tool_call_id"] == "c1"
