@@ -7,7 +7,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -208,7 +208,7 @@ def _assemble(chunks: Any, *, origin: str) -> Iterator[StreamItem]:
     """Turn SDK stream chunks into TextDeltas, the usage, and one final Reply; an unfinished stream is an error.
 
     Tools are run whenever whole calls arrived, whatever `finish_reason` says: Gemini and old Ollama say "stop".
-    The reply is marked as `origin`'s, the api_base that sent it, to which alone its extras go back.
+    A reply with tool calls is marked as `origin`'s, the api_base that sent it, to which alone its extras go back.
     """
     content = _Content()
     calls = _Calls()
@@ -229,9 +229,9 @@ def _assemble(chunks: Any, *, origin: str) -> Iterator[StreamItem]:
     if usage is not None:
         yield usage
     tool_calls = tuple(call.done() for call in calls.calls)
-    # DeepSeek asks back the reasoning of a message with tool calls only; other reasoning would only fill the window.
-    extras = content.reasoning() if tool_calls else {}
-    message = Message("assistant", content.answer(), tool_calls=tool_calls, extras=extras, origin=origin)
+    message = Message("assistant", content.answer(), tool_calls=tool_calls)
+    if tool_calls:  # DeepSeek asks back the reasoning of a message with tool calls only; an answer's goes to no one
+        message = replace(message, extras=content.reasoning(), origin=origin)
     yield Reply(message, finish_reason)
 
 

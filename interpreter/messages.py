@@ -53,8 +53,8 @@ class Message:
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     kind: Kind = "text"
-    # What the server put on the message beside its text that must go back to it alone (DeepSeek's
-    # `reasoning_content` on a message with tool calls), and that server: the api_base that produced the message.
+    # What the server put on a message with tool calls beside its text that must go back to it alone (DeepSeek's
+    # `reasoning_content`), and that server: the api_base that made the calls (None: not known, or no calls).
     extras: Mapping[str, Any] = field(default_factory=dict)
     origin: str | None = None
 
