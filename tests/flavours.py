@@ -180,8 +180,8 @@ def _gemini_unsigned(request: RecordedRequest) -> StatusFault | None:
     # came with; older turns are not checked ([src] ai.google.dev/gemini-api/docs/thought-signatures). Wording
     # verbatim from [3p] manthanabc/paws#103 and openai/openai-python#2758.
     messages = _messages(request)
-    users = [position for position, message in enumerate(messages) if message.get("role") == "user"]
-    for position, message in enumerate(messages[users[-1] if users else 0 :], start=users[-1] if users else 0):
+    turn = max((position for position, message in enumerate(messages) if message.get("role") == "user"), default=0)
+    for position, message in enumerate(messages[turn:], start=turn):
         for call in message.get("tool_calls") or ():
             if (call.get("extra_content") or {}).get("google", {}).get("thought_signature") != SIGNATURE:
                 name = call.get("function", {}).get("name")
@@ -202,7 +202,7 @@ def _messages(request: RecordedRequest) -> list[dict[str, Any]]:
     return list((request.body or {}).get("messages") or ())
 
 
-def _refusing_fields(*fields: str) -> Callable[[RecordedRequest], tuple[int, str] | None]:
+def _carrying(*fields: str) -> Callable[[RecordedRequest], tuple[int, str] | None]:
     """A finder of the first assistant message carrying one of `fields`: (its position, the field)."""
 
     def find(request: RecordedRequest) -> tuple[int, str] | None:
@@ -215,7 +215,7 @@ def _refusing_fields(*fields: str) -> Callable[[RecordedRequest], tuple[int, str
     return find
 
 
-_REASONING_FIELD = _refusing_fields("reasoning_content", "reasoning")
+_REASONING_FIELD = _carrying("reasoning_content", "reasoning")
 
 
 def _first(
