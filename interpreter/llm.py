@@ -7,7 +7,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,6 +31,7 @@ from interpreter.messages import (
     Usage,
     valid_text,
 )
+from interpreter.replay import wire
 from interpreter.resilience.bodies import parse_body
 from interpreter.thinking import ThinkSplitter
 
@@ -100,7 +101,7 @@ class OpenAIChatModel:
         import httpx2  # noqa: PLC0415 - lazy, with the SDK that sits on it
         import openai  # noqa: PLC0415 - lazy: the SDK costs ~1 s to import and --help/--version never need it
 
-        request: dict[str, Any] = {"model": self.model, "messages": [m.to_dict() for m in messages], "stream": True}
+        request: dict[str, Any] = {"model": self.model, "messages": wire(messages, self._api_base), "stream": True}
         if usage:
             request["stream_options"] = {"include_usage": True}
         if tools:
@@ -110,7 +111,7 @@ class OpenAIChatModel:
             yield ResponseHeaders(dict(response.headers))
             stream = response.parse()
             try:
-                yield from _assemble(stream)
+                yield from _assemble(stream, origin=self._api_base)
             finally:
                 stream.close()
         # Raw httpx2 errors can escape a stream, and so can a JSONDecodeError from a malformed SSE data line.
@@ -134,12 +135,12 @@ class _PartialCall:
     id: str = ""
     name: str = ""
     arguments: list[str] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)  # fields the server added (Gemini's `extra_content`)
 
     def done(self) -> ToolCall:
         """The whole call; a server that sent no id (or an empty one) gets one made up, as answers must name it."""
-        return ToolCall(
-            id=self.id or f"call_{uuid.uuid4().hex[:24]}", name=self.name, arguments="".join(self.arguments)
-        )
+        call_id = self.id or f"call_{uuid.uuid4().hex[:24]}"
+        return ToolCall(call_id, self.name, "".join(self.arguments), extras=self.extras)
 
     def complete(self) -> bool:
         """Whether the arguments so far are a whole JSON document (a call cut short mid-stream is not)."""
@@ -203,10 +204,11 @@ def _name(fragment: Any) -> str:
     return (function.name or "") if function is not None else ""
 
 
-def _assemble(chunks: Any) -> Iterator[StreamItem]:
+def _assemble(chunks: Any, *, origin: str) -> Iterator[StreamItem]:
     """Turn SDK stream chunks into TextDeltas, the usage, and one final Reply; an unfinished stream is an error.
 
     Tools are run whenever whole calls arrived, whatever `finish_reason` says: Gemini and old Ollama say "stop".
+    A reply with tool calls is marked as `origin`'s, the api_base that sent it, to which alone its extras go back.
     """
     content = _Content()
     calls = _Calls()
@@ -227,7 +229,10 @@ def _assemble(chunks: Any) -> Iterator[StreamItem]:
     if usage is not None:
         yield usage
     tool_calls = tuple(call.done() for call in calls.calls)
-    yield Reply(Message("assistant", content.answer(), tool_calls=tool_calls), finish_reason)
+    message = Message("assistant", content.answer(), tool_calls=tool_calls)
+    if tool_calls:  # DeepSeek asks back the reasoning of a message with tool calls only; an answer's goes to no one
+        message = replace(message, extras=content.reasoning(), origin=origin)
+    yield Reply(message, finish_reason)
 
 
 class _Content:
@@ -239,14 +244,18 @@ class _Content:
 
     def __init__(self) -> None:
         self._answer: list[str] = []
+        self._reasoning: dict[str, list[str]] = {}  # by the field it came in, to be sent back in that field
         self._splitter = ThinkSplitter()
 
     def add(self, delta: Any) -> Iterator[StreamItem]:
         """The reasoning and answer text one delta carries."""
         extra = delta.model_extra or {}
-        thought = extra.get("reasoning_content") or extra.get("reasoning")
-        if isinstance(thought, str):
-            yield Thinking(valid_text(thought))
+        for name in _REASONING_FIELDS:
+            thought = extra.get(name)
+            if isinstance(thought, str) and thought:
+                self._reasoning.setdefault(name, []).append(valid_text(thought))
+                yield Thinking(valid_text(thought))
+                break
         if delta.content:
             # JSON can escape half a surrogate pair alone ("\\ud83d"); no encoder takes it: made valid here.
             yield from self._pieces(self._splitter.feed(valid_text(delta.content)))
@@ -259,6 +268,10 @@ class _Content:
         """The answer text, reasoning left out."""
         return "".join(self._answer)
 
+    def reasoning(self) -> dict[str, str]:
+        """The reasoning that came in its own field, whole, by that field's name (a `<think>` block is not kept)."""
+        return {name: "".join(pieces) for name, pieces in self._reasoning.items()}
+
     def _pieces(self, pieces: list[tuple[bool, str]]) -> Iterator[StreamItem]:
         """Each piece as Thinking or as answer text (which is kept)."""
         for reasoning, text in pieces:
@@ -267,6 +280,9 @@ class _Content:
             else:
                 self._answer.append(text)
                 yield TextDelta(text)
+
+
+_REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 
 def _usage(chunk: Any) -> Usage | None:
@@ -289,6 +305,7 @@ def _count(counts: dict[str, Any], name: str) -> int:
 def _add_fragment(call: _PartialCall, fragment: Any) -> str:
     """Merge one fragment into its call; the piece of arguments it added. None, absent and "" change nothing."""
     call.id = call.id or (fragment.id or "")
+    call.extras.update(fragment.model_extra or {})
     function = fragment.function
     if function is None:
         return ""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -17,11 +18,16 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 @dataclass(frozen=True)
 class ToolCall:
-    """One function call the model asked for; `arguments` is the raw JSON text the model wrote."""
+    """One function call the model asked for; `arguments` is the raw JSON text the model wrote.
+
+    `extras` holds the fields the server put on the call that this program does not read (Gemini's `extra_content`
+    with its thought signature), kept to be sent back to that server alone (see `replay`).
+    """
 
     id: str
     name: str
     arguments: str
+    extras: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The OpenAI wire form of this call."""
@@ -47,6 +53,10 @@ class Message:
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     kind: Kind = "text"
+    # What the server put on a message with tool calls beside its text that must go back to it alone (DeepSeek's
+    # `reasoning_content`), and that server: the api_base that made the calls (None: not known, or no calls).
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    origin: str | None = None
 
     @property
     def is_output(self) -> bool:
@@ -100,7 +110,10 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class Thinking:
-    """A piece of the model's reasoning, as it arrives: shown as thinking, never as the answer, and not kept."""
+    """A piece of the model's reasoning, as it arrives: shown as thinking, never as the answer.
+
+    Only the reasoning of a message with tool calls is kept, in its `extras`, for the server that asks for it back.
+    """
 
     text: str
 

@@ -27,6 +27,8 @@ from interpreter.messages import Kind, Message, Role, ToolCall, valid_text
 from interpreter.words import counted
 
 SCHEMA_VERSION: Final = 2  # 2: user messages carry their kind ("output" for code output), 1 did not
+# Since version 2 too, optional: a server's `extras` on an assistant message and its tool calls, and the `origin`
+# that produced them; an older reader ignores them (and so sends the server without them, as it always did).
 ENDED: Final = "not run: the session ended"  # the answer given to a tool call a killed session left unanswered
 STALE_TEMP: Final = 10.0  # seconds after which an unheld temp file is a killed save's leftover, not one under way
 # How version 1 told a user message carrying code output (--no-tools) from a task: read once, when migrating.
@@ -240,10 +242,24 @@ class ConversationStore:
 
 
 def _stored(message: Message) -> dict[str, Any]:
-    """One message as stored: its wire form, and its kind when that is not plain text."""
+    """One message as stored: its wire form; its kind when not plain text; a server's extras, and that server."""
     data = message.to_dict()
+    if message.tool_calls:
+        data["tool_calls"] = [_stored_call(call) for call in message.tool_calls]
     if message.kind != "text":
         data["kind"] = message.kind
+    if message.extras:
+        data["extras"] = dict(message.extras)
+    if message.origin is not None:
+        data["origin"] = message.origin
+    return data
+
+
+def _stored_call(call: ToolCall) -> dict[str, Any]:
+    """One tool call as stored: its wire form, and the server's extras beside it (not inside: they are not ours)."""
+    data = call.to_dict()
+    if call.extras:
+        data["extras"] = dict(call.extras)
     return data
 
 
@@ -281,6 +297,8 @@ def _message(data: object, where: str) -> Message:
         tool_calls=tuple(_tool_call(call, f"a tool call of {where}") for call in calls),
         tool_call_id=_field(record, "tool_call_id", str, where, default=None),
         kind=kind,
+        extras=_field(record, "extras", dict, where, default={}),
+        origin=_field(record, "origin", str, where, default=None),
     ).valid()
 
 
@@ -289,7 +307,10 @@ def _tool_call(data: object, where: str) -> ToolCall:
     record = _object(data, where)
     function = _object(record.get("function"), f"the function of {where}")
     name = _field(function, "name", str, where)
-    return ToolCall(_field(record, "id", str, where), name, _field(function, "arguments", str, where))
+    arguments = _field(function, "arguments", str, where)
+    return ToolCall(
+        _field(record, "id", str, where), name, arguments, _field(record, "extras", dict, where, default={})
+    )
 
 
 def _object(data: object, where: str) -> dict[str, Any]:
@@ -314,7 +335,7 @@ def _field(record: dict[str, Any], key: str, kind: type, where: str, *, default:
     return value
 
 
-_TYPE_NAMES: Final[dict[type, str]] = {str: "text", list: "a list"}
+_TYPE_NAMES: Final[dict[type, str]] = {str: "text", list: "a list", dict: "a JSON object"}
 
 
 def _v1_kind(message: Message) -> Message:

@@ -147,7 +147,7 @@ def _gemini(turn: Turn, request: RecordedRequest) -> Frames:
     frames = [data(_gemini_chunk({**role, "content": turn.text}))] if turn.text else []
     for number, (name, arguments) in enumerate(turn.calls(), start=1):
         call = {
-            "extra_content": {"google": {"thought_signature": "c2lnbmF0dXJl"}},
+            "extra_content": {"google": {"thought_signature": SIGNATURE}},
             "function": {"arguments": arguments, "name": name},
             "id": f"function-call-{number}",
             "type": "function",
@@ -161,16 +161,68 @@ def _gemini_chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str,
     return {"choices": [choice], "model": "gemini-3-flash", "object": "chat.completion.chunk"}
 
 
+SIGNATURE = "c2lnbmF0dXJl"  # what the Gemini flavour signs every call with
+
+
 def _gemini_refuse(request: RecordedRequest) -> StatusFault | None:
     # Gemini refuses an assistant tool-call message whose `content` is null or absent (langchain#30803, PROVIDERS
     # #16); its error bodies are a JSON array (A2, page-assist#406). The message wording here is UNCONFIRMED.
-    for position, message in enumerate((request.body or {}).get("messages") or ()):
+    for position, message in enumerate(_messages(request)):
         if message.get("role") == "assistant" and not isinstance(message.get("content"), str):
-            text = f"* GenerateContentRequest.contents[{position}].parts: contents.parts must not be empty."
-            return StatusFault(
-                400, json.dumps([{"error": {"code": 400, "message": text, "status": "INVALID_ARGUMENT"}}])
+            return _gemini_error(
+                f"* GenerateContentRequest.contents[{position}].parts: contents.parts must not be empty."
             )
+    return _gemini_unsigned(request)
+
+
+def _gemini_unsigned(request: RecordedRequest) -> StatusFault | None:
+    # Gemini 3 refuses a call of the current turn (after the last user message) sent back without the signature it
+    # came with; older turns are not checked ([src] ai.google.dev/gemini-api/docs/thought-signatures). Wording
+    # verbatim from [3p] manthanabc/paws#103 and openai/openai-python#2758.
+    messages = _messages(request)
+    turn = max((position for position, message in enumerate(messages) if message.get("role") == "user"), default=0)
+    for position, message in enumerate(messages[turn:], start=turn):
+        for call in message.get("tool_calls") or ():
+            if (call.get("extra_content") or {}).get("google", {}).get("thought_signature") != SIGNATURE:
+                name = call.get("function", {}).get("name")
+                return _gemini_error(
+                    "Function call is missing a thought_signature in functionCall parts. This is required for tools"
+                    " to work correctly, and missing thought_signature may lead to degraded model performance."
+                    f" Additional data, function call `default_api:{name}` , position {position}. Please refer to"
+                    " https://ai.google.dev/gemini-api/docs/thought-signatures for more details."
+                )
     return None
+
+
+def _gemini_error(text: str) -> StatusFault:
+    return StatusFault(400, json.dumps([{"error": {"code": 400, "message": text, "status": "INVALID_ARGUMENT"}}]))
+
+
+def _messages(request: RecordedRequest) -> list[dict[str, Any]]:
+    return list((request.body or {}).get("messages") or ())
+
+
+def _carrying(*fields: str) -> Callable[[RecordedRequest], tuple[int, str] | None]:
+    """A finder of the first assistant message carrying one of `fields`: (its position, the field)."""
+
+    def find(request: RecordedRequest) -> tuple[int, str] | None:
+        for position, message in enumerate(_messages(request)):
+            found = [name for name in fields if name in message and message.get("role") == "assistant"]
+            if found:
+                return position, found[0]
+        return None
+
+    return find
+
+
+_REASONING_FIELD = _carrying("reasoning_content", "reasoning")
+
+
+def _first(
+    *refusers: Callable[[RecordedRequest], StatusFault | None],
+) -> Callable[[RecordedRequest], StatusFault | None]:
+    """A refuser answering with the first refusal of `refusers`."""
+    return lambda request: next((fault for refuse in refusers if (fault := refuse(request)) is not None), None)
 
 
 def _ollama_old(turn: Turn, request: RecordedRequest) -> Frames:
@@ -264,6 +316,18 @@ def _groq_refuse(request: RecordedRequest) -> StatusFault | None:
     return StatusFault(400, {"error": error})
 
 
+def _groq_refuse_reasoning(request: RecordedRequest) -> StatusFault | None:
+    # [3p] janhq/jan#8136, tashfeenahmed/freellmapi#1070, verbatim: an assistant message carrying
+    # `reasoning_content` is refused; `reasoning` likewise ([3p] musistudio/claude-code-router#1204).
+    found = _REASONING_FIELD(request)
+    if found is None:
+        return None
+    where = f"'messages.{found[0]}'"
+    refused = f"({where} : property '{found[1]}' is unsupported)"
+    text = f"{where} : for 'role:assistant' the following must be satisfied[{refused}]"
+    return StatusFault(400, {"error": {"message": text, "type": "invalid_request_error"}})
+
+
 def _azure(turn: Turn, request: RecordedRequest) -> Frames:
     # A7 [3p] mentat#429, verbatim: the first chunk has empty `choices` and the prompt's filter results.
     safe = {"filtered": False, "severity": "safe"}
@@ -306,11 +370,54 @@ def _mistral_refuse(request: RecordedRequest) -> StatusFault | None:
     return StatusFault(422, body)
 
 
+def _mistral_refuse_reasoning(request: RecordedRequest) -> StatusFault | None:
+    # [inferred] from the 422 above: Mistral forbids fields it does not know, `reasoning_content` on an assistant
+    # message among them (issue 11; PROVIDERS #10, #15). The `loc` path is modelled on pydantic's, UNCONFIRMED.
+    found = _REASONING_FIELD(request)
+    if found is None:
+        return None
+    detail = {"type": "extra_forbidden", "loc": ["body", "messages", found[0], "assistant", found[1]]}
+    body = {"object": "error", "message": {"detail": [{**detail, "msg": "Extra inputs are not permitted"}]}}
+    return StatusFault(422, {**body, "type": "invalid_request_error", "param": None, "code": None})
+
+
+_MISTRAL_ID = re.compile("[a-zA-Z0-9]{9}")
+
+
+def _mistral_refuse_ids(request: RecordedRequest) -> StatusFault | None:
+    # [3p] editor-code-assistant/eca#233, mistralai/mistral-vibe#1075, verbatim: a tool-call id (of a call or of a
+    # tool message's answer) that is not 9 letters and digits (mistral-common's check, PROVIDERS #13).
+    for message in _messages(request):
+        ids = [call.get("id") for call in message.get("tool_calls") or ()] + [message.get("tool_call_id")]
+        for call_id in ids:
+            if call_id is not None and not _MISTRAL_ID.fullmatch(str(call_id)):
+                text = f"Tool call id was {call_id} but must be a-z, A-Z, 0-9, with a length of 9."
+                body = {"object": "error", "message": text, "type": "invalid_function_call", "param": None}
+                return StatusFault(400, {**body, "code": "3280"})
+    return None
+
+
 def _deepseek(turn: Turn, request: RecordedRequest) -> Frames:
     # A9 [src] DeepSeek's rate-limit doc: `: keep-alive` comments while the request waits under load; then
-    # `delta.reasoning_content` before the answer (thinking mode).
-    thought = [data(_chunk(delta)) for delta in turn.reasoning("reasoning_content")]
+    # `delta.reasoning_content` before the answer: thinking mode, on by default, reasons before every answer
+    # ([src] api-docs.deepseek.com/guides/thinking_mode).
+    thinking = turn if turn.thought else Turn(turn.text, turn.code, thought=DEEPSEEK_THOUGHT)
+    thought = [data(_chunk(delta)) for delta in thinking.reasoning("reasoning_content")]
     return [comment("keep-alive"), comment("keep-alive"), *thought, *_openai(turn, request)]
+
+
+DEEPSEEK_THOUGHT = "The task needs code; I will run it."
+
+
+def _deepseek_refuse(request: RecordedRequest) -> StatusFault | None:
+    # [src] api-docs.deepseek.com/guides/thinking_mode: the `reasoning_content` of an assistant message that made
+    # tool calls must be passed back in all later requests, else 400; wording verbatim from issue 11 ([3p]
+    # anomalyco/opencode#24722 reports the same rule). The body shape is OpenAI's (PROVIDERS A11: UNCONFIRMED).
+    for message in _messages(request):
+        if message.get("tool_calls") and not message.get("reasoning_content"):
+            text = "The `reasoning_content` in the thinking mode must be passed back to the API."
+            return StatusFault(400, {"error": {"message": text, "type": "invalid_request_error", "param": None}})
+    return None
 
 
 def _openrouter(turn: Turn, request: RecordedRequest) -> Frames:
@@ -337,10 +444,10 @@ OLLAMA = Flavour("ollama", _ollama_new)
 VLLM = Flavour("vllm", _vllm)
 LLAMACPP = Flavour("llama.cpp", _llamacpp, parallel=False)  # parallel_tool_calls is off by default (PROVIDERS #36)
 LMSTUDIO = Flavour("lm-studio", _lmstudio)
-GROQ = Flavour("groq", _groq, _groq_refuse)
+GROQ = Flavour("groq", _groq, _first(_groq_refuse, _groq_refuse_reasoning))
 AZURE = Flavour("azure", _azure)
-MISTRAL = Flavour("mistral", _mistral, _mistral_refuse)
-DEEPSEEK = Flavour("deepseek", _deepseek)
+MISTRAL = Flavour("mistral", _mistral, _first(_mistral_refuse, _mistral_refuse_reasoning, _mistral_refuse_ids))
+DEEPSEEK = Flavour("deepseek", _deepseek, _deepseek_refuse)
 OPENROUTER = Flavour("openrouter", _openrouter)
 FLAVOURS = (GEMINI, OLLAMA_OLD, OLLAMA, VLLM, LLAMACPP, LMSTUDIO, GROQ, AZURE, MISTRAL, DEEPSEEK, OPENROUTER)
 THINKERS = (OLLAMA, VLLM, LLAMACPP, LMSTUDIO, DEEPSEEK)  # the flavours that stream reasoning, each its own way

@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from fake_server import Answer, FakeServer, Fault, RecordedRequest, ScriptedCall, openai_error
 from fake_server import Reply as Scripted
-from flavours import FLAVOURS, GROQ, MISTRAL, THINKERS, Flavour, Frames, Turn, data, script
+from flavours import DEEPSEEK, FLAVOURS, GEMINI, GROQ, MISTRAL, SIGNATURE, THINKERS, Flavour, Frames, Turn, data, script
 
 from interpreter.errors import ApiConnectionError, ApiStatusError
 from interpreter.llm import OpenAIChatModel
-from interpreter.messages import Message, Reply, TextDelta, Thinking, ToolCallDraft, Usage
+from interpreter.messages import Message, Reply, TextDelta, Thinking, ToolCall, ToolCallDraft, Usage
 
 AZURE_REFUSAL = Fault.status(
     400, {"error": {"code": None, "message": "Unrecognized request argument supplied: stream_options", "param": None}}
@@ -198,3 +198,26 @@ def test_a_server_refusing_the_request_without_stream_options_too_is_asked_only_
         with pytest.raises(ApiStatusError):
             ask(model)
     assert ["stream_options" in (request.body or {}) for request in server.requests] == [True, False, False]
+
+
+def test_what_a_server_puts_on_a_call_and_on_its_reasoning_is_kept_with_the_server_that_sent_it(
+    server: FakeServer,
+) -> None:
+    server.responder = script(GEMINI, [Turn(code=("x = 6*7",))])
+    gemini = reply_of(ask(OpenAIChatModel(model="m", api_base=server.url, api_key="x"))).message
+    assert gemini.tool_calls[0].extras == {"extra_content": {"google": {"thought_signature": SIGNATURE}}}
+    assert gemini.origin == server.url
+    server.responder = script(DEEPSEEK, [Turn(code=("x = 6*7",), thought="Six sevens."), Turn("42", thought="Easy.")])
+    model = OpenAIChatModel(model="m", api_base=server.url, api_key="x")
+    assert reply_of(ask(model)).message.extras == {"reasoning_content": "Six sevens."}
+    assert reply_of(ask(model)).message.extras == {}  # an answer's reasoning is asked back by no server
+
+
+def test_a_call_made_elsewhere_goes_without_its_extras_under_an_id_mistral_takes(server: FakeServer) -> None:
+    server.responder = script(MISTRAL, [Turn("fine")])
+    signed = ToolCall("function-call-1", "execute", "{}", extras={"extra_content": {"google": {"sig": "s"}}})
+    made_elsewhere = Message("assistant", "", (signed,), extras={"reasoning_content": "r"}, origin="https://gemini")
+    answer = Message("tool", "42", tool_call_id="function-call-1")
+    model = OpenAIChatModel(model="m", api_base=server.url, api_key="x")
+    reply = reply_of(list(model.stream([Message("user", "hi"), made_elsewhere, answer], [])))
+    assert reply.message.content == "fine"  # Mistral refuses foreign fields and ids (tests/flavours.py)

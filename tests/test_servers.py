@@ -8,7 +8,19 @@ from collections.abc import Callable
 
 import pytest
 from fake_server import FakeServer, RecordedRequest
-from flavours import DEEPSEEK, FLAVOURS, LMSTUDIO, MISTRAL, Flavour, Turn, script
+from flavours import (
+    DEEPSEEK,
+    DEEPSEEK_THOUGHT,
+    FLAVOURS,
+    GEMINI,
+    GROQ,
+    LMSTUDIO,
+    MISTRAL,
+    SIGNATURE,
+    Flavour,
+    Turn,
+    script,
+)
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 PARALLEL = [flavour for flavour in FLAVOURS if flavour.parallel]
@@ -77,3 +89,39 @@ def test_the_stream_options_adaptation_is_visible_with_verbose(run_cli: Run, ser
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("refused stream_options") == 1  # once: the second request goes without it
     assert ["stream_options" in (request.body or {}) for request in server.requests] == [True, False, False]
+
+
+TWO_STEPS = [Turn(code=("x = 6*7",)), Turn(code=("print(x)",)), Turn("x is 42.")]
+
+
+def test_a_conversation_resumed_against_the_same_server_sends_back_what_it_asks_for(
+    run_cli: Run, server: FakeServer
+) -> None:
+    server.responder = script(DEEPSEEK, [*TWO_STEPS, Turn(code=("print(2*42)",)), Turn("It is 84.")])
+    assert run_cli("-c", "set x to 6*7, then print it", "-y").returncode == 0
+    result = run_cli("--resume", "-c", "now print twice that", "-y")
+    assert result.returncode == 0, result.stderr  # DeepSeek refuses a resumed history without its reasoning
+    assert "84\n" in result.stdout
+
+
+OWN = {DEEPSEEK.name: DEEPSEEK_THOUGHT, GEMINI.name: SIGNATURE}  # what each server put on its replies
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [(DEEPSEEK, GEMINI), (DEEPSEEK, MISTRAL), (DEEPSEEK, GROQ), (GEMINI, MISTRAL), (GEMINI, GROQ)],
+    ids=["deepseek-gemini", "deepseek-mistral", "deepseek-groq", "gemini-mistral", "gemini-groq"],
+)
+def test_a_conversation_resumed_against_another_server_sends_it_nothing_of_the_first_servers_own(
+    run_cli: Run, server: FakeServer, first: Flavour, then: Flavour
+) -> None:
+    # Mistral and Groq refuse `reasoning_content`, Mistral ids not of 9 letters and digits (tests/flavours.py).
+    server.responder = script(first, TWO_STEPS)
+    assert run_cli("-c", "set x to 6*7, then print it", "-y").returncode == 0
+    with FakeServer() as other:
+        other.responder = script(then, [Turn(code=("print(2*42)",)), Turn("It is 84.")])
+        result = run_cli("--resume", "-c", "now print twice that", "-y", "--api-base", other.url)
+        sent = json.dumps([request.body for request in other.requests])
+    assert result.returncode == 0, result.stderr
+    assert "84\n" in result.stdout
+    assert OWN[first.name] not in sent

@@ -31,6 +31,25 @@ def test_a_saved_conversation_loads_back_identical_and_private(tmp_path: Path) -
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file, and no lock once let go
 
 
+SIGNED = {"extra_content": {"google": {"thought_signature": "c2lnbmF0dXJl"}}}
+
+
+def test_what_a_server_put_on_a_reply_and_which_server_it_was_load_back(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    conversation = Conversation.new("gemini-3-flash")
+    call = ToolCall("function-call-1", "execute", '{"language":"python","code":"1"}', extras=SIGNED)
+    reasoning = {"reasoning_content": "Six times seven."}
+    conversation.messages += [
+        Message("user", "hi"),
+        Message("assistant", "", tool_calls=(call,), extras=reasoning, origin="https://example.test/v1"),
+        Message("tool", "1", tool_call_id="function-call-1"),
+    ]
+    store.save(conversation)
+    loaded = store.load(conversation.id).messages[1]
+    assert loaded.tool_calls[0].extras == SIGNED and loaded.extras == reasoning
+    assert loaded.origin == "https://example.test/v1"
+
+
 def test_latest_is_the_most_recently_written(tmp_path: Path) -> None:
     store = ConversationStore(tmp_path)
     first, second = Conversation.new("m"), Conversation.new("m")
@@ -92,6 +111,9 @@ def test_delete_removes_the_file_and_an_unknown_id_is_no_such_conversation(tmp_p
 # ---- what a file may hold -----------------------------------------------------------------------------
 
 
+CALL = {"type": "function", "function": {"name": "execute", "arguments": '{"language":"python","code":"1"}'}}
+
+
 def stored(*messages: dict[str, object], version: int = 2) -> str:
     """A conversation file's text holding `messages` as given."""
     return json.dumps({"version": version, "id": "x", "created": "2025-01-01", "model": "m", "messages": messages})
@@ -107,6 +129,12 @@ def stored(*messages: dict[str, object], version: int = 2) -> str:
         (stored("hi"), "message 1 is not a JSON object"),
         (stored({"role": "user", "content": "hi", "kind": "spell"}), "message 1 has an unknown kind 'spell'"),
         (stored({"role": "assistant", "tool_calls": [{"id": "c"}]}), "the function of a tool call of message 1"),
+        (stored({"role": "assistant", "extras": ["r"]}), "message 1 has a 'extras' that is not a JSON object"),
+        (stored({"role": "assistant", "origin": 7}), "message 1 has a 'origin' that is not text"),
+        (
+            stored({"role": "assistant", "tool_calls": [{**CALL, "id": "c", "extras": "sig"}]}),
+            "a tool call of message 1 has a 'extras' that is not a JSON object",
+        ),
         ('{"version": 2, "id": "x", "created": "c", "messages": []}', "the file has no 'model'"),
         ('{"version": 3, "messages": []}', "unknown format version 3"),
     ],
@@ -126,9 +154,6 @@ def test_a_file_not_in_the_schema_is_one_line_naming_it_and_the_others_still_lis
     assert store.load(good.id) == good
     store.delete("bad")
     assert store.ids() == [good.id]
-
-
-CALL = {"type": "function", "function": {"name": "execute", "arguments": '{"language":"python","code":"1"}'}}
 
 
 def test_tool_calls_a_killed_session_left_unanswered_are_answered_right_after_the_others(tmp_path: Path) -> None:
