@@ -20,6 +20,7 @@ from interpreter.errors import ConfigError
 from interpreter.execution.languages import LANGUAGES, Language
 from interpreter.identity import Identity, identify, retry_warning
 from interpreter.probe import Answer
+from interpreter.resilience.bodies import refuses_stream_options
 from interpreter.resilience.classify import JINJA_FIX, needs_jinja
 from interpreter.resilience.durations import format_wait, parse_duration
 
@@ -96,7 +97,7 @@ def ask(settings: Settings, http: httpx2.Client) -> Answers:
     listed = probe.list_models(http, base, key)
     chat = Answer() if listed.status is None else probe.chat_test(http, base, key, model)
     adaptations: tuple[str, ...] = ()
-    if probe.refuses_stream_options(chat):
+    if refuses_stream_options(chat.status, chat.body):
         adaptations = (f"stream_options left out (the server refuses it: HTTP {chat.status})",)
         chat = probe.chat_test(http, base, key, model, usage=False)
     usage = not adaptations

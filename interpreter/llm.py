@@ -31,9 +31,9 @@ from interpreter.messages import (
     Usage,
     valid_text,
 )
-from interpreter.replay import wire
-from interpreter.resilience.bodies import parse_body
+from interpreter.resilience.bodies import parse_body, refuses_stream_options
 from interpreter.thinking import ThinkSplitter
+from interpreter.wire import wire
 
 if TYPE_CHECKING:
     import openai
@@ -88,7 +88,7 @@ class OpenAIChatModel:
         try:
             yield from self._stream(messages, tools, usage=self._asks_usage)
         except ApiStatusError as error:
-            if not (self._asks_usage and _refuses_stream_options(error)):
+            if not (self._asks_usage and refuses_stream_options(error.status, error.body, str(error))):
                 raise
             self._asks_usage = False
             _log.warning("the server refused stream_options; sending without it: %s", error)
@@ -314,18 +314,6 @@ def _add_fragment(call: _PartialCall, fragment: Any) -> str:
     if piece:
         call.arguments.append(piece)
     return piece
-
-
-def _refuses_stream_options(error: ApiStatusError) -> bool:
-    """Whether a 400 or 422 refuses the `stream_options` field: as its `param`, in a validation `loc`, or in words.
-
-    Azure words it "Unrecognized request argument supplied: stream_options", Groq "property 'stream_options' is
-    unsupported", Mistral answers 422 with `{"detail": [{"type": "extra_forbidden", "loc": ["body",
-    "stream_options"]}]}` inside its `message`: the field's name, wherever it appears, is the common part.
-    """
-    if error.status not in (HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY):
-        return False
-    return "stream_options" in f"{error} {json.dumps(error.body, default=str)}"
 
 
 def translate(exc: Exception, *, api_base: str) -> ApiError:

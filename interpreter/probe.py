@@ -113,11 +113,6 @@ def called_a_tool(answer: Answer) -> bool:
     return False
 
 
-def refuses_stream_options(answer: Answer) -> bool:
-    """Whether a 400 or 422 refuses the `stream_options` field, wherever the body names it (param, loc, words)."""
-    return answer.status in (400, 422) and "stream_options" in json.dumps(answer.body, default=str)
-
-
 def _send(http: httpx2.Client, method: str, url: str, api_key: str, body: object = None) -> Answer:
     """Send one request; an answer of any status is an Answer, and so is the lack of one."""
     import httpx2  # noqa: PLC0415 - see client()

@@ -8,6 +8,7 @@ before v0.10.1, Mistral); `message` as an object (Mistral 422's `{"detail": [...
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -143,3 +144,13 @@ def _scalar(value: object) -> str | None:
 def _integer(value: object) -> int | None:
     """`value` if it is a positive whole number."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def refuses_stream_options(status: int | None, body: object, words: str = "") -> bool:
+    """Whether a 400 or 422 refuses the `stream_options` field: as its `param`, in a validation `loc`, or in words.
+
+    Azure words it "Unrecognized request argument supplied: stream_options", Groq "property 'stream_options' is
+    unsupported", Mistral answers 422 with `{"detail": [{"type": "extra_forbidden", "loc": ["body",
+    "stream_options"]}]}` inside its `message`: the field's name, wherever it appears, is the common part.
+    """
+    return status in (400, 422) and "stream_options" in f"{words} {json.dumps(body, default=str)}"

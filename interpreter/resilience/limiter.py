@@ -17,7 +17,9 @@ _LABELS = {"requests": "RPM", "tokens": "TPM"}
 
 def characters(messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> int:
     """The size of a request as the estimator counts it: message text, tool calls, and the tools offered."""
-    return sum(len(m.content) + len(str(m.tool_calls)) for m in messages) + (len(str(tools)) if tools else 0)
+    # A message's extras (a server's reasoning, sent back to that server) count too: they may be long.
+    sizes = (len(m.content) + len(str(m.tool_calls)) + (len(str(m.extras)) if m.extras else 0) for m in messages)
+    return sum(sizes) + (len(str(tools)) if tools else 0)
 
 
 class TokenEstimator:

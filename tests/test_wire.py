@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from interpreter.messages import Message, ToolCall
-from interpreter.replay import portable_id, wire
+from interpreter.wire import portable_id, wire
 
 HERE, ELSEWHERE = "https://here/v1", "https://elsewhere/v1"
 SIGNED = {"extra_content": {"google": {"thought_signature": "c2ln"}}}
