@@ -34,7 +34,7 @@ def wire(messages: Sequence[Message], server: str) -> list[dict[str, Any]]:
             sent_ids = {}  # answers follow their calls: ids repeat across replies (Gemini counts anew in each)
             data["tool_calls"] = [_call(call, message.origin, server, sent_ids) for call in message.tool_calls]
         if message.origin == server:
-            data.update(message.extras)
+            data = {**message.extras, **data}  # the server's own fields never replace the message's
         if message.tool_call_id is not None:
             data["tool_call_id"] = sent_ids.get(message.tool_call_id, message.tool_call_id)
         sent.append(data)
@@ -45,7 +45,7 @@ def _call(call: ToolCall, origin: str | None, server: str, sent_ids: dict[str, s
     """One call's wire form: with its extras for the server that made it, under a portable id for another."""
     data = call.to_dict()
     if origin == server:
-        return {**data, **call.extras}
+        return {**call.extras, **data}
     if origin is None:  # made by a Python API caller, or saved before origins were kept: sent as it was made
         return data
     sent_ids[call.id] = data["id"] = portable_id(call.id)
