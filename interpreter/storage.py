@@ -10,11 +10,9 @@ answers tool calls that a killed session left unanswered, since an API refuses a
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import secrets
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any, Final, get_args
 
 from interpreter.errors import ConversationInUse, NoSuchConversation, StorageError
+from interpreter.locks import holder, is_held, lock, write_atomically
 from interpreter.messages import Kind, Message, Role, ToolCall, valid_text
 from interpreter.words import counted
 
@@ -98,7 +97,7 @@ def read(path: Path) -> Conversation:
 def write(conversation: Conversation, path: Path) -> None:
     """Write the conversation's stored form to `path` atomically, mode 0600; StorageError naming the file."""
     try:
-        _write_atomically(path, to_json(conversation))
+        write_atomically(path, to_json(conversation))
     except OSError as exc:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
@@ -156,9 +155,9 @@ class ConversationStore:
         self.release()
         path = self._lock_path(conversation_id)
         try:
-            fd = _lock(path) if self.folder.is_dir() else None
+            fd = lock(path) if self.folder.is_dir() else None
         except BlockingIOError as exc:
-            where = f"open in another session ({_holder(path)})"
+            where = f"open in another session ({holder(path)})"
             raise ConversationInUse(f"conversation {conversation_id} is {where}") from exc
         self._held = (conversation_id, fd)
 
@@ -205,7 +204,7 @@ class ConversationStore:
         """Remove the temp files of saves that were killed midway: older than STALE_TEMP and held by no writer."""
         for temp in self.folder.glob(".*.tmp") if self.folder.is_dir() else ():
             with contextlib.suppress(OSError):  # gone already, or not ours to remove: leave it
-                if self._clock() - temp.stat().st_mtime > STALE_TEMP and not _is_held(temp):
+                if self._clock() - temp.stat().st_mtime > STALE_TEMP and not is_held(temp):
                     temp.unlink()
 
     def _summary(self, path: Path, stat: os.stat_result) -> Summary:
@@ -360,72 +359,3 @@ def _repaired(conversation: Conversation) -> Conversation:
             messages.append(message)
     conversation.messages = messages
     return conversation
-
-
-# ---- files ---------------------------------------------------------------------------------------------
-
-
-def _lock(path: Path) -> int | None:
-    """An exclusive lock on `path`, with our PID in it: its fd; None if impossible here; BlockingIOError if taken."""
-    while True:
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:
-            return None  # cannot be created (a read-only home): go on without a lock
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise
-        except OSError:  # locks not supported here (some network file systems)
-            os.close(fd)
-            return None
-        if _is_file_at(fd, path):
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
-            return fd
-        os.close(fd)  # its holder removed it between our open and our lock: lock the file now at `path`
-
-
-def _is_file_at(fd: int, path: Path) -> bool:
-    """Whether `fd` is still the file at `path` (not one removed from there since it was opened)."""
-    try:
-        return os.fstat(fd).st_ino == path.stat().st_ino
-    except FileNotFoundError:
-        return False
-
-
-def _holder(path: Path) -> str:
-    """`PID 1234`: the process holding the lock at `path`, as it wrote there."""
-    try:
-        pid = path.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeError):
-        pid = ""
-    return f"PID {pid}" if pid.isdigit() else "PID unknown"
-
-
-def _is_held(path: Path) -> bool:
-    """Whether a live process holds a lock on the file at `path` (a save under way holds its temp file)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write `text` to a private temp file beside `path`, locked while it is written, then rename it over `path`."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")  # mkstemp makes it 0600
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # tells another session's sweep that this save is alive
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-            os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

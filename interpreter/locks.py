@@ -1,0 +1,79 @@
+"""Files that one process at a time holds, and files written whole: flock-based locks and atomic private writes.
+
+A lock is an exclusive `flock` on a file that holds its holder's PID; the kernel drops it when the process dies,
+however it dies. An atomic write goes to a private (0600) temp file beside its target, held locked while it is
+written (so a sweep of leftovers can tell a save under way from a killed one), then renamed over the target.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from pathlib import Path
+
+
+def lock(path: Path) -> int | None:
+    """An exclusive lock on `path`, with our PID in it: its fd; None if impossible here; BlockingIOError if taken."""
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return None  # cannot be created (a read-only home): go on without a lock
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise
+        except OSError:  # locks not supported here (some network file systems)
+            os.close(fd)
+            return None
+        if _is_file_at(fd, path):
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)  # its holder removed it between our open and our lock: lock the file now at `path`
+
+
+def _is_file_at(fd: int, path: Path) -> bool:
+    """Whether `fd` is still the file at `path` (not one removed from there since it was opened)."""
+    try:
+        return os.fstat(fd).st_ino == path.stat().st_ino
+    except FileNotFoundError:
+        return False
+
+
+def holder(path: Path) -> str:
+    """`PID 1234`: the process holding the lock at `path`, as it wrote there."""
+    try:
+        pid = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeError):
+        pid = ""
+    return f"PID {pid}" if pid.isdigit() else "PID unknown"
+
+
+def is_held(path: Path) -> bool:
+    """Whether a live process holds a lock on the file at `path` (a save under way holds its temp file)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to a private temp file beside `path`, locked while it is written, then rename it over `path`."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")  # mkstemp makes it 0600
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # tells another session's sweep that this save is alive
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+            os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
