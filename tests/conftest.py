@@ -14,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_server import FakeServer
+from fakes import FakeClock
 
 _STRIPPED = ("NO_COLOR", "FORCE_COLOR", "TERM", "COLUMNS", "LINES", "VISUAL", "EDITOR")
 
@@ -34,6 +35,19 @@ def server() -> Iterator[FakeServer]:
     """A fake OpenAI-compatible API on 127.0.0.1, stopped after the test."""
     with FakeServer() as fake:
         yield fake
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock tests move by hand (a test module may give its own, starting elsewhere)."""
+    return FakeClock()
+
+
+@pytest.fixture
+def api(clock: FakeClock) -> Iterator[FakeServer]:
+    """The fake API recording arrival times on `clock`, the clock the model under test waits on."""
+    with FakeServer(clock=clock) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

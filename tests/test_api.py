@@ -137,7 +137,7 @@ def test_messages_can_be_replaced(make: Make, server: FakeServer) -> None:
 
 def test_messages_in_the_wire_form_continue_a_conversation(make: Make, server: FakeServer) -> None:
     server.enqueue(Reply.text("42."))
-    wire = [
+    wire: list[dict[str, Any]] = [
         {"role": "user", "content": "What is 6*7?"},
         {
             "role": "assistant",

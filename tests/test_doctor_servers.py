@@ -57,6 +57,14 @@ LLAMACPP_MODELS = model_list(
 OLLAMA_MODELS = model_list({"id": "qwen3:8b", "object": "model", "created": 1750000000, "owned_by": "library"})
 # [src] platform.openai.com API reference: `owned_by` "system" or "openai"; every answer has the openai-* headers.
 OPENAI_MODELS = model_list({"id": "gpt-4o-mini", "object": "model", "created": 1721172741, "owned_by": "system"})
+
+
+def first_model(models: StatusFault) -> str:
+    """The id of the first model a `GET /models` answer lists."""
+    assert isinstance(models.body, Mapping)
+    return str(models.body["data"][0]["id"])
+
+
 OPENAI_HEADERS = {"openai-version": "2020-10-01", "openai-processing-ms": "312", "openai-organization": "org-abc"}
 # [3p] LM Studio users' `curl localhost:1234/v1/models`, several alike: only id, object and this owner.
 LMSTUDIO_MODELS = model_list({"id": "qwen/qwen3-coder-30b", "object": "model", "owned_by": "organization_owner"})
@@ -91,7 +99,7 @@ LITELLM_MODELS = model_list({"id": "gpt-4o-mini", "object": "model", "created": 
 def test_doctor_names_the_server(private_home: Path, models: StatusFault, headers: dict[str, str], named: str) -> None:
     with Imitation(models, headers) as server:
         server.enqueue(CALLS_THE_TOOL)
-        status, text = report(settings_for(server.url, private_home, model=models.body["data"][0]["id"]))
+        status, text = report(settings_for(server.url, private_home, model=first_model(models)))
 
     assert status == 0, text
     assert status_of(text, "server") == "ok"

@@ -35,11 +35,6 @@ def hint_of(error: openai.APIStatusError) -> str:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def limited(clock: FakeClock) -> Iterator[FakeServer]:
     with FakeServer(limits=TokenLimits(tokens_per_minute=600, requests_per_minute=60), clock=clock) as server:
         yield server

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -42,18 +42,6 @@ REQUEST_ID = r"request id req_[0-9a-f]{32}"
 IDLE = 5.0  # the stream watchdog for every row but the stall ones: generous, never reached
 STALL_IDLE = 1.0  # the watchdog where a stall must trip it: short, but far above any real gap between chunks
 JITTER = 1.05  # random() is 0.5 and the jitter 10%: a hint of h seconds is waited as 1.05 h
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def api(clock: FakeClock) -> Iterator[FakeServer]:
-    """The fake API recording arrival times on the model's clock."""
-    with FakeServer(clock=clock) as server:
-        yield server
 
 
 def resilient(

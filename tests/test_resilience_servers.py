@@ -12,7 +12,7 @@ import itertools
 import json
 import re
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,17 +28,6 @@ from interpreter.resilience.model import ResilientModel
 JITTER = 1.05  # random() is 0.5 and the jitter 10%: a wait of w seconds is waited as 1.05 w
 QUOTA_WORDS = "You exceeded your current quota, please check your plan and billing details."
 Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def api(clock: FakeClock) -> Iterator[FakeServer]:
-    with FakeServer(clock=clock) as server:
-        yield server
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ from interpreter.resilience.classify import classify
 Run = Callable[..., subprocess.CompletedProcess[str]]
 # [src] llama.cpp tools/server/utils.hpp `throw std::runtime_error("tools param requires --jinja flag")`, answered
 # with HTTP 500 and `type: server_error` ([3p] a llama-server user's fixture quotes the body).
-NO_JINJA = StatusFault(
-    500, {"error": {"code": 500, "message": "tools param requires --jinja flag", "type": "server_error"}}
-)
+JINJA_ERROR = {"code": 500, "message": "tools param requires --jinja flag", "type": "server_error"}
+NO_JINJA = StatusFault(500, {"error": JINJA_ERROR})
 # PROVIDERS.md A11, Ollama row [inferred]: the native message under OpenAI's error shape, no header naming a wait.
 OLLAMA_BUSY = {
     "message": "server busy, please try again.  maximum pending requests exceeded",
@@ -38,7 +37,7 @@ def test_llama_server_without_jinja_ends_at_once_with_the_fix(run_cli: Run, serv
 
 
 def test_the_jinja_refusal_is_final_and_spares_the_breaker() -> None:
-    verdict = classify(ApiStatusError("HTTP 500", status=500, body=NO_JINJA.body["error"]))
+    verdict = classify(ApiStatusError("HTTP 500", status=500, body=JINJA_ERROR))
 
     assert not verdict.retry
     assert verdict.breaker == "success"  # the server is up; it was started without the flag

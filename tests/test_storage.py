@@ -114,7 +114,7 @@ def test_delete_removes_the_file_and_an_unknown_id_is_no_such_conversation(tmp_p
 CALL = {"type": "function", "function": {"name": "execute", "arguments": '{"language":"python","code":"1"}'}}
 
 
-def stored(*messages: dict[str, object], version: int = 2) -> str:
+def stored(*messages: object, version: int = 2) -> str:
     """A conversation file's text holding `messages` as given."""
     return json.dumps({"version": version, "id": "x", "created": "2025-01-01", "model": "m", "messages": messages})
 
