@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from provider_errors import LITELLM_OVERFLOW, VLLM_OVERFLOW, gemini_429, llama_cpp_overflow
 
 from interpreter.errors import ApiStatusError, AttemptFailed, ContextTooLong
 from interpreter.resilience.bodies import parse_body
@@ -26,16 +27,6 @@ def server_error(status: int, body: object, headers: dict[str, str] | None = Non
     unwrapped = body["error"] if isinstance(body, dict) and isinstance(body.get("error"), dict) else body
     code = parse_body(unwrapped).code
     return ApiStatusError(f"HTTP {status}", status=status, code=code, headers=headers, body=unwrapped)
-
-
-def gemini_429(message: str, quota_id: str, delay: str) -> list[dict[str, Any]]:
-    """Gemini's 429 array, PROVIDERS.md A11 (Gemini row)."""
-    details = [
-        {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaId": quota_id}]},
-        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay},
-    ]
-    error = {"code": 429, "message": message, "status": "RESOURCE_EXHAUSTED", "details": details}
-    return [{"error": error}]
 
 
 # ---- out of credit: final behind any gateway ------------------------------------------------------------------------
@@ -155,55 +146,15 @@ def test_litellms_renamed_retry_after_is_the_wait() -> None:
 @pytest.mark.parametrize(
     ("body", "window"),
     [
-        pytest.param(
-            # vLLM before v0.10.1, flat (vllm#12886).
-            {
-                "object": "error",
-                "message": "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens "
-                "(4000 in the messages, 1000 in the completion). Please reduce the length of the messages.",
-                "type": "BadRequestError",
-                "param": None,
-                "code": 400,
-            },
-            4096,
-            id="vllm-flat",
-        ),
+        pytest.param(VLLM_OVERFLOW, 4096, id="vllm-flat"),
         pytest.param(
             # vLLM v0.10.1 and later: the same under "error" (fms-guardrails#511).
             {"error": {"message": "This model's maximum context length is 2048 tokens.", "code": 400}},
             2048,
             id="vllm-wrapped",
         ),
-        pytest.param(
-            # llama.cpp server-task.cpp: its own type, with n_ctx.
-            {
-                "error": {
-                    "code": 400,
-                    "message": "request (9000 tokens) exceeds the available context size (4096 tokens), try "
-                    "increasing it",
-                    "type": "exceed_context_size_error",
-                    "n_prompt_tokens": 9000,
-                    "n_ctx": 4096,
-                }
-            },
-            4096,
-            id="llamacpp",
-        ),
-        pytest.param(
-            # LiteLLM 1.110.2, observed: no context_length_exceeded, code "400".
-            {
-                "error": {
-                    "message": "litellm.ContextWindowExceededError: litellm.BadRequestError: "
-                    "ContextWindowExceededError: OpenAIException - This model's maximum context length is 8192 tokens. "
-                    "However, your messages resulted in 9001 tokens.",
-                    "type": None,
-                    "param": None,
-                    "code": "400",
-                }
-            },
-            8192,
-            id="litellm",
-        ),
+        pytest.param(llama_cpp_overflow(4096), 4096, id="llamacpp"),
+        pytest.param(LITELLM_OVERFLOW, 8192, id="litellm"),
     ],
 )
 def test_a_context_overflow_in_any_servers_words_starts_the_trim_and_carries_the_window(

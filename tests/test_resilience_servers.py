@@ -19,6 +19,7 @@ import pytest
 from fake_server import FakeServer, Fault, RecordedRequest, StatusFault
 from fake_server import Reply as Scripted
 from fakes import FakeClock
+from provider_errors import LITELLM_OVERFLOW, VLLM_OVERFLOW, gemini_429, llama_cpp_overflow
 
 from interpreter.errors import AttemptFailed, ContextTooLong
 from interpreter.llm import OpenAIChatModel
@@ -53,15 +54,9 @@ def json_fault(status: int, body: object, headers: dict[str, str | None] | None 
     return Fault.status(status, json.dumps(body), headers=headers)
 
 
-def gemini_429(words: str, quota_id: str, delay: str) -> StatusFault:
-    """Gemini's 429: an array, RESOURCE_EXHAUSTED, QuotaFailure and RetryInfo, no retry-after (PROVIDERS.md A11)."""
-    details = [
-        {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaId": quota_id}]},
-        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay},
-    ]
-    return json_fault(
-        429, [{"error": {"code": 429, "message": words, "status": "RESOURCE_EXHAUSTED", "details": details}}]
-    )
+def gemini_fault(words: str, quota_id: str, delay: str) -> StatusFault:
+    """Gemini's 429, sent byte for byte."""
+    return json_fault(429, gemini_429(words, quota_id, delay))
 
 
 def litellm_429(words: str, headers: dict[str, str | None] | None = None) -> StatusFault:
@@ -78,14 +73,14 @@ def litellm_429(words: str, headers: dict[str, str | None] | None = None) -> Sta
 
 NAMED_WAITS = [
     pytest.param(
-        gemini_429(
+        gemini_fault(
             f"{QUOTA_WORDS} Please retry in 47.434392449s.", "GenerateRequestsPerMinutePerProjectPerModel", "47s"
         ),
         47.434392449,
         id="gemini-retry-in-and-retryinfo",
     ),
     pytest.param(
-        gemini_429(f"{QUOTA_WORDS}", "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "45.8s"),
+        gemini_fault(f"{QUOTA_WORDS}", "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "45.8s"),
         45.8,
         id="gemini-retryinfo-only",
     ),
@@ -134,7 +129,7 @@ def test_a_429_in_each_servers_format_is_waited_out_for_the_wait_it_names(
 
 FINAL = [
     pytest.param(
-        gemini_429(
+        gemini_fault(
             f"{QUOTA_WORDS} Please retry in 3h12m.", "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "11520s"
         ),
         r"the quota is used up for now \(a daily quota, or the pricing tier's\); no short wait renews it; "
@@ -173,48 +168,9 @@ def test_a_429_no_wait_can_help_stops_at_once_with_the_servers_words(
 # ---- context overflow in each server's words ------------------------------------------------------------------------
 
 OVERFLOWS = [
-    pytest.param(
-        # vLLM before v0.10.1 (vllm#12886): a flat body.
-        {
-            "object": "error",
-            "message": "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 "
-            "in the messages, 1000 in the completion). Please reduce the length of the messages or completion.",
-            "type": "BadRequestError",
-            "param": None,
-            "code": 400,
-        },
-        4096,
-        id="vllm-flat",
-    ),
-    pytest.param(
-        # llama.cpp server-task.cpp: exceed_context_size_error with n_ctx and n_prompt_tokens.
-        {
-            "error": {
-                "code": 400,
-                "message": "request (9000 tokens) exceeds the available context size (2048 tokens), try increasing it",
-                "type": "exceed_context_size_error",
-                "n_prompt_tokens": 9000,
-                "n_ctx": 2048,
-            }
-        },
-        2048,
-        id="llamacpp",
-    ),
-    pytest.param(
-        # LiteLLM 1.110.2, observed: code "400", no context_length_exceeded.
-        {
-            "error": {
-                "message": "litellm.ContextWindowExceededError: litellm.BadRequestError: ContextWindowExceededError: "
-                "OpenAIException - This model's maximum context length is 8192 tokens. However, your messages "
-                "resulted in 9001 tokens.",
-                "type": None,
-                "param": None,
-                "code": "400",
-            }
-        },
-        8192,
-        id="litellm",
-    ),
+    pytest.param(VLLM_OVERFLOW, 4096, id="vllm-flat"),
+    pytest.param(llama_cpp_overflow(2048), 2048, id="llamacpp"),
+    pytest.param(LITELLM_OVERFLOW, 8192, id="litellm"),
 ]
 
 
@@ -263,7 +219,7 @@ def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
 def test_the_command_waits_out_a_gemini_retry_delay_named_only_in_the_body(run_cli: Run, server: FakeServer) -> None:
     words = f"{QUOTA_WORDS} Please retry in 0.4s."
     server.enqueue(
-        gemini_429(words, "GenerateRequestsPerMinutePerProjectPerModel", "1s"),
+        gemini_fault(words, "GenerateRequestsPerMinutePerProjectPerModel", "1s"),
         Scripted.tool_call("python", "print(6*7)"),
         Scripted.text("The answer is 42."),
     )
