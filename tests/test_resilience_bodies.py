@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from provider_errors import LITELLM_OVERFLOW
 
 from interpreter.resilience.bodies import ErrorBody, parse_body
 
@@ -53,14 +54,6 @@ LITELLM_429 = {
     "type": "throttling_error",
     "param": None,
     "code": "429",
-}
-LITELLM_OVERFLOW = {
-    "message": "litellm.ContextWindowExceededError: litellm.BadRequestError: ContextWindowExceededError: "
-    "OpenAIException - This model's maximum context length is 8192 tokens. However, your messages resulted in "
-    "9001 tokens.",
-    "type": None,
-    "param": None,
-    "code": "400",
 }
 
 
