@@ -27,7 +27,8 @@ def look(path):
             data = file.read().decode("utf-8", "replace")
     except OSError:
         return "unreadable", ""
-    return ("has key" if any(key in data for key in KEYS) else "clean"), data.replace("\\0", " ")
+    # The command is shown cut short: an ancestor outside the tool (a CI script) may have a command line of pages.
+    return ("has key" if any(key in data for key in KEYS) else "clean"), data.replace("\\0", " ")[:300]
 ancestors, pid = [], os.getppid()
 while pid > 1:
     environ, _ = look(f"/proc/{{pid}}/environ")
