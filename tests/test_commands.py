@@ -116,6 +116,7 @@ def build(
         chat=adapter,
         replay=lambda past: replay(past, renderer),
         restart=executor.restart if executor else runner.restart,
+        sandbox=executor or runner,
     )
     return Rig(model, runner, screen, context, asked, clock)
 
