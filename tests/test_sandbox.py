@@ -6,6 +6,7 @@ directory of its own, so "outside" (a third directory) is outside both, as a per
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -18,13 +19,16 @@ from pathlib import Path
 import pytest
 from fake_server import FakeServer, RecordedRequest, Reply
 
-from interpreter.execution import sandbox
+from interpreter import doctor
+from interpreter.doctor import Check, Status
+from interpreter.execution import Executor, sandbox
+from interpreter.messages import RunResult
 
 NO_LANDLOCK = str(Path(__file__).parent / "no_landlock.py")
 REFUSED_WRITE = "PermissionError: [Errno 13] Permission denied"
 REFUSED_SOCKET = "[Errno 1] Operation not permitted"
 
-pytestmark = pytest.mark.skipif(not sandbox.probe().available, reason="this machine cannot sandbox cells")
+needs_sandbox = pytest.mark.skipif(not sandbox.probe().available, reason="this machine cannot sandbox cells")
 
 
 @dataclass
@@ -100,6 +104,7 @@ def _received(udp: socket.socket) -> bytes:
         return b""
 
 
+@needs_sandbox
 def test_a_python_cell_may_write_here_and_in_the_temp_dir_but_not_outside(cli: Cli, place: Place) -> None:
     cli.server.enqueue(
         Reply.tool_call("python", f"open({str(place.outside / 'py.txt')!r}, 'w').write('x')"),
@@ -119,11 +124,12 @@ def test_a_python_cell_may_write_here_and_in_the_temp_dir_but_not_outside(cli: C
     assert "(exit status 1, " in result.stdout and "s, sandboxed)" in result.stdout
 
 
+@needs_sandbox
 def test_a_shell_cell_and_every_process_it_starts_cannot_write_outside(cli: Cli, place: Place) -> None:
     out = place.outside
     code = (
         f"echo a > {out}/shell.txt; sh -c 'echo b > {out}/sh-c.txt'; (echo c > {out}/job.txt) & wait\n"
-        f"python3 -c 'import subprocess; subprocess.run([\"touch\", \"{out}/subprocess.txt\"])'\n"
+        f'python3 -c \'import subprocess; subprocess.run(["touch", "{out}/subprocess.txt"])\'\n'
         "echo d > inside.txt && echo still works here"
     )
     cli.server.enqueue(Reply.tool_call("shell", code), Reply.text("done"))
@@ -138,6 +144,7 @@ def test_a_shell_cell_and_every_process_it_starts_cannot_write_outside(cli: Cli,
     assert (place.work / "inside.txt").read_text() == "d\n"
 
 
+@needs_sandbox
 def test_a_cell_has_no_network_while_the_session_keeps_its_own(cli: Cli, udp: socket.socket) -> None:
     cli.server.enqueue(*_network_cells(cli.server, udp))
 
@@ -152,6 +159,7 @@ def test_a_cell_has_no_network_while_the_session_keeps_its_own(cli: Cli, udp: so
     assert "done" in result.stdout  # the session's own three requests went through
 
 
+@needs_sandbox
 def test_without_sandbox_the_same_cells_write_and_connect_as_before(cli: Cli, place: Place, udp: socket.socket) -> None:
     cli.server.enqueue(Reply.tool_call("shell", f"echo a > {place.outside}/shell.txt && echo wrote"))
     cli.server.enqueue(*_network_cells(cli.server, udp))
@@ -165,6 +173,7 @@ def test_without_sandbox_the_same_cells_write_and_connect_as_before(cli: Cli, pl
     assert "sandboxed" not in result.stdout
 
 
+@needs_sandbox
 def test_the_question_says_sandboxed_and_a_profile_can_ask_for_it(cli: Cli, place: Place, private_home: Path) -> None:
     private_home.mkdir()
     (private_home / "config.toml").write_text("[profiles.careful]\nsandbox = true\n")
@@ -178,6 +187,7 @@ def test_the_question_says_sandboxed_and_a_profile_can_ask_for_it(cli: Cli, plac
     assert list(place.outside.iterdir()) == []
 
 
+@needs_sandbox
 def test_json_events_say_a_cell_ran_sandboxed(cli: Cli) -> None:
     cli.server.enqueue(Reply.tool_call("python", "print(1)"), Reply.text("done"))
 
@@ -187,6 +197,7 @@ def test_json_events_say_a_cell_ran_sandboxed(cli: Cli) -> None:
     assert [event["sandboxed"] for event in finished] == [True]
 
 
+@needs_sandbox
 def test_without_landlock_sandbox_refuses_with_one_line_and_runs_nothing(cli: Cli, place: Place) -> None:
     cli.server.enqueue(Reply.tool_call("shell", f"touch {place.outside}/x"), Reply.text("done"))
 
@@ -201,6 +212,7 @@ def test_without_landlock_sandbox_refuses_with_one_line_and_runs_nothing(cli: Cl
     assert cli.server.requests == []  # refused before the model was asked anything
 
 
+@needs_sandbox
 def test_without_landlock_a_session_without_sandbox_runs_as_before(cli: Cli, place: Place) -> None:
     cli.server.enqueue(Reply.tool_call("shell", f"touch {place.outside}/x && echo ok"), Reply.text("done"))
 
@@ -211,10 +223,66 @@ def test_without_landlock_a_session_without_sandbox_runs_as_before(cli: Cli, pla
     assert (place.outside / "x").exists()
 
 
+@needs_sandbox
 def test_doctor_names_the_landlock_abi_and_without_landlock_says_why(cli: Cli) -> None:
     available = cli("doctor")
     missing = cli("doctor", wrapper=(sys.executable, NO_LANDLOCK))
 
     line = next(line for line in available.stdout.splitlines() if line.startswith("sandbox "))
     assert f"available: Landlock ABI {sandbox.probe().abi} and a seccomp filter" in line
-    assert "not available: this kernel has no Landlock (Linux 6.2 or newer with Landlock is needed) (only --sandbox needs it)" in missing.stdout
+    assert "not available: this kernel has no Landlock (Linux 6.2 or newer " in missing.stdout
+    assert "(only --sandbox needs it)" in missing.stdout
+
+
+@needs_sandbox
+def test_a_cell_cannot_empty_move_or_delete_a_file_outside_nor_use_io_uring(place: Place) -> None:
+    kept = place.outside / "kept.txt"
+    kept.write_text("precious")
+    cells = [
+        f"os.truncate({str(kept)!r}, 0)",
+        f"os.rename({str(kept)!r}, 'moved.txt')",
+        f"os.remove({str(kept)!r})",
+        "ctypes.CDLL(None, use_errno=True).syscall(425, 1, None), os.strerror(ctypes.get_errno())",  # io_uring_setup
+    ]
+    environ = {**os.environ, "TMPDIR": str(place.temp)}
+
+    with Executor(cwd=place.work, environ=environ, sandboxed=True) as executor:
+        outputs = [_output(executor, "python", f"import ctypes, os\n{cell}") for cell in cells]
+
+    assert [REFUSED_WRITE in output for output in outputs[:3]] == [True, True, True], outputs
+    assert outputs[3] == "(-1, 'Operation not permitted')\n"
+    assert kept.read_text() == "precious" and list(place.work.iterdir()) == []
+
+
+def test_the_probe_says_why_a_machine_cannot_sandbox() -> None:
+    def refused(code: int) -> sandbox.Availability:
+        def answer() -> int:
+            raise OSError(code, os.strerror(code))
+
+        return sandbox.probe(landlock_abi=answer)
+
+    assert refused(errno.ENOSYS).problem == "this kernel has no Landlock (Linux 6.2 or newer with Landlock is needed)"
+    assert refused(errno.EOPNOTSUPP).problem.startswith("Landlock is built into this kernel but turned off")
+    old = sandbox.probe(landlock_abi=lambda: 2)
+    assert (old.abi, old.problem) == (2, "Landlock ABI 2 cannot stop a cell truncating files; ABI 3 (Linux 6.2) can")
+    assert sandbox.probe(platform="darwin").problem == "the sandbox needs Linux (Landlock and seccomp)"
+    assert sandbox.probe(landlock_abi=lambda: 7, seccomp_problem=lambda: "no seccomp").problem == "no seccomp"
+    assert sandbox.probe(landlock_abi=lambda: 7, seccomp_problem=lambda: "").available
+
+
+def test_doctor_fails_an_unavailable_sandbox_only_when_the_settings_ask_for_it() -> None:
+    missing = sandbox.Availability(problem="this kernel has no Landlock")
+
+    assert doctor.sandbox_check(missing, wanted=True) == Check(
+        "sandbox", Status.FAILED, "not available: this kernel has no Landlock", sandbox.FIX
+    )
+    assert doctor.sandbox_check(missing, wanted=False).status is Status.SKIPPED
+    assert doctor.sandbox_check(sandbox.Availability(7), wanted=True) == Check(
+        "sandbox", Status.OK, "available: Landlock ABI 7 and a seccomp filter (on)"
+    )
+
+
+def _output(executor: Executor, language: str, code: str) -> str:
+    """What the model gets of one cell."""
+    result = [item for item in executor.run(language, code) if isinstance(item, RunResult)][-1]
+    return result.output
