@@ -254,6 +254,26 @@ def test_a_cell_cannot_empty_move_or_delete_a_file_outside_nor_use_io_uring(plac
     assert kept.read_text() == "precious" and list(place.work.iterdir()) == []
 
 
+@needs_sandbox
+def test_a_cell_reaches_no_daemon_over_a_unix_socket_but_keeps_socket_pairs(place: Place) -> None:
+    path = str(place.outside / "daemon.sock")
+    cells = [
+        f"s = socket.socket(socket.AF_UNIX)\ns.connect({path!r})",
+        "a, b = socket.socketpair()\na.sendall(b'ping')\nb.recv(4)",
+    ]
+    with socket.socket(socket.AF_UNIX) as daemon:
+        daemon.bind(path)
+        daemon.listen()
+        daemon.setblocking(False)
+        with Executor(cwd=place.work, sandboxed=True) as executor:
+            outputs = [_output(executor, "python", f"import socket\n{cell}") for cell in cells]
+        with pytest.raises(BlockingIOError):
+            daemon.accept()
+
+    assert f"PermissionError: {REFUSED_SOCKET}" in outputs[0]
+    assert outputs[1] == "b'ping'\n"
+
+
 def test_the_probe_says_why_a_machine_cannot_sandbox() -> None:
     def refused(code: int) -> sandbox.Availability:
         def answer() -> int:

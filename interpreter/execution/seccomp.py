@@ -2,7 +2,10 @@
 
 Landlock covers TCP alone; this keeps a sandboxed process off every other network too (UDP, raw, netlink,
 vsock): socket() and socketpair() fail with EPERM for any family but AF_UNIX, and io_uring, which can make
-sockets without socket(), is refused whole (as openai/codex's linux-sandbox does). The filter holds for the
+sockets without socket(), is refused whole (as openai/codex's linux-sandbox does). connect() is refused too:
+only Unix sockets are left to reach, and a named one leads to a daemon that acts outside the sandbox (D-Bus's
+`systemd-run`, Docker, ssh-agent, a database); socket pairs, pipes and a cell's own listening sockets keep
+working. The filter holds for the
 process and every process it starts, and cannot be removed. Programs are classic BPF over `struct seccomp_data`
 (kernel Documentation/userspace-api/seccomp_filter.rst); a call made through another architecture's
 numbers (x32, i386) is refused too, so no other numbering gets around the filter.
@@ -38,15 +41,16 @@ _IO_URING = (425, 426, 427)  # io_uring_setup, _enter, _register: the same on ev
 class _Arch:
     """One architecture's AUDIT_ARCH value and the numbers of the calls the network filter watches."""
 
-    def __init__(self, audit: int, socket: int, socketpair: int, *, x32: bool = False) -> None:
+    def __init__(self, audit: int, socket: int, socketpair: int, connect: int, *, x32: bool = False) -> None:
         self.audit = audit
         self.sockets = (socket, socketpair)
+        self.connect = connect
         self.x32 = x32  # numbers with _X32_BIT set reach the x32 ABI: refused
 
 
 _ARCHES = {
-    "x86_64": _Arch(0xC000003E, 41, 53, x32=True),
-    "aarch64": _Arch(0xC00000B7, 198, 199),
+    "x86_64": _Arch(0xC000003E, 41, 53, 42, x32=True),
+    "aarch64": _Arch(0xC00000B7, 198, 199, 203),
 }
 
 
@@ -63,9 +67,9 @@ def problem() -> str:
 
 
 def network_filter() -> bytes:
-    """The filter that allows only Unix sockets, and no io_uring."""
+    """The filter that allows only Unix sockets, connecting to none, and no io_uring."""
     arch = _ARCHES[os.uname().machine]
-    return program(dict.fromkeys(_IO_URING, errno.EPERM), unix_only=arch.sockets)
+    return program(dict.fromkeys((*_IO_URING, arch.connect), errno.EPERM), unix_only=arch.sockets)
 
 
 def program(refused: Mapping[int, int], *, unix_only: Iterable[int] = ()) -> bytes:
