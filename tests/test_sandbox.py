@@ -274,6 +274,19 @@ def test_a_cell_reaches_no_daemon_over_a_unix_socket_but_keeps_socket_pairs(plac
     assert outputs[1] == "b'ping'\n"
 
 
+@needs_sandbox
+def test_a_worker_that_cannot_be_sandboxed_runs_nothing_and_says_why(place: Place) -> None:
+    environ = {**os.environ, "TMPDIR": str(place.temp)}
+
+    with Executor(cwd=place.work, environ=environ, sandboxed=True) as executor:
+        place.temp.rmdir()  # after the sandbox named it: Landlock cannot open it for its rule
+        told = _output(executor, "shell", f"touch {place.outside}/x; echo ran")
+
+    # The line may come before the cell is sent, and then stands apart as printed between cells.
+    assert f"could not sandbox /bin/bash: [Errno 2] No such file or directory: {str(place.temp)!r}\n" in told
+    assert "ran" not in told and list(place.outside.iterdir()) == []
+
+
 def test_the_probe_says_why_a_machine_cannot_sandbox() -> None:
     def refused(code: int) -> sandbox.Availability:
         def answer() -> int:

@@ -19,10 +19,10 @@ supervisor first ends the tagged processes of dead sessions (whose owner process
 the worker is sandboxed before it starts (sandbox.py): it may write only beneath them, and open no network socket;
 a worker that cannot be sandboxed is not started.
 
-Imported alone (not as part of the package), with nothing but os, select, sys, _signal and ctypes, so it
-starts ~3 ms after a bare `python -S`; the parent imports it too for its /proc helpers, so there is one reading
-of /proc. Everything /proc-based is Linux-only and finds nothing elsewhere (there, only the worker's group is
-ended).
+Imported alone (not as part of the package), with nothing but os, select, sys, _signal and ctypes (and, for a
+sandboxed worker, landlock.py and seccomp.py beside it), so it starts ~3 ms after a bare `python -S`; the parent
+imports it too for its /proc helpers, so there is one reading of /proc. Everything /proc-based is Linux-only and
+finds nothing elsewhere (there, only the worker's group is ended).
 """
 
 from __future__ import annotations
@@ -272,6 +272,7 @@ def _spawn(command: list[str], writable: list[str]) -> int:
     supervisor = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: this process is single-threaded, so running Python between fork and exec is safe
+        doing = "start"
         try:
             os.setpgid(0, 0)
             _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -280,11 +281,12 @@ def _spawn(command: list[str], writable: list[str]) -> int:
             for signum in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores these; programs expect defaults
                 signal.signal(signum, signal.SIG_DFL)
             if writable:
-                _confine(writable)
+                doing = "sandbox"
+                _confine(writable)  # a worker that cannot be sandboxed never starts: no silent downgrade
+                doing = "start"
             os.execvp(command[0], command)
         except BaseException as error:
-            what = "sandbox" if writable else "start"
-            os.write(2, f"could not {what} {command[0]}: {error}\n".encode())
+            os.write(2, f"could not {doing} {command[0]}: {error}\n".encode())
         os._exit(127)
     # Also here, so no signal to the group can come before the child's own call (fails once it has exec'd).
     _ignoring_os_errors(os.setpgid, pid, pid)
