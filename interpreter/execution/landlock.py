@@ -26,9 +26,8 @@ _RULE_PATH_BENEATH = 1
 
 # include/uapi/linux/landlock.h: filesystem rights, and the ABI each came in.
 _WRITE_FILE = 1 << 1
-_DIRECTORY_WRITES = sum(
-    1 << bit for bit in range(4, 13)
-)  # remove dir/file; make char, dir, reg, sock, fifo, block, sym
+# Bits 4 to 12: remove a directory or a file; make a char device, directory, file, socket, fifo, block device, symlink.
+_DIRECTORY_WRITES = sum(1 << bit for bit in range(4, 13))
 _REFER = 1 << 13  # ABI 2: link or rename from one directory to another
 _TRUNCATE = 1 << 14  # ABI 3
 _TCP_BIND, _TCP_CONNECT = 1 << 0, 1 << 1  # ABI 4

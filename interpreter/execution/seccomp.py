@@ -90,20 +90,25 @@ def program(refused: Mapping[int, int], *, unix_only: Iterable[int] = ()) -> byt
 
 def install(filter_program: bytes) -> None:
     """Set PR_SET_NO_NEW_PRIVS (setuid programs then gain nothing) and install the filter; OSError if refused."""
-    libc = _libc()
     buffer = ctypes.create_string_buffer(filter_program, len(filter_program))
     fprog = _SockFprog(len(filter_program) // _INSTRUCTION.size, ctypes.cast(buffer, ctypes.c_void_p))
-    for option, value, pointer in ((_PR_SET_NO_NEW_PRIVS, 1, None), (_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, fprog)):
-        if libc.prctl(option, value, None if pointer is None else ctypes.byref(pointer), 0, 0) != 0:
-            error = ctypes.get_errno()
-            raise OSError(error, os.strerror(error))
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    _prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog))
 
 
 class _SockFprog(ctypes.Structure):
     _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
 
 
+def _prctl(option: int, value: int, pointer: object = None) -> None:
+    """prctl(2); OSError from errno when it fails."""
+    if _libc().prctl(option, value, pointer, 0, 0) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
+
+
 def _errno_label(value: int) -> str:
+    """The label of the instruction that fails a call with errno `value`."""
     return f"errno {value}"
 
 
