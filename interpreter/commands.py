@@ -44,6 +44,19 @@ class Metered(Protocol):
         ...
 
 
+class SandboxSwitch(Protocol):
+    """Whether cells run in the sandbox, and the switch (the executor)."""
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether cells run in the sandbox."""
+        ...
+
+    def set_sandboxed(self, on: bool) -> None:
+        """Sandbox the cells from now on, or stop; the language processes restart."""
+        ...
+
+
 @dataclass(frozen=True)
 class CommandContext:
     """The collaborators a command may act on; nothing else reaches a handler."""
@@ -57,19 +70,6 @@ class CommandContext:
     replay: Callable[[list[Message]], None]  # shows a conversation's earlier turns, as --resume does
     restart: Callable[[], None]  # ends the language processes: variables, imports and background jobs go
     sandbox: SandboxSwitch
-
-
-class SandboxSwitch(Protocol):
-    """Whether cells run in the sandbox, and the switch (the executor)."""
-
-    @property
-    def sandboxed(self) -> bool:
-        """Whether cells run in the sandbox."""
-        ...
-
-    def set_sandboxed(self, on: bool) -> None:
-        """Sandbox the cells from now on, or stop; the language processes restart."""
-        ...
 
 
 Handler = Callable[[CommandContext, str], None]
