@@ -49,6 +49,7 @@ class Interpreter:
         tools: bool | None = None,
         timeout: float | None = None,
         profile: str | None = None,
+        sandbox: bool | None = None,
     ) -> None:
         working_directory()  # deleted under the program: the same ConfigError line the command prints
         flags = config.Flags(
@@ -62,6 +63,8 @@ class Interpreter:
         )
         # auto_run is never the settings file's: a program decides for itself whether code runs.
         self.settings = replace(config.resolve(flags), auto_run=auto_run)
+        if sandbox is not None:  # None: as the settings file says
+            self.settings = replace(self.settings, sandbox=sandbox)
         self._confirm = confirm
         adapter = build_adapter(self.settings)
         estimator = TokenEstimator()  # shared, as in a session: the window's estimates learn from reported usage

@@ -131,6 +131,10 @@ def interpreter(
         typer.Option("--copy", help="With --resume: continue a copy with its own id (the original is left as it is)."),
     ] = False,
     json: Annotated[bool, typer.Option(JSON_FLAG, help="Write one JSON object per event on stdout.")] = False,
+    sandbox: Annotated[
+        bool,
+        typer.Option("--sandbox", help="Let code write only in this directory and the temp dir, with no network."),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show details of failures.")] = False,
     version: Annotated[
         bool, typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit.")
@@ -152,6 +156,7 @@ def interpreter(
         timeout=timeout,
         context_window=context_window,
         json=json,
+        sandbox=sandbox,
     )
     if ctx.invoked_subcommand is None:
         raise typer.Exit(_run(flags, command, resume, copy=copy))

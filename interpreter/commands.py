@@ -44,6 +44,19 @@ class Metered(Protocol):
         ...
 
 
+class SandboxSwitch(Protocol):
+    """Whether cells run in the sandbox, and the switch (the executor)."""
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether cells run in the sandbox."""
+        ...
+
+    def set_sandboxed(self, on: bool) -> None:
+        """Sandbox the cells from now on, or stop; the language processes restart."""
+        ...
+
+
 @dataclass(frozen=True)
 class CommandContext:
     """The collaborators a command may act on; nothing else reaches a handler."""
@@ -56,6 +69,7 @@ class CommandContext:
     chat: Named
     replay: Callable[[list[Message]], None]  # shows a conversation's earlier turns, as --resume does
     restart: Callable[[], None]  # ends the language processes: variables, imports and background jobs go
+    sandbox: SandboxSwitch
 
 
 Handler = Callable[[CommandContext, str], None]
@@ -183,6 +197,22 @@ def _verbose(context: CommandContext, argument: str) -> None:
     context.renderer.info(f"verbose: {_word(context.renderer.verbose)}")
 
 
+def _sandbox(context: CommandContext, argument: str) -> None:
+    """Run the cells in the sandbox, or not; a change starts new language processes."""
+    was = context.sandbox.sandboxed
+    context.sandbox.set_sandboxed(_on_off(argument, "%sandbox", current=was))  # SandboxUnavailable: one line
+    now = context.sandbox.sandboxed
+    if now == was:
+        context.renderer.info(f"sandbox: {_word(now)}")
+    elif now:
+        context.renderer.info(
+            "sandbox: on; code writes only in this directory and the temp directory, and has no network "
+            "(it runs in new processes: earlier variables are gone)"
+        )
+    else:
+        context.renderer.info("sandbox: off (code runs in new processes: earlier variables are gone)")
+
+
 def _conversations(context: CommandContext, argument: str) -> None:
     """The most recent saved conversations: id, date, first line."""
     summaries = context.store.summaries()[:RECENT]
@@ -203,6 +233,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("%tokens", "", "tokens in the context, used this session; rate-limit headroom", _tokens),
     Command("%model", "[NAME]", "show the model, or use NAME for the following requests", _model),
     Command("%auto-run", "on|off", "run code without asking (on) or ask first (off)", _auto_run),
+    Command("%sandbox", "on|off", "code writes only here and in the temp dir, with no network (on), or not", _sandbox),
     Command("%verbose", "on|off", "show step numbers, failure details and the API log as it happens", _verbose),
     Command("%conversations", "", f"the {RECENT} most recent saved conversations", _conversations),
 )

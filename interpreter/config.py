@@ -56,6 +56,7 @@ class Settings:
     output_cap: int = DEFAULT_OUTPUT_CAP  # characters of a cell's output the model gets (head and tail kept)
     json: bool = False  # write one JSON object per event on stdout instead of drawing a screen
     pass_env: tuple[str, ...] = ()  # environment variables (or patterns) cells get even though they look secret
+    sandbox: bool = False  # cells write only in the working and temp directories, and have no network
     key_warning: str = ""  # said by doctor and the log: the environment's key goes to an endpoint set elsewhere
 
     def __repr__(self) -> str:
@@ -80,6 +81,7 @@ class Flags:
     timeout: float | None = None
     context_window: int | None = None
     json: bool = False
+    sandbox: bool = False
 
     def values(self) -> dict[str, object]:
         """The settings the flags give; a flag that was not given gives nothing."""
@@ -96,6 +98,7 @@ class Flags:
             "timeout": self.timeout,
             "context_window": self.context_window,
             "json": self.json or None,
+            "sandbox": self.sandbox or None,
         }
         return {name: value for name, value in given.items() if value is not None}
 

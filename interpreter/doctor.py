@@ -1,7 +1,8 @@
 """`interpreter doctor`: a few seconds of checks, each failure with its fix in one line.
 
 The endpoint answers, the key is accepted, the model exists, tool calling works, the rate-limit headroom the
-server reports, which languages can run here, and whether the home directory is writable.
+server reports, which languages can run here, whether cells can be sandboxed, and whether the home directory is
+writable.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 from interpreter import probe
 from interpreter.config import Settings, ensure_home
 from interpreter.errors import ConfigError
+from interpreter.execution import sandbox
 from interpreter.execution.languages import LANGUAGES, Language
 from interpreter.identity import Identity, identify, retry_warning
 from interpreter.probe import Answer
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
 ENDPOINT, SERVER, KEY, MODEL = "endpoint", "server", "API key", "model"
 TOOLS, HEADROOM = "tool calling", "rate limits"
-LANGUAGES_CHECK, HOME = "languages", "home directory"
+LANGUAGES_CHECK, SANDBOX, HOME = "languages", "sandbox", "home directory"
 _NO_TOOLS_FIX = "use --no-tools (or tools = false in the settings file): the model then writes fenced code blocks"
 _SLOW_FIX = (
     "the server is up but slow or stuck (a local one may still be loading the model): try again, or check its load"
@@ -76,7 +78,8 @@ def run(
     identity = identify([answers.listed, answers.chat])
     if warning := retry_warning(identity):  # a proxy's habit, not a fault: the setup works, but waits stack up
         print(f"warning: {warning}\n", file=out)
-    checks = [*api_checks(settings, answers, identity), languages_check(), home_check(settings.home)]
+    checks = [*api_checks(settings, answers, identity), languages_check()]
+    checks += [sandbox_check(sandbox.probe(), wanted=settings.sandbox), home_check(settings.home)]
     print_checklist(checks, out, terminal=terminal)
     return 1 if any(check.status is Status.FAILED for check in checks) else 0
 
@@ -267,6 +270,16 @@ def languages_check(table: Sequence[Language] = LANGUAGES) -> Check:
     if not usable:
         return Check(LANGUAGES_CHECK, Status.FAILED, detail, "install python3 or bash")
     return Check(LANGUAGES_CHECK, Status.OK, detail)
+
+
+def sandbox_check(found: sandbox.Availability, *, wanted: bool) -> Check:
+    """Whether cells can be sandboxed here, at which Landlock ABI; a failure only when the settings ask for it."""
+    if found.available:
+        use = "on" if wanted else "off; --sandbox turns it on"
+        return Check(SANDBOX, Status.OK, f"available: Landlock ABI {found.abi} and a seccomp filter ({use})")
+    if wanted:
+        return Check(SANDBOX, Status.FAILED, f"not available: {found.problem}", sandbox.FIX)
+    return Check(SANDBOX, Status.SKIPPED, f"not available: {found.problem} (only --sandbox needs it)")
 
 
 def home_check(home: Path) -> Check:

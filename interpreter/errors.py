@@ -2,7 +2,8 @@
 
     InterpreterError                  root: every failure we expect and can explain in one line
     ├── ConfigError                   bad flags, settings or environment (exit 2)
-    │   └── MissingApiKey             no API key from flag or environment
+    │   ├── MissingApiKey             no API key from flag or environment
+    │   └── SandboxUnavailable        --sandbox asked for, and this machine cannot confine cells
     ├── ApiError                      the model API could not be used (exit 1)
     │   ├── ApiConnectionError        the server could not be reached or the connection broke
     │   ├── ApiTimeoutError           the server stopped answering
@@ -59,6 +60,10 @@ class ConfigError(InterpreterError):
 
 class MissingApiKey(ConfigError):
     """Raised when no API key is given by flag or environment."""
+
+
+class SandboxUnavailable(ConfigError):
+    """Raised when cells are to be sandboxed and the kernel offers no way to (old kernel, not Linux): none run."""
 
 
 class ApiError(InterpreterError):

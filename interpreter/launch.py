@@ -65,9 +65,11 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
     adapter = build_adapter(settings)
     estimator = TokenEstimator()  # shared: the context window's estimates learn from the usage the model sees
     model = build_model(settings, adapter, estimator)
-    approver = Approver(ask, tell=renderer.error, auto_run=settings.auto_run)
     try:
         with CtrlC().installed() as ctrl_c, build_executor(settings) as executor:
+            approver = Approver(
+                ask, tell=renderer.error, auto_run=settings.auto_run, sandboxed=lambda: executor.sandboxed
+            )
             executor.prepare("python")  # the most asked-for language boots while the first request is out
             session = build_session(
                 settings,
@@ -87,6 +89,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 chat=adapter,
                 replay=lambda past: replay(past, renderer),
                 restart=executor.restart,
+                sandbox=executor,
             )
             command = partial(commands.run, context=context)
             if task is not None:
@@ -125,7 +128,9 @@ def build_session(
 
 def build_executor(settings: Settings) -> Executor:
     """The code runner, with the settings' limits; close it (or use it as a context manager) to end its processes."""
-    return Executor(timeout=settings.timeout, output_cap=settings.output_cap, pass_env=settings.pass_env)
+    return Executor(
+        timeout=settings.timeout, output_cap=settings.output_cap, pass_env=settings.pass_env, sandboxed=settings.sandbox
+    )
 
 
 def build_adapter(settings: Settings) -> OpenAIChatModel:

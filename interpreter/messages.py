@@ -204,7 +204,8 @@ class RunResult:
 
     `output` is what the model gets: the head and tail of everything printed, with a note of the cut between them.
     `tail` is the part after the cut, which the screen had not shown yet; `cut_chars` how many characters were left out.
-    `exit_status` is None when the code was interrupted; `restarted` when its process had to be killed, losing state.
+    `exit_status` is None when the code was interrupted; `restarted` when its process had to be killed, losing state;
+    `sandboxed` when it ran in the sandbox (`--sandbox`).
     """
 
     output: str
@@ -214,6 +215,7 @@ class RunResult:
     elapsed: float = 0.0
     interrupted: bool = False
     restarted: bool = False
+    sandboxed: bool = False
 
 
 # ---- what a session yields ----------------------------------------------------------------------------

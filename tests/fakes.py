@@ -86,6 +86,13 @@ class FakeRunner:
     def restart(self) -> None:
         self.restarts += 1
 
+    @property
+    def sandboxed(self) -> bool:
+        return False
+
+    def set_sandboxed(self, on: bool) -> None:
+        self.restart()
+
     def run(self, language: str, code: str, timeout: float | None = None) -> Iterator[OutputChunk | RunResult]:
         self.ran.append(CodeCell(language, code))
         yield OutputChunk(f"ran {code}\n")

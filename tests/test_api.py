@@ -17,6 +17,7 @@ from fake_server import FakeServer, Fault, Reply
 import interpreter
 from interpreter import Interpreter
 from interpreter.errors import ApiError, ConfigError, MissingApiKey
+from interpreter.execution import sandbox
 from interpreter.messages import (
     CodeCell,
     CodeDeclined,
@@ -224,3 +225,20 @@ def test_the_readme_example_runs(server: FakeServer, tmp_path: Path) -> None:
     assert "It is 42." in result.stdout
     assert "[python exited with 0]" in result.stdout
     assert "4 messages" in result.stdout
+
+
+@pytest.mark.skipif(not sandbox.probe().available, reason="this machine cannot sandbox cells")
+def test_sandbox_true_runs_the_code_in_the_sandbox(
+    make: Make, server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("work", "temp", "outside"):
+        (tmp_path / name).mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "temp"))
+    server.enqueue(Reply.tool_call("shell", f"touch {tmp_path / 'outside' / 'x'}"), Reply.text("refused"))
+
+    events = list(make(auto_run=True, sandbox=True).chat("touch a file outside"))
+
+    (finished,) = [event for event in events if isinstance(event, CodeFinished)]
+    assert finished.result.sandboxed and "Permission denied" in finished.result.output
+    assert list((tmp_path / "outside").iterdir()) == []

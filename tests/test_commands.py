@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +19,8 @@ from rich.cells import cell_len
 from interpreter import commands
 from interpreter.approval import Approver
 from interpreter.context import ContextWindow
-from interpreter.errors import CommandError, InterpreterError, StorageError
-from interpreter.execution import Executor
+from interpreter.errors import CommandError, InterpreterError, SandboxUnavailable, StorageError
+from interpreter.execution import Executor, sandbox
 from interpreter.interrupts import CtrlC
 from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, TextDelta, Usage
@@ -95,9 +97,9 @@ def build(
         asked.append(question)
         return "n"
 
-    approver = Approver(decline, tell=renderer.error)
-    store = ConversationStore(tmp_path / "conversations")
     runner = FakeRunner()
+    approver = Approver(decline, tell=renderer.error, sandboxed=lambda: (executor or runner).sandboxed)
+    store = ConversationStore(tmp_path / "conversations")
     session = Session(
         model=api,
         runner=executor or runner,
@@ -116,6 +118,7 @@ def build(
         chat=adapter,
         replay=lambda past: replay(past, renderer),
         restart=executor.restart if executor else runner.restart,
+        sandbox=executor or runner,
     )
     return Rig(model, runner, screen, context, asked, clock)
 
@@ -407,3 +410,55 @@ def test_tokens_through_the_sdk_reads_the_servers_usage_and_headers(tmp_path: Pa
     shown = rig.run("%tokens")
     assert shown[1].startswith("this session: 1 request, ") and " prompt + 3 completion tokens" in shown[1]
     assert shown[2].startswith("rate limits: 499/500 RPM, 29,000/30,000 TPM left")
+
+
+# ---- %sandbox ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not sandbox.probe().available, reason="this machine cannot sandbox cells")
+def test_sandbox_on_confines_the_next_cells_and_off_frees_them(tmp_path: Path) -> None:
+    work, outside, temp = tmp_path / "work", tmp_path / "outside", tmp_path / "temp"
+    for folder in (work, outside, temp):
+        folder.mkdir()
+    with Executor(cwd=work, environ={**os.environ, "TMPDIR": str(temp)}) as executor:
+        rig = build(tmp_path, executor=executor)
+        touch = call_reply(("shell", f"touch {outside}/x && echo made"))
+
+        on = rig.run("%sandbox on")
+        rig.model.enqueue(touch, text_reply("asked"))
+        rig.send("touch it")
+        rig.context.approver.auto_run = True
+        rig.model.enqueue(touch, text_reply("refused"))
+        rig.send("touch it")
+        refused = rig.session.conversation.messages[-2].content
+        off = rig.run("%sandbox off")
+        rig.model.enqueue(touch, text_reply("made"))
+        rig.send("touch it")
+
+    assert on == [
+        "sandbox: on; code writes only in this directory and the temp directory, and has no network "
+        "(it runs in new processes: earlier variables are gone)"
+    ]
+    assert rig.asked == ["Run this code (sandboxed)? [y/N/e] "]
+    assert "Permission denied" in refused
+    assert off == ["sandbox: off (code runs in new processes: earlier variables are gone)"]
+    assert rig.session.conversation.messages[-2].content == "made\n"
+
+
+def test_sandbox_on_where_it_cannot_be_set_up_is_one_line_and_cells_stay_as_they_were(tmp_path: Path) -> None:
+    def no_landlock() -> sandbox.Availability:
+        return sandbox.probe(landlock_abi=_without_landlock)
+
+    with Executor(probe=no_landlock) as executor:
+        rig = build(tmp_path, executor=executor)
+        with pytest.raises(SandboxUnavailable) as refused:
+            rig.run("%sandbox on")
+        shown = rig.run("%sandbox")
+
+    assert str(refused.value).startswith("cannot sandbox cells: this kernel has no Landlock")
+    assert shown == ["sandbox: off"]
+
+
+def _without_landlock() -> int:
+    """What landlock_create_ruleset answers on a kernel without Landlock."""
+    raise OSError(errno.ENOSYS, os.strerror(errno.ENOSYS))

@@ -191,7 +191,9 @@ def test_text_outside_ascii_stays_one_valid_line() -> None:
 
 def test_a_finished_cell_is_described_in_full() -> None:
     out = io.StringIO()
-    result = RunResult("out", exit_status=None, cut_chars=5, tail="end\n", elapsed=1.23456, interrupted=True)
+    result = RunResult(
+        "out", exit_status=None, cut_chars=5, tail="end\n", elapsed=1.23456, interrupted=True, sandboxed=True
+    )
 
     JsonLinesRenderer(out).handle(CodeFinished(CodeCell("python", "x"), result))
 
@@ -202,6 +204,7 @@ def test_a_finished_cell_is_described_in_full() -> None:
         "elapsed": 1.235,
         "interrupted": True,
         "restarted": False,
+        "sandboxed": True,
         "cut_chars": 5,
         "tail": "end\n",
     }

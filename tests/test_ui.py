@@ -407,6 +407,19 @@ def test_an_unfinished_output_line_shows_live_then_prints_once(renderer: Termina
     assert screen(out.getvalue()) == ["│ Downloading 90%", "✓ 1.0s"]
 
 
+def test_a_sandboxed_run_says_so_when_it_ends(renderer: TerminalRenderer, out: io.StringIO) -> None:
+    plain = io.StringIO()
+    for shown in (renderer, PlainRenderer(plain)):
+        shown.handle(CodeStarted(CELL))
+        shown.handle(CodeFinished(CELL, RunResult("", 0, elapsed=0.2, sandboxed=True)))
+        shown.handle(CodeStarted(CELL))
+        shown.handle(CodeFinished(CELL, RunResult("", 1, elapsed=0.3, sandboxed=True)))
+
+    assert screen(out.getvalue())[-2:] == ["✓ 0.2s · sandboxed", "exit status 1 · 0.3s · sandboxed"]
+    assert plain.getvalue().splitlines()[-1] == "(exit status 1, 0.3s, sandboxed)"
+    assert "(ok, 0.2s, sandboxed)" in plain.getvalue()
+
+
 def test_info_and_error_lines(renderer: TerminalRenderer, out: io.StringIO) -> None:
     renderer.info("Resumed conversation 2026-11-27-ab12")
     renderer.error("the API key was refused")

@@ -34,7 +34,7 @@ from types import TracebackType
 from interpreter.diagnostics import LOGGER_NAME
 from interpreter.environment import cell_environment, withheld_names
 from interpreter.errors import ExecutionError
-from interpreter.execution import supervisor
+from interpreter.execution import sandbox, supervisor
 from interpreter.execution.kernel import Kernel, KernelState
 from interpreter.execution.languages import LANGUAGES, Language, find_language, require_executable
 from interpreter.execution.supervisor import TAG_VARIABLE
@@ -74,6 +74,8 @@ class Executor:
         clock: Callable[[], float] = time.monotonic,
         pass_env: Collection[str] = (),
         environ: Mapping[str, str] = os.environ,
+        sandboxed: bool = False,
+        probe: Callable[[], sandbox.Availability] = sandbox.probe,
     ) -> None:
         self.state = ExecutorState.OPEN
         self.tag = supervisor.make_tag(secrets.token_hex(6))
@@ -89,6 +91,19 @@ class Executor:
         _log_withheld(withheld_names(environ, pass_env))
         self._kernels: dict[str, Kernel] = {}
         self._started_any = False
+        self._probe = probe
+        self._writable = self._sandbox(sandboxed)  # SandboxUnavailable: no cell may run unconfined instead
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether cells run in the sandbox (see sandbox.py)."""
+        return self._writable is not None
+
+    def set_sandboxed(self, on: bool) -> None:
+        """Sandbox the cells from now on, or stop; a change restarts the language processes (none can leave one)."""
+        if on != self.sandboxed:
+            self._writable = self._sandbox(on)
+            self.restart()
 
     def languages(self) -> list[str]:
         """Canonical names of the languages that can run on this machine."""
@@ -137,6 +152,7 @@ class Executor:
                 grace=self._grace,
                 clock=self._clock,
                 sweep_orphans=not self._started_any,  # once per executor, by the first worker's supervisor
+                writable=self._writable,
             )
             self._started_any = True
         return kernel
@@ -172,6 +188,13 @@ class Executor:
                 stack.callback(self._kill_tagged)
             for kernel in kernels:
                 stack.callback(kernel.close)
+
+    def _sandbox(self, on: bool) -> tuple[str, ...] | None:
+        """The paths sandboxed cells may write beneath, None when `on` is False; SandboxUnavailable if it cannot be."""
+        if not on:
+            return None
+        sandbox.require(self._probe())
+        return sandbox.writable(self._cwd or Path.cwd(), self._env)
 
     def _kill_tagged(self) -> None:
         """Kill every process still carrying our tag (normally none: the supervisors ended them)."""

@@ -94,6 +94,7 @@ class Kernel:
         grace: float,
         clock: Callable[[], float],
         sweep_orphans: bool = False,
+        writable: tuple[str, ...] | None = None,
     ) -> None:
         self.state = KernelState.IDLE
         self._language = language
@@ -104,6 +105,7 @@ class Kernel:
         self._grace = grace
         self._clock = clock
         self._sweep_orphans = sweep_orphans
+        self._writable = writable  # None: not sandboxed; else the paths a sandboxed cell may write beneath
         self._worker: Worker | None = None
         self._cell: _Cell | None = None
         self._lost = False
@@ -154,6 +156,7 @@ class Kernel:
             elapsed=self._clock() - started,
             interrupted=cell.stop is not None,
             restarted=restarted,
+            sandboxed=self._writable is not None,
         )
 
     def interrupt(self) -> bool:
@@ -198,7 +201,13 @@ class Kernel:
             self._discard(self._worker)
         if self._worker is not None:
             return self._worker, False
-        self._worker = Worker.start(self._command, cwd=self._cwd, env=self._env, sweep_orphans=self._sweep_orphans)
+        self._worker = Worker.start(
+            self._command,
+            cwd=self._cwd,
+            env=self._env,
+            sweep_orphans=self._sweep_orphans,
+            writable=self._writable or (),
+        )
         self._sweep_orphans = False
         self._reported.clear()
         # A language that keeps no state between cells loses nothing worth a word.

@@ -116,6 +116,7 @@ class JsonLinesRenderer:
                     "elapsed": round(result.elapsed, 3),
                     "interrupted": result.interrupted,
                     "restarted": result.restarted,
+                    "sandboxed": result.sandboxed,
                     "cut_chars": result.cut_chars,
                     "tail": result.tail,
                 }

@@ -27,6 +27,11 @@ def outcome(result: RunResult) -> str | None:
     return None if status == 0 else f"exit status {status}"
 
 
+def ran_in(result: RunResult) -> list[str]:
+    """Where a run ran, when that is worth saying: ["sandboxed"] for a run in the sandbox, else nothing."""
+    return ["sandboxed"] if result.sandboxed else []
+
+
 def _signal_name(number: int) -> str:
     """ "SIGKILL" for 9; "signal 99" for a number this platform does not name."""
     try:

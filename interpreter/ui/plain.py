@@ -28,7 +28,7 @@ from interpreter.messages import (
     TurnEnded,
     Waiting,
 )
-from interpreter.ui.labels import cut_note, duration, outcome, reset_note
+from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note
 from interpreter.ui.output import LineSplitter, lines_of
 from interpreter.ui.thoughts import Thoughts
 from interpreter.ui.untrusted import visible, warning
@@ -145,7 +145,7 @@ class PlainRenderer:
         lines = self._flush_output()
         if result.cut_chars:
             lines += [cut_note(result.cut_chars), *lines_of(result.tail)]
-        lines.append(f"({outcome(result) or 'ok'}, {duration(result.elapsed)})")
+        lines.append(f"({', '.join([outcome(result) or 'ok', duration(result.elapsed), *ran_in(result)])})")
         if result.restarted:
             lines.append(f"note: {reset_note(cell.language)}")
         return lines

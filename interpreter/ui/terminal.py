@@ -30,7 +30,7 @@ from interpreter.ui.blocks import BlockSplitter
 from interpreter.ui.codeblock import code_block
 from interpreter.ui.frame import TAIL_ROWS, Frame, Status, View
 from interpreter.ui.gutter import Gutter
-from interpreter.ui.labels import cut_note, duration, outcome, reset_note
+from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note
 from interpreter.ui.markdown import markdown
 from interpreter.ui.output import LineSplitter, lines_of
 from interpreter.ui.region import LiveRegion
@@ -46,12 +46,13 @@ def terminal_console(file: TextIO) -> Console:
 
 
 def footer(result: RunResult) -> Text:
-    """How a run ended: "✓ 0.2s", or "exit status 2 · 1.3s" / "interrupted · 4.0s"."""
+    """How a run ended: "✓ 0.2s", or "exit status 2 · 1.3s" / "interrupted · 4.0s"; "· sandboxed" after, if it was."""
     words = outcome(result)
+    after = " · ".join([duration(result.elapsed), *ran_in(result)])
     if words is None:
-        return Text(f"✓ {duration(result.elapsed)}", style="dim green")
+        return Text(f"✓ {after}", style="dim green")
     style = "yellow" if words == "interrupted" else "red"
-    return Text(f"{words} · {duration(result.elapsed)}", style=style)
+    return Text(f"{words} · {after}", style=style)
 
 
 def _line(text: str, style: str = "") -> Text:
