@@ -22,7 +22,6 @@ from interpreter.words import counted
 
 if TYPE_CHECKING:
     from interpreter.approval import Approver
-    from interpreter.context import Named
     from interpreter.messages import Message
     from interpreter.resilience.limiter import Headroom
     from interpreter.resilience.model import Traffic
@@ -37,10 +36,23 @@ RECENT = 10  # conversations %conversations lists
 class Metered(Protocol):
     """What the API traffic costs and how much rate-limit budget is left (the resilient model)."""
 
-    traffic: Traffic
+    @property
+    def traffic(self) -> Traffic:
+        """What the requests so far cost."""
+        ...
 
     def headroom(self) -> list[Headroom]:
         """The rate limits as last seen."""
+        ...
+
+
+class Models(Protocol):
+    """The models requests go to (the fallback chain): `model` is the one in use; setting it names the one asked for."""
+
+    model: str
+
+    def fallbacks(self) -> list[str]:
+        """The fallback models and any model now busy, one line each; [] when none are set."""
         ...
 
 
@@ -53,7 +65,7 @@ class CommandContext:
     approver: Approver
     store: ConversationStore
     api: Metered
-    chat: Named
+    chat: Models
     replay: Callable[[list[Message]], None]  # shows a conversation's earlier turns, as --resume does
     restart: Callable[[], None]  # ends the language processes: variables, imports and background jobs go
 
@@ -169,6 +181,8 @@ def _model(context: CommandContext, argument: str) -> None:
     window = f"context window {context.session.window.tokens:,} tokens"
     when = " from the next request" if argument else ""
     context.renderer.info(f"model: {context.chat.model}{when} ({window})")
+    for line in context.chat.fallbacks():
+        context.renderer.info(line)
 
 
 def _auto_run(context: CommandContext, argument: str) -> None:

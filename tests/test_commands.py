@@ -24,6 +24,7 @@ from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, TextDelta, Usage
 from interpreter.prompt import Prompter
 from interpreter.repl import replay, run_interactive
+from interpreter.resilience.fallback import FallbackModel, Route
 from interpreter.resilience.model import ResilientModel
 from interpreter.session import Session
 from interpreter.storage import Conversation, ConversationStore, to_json
@@ -86,7 +87,7 @@ def build(
     model = model or FakeChatModel()
     clock = FakeClock()
     adapter = chat or FakeAdapter("gpt-4o")
-    api = ResilientModel(chat or model, clock=clock, sleep=clock.sleep)
+    api = FallbackModel([Route(adapter, ResilientModel(chat or model, clock=clock, sleep=clock.sleep))], clock=clock)
     screen = io.StringIO()
     renderer = PlainRenderer(screen)
     asked: list[str] = []
@@ -105,7 +106,7 @@ def build(
         conversation=Conversation.new("gpt-4o"),
         save=store.save,
         system="SYSTEM",
-        window=ContextWindow(adapter),
+        window=ContextWindow(api),
     )
     context = commands.CommandContext(
         session,
@@ -113,7 +114,7 @@ def build(
         approver,
         store,
         api=api,
-        chat=adapter,
+        chat=api,
         replay=lambda past: replay(past, renderer),
         restart=executor.restart if executor else runner.restart,
     )
@@ -233,7 +234,10 @@ def test_save_writes_the_stored_json_and_load_continues_it_as_a_new_conversation
     replayed = ["> first task", "answer to first task", "> second task", "answer to second task"]
     assert shown == [*replayed, f"loaded 4 messages from {path} as conversation {loaded.id}"]
     assert loaded.id != saved["id"]
-    assert [m.to_dict() for m in loaded.messages] == saved["messages"] != []
+    assert [m.to_dict() for m in loaded.messages] == [
+        {name: value for name, value in m.items() if name != "model"} for m in saved["messages"]
+    ] != []
+    assert [m.model for m in loaded.messages] == [None, "gpt-4o", None, "gpt-4o"]  # who wrote each answer
     assert rig.store.load(loaded.id).messages == loaded.messages
     rig.model.enqueue(text_reply("third answer"))
     rig.send("third task")
