@@ -234,9 +234,11 @@ def test_save_writes_the_stored_json_and_load_continues_it_as_a_new_conversation
     replayed = ["> first task", "answer to first task", "> second task", "answer to second task"]
     assert shown == [*replayed, f"loaded 4 messages from {path} as conversation {loaded.id}"]
     assert loaded.id != saved["id"]
-    assert [m.to_dict() for m in loaded.messages] == [
-        {name: value for name, value in m.items() if name != "model"} for m in saved["messages"]
-    ] != []
+    assert (
+        [m.to_dict() for m in loaded.messages]
+        == [{name: value for name, value in m.items() if name != "model"} for m in saved["messages"]]
+        != []
+    )
     assert [m.model for m in loaded.messages] == [None, "gpt-4o", None, "gpt-4o"]  # who wrote each answer
     assert rig.store.load(loaded.id).messages == loaded.messages
     rig.model.enqueue(text_reply("third answer"))
