@@ -175,7 +175,7 @@ def _tokens(context: CommandContext, argument: str) -> None:
 
 
 def _model(context: CommandContext, argument: str) -> None:
-    """Show the model, or switch to another for the following requests."""
+    """Show the model in use and any fallbacks, or name another model for the following requests."""
     if argument:
         context.chat.model = argument
     window = f"context window {context.session.window.tokens:,} tokens"
@@ -215,7 +215,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("%save", "FILE", "save as JSON, or as a Markdown transcript if FILE ends in .md", _save),
     Command("%load", "FILE", "continue a conversation saved with %save", _load),
     Command("%tokens", "", "tokens in the context, used this session; rate-limit headroom", _tokens),
-    Command("%model", "[NAME]", "show the model, or use NAME for the following requests", _model),
+    Command("%model", "[NAME]", "show the model (and fallbacks), or use NAME for the following requests", _model),
     Command("%auto-run", "on|off", "run code without asking (on) or ask first (off)", _auto_run),
     Command("%verbose", "on|off", "show step numbers, failure details and the API log as it happens", _verbose),
     Command("%conversations", "", f"the {RECENT} most recent saved conversations", _conversations),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import psutil
 import pytest
 from fake_server import FakeServer
 from fake_server import Reply as Scripted
-from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, call_reply, text_reply
+from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, call_reply, rate_limited_for, text_reply
 from rich.cells import cell_len
 
 from interpreter import commands
@@ -348,6 +349,28 @@ def test_model_shows_the_current_model_and_its_window(rig: Rig) -> None:
     assert rig.run("%model") == ["model: gpt-4o (context window 128,000 tokens)"]
     assert rig.run("%model gpt-4") == ["model: gpt-4 from the next request (context window 8,192 tokens)"]
     assert rig.context.chat.model == "gpt-4"
+
+
+def test_model_shows_the_fallbacks_and_the_model_standing_in_for_a_busy_one(rig: Rig) -> None:
+    primary, mini = FakeChatModel(), FakeChatModel()
+    primary.enqueue(rate_limited_for(60))
+    mini.enqueue(text_reply("42"))
+    routes = [
+        Route(FakeAdapter(name), ResilientModel(model, clock=rig.clock, sleep=rig.clock.sleep, random=lambda: 0.0))
+        for name, model in (("gpt-4", primary), ("gpt-4o-mini", mini))
+    ]
+    chain = FallbackModel(routes, clock=rig.clock)
+    list(chain.stream([Message("user", "hi")], []))
+    rig.clock.advance(15)
+    start = rig.screen.tell()
+
+    commands.run("%model", dataclasses.replace(rig.context, chat=chain, api=chain))
+
+    assert rig.screen.getvalue()[start:].splitlines() == [
+        "model: gpt-4o-mini (context window 128,000 tokens)",
+        "fallback models: gpt-4o-mini",
+        "gpt-4: rate limited (TPM), free again in 45s",
+    ]
 
 
 def test_model_switches_the_model_the_next_request_names(tmp_path: Path, server: FakeServer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fakes import FakeAdapter, FakeChatModel, FakeClock, call_reply, text_reply
+from fakes import rate_limited_for as rate_limited
 
 from interpreter.errors import ApiConnectionError, ApiError, ApiStatusError, AttemptFailed
 from interpreter.messages import Message, ModelSwitched, Reply, StreamItem, TextDelta, Waiting
@@ -12,14 +13,6 @@ from interpreter.resilience.fallback import BREAKER_OPEN, FallbackModel, Route
 from interpreter.resilience.model import ResilientModel
 
 TASK = [Message("user", "compute 6*7")]
-
-
-def rate_limited(seconds: float) -> ApiStatusError:
-    """OpenAI's TPM 429 naming its wait in `retry-after`."""
-    body = {"error": {"message": "Rate limit reached for gpt-4 on tokens per min (TPM)", "type": "tokens"}}
-    return ApiStatusError(
-        "HTTP 429", status=429, code="rate_limit_exceeded", headers={"retry-after": f"{seconds:g}"}, body=body
-    )
 
 
 def refused(status: int, code: str | None = None) -> ApiStatusError:
