@@ -12,7 +12,7 @@ from typing import Any
 
 import psutil
 import pytest
-from fake_server import FakeServer, Fault, Reply
+from fake_server import FakeServer, Fault, RateLimit, Reply
 
 import interpreter
 from interpreter import Interpreter
@@ -25,6 +25,7 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Message,
+    ModelSwitched,
     OutputChunk,
     RequestStarted,
     TextDelta,
@@ -224,3 +225,16 @@ def test_the_readme_example_runs(server: FakeServer, tmp_path: Path) -> None:
     assert "It is 42." in result.stdout
     assert "[python exited with 0]" in result.stdout
     assert "4 messages" in result.stdout
+
+
+def test_fallback_models_stand_in_while_the_model_is_rate_limited(make: Make, server: FakeServer) -> None:
+    server.enqueue(RateLimit.retry_after(60), model="gpt-4")
+    server.enqueue(Reply.text("42"), model="gpt-4o-mini")
+    session = make(model="gpt-4", fallback_models=["gpt-4o-mini"])
+
+    events = list(session.chat("compute 6*7"))
+
+    switches = [event for event in events if isinstance(event, ModelSwitched)]
+    assert [(s.previous, s.model) for s in switches] == [("gpt-4", "gpt-4o-mini")]
+    assert [request.model for request in server.requests] == ["gpt-4", "gpt-4o-mini"]
+    assert session.messages[-1].model == "gpt-4o-mini"
