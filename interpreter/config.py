@@ -29,7 +29,7 @@ CONNECTION = frozenset(ENV_VARS)  # a key and the endpoint it belongs to
 MISSING_KEY = "(missing)"
 Layer = tuple[str, Mapping[str, object]]  # where some settings came from ("file", "env NAME"...), and their values
 SHORTEST_MASKED_KEY = 16  # a shorter key would give away too much of itself in 7 characters
-DEFAULT_FALLBACK_AFTER = 10.0
+DEFAULT_FALLBACK_AFTER = 10.0  # seconds: a longer wait is worth a fallback model, a shorter one is sat out
 PROFILE_PREFIX = "profile:"  # a fallback model on another endpoint: that profile's endpoint, key and model
 NO_KEY = "no-key"  # sent to an endpoint with no key of its own: the SDK needs one, and none of ours may go there
 
@@ -205,7 +205,7 @@ def _check_fallbacks(entries: tuple[str, ...], file: SettingsFile, source: str) 
         if not name.strip():
             raise ConfigError(f"fallback model {entry!r} (set by {source}) names nothing: give a model or profile:NAME")
         if entry.startswith(PROFILE_PREFIX):
-            file.profile_values(name)
+            file.profile_values(name)  # ConfigError listing the profiles there are, when there is no such one
 
 
 def _environment(env: Mapping[str, str], stored: list[Layer]) -> list[Layer]:

@@ -88,7 +88,8 @@ def build(
     model = model or FakeChatModel()
     clock = FakeClock()
     adapter = chat or FakeAdapter("gpt-4o")
-    api = FallbackModel([Route(adapter, ResilientModel(chat or model, clock=clock, sleep=clock.sleep))], clock=clock)
+    resilient = ResilientModel(chat or model, clock=clock, sleep=clock.sleep)
+    api = FallbackModel([Route(adapter, resilient)], after=10.0, clock=clock)
     screen = io.StringIO()
     renderer = PlainRenderer(screen)
     asked: list[str] = []
@@ -359,7 +360,7 @@ def test_model_shows_the_fallbacks_and_the_model_standing_in_for_a_busy_one(rig:
         Route(FakeAdapter(name), ResilientModel(model, clock=rig.clock, sleep=rig.clock.sleep, random=lambda: 0.0))
         for name, model in (("gpt-4", primary), ("gpt-4o-mini", mini))
     ]
-    chain = FallbackModel(routes, clock=rig.clock)
+    chain = FallbackModel(routes, after=10.0, clock=rig.clock)
     list(chain.stream([Message("user", "hi")], []))
     rig.clock.advance(15)
     start = rig.screen.tell()

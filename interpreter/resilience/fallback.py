@@ -36,7 +36,6 @@ from interpreter.resilience.durations import format_wait
 from interpreter.resilience.limiter import Headroom
 from interpreter.resilience.model import ResilientModel, Traffic
 
-DEFAULT_AFTER = 10.0  # seconds: a longer wait is worth a fallback, a shorter one is sat out
 BREAKER_OPEN = "down (circuit breaker open)"
 
 
@@ -72,9 +71,7 @@ class Busy:
 class FallbackModel:
     """A ChatModel over a chain of routes: the first free one answers; see the module docstring for when one is busy."""
 
-    def __init__(
-        self, routes: Sequence[Route], *, after: float = DEFAULT_AFTER, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, routes: Sequence[Route], *, after: float, clock: Callable[[], float] = time.monotonic) -> None:
         if not routes:
             raise ValueError("a fallback chain needs at least the model asked for")
         self._routes = list(routes)
