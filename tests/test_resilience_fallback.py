@@ -11,6 +11,7 @@ from interpreter.messages import Message, ModelSwitched, Reply, StreamItem, Text
 from interpreter.resilience.breaker import CircuitBreaker
 from interpreter.resilience.fallback import BREAKER_OPEN, FallbackModel, Route
 from interpreter.resilience.model import ResilientModel
+from interpreter.resilience.policy import RetrySettings
 
 TASK = [Message("user", "compute 6*7")]
 
@@ -211,3 +212,22 @@ def test_naming_another_model_asked_for_ends_the_fallback() -> None:
     rig.chain.model = "gpt-4o"  # %model: the wait was gpt-4's, not this one's
 
     assert rig.chain.model == "gpt-4o"
+
+
+def test_a_long_backoff_after_a_server_error_is_not_a_named_wait_and_switches_nothing() -> None:
+    clock = FakeClock()
+    primary, mini = FakeChatModel(), FakeChatModel()
+    primary.enqueue(refused(503), text_reply("42"))
+    slow = RetrySettings(backoff_base=30.0)
+    routes = [
+        Route(
+            FakeAdapter("gpt-4"),
+            ResilientModel(primary, settings=slow, clock=clock, sleep=clock.sleep, random=lambda: 1.0),
+        ),
+        Route(FakeAdapter("gpt-4o-mini"), ResilientModel(mini, clock=clock, sleep=clock.sleep)),
+    ]
+
+    items = list(FallbackModel(routes, after=10.0, clock=clock).stream(TASK, []))
+
+    assert switches(items) == [] and mini.requests == []
+    assert clock.sleeps == [30.0]  # a guess of ours, not the server's word: sat out on the model asked for
