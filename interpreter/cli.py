@@ -122,6 +122,14 @@ def interpreter(
     no_tools: Annotated[
         bool, typer.Option("--no-tools", help="Ask for fenced code blocks instead of tool calls.")
     ] = False,
+    fallback_model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fallback-model",
+            metavar="NAME",
+            help="Use NAME (or profile:NAME) while the model is rate limited or down; repeat for more, tried in order.",
+        ),
+    ] = None,
     resume: Annotated[
         str | None,
         typer.Option("--resume", metavar="[ID]", help="Continue the latest conversation, or the one with ID."),
@@ -157,6 +165,7 @@ def interpreter(
         context_window=context_window,
         json=json,
         sandbox=sandbox,
+        fallback_models=tuple(fallback_model) if fallback_model else None,
     )
     if ctx.invoked_subcommand is None:
         raise typer.Exit(_run(flags, command, resume, copy=copy))

@@ -22,7 +22,6 @@ from interpreter.words import counted
 
 if TYPE_CHECKING:
     from interpreter.approval import Approver
-    from interpreter.context import Named
     from interpreter.messages import Message
     from interpreter.resilience.limiter import Headroom
     from interpreter.resilience.model import Traffic
@@ -37,7 +36,10 @@ RECENT = 10  # conversations %conversations lists
 class Metered(Protocol):
     """What the API traffic costs and how much rate-limit budget is left (the resilient model)."""
 
-    traffic: Traffic
+    @property
+    def traffic(self) -> Traffic:
+        """What the requests so far cost."""
+        ...
 
     def headroom(self) -> list[Headroom]:
         """The rate limits as last seen."""
@@ -57,6 +59,16 @@ class SandboxSwitch(Protocol):
         ...
 
 
+class Models(Protocol):
+    """The models requests go to (the fallback chain): `model` is the one in use; setting it names the one asked for."""
+
+    model: str
+
+    def fallbacks(self) -> list[str]:
+        """The fallback models and any model now busy, one line each; [] when none are set."""
+        ...
+
+
 @dataclass(frozen=True)
 class CommandContext:
     """The collaborators a command may act on; nothing else reaches a handler."""
@@ -66,7 +78,7 @@ class CommandContext:
     approver: Approver
     store: ConversationStore
     api: Metered
-    chat: Named
+    chat: Models
     replay: Callable[[list[Message]], None]  # shows a conversation's earlier turns, as --resume does
     restart: Callable[[], None]  # ends the language processes: variables, imports and background jobs go
     sandbox: SandboxSwitch
@@ -177,12 +189,14 @@ def _tokens(context: CommandContext, argument: str) -> None:
 
 
 def _model(context: CommandContext, argument: str) -> None:
-    """Show the model, or switch to another for the following requests."""
+    """Show the model in use and any fallbacks, or name another model for the following requests."""
     if argument:
         context.chat.model = argument
     window = f"context window {context.session.window.tokens:,} tokens"
     when = " from the next request" if argument else ""
     context.renderer.info(f"model: {context.chat.model}{when} ({window})")
+    for line in context.chat.fallbacks():
+        context.renderer.info(line)
 
 
 def _auto_run(context: CommandContext, argument: str) -> None:
@@ -231,7 +245,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("%save", "FILE", "save as JSON, or as a Markdown transcript if FILE ends in .md", _save),
     Command("%load", "FILE", "continue a conversation saved with %save", _load),
     Command("%tokens", "", "tokens in the context, used this session; rate-limit headroom", _tokens),
-    Command("%model", "[NAME]", "show the model, or use NAME for the following requests", _model),
+    Command("%model", "[NAME]", "show the model (and fallbacks), or use NAME for the following requests", _model),
     Command("%auto-run", "on|off", "run code without asking (on) or ask first (off)", _auto_run),
     Command("%sandbox", "on|off", "code writes only here and in the temp dir, with no network (on), or not", _sandbox),
     Command("%verbose", "on|off", "show step numbers, failure details and the API log as it happens", _verbose),

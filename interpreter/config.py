@@ -29,6 +29,9 @@ CONNECTION = frozenset(ENV_VARS)  # a key and the endpoint it belongs to
 MISSING_KEY = "(missing)"
 Layer = tuple[str, Mapping[str, object]]  # where some settings came from ("file", "env NAME"...), and their values
 SHORTEST_MASKED_KEY = 16  # a shorter key would give away too much of itself in 7 characters
+DEFAULT_FALLBACK_AFTER = 10.0  # seconds: a longer wait is worth a fallback model, a shorter one is sat out
+PROFILE_PREFIX = "profile:"  # a fallback model on another endpoint: that profile's endpoint, key and model
+NO_KEY = "no-key"  # sent to an endpoint with no key of its own: the SDK needs one, and none of ours may go there
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Settings:
     pass_env: tuple[str, ...] = ()  # environment variables (or patterns) cells get even though they look secret
     sandbox: bool = False  # cells write only in the working and temp directories, and have no network
     key_warning: str = ""  # said by doctor and the log: the environment's key goes to an endpoint set elsewhere
+    fallback_models: tuple[str, ...] = ()  # used in order while the model is busy: names, or "profile:NAME"
+    fallback_after: float = DEFAULT_FALLBACK_AFTER  # a named wait longer than this moves to a fallback
 
     def __repr__(self) -> str:
         # The key must never reach a log or a traceback through repr().
@@ -82,6 +87,7 @@ class Flags:
     context_window: int | None = None
     json: bool = False
     sandbox: bool = False
+    fallback_models: tuple[str, ...] | None = None
 
     def values(self) -> dict[str, object]:
         """The settings the flags give; a flag that was not given gives nothing."""
@@ -99,6 +105,7 @@ class Flags:
             "context_window": self.context_window,
             "json": self.json or None,
             "sandbox": self.sandbox or None,
+            "fallback_models": self.fallback_models,
         }
         return {name: value for name, value in given.items() if value is not None}
 
@@ -178,7 +185,30 @@ def effective(flags: Flags, env: Mapping[str, str] | None = None) -> Effective:
     _validate(settings, sources)
     settings = replace(settings, api_base=settings.api_base.rstrip("/"))
     settings = replace(settings, key_warning=_key_warning(settings, sources))
+    _check_fallbacks(settings.fallback_models, file, sources.get("fallback_models", DEFAULT_SOURCE))
     return Effective(settings, file.path, profile, {**sources, **_profile_source(flags, file)})
+
+
+def fallback_settings(entry: str, settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
+    """What a fallback entry runs with: `settings` with another model, or profile NAME's endpoint, key and model.
+
+    A profile's endpoint gets its own key only: a key set for another endpoint (the file's, the environment's)
+    is replaced by NO_KEY, as `key_warning` tells.
+    """
+    if not entry.startswith(PROFILE_PREFIX):
+        return replace(settings, model=entry)
+    found = effective(Flags(profile=entry.removeprefix(PROFILE_PREFIX)), env).settings
+    return replace(found, api_key=NO_KEY) if found.key_warning or not found.api_key else found
+
+
+def _check_fallbacks(entries: tuple[str, ...], file: SettingsFile, source: str) -> None:
+    """ConfigError for a fallback entry that names no model, or a profile the settings file does not have."""
+    for entry in entries:
+        name = entry.removeprefix(PROFILE_PREFIX)
+        if not name.strip():
+            raise ConfigError(f"fallback model {entry!r} (set by {source}) names nothing: give a model or profile:NAME")
+        if entry.startswith(PROFILE_PREFIX):
+            file.profile_values(name)  # ConfigError listing the profiles there are, when there is no such one
 
 
 def _environment(env: Mapping[str, str], stored: list[Layer]) -> list[Layer]:

@@ -134,12 +134,24 @@ class ContextTooLong(AttemptFailed):
 
 
 class GaveUp(ApiError):
-    """Raised when the retry policy stops: `str()` is the one summary line (why, attempts, time waited, request id)."""
+    """Raised when the retry policy stops: `str()` is the one summary line (why, attempts, time waited, request id).
 
-    def __init__(self, reason: str, *, attempts: int, waited: float, request_id: str | None = None) -> None:
+    `error` is the last attempt's failure as the server gave it, for whoever decides what to do next (a fallback).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        attempts: int,
+        waited: float,
+        request_id: str | None = None,
+        error: ApiError | None = None,
+    ) -> None:
         super().__init__(reason, request_id=request_id)
         self.attempts = attempts
         self.waited = waited
+        self.error = error
 
 
 class ExecutionError(InterpreterError):

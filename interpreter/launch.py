@@ -9,7 +9,7 @@ from pathlib import Path
 
 from interpreter import commands, diagnostics
 from interpreter.approval import Approver
-from interpreter.config import RESUME_LATEST, Settings
+from interpreter.config import PROFILE_PREFIX, RESUME_LATEST, Settings, fallback_settings
 from interpreter.context import ContextWindow
 from interpreter.directories import CONVERSATIONS, working_directory, writable_home
 from interpreter.errors import ConfigError, ConversationInUse, HomeNotWritable
@@ -19,6 +19,7 @@ from interpreter.llm import ChatModel, OpenAIChatModel, warm_up
 from interpreter.prompt import Prompter
 from interpreter.repl import replay, run_interactive, run_task
 from interpreter.resilience.breaker import CircuitBreaker
+from interpreter.resilience.fallback import FallbackModel, Route
 from interpreter.resilience.limiter import TokenEstimator
 from interpreter.resilience.model import ResilientModel, log_transition
 from interpreter.resilience.policy import RetrySettings
@@ -62,9 +63,8 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         # stdout carries only JSON lines, so nobody can be asked there: every cell is declined.
         renderer.info("--json without -y: code is not run (each cell is declined); add -y to run it")
         ask = _no_answer
-    adapter = build_adapter(settings)
     estimator = TokenEstimator()  # shared: the context window's estimates learn from the usage the model sees
-    model = build_model(settings, adapter, estimator)
+    model = build_chain(settings, estimator)
     try:
         with CtrlC().installed() as ctrl_c, build_executor(settings) as executor:
             approver = Approver(
@@ -78,7 +78,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 confirm=approver,
                 conversation=conversation,
                 save=save,
-                window=ContextWindow(adapter, configured=settings.context_window, estimator=estimator),
+                window=ContextWindow(model, configured=settings.context_window, estimator=estimator),
             )
             context = commands.CommandContext(
                 session,
@@ -86,7 +86,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 approver,
                 store,
                 api=model,
-                chat=adapter,
+                chat=model,
                 replay=lambda past: replay(past, renderer),
                 restart=executor.restart,
                 sandbox=executor,
@@ -96,8 +96,8 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 return run_task(session, renderer, task, ctrl_c, command)
             return run_interactive(session, renderer, prompter, ctrl_c, command)
     finally:
-        if model.traffic.rate_limited or model.traffic.waited:
-            renderer.info(model.traffic.summary())
+        if summary := model.summary():
+            renderer.info(summary)
         warming.join()
         store.release()
 
@@ -140,7 +140,28 @@ def build_adapter(settings: Settings) -> OpenAIChatModel:
     )
 
 
-def build_model(settings: Settings, adapter: OpenAIChatModel, estimator: TokenEstimator) -> ResilientModel:
+def build_chain(settings: Settings, estimator: TokenEstimator) -> FallbackModel:
+    """The model asked for, then each fallback model, each in the resilience layer; one circuit breaker per server."""
+    breakers: dict[str, CircuitBreaker] = {}
+    routes = [_route(settings, estimator, breakers)]
+    for entry in settings.fallback_models:
+        profile = entry.removeprefix(PROFILE_PREFIX) if entry.startswith(PROFILE_PREFIX) else None
+        routes.append(_route(fallback_settings(entry, settings), estimator, breakers, profile))
+    return FallbackModel(routes, after=settings.fallback_after)
+
+
+def _route(
+    settings: Settings, estimator: TokenEstimator, breakers: dict[str, CircuitBreaker], profile: str | None = None
+) -> Route:
+    """One model of the chain: its adapter in the resilience layer, with the breaker of its server."""
+    adapter = build_adapter(settings)
+    breaker = breakers.setdefault(settings.api_base, _breaker(settings))
+    return Route(adapter, _resilient(settings, adapter, estimator, breaker), profile)
+
+
+def _resilient(
+    settings: Settings, adapter: OpenAIChatModel, estimator: TokenEstimator, breaker: CircuitBreaker
+) -> ResilientModel:
     """`adapter` wrapped in the resilience layer, with the retry limits from the settings."""
     retry = RetrySettings(
         max_attempts=settings.max_retries + 1,
@@ -149,10 +170,14 @@ def build_model(settings: Settings, adapter: OpenAIChatModel, estimator: TokenEs
         backoff_base=settings.backoff_base,
         backoff_cap=settings.backoff_cap,
     )
-    breaker = CircuitBreaker(
+    return ResilientModel(adapter, settings=retry, breaker=breaker, estimator=estimator)
+
+
+def _breaker(settings: Settings) -> CircuitBreaker:
+    """A circuit breaker with the settings' threshold and open period."""
+    return CircuitBreaker(
         threshold=settings.breaker_threshold, open_for=settings.breaker_open, on_transition=log_transition
     )
-    return ResilientModel(adapter, settings=retry, breaker=breaker, estimator=estimator)
 
 
 def _home(path: Path, renderer: Renderer) -> Path | None:

@@ -57,6 +57,7 @@ class Message:
     # `reasoning_content`), and that server: the api_base that made the calls (None: not known, or no calls).
     extras: Mapping[str, Any] = field(default_factory=dict)
     origin: str | None = None
+    model: str | None = None  # the model that wrote an answer (a fallback's name when one stood in); ours, never sent
 
     @property
     def is_output(self) -> bool:
@@ -151,6 +152,7 @@ class Waiting:
     until: float
     attempt: int
     attempts: int
+    named: bool = False  # the server named this wait or the rate limits predict it (not a backoff guess)
 
     @property
     def verb(self) -> str:
@@ -166,6 +168,21 @@ class Waiting:
         """The plain words for this wait: "rate limited (TPM), retrying in 3.7s (attempt 2/6)"."""
         after = f" ({self.attempt_label})" if self.attempt_label else ""
         return f"{self.reason}, {self.verb} in {remaining:.1f}s{after}"
+
+
+@dataclass(frozen=True)
+class ModelSwitched:
+    """Requests go to `model` now instead of `previous`: a fallback stands in, or the model asked for is back.
+
+    `reason` is why `previous` was left ("rate limited (TPM)"), `seconds` how long it stays busy (None: for good);
+    `back` when `model` is one whose wait has passed.
+    """
+
+    previous: str
+    model: str
+    reason: str = ""
+    seconds: float | None = None
+    back: bool = False
 
 
 @dataclass(frozen=True)
@@ -301,6 +318,7 @@ class Decision:
 Event = (
     RequestStarted
     | Waiting
+    | ModelSwitched
     | Thinking
     | TextDelta
     | CodeDraft
@@ -312,4 +330,6 @@ Event = (
     | Notice
     | TurnEnded
 )
-StreamItem = ResponseHeaders | Waiting | StreamBroken | Thinking | TextDelta | ToolCallDraft | Usage | Reply
+StreamItem = (
+    ResponseHeaders | Waiting | ModelSwitched | StreamBroken | Thinking | TextDelta | ToolCallDraft | Usage | Reply
+)

@@ -18,6 +18,7 @@ from interpreter.messages import (
     Decision,
     Event,
     Message,
+    ModelSwitched,
     Notice,
     OutputChunk,
     Reply,
@@ -190,7 +191,7 @@ class Session:
                 if isinstance(item, TextDelta):
                     text.append(item.text)
                     yield item
-                elif isinstance(item, Waiting | Thinking):
+                elif isinstance(item, Waiting | Thinking | ModelSwitched):
                     yield item
                 elif isinstance(item, ToolCallDraft):
                     if (draft := drafts.feed(item)) is not None:

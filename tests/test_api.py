@@ -12,7 +12,7 @@ from typing import Any
 
 import psutil
 import pytest
-from fake_server import FakeServer, Fault, Reply
+from fake_server import FakeServer, Fault, RateLimit, Reply
 
 import interpreter
 from interpreter import Interpreter
@@ -26,6 +26,7 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Message,
+    ModelSwitched,
     OutputChunk,
     RequestStarted,
     TextDelta,
@@ -242,3 +243,16 @@ def test_sandbox_true_runs_the_code_in_the_sandbox(
     (finished,) = [event for event in events if isinstance(event, CodeFinished)]
     assert finished.result.sandboxed and "Permission denied" in finished.result.output
     assert list((tmp_path / "outside").iterdir()) == []
+
+
+def test_fallback_models_stand_in_while_the_model_is_rate_limited(make: Make, server: FakeServer) -> None:
+    server.enqueue(RateLimit.retry_after(60), model="gpt-4")
+    server.enqueue(Reply.text("42"), model="gpt-4o-mini")
+    session = make(model="gpt-4", fallback_models=["gpt-4o-mini"])
+
+    events = list(session.chat("compute 6*7"))
+
+    switches = [event for event in events if isinstance(event, ModelSwitched)]
+    assert [(s.previous, s.model) for s in switches] == [("gpt-4", "gpt-4o-mini")]
+    assert [request.model for request in server.requests] == ["gpt-4", "gpt-4o-mini"]
+    assert session.messages[-1].model == "gpt-4o-mini"

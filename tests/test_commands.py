@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import io
 import json
@@ -13,7 +14,7 @@ import psutil
 import pytest
 from fake_server import FakeServer
 from fake_server import Reply as Scripted
-from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, call_reply, text_reply
+from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, call_reply, rate_limited_for, text_reply
 from rich.cells import cell_len
 
 from interpreter import commands
@@ -26,6 +27,7 @@ from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, TextDelta, Usage
 from interpreter.prompt import Prompter
 from interpreter.repl import replay, run_interactive
+from interpreter.resilience.fallback import FallbackModel, Route
 from interpreter.resilience.model import ResilientModel
 from interpreter.session import Session
 from interpreter.storage import Conversation, ConversationStore, to_json
@@ -88,7 +90,8 @@ def build(
     model = model or FakeChatModel()
     clock = FakeClock()
     adapter = chat or FakeAdapter("gpt-4o")
-    api = ResilientModel(chat or model, clock=clock, sleep=clock.sleep)
+    resilient = ResilientModel(chat or model, clock=clock, sleep=clock.sleep)
+    api = FallbackModel([Route(adapter, resilient)], after=10.0, clock=clock)
     screen = io.StringIO()
     renderer = PlainRenderer(screen)
     asked: list[str] = []
@@ -107,7 +110,7 @@ def build(
         conversation=Conversation.new("gpt-4o"),
         save=store.save,
         system="SYSTEM",
-        window=ContextWindow(adapter),
+        window=ContextWindow(api),
     )
     context = commands.CommandContext(
         session,
@@ -115,7 +118,7 @@ def build(
         approver,
         store,
         api=api,
-        chat=adapter,
+        chat=api,
         replay=lambda past: replay(past, renderer),
         restart=executor.restart if executor else runner.restart,
         sandbox=executor or runner,
@@ -236,7 +239,12 @@ def test_save_writes_the_stored_json_and_load_continues_it_as_a_new_conversation
     replayed = ["> first task", "answer to first task", "> second task", "answer to second task"]
     assert shown == [*replayed, f"loaded 4 messages from {path} as conversation {loaded.id}"]
     assert loaded.id != saved["id"]
-    assert [m.to_dict() for m in loaded.messages] == saved["messages"] != []
+    assert (
+        [m.to_dict() for m in loaded.messages]
+        == [{name: value for name, value in m.items() if name != "model"} for m in saved["messages"]]
+        != []
+    )
+    assert [m.model for m in loaded.messages] == [None, "gpt-4o", None, "gpt-4o"]  # who wrote each answer
     assert rig.store.load(loaded.id).messages == loaded.messages
     rig.model.enqueue(text_reply("third answer"))
     rig.send("third task")
@@ -345,6 +353,28 @@ def test_model_shows_the_current_model_and_its_window(rig: Rig) -> None:
     assert rig.run("%model") == ["model: gpt-4o (context window 128,000 tokens)"]
     assert rig.run("%model gpt-4") == ["model: gpt-4 from the next request (context window 8,192 tokens)"]
     assert rig.context.chat.model == "gpt-4"
+
+
+def test_model_shows_the_fallbacks_and_the_model_standing_in_for_a_busy_one(rig: Rig) -> None:
+    primary, mini = FakeChatModel(), FakeChatModel()
+    primary.enqueue(rate_limited_for(60))
+    mini.enqueue(text_reply("42"))
+    routes = [
+        Route(FakeAdapter(name), ResilientModel(model, clock=rig.clock, sleep=rig.clock.sleep, random=lambda: 0.0))
+        for name, model in (("gpt-4", primary), ("gpt-4o-mini", mini))
+    ]
+    chain = FallbackModel(routes, after=10.0, clock=rig.clock)
+    list(chain.stream([Message("user", "hi")], []))
+    rig.clock.advance(15)
+    start = rig.screen.tell()
+
+    commands.run("%model", dataclasses.replace(rig.context, chat=chain, api=chain))
+
+    assert rig.screen.getvalue()[start:].splitlines() == [
+        "model: gpt-4o-mini (context window 128,000 tokens)",
+        "fallback models: gpt-4o-mini",
+        "gpt-4: rate limited (TPM), free again in 45s",
+    ]
 
 
 def test_model_switches_the_model_the_next_request_names(tmp_path: Path, server: FakeServer) -> None:

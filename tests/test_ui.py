@@ -22,6 +22,7 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Event,
+    ModelSwitched,
     Notice,
     OutputChunk,
     RequestStarted,
@@ -484,6 +485,33 @@ def test_a_wait_is_one_plain_line() -> None:
     assert out.getvalue() == (
         "rate limited (TPM), retrying in 3.7s (attempt 2/6)\nrate limit (TPM) nearly used, sending in 2.0s\n"
     )
+
+
+def test_a_change_of_model_is_one_line_and_the_status_line_names_the_model_in_use(out: io.StringIO) -> None:
+    clock = FakeClock(start=100.0)
+    renderer = TerminalRenderer(Console(file=out, width=80, height=24, force_terminal=True), clock=clock)
+    renderer.handle(RequestStarted(1))
+    (before,) = frame_rows(renderer._frame.view, height=24, clock=clock)
+    renderer.handle(ModelSwitched("gpt-4", "gpt-4o-mini", "rate limited (TPM)", 60.0))
+    renderer.handle(RequestStarted(2))
+    after = frame_rows(renderer._frame.view, height=24, clock=clock)[-1]
+    renderer.stop()
+    assert before.endswith("thinking… 0.0s")
+    assert after.endswith("thinking… 0.0s · gpt-4o-mini")
+    assert screen(out.getvalue()) == ["gpt-4 rate limited (TPM) for 1m00s; using gpt-4o-mini meanwhile"]
+
+
+def test_changes_of_model_are_plain_lines() -> None:
+    out = io.StringIO()
+    renderer = PlainRenderer(out)
+    renderer.handle(ModelSwitched("gpt-4", "gpt-4o-mini", "rate limited (TPM)", 60.0))
+    renderer.handle(ModelSwitched("gpt-4", "gpt-4o-mini", "not found", None))
+    renderer.handle(ModelSwitched("gpt-4o-mini", "gpt-4", back=True))
+    assert out.getvalue().splitlines() == [
+        "gpt-4 rate limited (TPM) for 1m00s; using gpt-4o-mini meanwhile",
+        "gpt-4: not found; using gpt-4o-mini from now on",
+        "back to gpt-4: its wait has passed",
+    ]
 
 
 def test_log_lines_show_only_when_verbose_and_above_the_live_region(

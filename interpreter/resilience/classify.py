@@ -55,6 +55,7 @@ class Rule:
     detail: bool = False  # append the server's own words: for these statuses they say what was wrong
     failure: type[AttemptFailed] = AttemptFailed  # what a final verdict raises; a subclass lets a caller act on it
     come_back: bool = False  # a final verdict that says when to try again, from the wait the server named
+    another_model: bool = False  # this model, or its quota, refused: another model (a fallback) may answer
 
 
 # Looked up by error.code first (the most specific field), then HTTP status, then exception class (by MRO).
@@ -62,13 +63,18 @@ class Rule:
 # server is up. Status 500 stands for every status from 500 up.
 RULES: Final[dict[str | int | type[ApiError], Rule]] = {
     "insufficient_quota": Rule(
-        False, "neutral", "out of credit", "the account has no credit left (insufficient_quota): check plan and billing"
+        False,
+        "neutral",
+        "out of credit",
+        "the account has no credit left (insufficient_quota): check plan and billing",
+        another_model=True,
     ),
     OVERSIZED: Rule(
         False,
         "neutral",
         "request too large",
         "this request is larger than your tokens-per-minute limit; shorten the conversation or raise the limit",
+        another_model=True,  # limits are per model: another one's may be larger
     ),
     USED_UP: Rule(
         False,
@@ -77,6 +83,7 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
         "the quota is used up for now (a daily quota, or the pricing tier's); no short wait renews it",
         detail=True,
         come_back=True,
+        another_model=True,
     ),
     NO_JINJA: Rule(False, "success", "tools need --jinja", f"the server takes no tools: {JINJA_FIX}", detail=True),
     "context_length_exceeded": Rule(
@@ -95,9 +102,12 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
         "out of credit",
         "the account is out of credit: check plan and billing",
         detail=True,
+        another_model=True,
     ),
     403: Rule(False, "success", "not allowed", "the API key may not do this: check its permissions", detail=True),
-    404: Rule(False, "success", "not found", "not found: check --model and --api-base", detail=True),
+    404: Rule(
+        False, "success", "not found", "not found: check --model and --api-base", detail=True, another_model=True
+    ),
     408: Rule(True, "failure", "server timed out"),
     409: Rule(True, "neutral", "conflict"),
     422: Rule(False, "success", "unprocessable request", "the API could not process the request", detail=True),
@@ -127,6 +137,7 @@ class Verdict:
     failure: type[AttemptFailed] = AttemptFailed  # the exception that carries this verdict
     words: str = ""  # the server's own message, on one line and capped
     context_window: int | None = None  # for a context overflow: the window the server named, in tokens
+    another_model: bool = False  # a final refusal of this model or its quota: another model may answer
 
 
 def classify(error: ApiError, *, now: datetime | None = None) -> Verdict:
@@ -163,6 +174,7 @@ def _status_verdict(error: ApiStatusError, now: datetime | None) -> Verdict:
         failure=rule.failure,
         words=words,
         context_window=window,
+        another_model=rule.another_model,
     )
 
 

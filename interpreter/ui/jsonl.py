@@ -20,6 +20,7 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Event,
+    ModelSwitched,
     Notice,
     OutputChunk,
     RequestStarted,
@@ -124,6 +125,15 @@ class JsonLinesRenderer:
                 return {"type": "code_declined", **_cell(cell)}
             case Notice(text=text):
                 return {"type": "notice", "text": text}
+            case ModelSwitched():
+                return {
+                    "type": "model_switched",
+                    "from": event.previous,
+                    "to": event.model,
+                    "reason": event.reason,
+                    "seconds": None if event.seconds is None else round(event.seconds, 3),
+                    "back": event.back,
+                }
             case TurnEnded(reason=reason, steps=steps):
                 return {"type": "turn_ended", "reason": reason, "steps": steps}
             case _:

@@ -19,6 +19,7 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Event,
+    ModelSwitched,
     Notice,
     OutputChunk,
     RequestStarted,
@@ -28,7 +29,7 @@ from interpreter.messages import (
     TurnEnded,
     Waiting,
 )
-from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note
+from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note, switched
 from interpreter.ui.output import LineSplitter, lines_of
 from interpreter.ui.thoughts import Thoughts
 from interpreter.ui.untrusted import visible, warning
@@ -135,6 +136,8 @@ class PlainRenderer:
                 return ["(declined)"]
             case Notice(text=text):
                 return [f"note: {text}"]
+            case ModelSwitched():
+                return [switched(event)]
             case TurnEnded(reason=reason, steps=steps):
                 return [f"stopped after {steps} steps (--max-steps)"] if reason == "max_steps" else []
             case _:

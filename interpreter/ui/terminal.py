@@ -17,6 +17,7 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Event,
+    ModelSwitched,
     Notice,
     OutputChunk,
     RequestStarted,
@@ -30,7 +31,7 @@ from interpreter.ui.blocks import BlockSplitter
 from interpreter.ui.codeblock import code_block
 from interpreter.ui.frame import TAIL_ROWS, Frame, Status, View
 from interpreter.ui.gutter import Gutter
-from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note
+from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note, switched
 from interpreter.ui.markdown import markdown
 from interpreter.ui.output import LineSplitter, lines_of
 from interpreter.ui.region import LiveRegion
@@ -82,6 +83,7 @@ class TerminalRenderer:
         self._region = LiveRegion(console, self._frame, refresh_per_second=REFRESH_PER_SECOND)
         self._printed = False
         self._thoughts = Thoughts(clock)
+        self._in_use = ""  # the model requests go to, once a fallback stood in: the status line names it
 
     def handle(self, event: Event) -> None:
         """Draw one session event."""
@@ -117,7 +119,7 @@ class TerminalRenderer:
         self._draft = None  # a cell cut off while being written (Ctrl-C) is not left in the rows under the prompt
         self._show([*self._thought(), *self._flush_text(), *self._flush_output()])
 
-    def _draw(self, event: Event) -> list[RenderableType]:  # noqa: PLR0911  # one case per event type
+    def _draw(self, event: Event) -> list[RenderableType]:  # noqa: PLR0911, PLR0912  # one case per event type
         """What one event adds to the transcript (a request or a run also sets the status)."""
         match event:
             case TextDelta(text=text):
@@ -129,7 +131,7 @@ class TerminalRenderer:
             case CodeDraft() | Thinking():
                 return []
             case RequestStarted(step=step):
-                self._status = Status("thinking… ", self._clock())
+                self._status = Status("thinking… ", self._clock(), f" · {self._in_use}" if self._in_use else "")
                 return self._section(Text(f"step {step}", style="dim")) if self.verbose else []
             case CodeProposed(cell=cell, in_text=in_text):
                 return self._proposed(cell, in_text)
@@ -143,6 +145,9 @@ class TerminalRenderer:
                 return self._section(Text("declined", style="dim"))
             case Notice(text=text):
                 return self._section(_line(text, "yellow"))
+            case ModelSwitched():
+                self._in_use = event.model
+                return self._section(_line(switched(event), "yellow"))
             case TurnEnded(reason=reason, steps=steps):
                 stopped = Text(f"stopped after {steps} steps (--max-steps)", style="yellow")
                 return self._section(stopped) if reason == "max_steps" else []
