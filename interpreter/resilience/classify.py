@@ -35,11 +35,14 @@ _DAY = 86_400.0  # Azure asks for exactly this when the pricing tier's quota is 
 # Per-day limits in the words of Groq ("tokens per day (TPD)") and others; Gemini names them in a quotaId instead.
 _PER_DAY = re.compile(r"\((?:TPD|RPD)\)|\b(?:tokens|requests) per day\b", re.IGNORECASE)
 _NO_QUOTA = "exceeded your current quota"  # OpenAI's insufficient_quota, also when a gateway replaced the code
-# Context overflow in the words of vLLM, OpenAI and LiteLLM ("maximum context length is 4096 tokens"), llama.cpp
-# ("exceeds the available context size") and vLLM 0.11 ("'max_tokens' or 'max_completion_tokens' is too large").
+# Context overflow in the words of vLLM, OpenAI, OpenRouter and LiteLLM ("maximum context length is 4096 tokens"),
+# llama.cpp ("exceeds the available context size"), vLLM 0.11 ("'max_tokens' or 'max_completion_tokens' is too
+# large"), Gemini ("The input token count (N) exceeds the maximum number of tokens allowed") and LM Studio ("tokens to
+# keep from the initial prompt is greater than the context length").
 _OVERFLOW = re.compile(
     r"maximum context length is \d+|exceeds the available context size|'max_tokens' or 'max_completion_tokens' is too"
-    r" large",
+    r" large|exceeds the maximum number of tokens allowed|tokens to keep from the initial prompt is greater than the"
+    r" context length",
     re.IGNORECASE,
 )
 
