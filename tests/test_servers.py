@@ -149,3 +149,21 @@ def test_a_call_whose_arguments_are_no_json_object_is_sent_to_ollama_as_one(
     calls = [call for message in sent["messages"] for call in message.get("tool_calls") or ()]
     # what the model wrote is still there for it to read
     assert {"unparsed_arguments": '"x = 6*7"'} in [json.loads(call["function"]["arguments"]) for call in calls]
+
+
+def test_calls_made_elsewhere_resumed_against_deepseek_thinking_end_in_one_line_saying_what_to_do(
+    run_cli: Run, server: FakeServer
+) -> None:
+    # DeepSeek's thinking mode asks back the reasoning of every earlier tool call (tests/flavours.py); Gemini's calls
+    # have none to give.
+    server.responder = script(GEMINI, TWO_STEPS)
+    assert run_cli("-c", "set x to 6*7, then print it", "-y").returncode == 0
+    with FakeServer() as deepseek:
+        deepseek.responder = script(DEEPSEEK, [Turn(code=("print(2*42)",)), Turn("It is 84.")])
+        result = run_cli("--resume", "-c", "now print twice that", "-y", "--api-base", deepseek.url)
+        asked = len(deepseek.requests)
+    assert result.returncode == 1
+    assert asked == 1
+    (line,) = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error:")]
+    assert "start a new conversation, or --resume this one with the --api-base that ran them" in line
+    assert "The `reasoning_content` in the thinking mode must be passed back to the API." in line

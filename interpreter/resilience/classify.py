@@ -30,6 +30,11 @@ NO_JINJA: Final = "tools_need_jinja"
 """Pseudo error code for llama-server started without --jinja: it takes no tools, and no retry changes that."""
 JINJA_FIX: Final = "start llama-server with --jinja, or use --no-tools"
 
+REASONING_MISSING: Final = "reasoning_not_passed_back"
+"""Pseudo error code for DeepSeek's thinking mode refusing earlier tool calls that came without their reasoning."""
+# DeepSeek asks back the reasoning of every tool call since the last task; calls another server made have none.
+_REASONING_ASKED = "`reasoning_content` in the thinking mode must be passed back"
+
 _DETAIL_LENGTH = 200
 _DAY = 86_400.0  # Azure asks for exactly this when the pricing tier's quota is spent
 # Per-day limits in the words of Groq ("tokens per day (TPD)") and others; Gemini names them in a quotaId instead.
@@ -82,6 +87,15 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
         come_back=True,
     ),
     NO_JINJA: Rule(False, "success", "tools need --jinja", f"the server takes no tools: {JINJA_FIX}", detail=True),
+    REASONING_MISSING: Rule(
+        False,
+        "success",
+        "reasoning missing",
+        "this conversation's code cells were run for another server, and DeepSeek in thinking mode asks for the"
+        " reasoning behind each, which it never had: start a new conversation, or --resume this one with the"
+        " --api-base that ran them",
+        detail=True,
+    ),
     "context_length_exceeded": Rule(
         False,
         "success",
@@ -209,6 +223,8 @@ def _key_from_words(status: int, body: ErrorBody, text: str, hint: Hint | None) 
     """The table key a message or type names when the code does not: out of quota, or a context overflow."""
     if needs_jinja(text):  # llama-server answers it with HTTP 500, yet it is its configuration, not an outage
         return NO_JINJA
+    if _REASONING_ASKED in text:
+        return REASONING_MISSING
     if _NO_QUOTA in text.lower() and _named(hint) is None:  # Gemini says the same of a per-minute quota, with a wait
         return "insufficient_quota"
     if status in (400, 413) and (body.type == "exceed_context_size_error" or _OVERFLOW.search(text)):
