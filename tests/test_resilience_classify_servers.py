@@ -201,9 +201,15 @@ def test_mistrals_422_names_the_refused_field_in_the_line() -> None:
     assert verdict.message == ("the API could not process the request: body.stream_options: Extra inputs (HTTP 422)")
 
 
-def test_deepseeks_refusal_of_calls_without_their_reasoning_is_final_and_says_what_to_do() -> None:
-    # DeepSeek thinking mode, issue 11 (body shape OpenAI's, UNCONFIRMED).
-    words = "The `reasoning_content` in the thinking mode must be passed back to the API."
+@pytest.mark.parametrize(
+    "words",
+    [
+        "The `reasoning_content` in the thinking mode must be passed back to the API.",  # issue 11
+        "Missing `reasoning_content` field in the assistant message at message index 2",  # zed-industries/zed#43887
+    ],
+)
+def test_deepseeks_refusal_of_calls_without_their_reasoning_is_final_and_says_what_to_do(words: str) -> None:
+    # DeepSeek thinking mode (body shape OpenAI's, UNCONFIRMED).
     verdict = classify(server_error(400, {"error": {"message": words, "type": "invalid_request_error"}}))
     assert not verdict.retry
     assert verdict.message.startswith("this conversation's code cells were run for another server")

@@ -32,8 +32,11 @@ JINJA_FIX: Final = "start llama-server with --jinja, or use --no-tools"
 
 REASONING_MISSING: Final = "reasoning_not_passed_back"
 """Pseudo error code for DeepSeek's thinking mode refusing earlier tool calls that came without their reasoning."""
-# DeepSeek asks back the reasoning of every tool call since the last task; calls another server made have none.
-_REASONING_ASKED = "`reasoning_content` in the thinking mode must be passed back"
+# DeepSeek asks back the reasoning of every tool call since the last task; calls another server made have none. Its
+# words, issue 11's and those zed-industries/zed#43887 quotes.
+_REASONING_ASKED = re.compile(
+    r"`reasoning_content` in the thinking mode must be passed back|Missing `reasoning_content` field in the assistant"
+)
 
 _DETAIL_LENGTH = 200
 _DAY = 86_400.0  # Azure asks for exactly this when the pricing tier's quota is spent
@@ -223,7 +226,7 @@ def _key_from_words(status: int, body: ErrorBody, text: str, hint: Hint | None) 
     """The table key a message or type names when the code does not: out of quota, or a context overflow."""
     if needs_jinja(text):  # llama-server answers it with HTTP 500, yet it is its configuration, not an outage
         return NO_JINJA
-    if _REASONING_ASKED in text:
+    if _REASONING_ASKED.search(text):
         return REASONING_MISSING
     if _NO_QUOTA in text.lower() and _named(hint) is None:  # Gemini says the same of a per-minute quota, with a wait
         return "insufficient_quota"
