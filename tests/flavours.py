@@ -245,8 +245,9 @@ def _ollama_old(turn: Turn, request: RecordedRequest) -> Frames:
 
 
 def _ollama_refuse_arguments(request: RecordedRequest) -> StatusFault | None:
-    # [src] ollama openai/openai.go FromCompletionToolCall: a history tool call's `arguments` string is unmarshalled
-    # into a map; anything but a JSON object is a 400 with NewError's body (type from the status, code null).
+    # [src] ollama openai/openai.go FromCompletionToolCall (HEAD; older releases alike [inferred]): a history call's
+    # `arguments` string is unmarshalled into a map; anything but a JSON object is a 400 with NewError's body (type
+    # from the status, code null).
     for message in _messages(request):
         for call in message.get("tool_calls") or ():
             if not _is_object(call.get("function", {}).get("arguments")):

@@ -94,9 +94,8 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
         False,
         "success",
         "reasoning missing",
-        "this conversation's code cells were run for another server, and DeepSeek in thinking mode asks for the"
-        " reasoning behind each, which it never had: start a new conversation, or --resume this one with the"
-        " --api-base that ran them",
+        "this conversation's code cells were run for another server, whose calls carry no reasoning, and DeepSeek in"
+        " thinking mode asks for it: start a new conversation, or --resume this one with the --api-base that ran them",
         detail=True,
     ),
     "context_length_exceeded": Rule(
