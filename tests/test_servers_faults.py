@@ -14,10 +14,9 @@ import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
-from fake_server import DEFAULT_HEADERS, Answer, FakeServer, RecordedRequest, StatusFault, prompt_tokens
+from fake_server import DEFAULT_HEADERS, Answer, FakeServer, Fault, RecordedRequest, StatusFault, prompt_tokens
 from flavours import (
     AZURE,
     DEEPSEEK,
@@ -240,16 +239,6 @@ def after_200(flavour: Flavour, body: Refusal) -> Callable[[int, int], Answer]:
     return lambda window, tokens: Broken(flavour, Turn(), (data(body(window, tokens)), DONE))
 
 
-def openai_overflow(window: int, tokens: int) -> dict[str, Any]:
-    """OpenAI's own overflow body (code context_length_exceeded), which Azure and Groq send too."""
-    message = (
-        f"This model's maximum context length is {window} tokens. However, your messages resulted in {tokens} tokens. "
-        "Please reduce the length of the messages."
-    )
-    error = {"message": message, "type": "invalid_request_error", "param": "messages"}
-    return {"error": {**error, "code": "context_length_exceeded"}}
-
-
 OVERFLOWS = [
     pytest.param(GEMINI, status(400, gemini_overflow), id="gemini"),
     pytest.param(VLLM, status(400, vllm_overflow), id="vllm"),
@@ -260,8 +249,8 @@ OVERFLOWS = [
     pytest.param(LMSTUDIO, status(400, lmstudio_overflow), id="lm-studio"),
     # Azure serves OpenAI's models with OpenAI's error bodies; Groq's own wording is UNCONFIRMED (PROVIDERS.md):
     # both get OpenAI's.
-    pytest.param(AZURE, status(400, openai_overflow), id="azure-as-openai"),
-    pytest.param(GROQ, status(400, openai_overflow), id="groq-as-openai"),
+    pytest.param(AZURE, Fault.context_length_exceeded, id="azure-as-openai"),
+    pytest.param(GROQ, Fault.context_length_exceeded, id="groq-as-openai"),
     # Mistral's and DeepSeek's own wordings are UNCONFIRMED: vLLM's words, in the flat body Mistral's errors have
     # and in DeepSeek's body shape (OpenAI's).
     pytest.param(MISTRAL, status(400, vllm_flat_overflow), id="mistral-as-vllm"),
@@ -281,6 +270,7 @@ class Overflowing:
     window: int = WINDOW
 
     def __call__(self, request: RecordedRequest) -> Answer:
+        """The refusal for a request too long, else the script's next reply."""
         tokens = prompt_tokens(request)
         return self.refusal(self.window, tokens) if tokens > self.window else self.script(request)
 
