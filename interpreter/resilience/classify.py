@@ -30,16 +30,27 @@ NO_JINJA: Final = "tools_need_jinja"
 """Pseudo error code for llama-server started without --jinja: it takes no tools, and no retry changes that."""
 JINJA_FIX: Final = "start llama-server with --jinja, or use --no-tools"
 
+REASONING_MISSING: Final = "reasoning_not_passed_back"
+"""Pseudo error code for DeepSeek's thinking mode refusing earlier tool calls that came without their reasoning."""
+# DeepSeek asks back the reasoning of every tool call since the last task; calls another server made have none. Its
+# words, issue 11's and those zed-industries/zed#43887 quotes.
+_REASONING_ASKED = re.compile(
+    r"`reasoning_content` in the thinking mode must be passed back|Missing `reasoning_content` field in the assistant"
+)
+
 _DETAIL_LENGTH = 200
 _DAY = 86_400.0  # Azure asks for exactly this when the pricing tier's quota is spent
 # Per-day limits in the words of Groq ("tokens per day (TPD)") and others; Gemini names them in a quotaId instead.
 _PER_DAY = re.compile(r"\((?:TPD|RPD)\)|\b(?:tokens|requests) per day\b", re.IGNORECASE)
 _NO_QUOTA = "exceeded your current quota"  # OpenAI's insufficient_quota, also when a gateway replaced the code
-# Context overflow in the words of vLLM, OpenAI and LiteLLM ("maximum context length is 4096 tokens"), llama.cpp
-# ("exceeds the available context size") and vLLM 0.11 ("'max_tokens' or 'max_completion_tokens' is too large").
+# Context overflow in the words of vLLM, OpenAI, OpenRouter and LiteLLM ("maximum context length is 4096 tokens"),
+# llama.cpp ("exceeds the available context size"), vLLM 0.11 ("'max_tokens' or 'max_completion_tokens' is too
+# large"), Gemini ("The input token count (N) exceeds the maximum number of tokens allowed") and LM Studio ("tokens to
+# keep from the initial prompt is greater than the context length").
 _OVERFLOW = re.compile(
     r"maximum context length is \d+|exceeds the available context size|'max_tokens' or 'max_completion_tokens' is too"
-    r" large",
+    r" large|exceeds the maximum number of tokens allowed|tokens to keep from the initial prompt is greater than the"
+    r" context length",
     re.IGNORECASE,
 )
 
@@ -86,6 +97,14 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
         another_model=True,
     ),
     NO_JINJA: Rule(False, "success", "tools need --jinja", f"the server takes no tools: {JINJA_FIX}", detail=True),
+    REASONING_MISSING: Rule(
+        False,
+        "success",
+        "reasoning missing",
+        "this conversation's code cells were run for another server, whose calls carry no reasoning, and DeepSeek in"
+        " thinking mode asks for it: start a new conversation, or --resume this one with the --api-base that ran them",
+        detail=True,
+    ),
     "context_length_exceeded": Rule(
         False,
         "success",
@@ -218,6 +237,8 @@ def _key_from_words(status: int, body: ErrorBody, text: str, hint: Hint | None) 
     """The table key a message or type names when the code does not: out of quota, or a context overflow."""
     if needs_jinja(text):  # llama-server answers it with HTTP 500, yet it is its configuration, not an outage
         return NO_JINJA
+    if _REASONING_ASKED.search(text):
+        return REASONING_MISSING
     if _NO_QUOTA in text.lower() and _named(hint) is None:  # Gemini says the same of a per-minute quota, with a wait
         return "insufficient_quota"
     if status in (400, 413) and (body.type == "exceed_context_size_error" or _OVERFLOW.search(text)):
