@@ -78,6 +78,7 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
         "neutral",
         "out of credit",
         "the account has no credit left (insufficient_quota): check plan and billing",
+        detail=True,  # behind a gateway its words are all that says which account and which quota
         another_model=True,
     ),
     OVERSIZED: Rule(
