@@ -56,6 +56,7 @@ class Settings:
     output_cap: int = DEFAULT_OUTPUT_CAP  # characters of a cell's output the model gets (head and tail kept)
     json: bool = False  # write one JSON object per event on stdout instead of drawing a screen
     pass_env: tuple[str, ...] = ()  # environment variables (or patterns) cells get even though they look secret
+    python: str | None = None  # the Python for python cells (a path or a name on PATH); None: the one a shell finds
     key_warning: str = ""  # said by doctor and the log: the environment's key goes to an endpoint set elsewhere
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ from interpreter.context import ContextWindow
 from interpreter.directories import CONVERSATIONS, working_directory, writable_home
 from interpreter.errors import ConfigError, ConversationInUse, HomeNotWritable
 from interpreter.execution import Executor
+from interpreter.execution.figures import OUTPUTS, FigureShelf
 from interpreter.interrupts import CtrlC
 from interpreter.llm import ChatModel, OpenAIChatModel, warm_up
 from interpreter.prompt import Prompter
@@ -67,7 +68,9 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
     model = build_model(settings, adapter, estimator)
     approver = Approver(ask, tell=renderer.error, auto_run=settings.auto_run)
     try:
-        with CtrlC().installed() as ctrl_c, build_executor(settings) as executor:
+        # The shelf reads the conversation going on when a cell has drawn a figure: by then the session exists.
+        shelf = FigureShelf(home / OUTPUTS, lambda: session.conversation.id) if home else None
+        with CtrlC().installed() as ctrl_c, build_executor(settings, figures=shelf) as executor:
             executor.prepare("python")  # the most asked-for language boots while the first request is out
             session = build_session(
                 settings,
@@ -123,9 +126,16 @@ def build_session(
     )
 
 
-def build_executor(settings: Settings) -> Executor:
-    """The code runner, with the settings' limits; close it (or use it as a context manager) to end its processes."""
-    return Executor(timeout=settings.timeout, output_cap=settings.output_cap, pass_env=settings.pass_env)
+def build_executor(settings: Settings, figures: FigureShelf | None = None) -> Executor:
+    """The code runner, with the settings' limits and Python; close it (or use it as a context manager) to end its
+    processes. Figures the cells draw are kept on `figures` (None: not kept)."""
+    return Executor(
+        timeout=settings.timeout,
+        output_cap=settings.output_cap,
+        pass_env=settings.pass_env,
+        python=settings.python,
+        figures=figures,
+    )
 
 
 def build_adapter(settings: Settings) -> OpenAIChatModel:

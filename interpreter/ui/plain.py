@@ -19,6 +19,7 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Event,
+    Figure,
     Notice,
     OutputChunk,
     RequestStarted,
@@ -129,6 +130,8 @@ class PlainRenderer:
                 return [_fenced(cell, " (edited)")] if edited else []
             case OutputChunk(text=text):
                 return self._output.feed(text)
+            case Figure():
+                return [*self._flush_output(), event.line]
             case CodeFinished(cell=cell, result=result):
                 return self._finish(cell, result)
             case CodeDeclined():

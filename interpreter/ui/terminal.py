@@ -17,6 +17,7 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Event,
+    Figure,
     Notice,
     OutputChunk,
     RequestStarted,
@@ -116,7 +117,7 @@ class TerminalRenderer:
         self._draft = None  # a cell cut off while being written (Ctrl-C) is not left in the rows under the prompt
         self._show([*self._thought(), *self._flush_text(), *self._flush_output()])
 
-    def _draw(self, event: Event) -> list[RenderableType]:  # noqa: PLR0911  # one case per event type
+    def _draw(self, event: Event) -> list[RenderableType]:  # noqa: PLR0911, PLR0912  # one case per event type
         """What one event adds to the transcript (a request or a run also sets the status)."""
         match event:
             case TextDelta(text=text):
@@ -136,6 +137,8 @@ class TerminalRenderer:
                 return self._start(cell, edited)
             case OutputChunk(text=text):
                 return self._output_lines(self._output.feed(text))
+            case Figure():
+                return [*self._flush_output(), *self._output_block([_line(event.line)])]
             case CodeFinished(cell=cell, result=result):
                 return self._finish(cell, result)
             case CodeDeclined():
