@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from interpreter import storage
+from interpreter import storage, viewer
 from interpreter.conversations import cut
 from interpreter.errors import CommandError
 from interpreter.resilience.durations import format_wait
@@ -44,6 +44,11 @@ class Metered(Protocol):
         ...
 
 
+def no_figures(number: int) -> Path | None:
+    """Figure `number`, when figures are not kept (the home cannot be written): none."""
+    return None
+
+
 @dataclass(frozen=True)
 class CommandContext:
     """The collaborators a command may act on; nothing else reaches a handler."""
@@ -56,6 +61,7 @@ class CommandContext:
     chat: Named
     replay: Callable[[list[Message]], None]  # shows a conversation's earlier turns, as --resume does
     restart: Callable[[], None]  # ends the language processes: variables, imports and background jobs go
+    find_figure: Callable[[int], Path | None] = no_figures  # figure N of this conversation, if kept
 
 
 Handler = Callable[[CommandContext, str], None]
@@ -183,6 +189,16 @@ def _verbose(context: CommandContext, argument: str) -> None:
     context.renderer.info(f"verbose: {_word(context.renderer.verbose)}")
 
 
+def _open(context: CommandContext, argument: str) -> None:
+    """Open figure N of this conversation with the system viewer."""
+    if not argument.isdigit():
+        raise CommandError("usage: %open N (the number of a figure, as in [figure N: ...])")
+    path = context.find_figure(int(argument))
+    if path is None:
+        raise CommandError(f"no figure {int(argument)} in this conversation")
+    context.renderer.info(f"opening {path} with {Path(viewer.open_file(path)).name}")
+
+
 def _conversations(context: CommandContext, argument: str) -> None:
     """The most recent saved conversations: id, date, first line."""
     summaries = context.store.summaries()[:RECENT]
@@ -205,6 +221,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("%auto-run", "on|off", "run code without asking (on) or ask first (off)", _auto_run),
     Command("%verbose", "on|off", "show step numbers, failure details and the API log as it happens", _verbose),
     Command("%conversations", "", f"the {RECENT} most recent saved conversations", _conversations),
+    Command("%open", "N", "open figure N of this conversation with the system viewer", _open),
 )
 
 

@@ -90,6 +90,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 chat=adapter,
                 replay=lambda past: replay(past, renderer),
                 restart=executor.restart,
+                find_figure=shelf.find if shelf else commands.no_figures,
             )
             command = partial(commands.run, context=context)
             if task is not None:

@@ -25,7 +25,7 @@ class FigureShelf:
     """Where a session's figures go: a spool the worker writes, and the current conversation's folder."""
 
     def __init__(self, root: Path, conversation: Callable[[], str]) -> None:
-        self._root = root
+        self._root = root.absolute()  # figures are named by absolute paths (and file:// links)
         self._conversation = conversation  # the id of the conversation going on now
         self._spool: Path | None = None
 

@@ -51,6 +51,17 @@ class LiveRegion:
             active = bool(self._rows)
         self._keep_ticking(active)
 
+    def write_above(self, codes: str) -> None:
+        """Write `codes` of ours that Rich cannot measure (an inline image) above the region, on rows of their own;
+        the region is drawn again below them."""
+        with self._lock:
+            self._draw([], [])  # the region comes down: the cursor at the start of the row below the transcript
+            self._console.file.write(f"{codes}\n")
+            self._rows, self._row = [], 0
+            self._draw([], self._frame_rows())
+            active = bool(self._rows)
+        self._keep_ticking(active)
+
     def refresh(self) -> None:
         """Redraw the region if what it shows has changed (the clock moved on, the terminal was resized)."""
         with self._lock:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO, assert_never
 
 from rich.console import Console, Group, NewLine, RenderableType
+from rich.style import Style
 from rich.text import Text
 
 from interpreter.messages import (
@@ -31,6 +33,7 @@ from interpreter.ui.blocks import BlockSplitter
 from interpreter.ui.codeblock import code_block
 from interpreter.ui.frame import TAIL_ROWS, Frame, Status, View
 from interpreter.ui.gutter import Gutter
+from interpreter.ui.images import ImageProtocol, inline_image
 from interpreter.ui.labels import cut_note, duration, outcome, reset_note
 from interpreter.ui.markdown import markdown
 from interpreter.ui.output import LineSplitter, lines_of
@@ -55,7 +58,7 @@ def footer(result: RunResult) -> Text:
     return Text(f"{words} · {duration(result.elapsed)}", style=style)
 
 
-def _line(text: str, style: str = "") -> Text:
+def _line(text: str, style: str | Style = "") -> Text:
     """One line of foreign text (or of ours around it), through the gate."""
     return Text(visible(text), style=style)
 
@@ -69,8 +72,16 @@ def _countdown(wait: Waiting, now: float) -> Status:
 class TerminalRenderer:
     """Draws a session on a terminal: finished blocks print once; only the frame below them is redrawn."""
 
-    def __init__(self, console: Console, *, clock: Callable[[], float] = time.monotonic, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        verbose: bool = False,
+        images: ImageProtocol = ImageProtocol.NONE,
+    ) -> None:
         self._console = console
+        self._images = images  # how this terminal takes inline pictures, if it does
         self._clock = clock
         self.verbose = verbose
         self._blocks = BlockSplitter()
@@ -94,6 +105,8 @@ class TerminalRenderer:
             self._status = None  # "thinking" and "running" last until anything but output or a notice
         self._draft = event if isinstance(event, CodeDraft) else None  # a cell being written shows until it is done
         self._show([*shown, *self._draw(event)])
+        if isinstance(event, Figure):
+            self._picture(event)
 
     def info(self, line: str) -> None:
         """Print one informational line."""
@@ -138,7 +151,8 @@ class TerminalRenderer:
             case OutputChunk(text=text):
                 return self._output_lines(self._output.feed(text))
             case Figure():
-                return [*self._flush_output(), *self._output_block([_line(event.line)])]
+                link = Style(link=Path(event.path).as_uri())  # a click opens it, where the terminal allows
+                return [*self._flush_output(), *self._output_block([_line(event.line, link)])]
             case CodeFinished(cell=cell, result=result):
                 return self._finish(cell, result)
             case CodeDeclined():
@@ -150,6 +164,12 @@ class TerminalRenderer:
                 return self._section(stopped) if reason == "max_steps" else []
             case _:
                 assert_never(event)
+
+    def _picture(self, figure: Figure) -> None:
+        """Draw the figure itself under its line, on a terminal that takes pictures."""
+        drawing = inline_image(figure, self._images, self._console.width - 1)
+        if drawing is not None:
+            self._region.write_above(drawing)
 
     def _proposed(self, cell: CodeCell, in_text: bool) -> list[RenderableType]:
         """A cell to approve: its code (unless the text showed it), and a warning when it holds control characters."""
