@@ -96,12 +96,13 @@ def test_figures_left_open_are_saved_once_and_numbered_on_through_the_conversati
 
 
 def test_cells_and_the_programs_they_start_get_a_backend_without_a_window(run_cli: Run, server: FakeServer) -> None:
-    code = "import os, subprocess\nprint(os.environ['MPLBACKEND'])\nsubprocess.run(['sh', '-c', 'echo child: $MPLBACKEND'])"
+    child = "subprocess.run(['sh', '-c', 'echo in: $MPLBACKEND'])"  # a program the cell starts
+    code = f"import os, subprocess\nprint(os.environ['MPLBACKEND'])\n{child}"
     server.enqueue(Reply.tool_call("python", code), Reply.text("done"))
 
     result = run_cli("-c", "which backend", "-y")
 
-    assert "Agg\nchild: Agg\n" in result.stdout
+    assert "Agg\nin: Agg\n" in result.stdout
 
 
 def test_a_figure_that_cannot_be_drawn_is_one_line_and_the_python_process_lives_on(
