@@ -120,18 +120,26 @@ def test_a_figure_that_cannot_be_drawn_is_one_line_and_the_python_process_lives_
 # ---- the terminal ---------------------------------------------------------------------------------------------
 
 
+# What kitty answers to the graphics query and to DA1 (https://sw.kovidgoyal.net/kitty/graphics-protocol/).
+KITTY_ANSWERS = "\x1b_Gi=31;OK\x1b\\\x1b[?62;c"
+QUERY = b"\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\\x1b[c"
+PlotOnTerminal = Callable[..., tuple[bytes, Path]]
+
+
 @pytest.fixture
 def plot_on_terminal(
     interpreter_command: list[str], server: FakeServer, private_home: Path
-) -> Iterator[Callable[[dict[str, str]], tuple[bytes, Path]]]:
-    """Run `-c plot -y` on a pty with these variables; what it wrote, and the figure saved."""
+) -> Iterator[PlotOnTerminal]:
+    """Run `-c plot -y` on a pty with these variables (and the terminal's answers typed ahead, so that no timing
+    decides whether they come in time); what it wrote, and the figure saved."""
     terminals: list[Terminal] = []
 
-    def plot(env: dict[str, str]) -> tuple[bytes, Path]:
+    def plot(env: dict[str, str], answers: str = "") -> tuple[bytes, Path]:
         server.enqueue(Reply.tool_call("python", PLOT), Reply.text("all done"))
         args = ["--api-base", server.url, "--api-key", "sk-test", "-c", "plot", "-y"]
         terminal = Terminal(interpreter_command[0], args, env=env, cols=100)
         terminals.append(terminal)
+        terminal.send(answers)
         terminal.wait_for("all done")
         assert terminal.exit_status() == 0
         (saved,) = figures_of(private_home)
@@ -142,28 +150,41 @@ def plot_on_terminal(
         terminal.close()
 
 
-def test_kitty_gets_the_figure_drawn_inline(plot_on_terminal: Callable[[dict[str, str]], tuple[bytes, Path]]) -> None:
+def test_kitty_gets_the_figure_drawn_inline(plot_on_terminal: PlotOnTerminal) -> None:
     written, saved = plot_on_terminal({"TERM": "xterm-kitty"})
 
-    commands = re.findall(rb"\x1b_G([^;]*);([^\x1b]*)\x1b\\", written)
+    assert QUERY not in written  # the environment said: the terminal is not asked
+    assert_kitty_drawn(written, saved)
+
+
+def test_a_terminal_that_answers_as_kitty_does_gets_the_figure_drawn_inline(plot_on_terminal: PlotOnTerminal) -> None:
+    written, saved = plot_on_terminal({"TERM": "xterm-256color"}, answers=KITTY_ANSWERS)
+
+    assert written.count(QUERY) == 1
+    assert_kitty_drawn(written, saved)
+
+
+def assert_kitty_drawn(written: bytes, saved: Path) -> None:
+    """`written` holds the kitty graphics commands that draw the PNG file `saved`."""
+    found = re.findall(rb"\x1b_G([^;]*);([^\x1b]*)\x1b\\", written)
+    commands = [(keys, payload) for keys, payload in found if not keys.startswith(b"i=31,")]  # not the query
     assert commands[0][0] == b"a=T,f=100,q=2,c=25,m=1"  # 200 px wide: 25 columns; more chunks follow
     assert [keys for keys, _ in commands[1:]] == [b"m=1"] * (len(commands) - 2) + [b"m=0"]
     assert b"".join(payload for _, payload in commands) == base64.standard_b64encode(saved.read_bytes())
 
 
-def test_iterm2_gets_the_figure_drawn_inline(plot_on_terminal: Callable[[dict[str, str]], tuple[bytes, Path]]) -> None:
+def test_iterm2_gets_the_figure_drawn_inline(plot_on_terminal: PlotOnTerminal) -> None:
     written, saved = plot_on_terminal({"TERM_PROGRAM": "iTerm.app"})
 
     assert b"\x1b]1337;File=inline=1;size=%d;width=25;" % saved.stat().st_size in written
     assert b"\x1b_G" not in written
 
 
-def test_other_terminals_get_a_link_to_the_figure(
-    plot_on_terminal: Callable[[dict[str, str]], tuple[bytes, Path]],
-) -> None:
+def test_a_terminal_that_does_not_answer_gets_a_link_to_the_figure(plot_on_terminal: PlotOnTerminal) -> None:
     written, saved = plot_on_terminal({"TERM": "xterm-256color"})
 
-    assert b"\x1b_G" not in written and b"\x1b]1337;" not in written
+    assert written.count(QUERY) == 1  # asked once; no answer came within the timeout
+    assert b"\x1b_Ga=" not in written and b"\x1b]1337;" not in written
     assert f";{saved.as_uri()}\x1b\\[figure 1: ".encode() in written  # OSC 8: the line is a link to the file
 
 

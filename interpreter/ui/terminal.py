@@ -33,7 +33,7 @@ from interpreter.ui.blocks import BlockSplitter
 from interpreter.ui.codeblock import code_block
 from interpreter.ui.frame import TAIL_ROWS, Frame, Status, View
 from interpreter.ui.gutter import Gutter
-from interpreter.ui.images import ImageProtocol, inline_image
+from interpreter.ui.images import ImageProtocol, ask_terminal, inline_image
 from interpreter.ui.labels import cut_note, duration, outcome, reset_note
 from interpreter.ui.markdown import markdown
 from interpreter.ui.output import LineSplitter, lines_of
@@ -78,10 +78,12 @@ class TerminalRenderer:
         *,
         clock: Callable[[], float] = time.monotonic,
         verbose: bool = False,
-        images: ImageProtocol = ImageProtocol.NONE,
+        images: ImageProtocol | None = ImageProtocol.NONE,
+        ask: Callable[[], ImageProtocol] = ask_terminal,
     ) -> None:
         self._console = console
-        self._images = images  # how this terminal takes inline pictures, if it does
+        self._images = images  # how this terminal takes inline pictures, if it does; None: ask it (`ask`)
+        self._ask = ask
         self._clock = clock
         self.verbose = verbose
         self._blocks = BlockSplitter()
@@ -166,10 +168,15 @@ class TerminalRenderer:
                 assert_never(event)
 
     def _picture(self, figure: Figure) -> None:
-        """Draw the figure itself under its line, on a terminal that takes pictures."""
-        drawing = inline_image(figure, self._images, self._console.width - 1)
-        if drawing is not None:
-            self._region.write_above(drawing)
+        """Draw the figure itself under its line, on a terminal that takes pictures (asking it first, if need be)."""
+        if self._images is not ImageProtocol.NONE:
+            self._region.write_above(lambda: inline_image(figure, self._protocol(), self._console.width - 1))
+
+    def _protocol(self) -> ImageProtocol:
+        """How the terminal takes pictures: as the environment said, else as it answered (asked once)."""
+        if self._images is None:
+            self._images = self._ask()
+        return self._images
 
     def _proposed(self, cell: CodeCell, in_text: bool) -> list[RenderableType]:
         """A cell to approve: its code (unless the text showed it), and a warning when it holds control characters."""
