@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import sysconfig
 import venv
 import zipfile
 from collections.abc import Callable, Iterator
@@ -34,8 +33,10 @@ MARKER = "import steady_marker; print(steady_marker.WHERE)"
 
 
 def site_packages(environment: Path) -> Path:
-    """The site-packages folder of a virtualenv made by this Python."""
-    return Path(sysconfig.get_path("purelib", vars={"base": str(environment), "platbase": str(environment)}))
+    """The site-packages folder of a virtualenv, as its own Python names it."""
+    python = environment / "bin" / "python"
+    asked = [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+    return Path(subprocess.run(asked, capture_output=True, text=True, check=True).stdout.strip())
 
 
 def make_venv(where: Path, *, with_pip: bool = False) -> Path:
