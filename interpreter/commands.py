@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from interpreter import storage
+from interpreter import storage, viewer
 from interpreter.conversations import cut
 from interpreter.errors import CommandError
 from interpreter.resilience.durations import format_wait
@@ -69,6 +69,11 @@ class Models(Protocol):
         ...
 
 
+def no_figures(number: int) -> Path | None:
+    """Figure `number`, when figures are not kept (the home cannot be written): none."""
+    return None
+
+
 @dataclass(frozen=True)
 class CommandContext:
     """The collaborators a command may act on; nothing else reaches a handler."""
@@ -82,6 +87,7 @@ class CommandContext:
     replay: Callable[[list[Message]], None]  # shows a conversation's earlier turns, as --resume does
     restart: Callable[[], None]  # ends the language processes: variables, imports and background jobs go
     sandbox: SandboxSwitch
+    find_figure: Callable[[int], Path | None] = no_figures  # figure N of this conversation, if kept
 
 
 Handler = Callable[[CommandContext, str], None]
@@ -227,6 +233,16 @@ def _sandbox(context: CommandContext, argument: str) -> None:
         context.renderer.info("sandbox: off (code runs in new processes: earlier variables are gone)")
 
 
+def _open(context: CommandContext, argument: str) -> None:
+    """Open figure N of this conversation with the system viewer."""
+    if not argument.isdigit():
+        raise CommandError("usage: %open N (the number of a figure, as in [figure N: ...])")
+    path = context.find_figure(int(argument))
+    if path is None:
+        raise CommandError(f"no figure {int(argument)} in this conversation")
+    context.renderer.info(f"opening {path} with {Path(viewer.open_file(path)).name}")
+
+
 def _conversations(context: CommandContext, argument: str) -> None:
     """The most recent saved conversations: id, date, first line."""
     summaries = context.store.summaries()[:RECENT]
@@ -250,6 +266,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("%sandbox", "on|off", "code writes only here and in the temp dir, with no network (on), or not", _sandbox),
     Command("%verbose", "on|off", "show step numbers, failure details and the API log as it happens", _verbose),
     Command("%conversations", "", f"the {RECENT} most recent saved conversations", _conversations),
+    Command("%open", "N", "open figure N of this conversation with the system viewer", _open),
 )
 
 

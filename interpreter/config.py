@@ -60,6 +60,7 @@ class Settings:
     json: bool = False  # write one JSON object per event on stdout instead of drawing a screen
     pass_env: tuple[str, ...] = ()  # environment variables (or patterns) cells get even though they look secret
     sandbox: bool = False  # cells write only in the working and temp directories, and have no network
+    python: str | None = None  # the Python for python cells (a path or a name on PATH); None: the one a shell finds
     key_warning: str = ""  # said by doctor and the log: the environment's key goes to an endpoint set elsewhere
     fallback_models: tuple[str, ...] = ()  # used in order while the model is busy: names, or "profile:NAME"
     fallback_after: float = DEFAULT_FALLBACK_AFTER  # a named wait longer than this moves to a fallback

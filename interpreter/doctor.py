@@ -1,13 +1,14 @@
 """`interpreter doctor`: a few seconds of checks, each failure with its fix in one line.
 
 The endpoint answers, the key is accepted, the model exists, tool calling works, the rate-limit headroom the
-server reports, which languages can run here, whether cells can be sandboxed, and whether the home directory is
-writable.
+server reports, which languages can run here, which Python runs python cells, whether cells can be sandboxed, and
+whether the home directory is writable.
 """
 
 from __future__ import annotations
 
 import enum
+import os
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,7 @@ from interpreter import probe
 from interpreter.config import Settings, ensure_home
 from interpreter.errors import ConfigError
 from interpreter.execution import sandbox
+from interpreter.execution.interpreters import choose_python
 from interpreter.execution.languages import LANGUAGES, Language
 from interpreter.identity import Identity, identify, retry_warning
 from interpreter.probe import Answer
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 
 ENDPOINT, SERVER, KEY, MODEL = "endpoint", "server", "API key", "model"
 TOOLS, HEADROOM = "tool calling", "rate limits"
-LANGUAGES_CHECK, SANDBOX, HOME = "languages", "sandbox", "home directory"
+LANGUAGES_CHECK, PYTHON_CHECK, SANDBOX, HOME = "languages", "python", "sandbox", "home directory"
 _NO_TOOLS_FIX = "use --no-tools (or tools = false in the settings file): the model then writes fenced code blocks"
 _SLOW_FIX = (
     "the server is up but slow or stuck (a local one may still be loading the model): try again, or check its load"
@@ -78,7 +80,7 @@ def run(
     identity = identify([answers.listed, answers.chat])
     if warning := retry_warning(identity):  # a proxy's habit, not a fault: the setup works, but waits stack up
         print(f"warning: {warning}\n", file=out)
-    checks = [*api_checks(settings, answers, identity), languages_check()]
+    checks = [*api_checks(settings, answers, identity), languages_check(), python_check(settings.python)]
     checks += [sandbox_check(sandbox.probe(), wanted=settings.sandbox), home_check(settings.home)]
     print_checklist(checks, out, terminal=terminal)
     return 1 if any(check.status is Status.FAILED for check in checks) else 0
@@ -280,6 +282,16 @@ def sandbox_check(found: sandbox.Availability, *, wanted: bool) -> Check:
     if wanted:
         return Check(SANDBOX, Status.FAILED, f"not available: {found.problem}", sandbox.FIX)
     return Check(SANDBOX, Status.SKIPPED, f"not available: {found.problem} (only --sandbox needs it)")
+
+
+def python_check(setting: str | None, environ: Mapping[str, str] | None = None) -> Check:
+    """The Python python cells run on, and its version (it is started once to ask); failed when the person's is
+    passed over for the tool's own."""
+    choice = choose_python(setting, os.environ if environ is None else environ)
+    if choice.refused:
+        fix = "set python in the settings file to a Python 3.8 or newer, or activate an environment that has one"
+        return Check(PYTHON_CHECK, Status.FAILED, choice.banner(), fix)
+    return Check(PYTHON_CHECK, Status.OK, choice.banner())
 
 
 def home_check(home: Path) -> Check:

@@ -15,7 +15,8 @@
     │   └── GaveUp                    the retry policy stopped retrying (one summary line)
     ├── ExecutionError                code could not be run
     │   ├── UnknownLanguage           the model asked for a language we do not know
-    │   └── LanguageUnavailable       a known language whose interpreter is not installed
+    │   ├── LanguageUnavailable       a known language whose interpreter is not installed
+    │   └── UnusablePython            the Python chosen for cells cannot run them (cells use the tool's own)
     ├── TaskTooLong                   a task that cannot fit the model's context window even alone (not sent)
     ├── StorageError                  a conversation could not be read or written
     │   ├── NoSuchConversation        no conversation has the id given
@@ -164,6 +165,10 @@ class UnknownLanguage(ExecutionError):
 
 class LanguageUnavailable(ExecutionError):
     """Raised when a known language's interpreter is not installed on this machine."""
+
+
+class UnusablePython(ExecutionError):
+    """Raised when the Python found for cells is missing, broken or too old; cells then run on the tool's own."""
 
 
 class TaskTooLong(InterpreterError):

@@ -14,6 +14,7 @@ from interpreter.context import ContextWindow
 from interpreter.directories import CONVERSATIONS, working_directory, writable_home
 from interpreter.errors import ConfigError, ConversationInUse, HomeNotWritable
 from interpreter.execution import Executor
+from interpreter.execution.figures import OUTPUTS, FigureShelf
 from interpreter.interrupts import CtrlC
 from interpreter.llm import ChatModel, OpenAIChatModel, warm_up
 from interpreter.prompt import Prompter
@@ -66,7 +67,9 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
     estimator = TokenEstimator()  # shared: the context window's estimates learn from the usage the model sees
     model = build_chain(settings, estimator)
     try:
-        with CtrlC().installed() as ctrl_c, build_executor(settings) as executor:
+        # The shelf reads the conversation going on when a cell has drawn a figure: by then the session exists.
+        shelf = FigureShelf(home / OUTPUTS, lambda: session.conversation.id) if home else None
+        with CtrlC().installed() as ctrl_c, build_executor(settings, figures=shelf) as executor:
             approver = Approver(
                 ask, tell=renderer.error, auto_run=settings.auto_run, sandboxed=lambda: executor.sandboxed
             )
@@ -90,6 +93,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 replay=lambda past: replay(past, renderer),
                 restart=executor.restart,
                 sandbox=executor,
+                find_figure=shelf.find if shelf else commands.no_figures,
             )
             command = partial(commands.run, context=context)
             if task is not None:
@@ -126,10 +130,16 @@ def build_session(
     )
 
 
-def build_executor(settings: Settings) -> Executor:
-    """The code runner, with the settings' limits; close it (or use it as a context manager) to end its processes."""
+def build_executor(settings: Settings, figures: FigureShelf | None = None) -> Executor:
+    """The code runner, with the settings' limits and Python; close it (or use it as a context manager) to end its
+    processes. Figures the cells draw are kept on `figures` (None: not kept)."""
     return Executor(
-        timeout=settings.timeout, output_cap=settings.output_cap, pass_env=settings.pass_env, sandboxed=settings.sandbox
+        timeout=settings.timeout,
+        output_cap=settings.output_cap,
+        pass_env=settings.pass_env,
+        python=settings.python,
+        figures=figures,
+        sandboxed=settings.sandbox,
     )
 
 

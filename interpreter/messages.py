@@ -216,6 +216,30 @@ class OutputChunk:
 
 
 @dataclass(frozen=True)
+class Runtime:
+    """The program that ran a cell: its path, and its version where known ("3.12.1" for Python)."""
+
+    path: str
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A picture a cell drew, saved as `path` (figure `number` of its conversation), `width` x `height` pixels."""
+
+    number: int
+    path: str
+    width: int
+    height: int
+    format: str = "png"
+
+    @property
+    def line(self) -> str:
+        """How the output names it: `[figure 1: /home/ada/.../figure-1.png]`."""
+        return f"[figure {self.number}: {self.path}]"
+
+
+@dataclass(frozen=True)
 class RunResult:
     """How a run ended.
 
@@ -233,6 +257,7 @@ class RunResult:
     interrupted: bool = False
     restarted: bool = False
     sandboxed: bool = False
+    runtime: Runtime | None = None  # None: not started (a run stopped before its process was)
 
 
 # ---- what a session yields ----------------------------------------------------------------------------
@@ -325,11 +350,13 @@ Event = (
     | CodeProposed
     | CodeStarted
     | OutputChunk
+    | Figure
     | CodeFinished
     | CodeDeclined
     | Notice
     | TurnEnded
 )
+RunItem = OutputChunk | Notice | Figure | RunResult  # what running a cell yields, its RunResult last
 StreamItem = (
     ResponseHeaders | Waiting | ModelSwitched | StreamBroken | Thinking | TextDelta | ToolCallDraft | Usage | Reply
 )

@@ -32,6 +32,7 @@ FILE_KEYS: dict[str, type] = {
     "sandbox": bool,
     "fallback_models": tuple,
     "fallback_after": float,
+    "python": str,
 }
 _TYPE_NAMES = {
     str: "a string",

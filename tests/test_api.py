@@ -27,6 +27,7 @@ from interpreter.messages import (
     CodeStarted,
     Message,
     ModelSwitched,
+    Notice,
     OutputChunk,
     RequestStarted,
     TextDelta,
@@ -69,7 +70,7 @@ def test_chat_yields_the_session_events_and_runs_code(make: Make, server: FakeSe
     events = list(session.chat("compute 6*7"))
 
     kinds = [type(event) for event in events if not isinstance(event, CodeDraft)]
-    assert kinds[:4] == [RequestStarted, CodeProposed, CodeStarted, OutputChunk]
+    assert kinds[:5] == [RequestStarted, CodeProposed, CodeStarted, Notice, OutputChunk]  # the Python's banner
     drafts = [event.code for event in events if isinstance(event, CodeDraft)]
     assert drafts and drafts[-1] == "print(6*7)"  # the code as it was written, before the cell was proposed
     assert "".join(e.text for e in events if isinstance(e, OutputChunk)) == "42\n"

@@ -67,6 +67,7 @@ def test_a_healthy_server_passes_every_check_with_two_requests(server: FakeServe
         "tool calling",
         "rate limits",
         "languages",
+        "python",
         "home directory",
     ):
         assert status_of(text, name) == "ok", text

@@ -28,7 +28,7 @@ from interpreter.execution.output import OutputCap
 from interpreter.execution.process import GroupProcess
 from interpreter.execution.supervisor import Proc, command_line
 from interpreter.execution.worker import Worker
-from interpreter.messages import OutputChunk, RunResult
+from interpreter.messages import Notice, OutputChunk, RunResult, Runtime
 
 # How often a waiting run checks that its worker is alive: a background job may hold every pipe open after the
 # worker died, so neither EOF nor a status would ever tell us.
@@ -86,7 +86,7 @@ class Kernel:
     def __init__(
         self,
         language: Language,
-        executable: str,
+        runtime: Runtime,
         *,
         cwd: Path | None,
         env: Mapping[str, str],
@@ -95,10 +95,15 @@ class Kernel:
         clock: Callable[[], float],
         sweep_orphans: bool = False,
         writable: tuple[str, ...] | None = None,
+        intro: str = "",
+        banner: str = "",
     ) -> None:
         self.state = KernelState.IDLE
         self._language = language
-        self._command = partial(language.command, executable)
+        self._runtime = runtime
+        self._intro = intro  # a note of ours for the first cell's output, which the model is told too
+        self._banner = banner  # a notice for the person before the first cell's output (which Python runs it)
+        self._command = partial(language.command, runtime.path)
         self._cwd = cwd
         self._env = env
         self._output_cap = output_cap
@@ -111,7 +116,7 @@ class Kernel:
         self._lost = False
         self._reported: set[tuple[int, int]] = set()  # (pid, start) of processes a run already named
 
-    def run(self, code: str, timeout: float | None) -> Generator[OutputChunk | RunResult, None, None]:
+    def run(self, code: str, timeout: float | None) -> Generator[OutputChunk | Notice | RunResult, None, None]:
         """Run one cell, yielding its output as it comes and its RunResult last; close() it to stop the cell."""
         if self.state is KernelState.CLOSED:
             raise ExecutionError("the executor is closed")
@@ -125,6 +130,11 @@ class Kernel:
         self._cell, self.state = cell, KernelState.RUNNING
         try:
             worker.send(code)  # first: from here on, stopping the run means stopping the cell
+            if self._banner:
+                yield Notice(self._banner)
+            if self._intro:
+                yield from _show(cell.cap.note(self._intro))
+            self._intro = self._banner = ""
             if restarted:
                 yield from _show(cell.cap.note(_RESTARTED.format(name=self._language.name)))
             yield from _show(_set_apart(cell.cap, between))
@@ -157,6 +167,7 @@ class Kernel:
             interrupted=cell.stop is not None,
             restarted=restarted,
             sandboxed=self._writable is not None,
+            runtime=self._runtime,
         )
 
     def interrupt(self) -> bool:

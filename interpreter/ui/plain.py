@@ -19,6 +19,7 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Event,
+    Figure,
     ModelSwitched,
     Notice,
     OutputChunk,
@@ -114,7 +115,7 @@ class PlainRenderer:
             self._write("\n")
         self._file.flush()
 
-    def _draw(self, event: Event) -> list[str]:  # noqa: PLR0911  # one case per event type
+    def _draw(self, event: Event) -> list[str]:  # noqa: PLR0911, PLR0912  # one case per event type
         """The lines one event adds (text deltas are written as they come, elsewhere)."""
         match event:
             case TextDelta() | CodeDraft() | Thinking():
@@ -130,6 +131,8 @@ class PlainRenderer:
                 return [_fenced(cell, " (edited)")] if edited else []
             case OutputChunk(text=text):
                 return self._output.feed(text)
+            case Figure():
+                return [*self._flush_output(), event.line]
             case CodeFinished(cell=cell, result=result):
                 return self._finish(cell, result)
             case CodeDeclined():

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO, assert_never
 
 from rich.console import Console, Group, NewLine, RenderableType
+from rich.style import Style
 from rich.text import Text
 
 from interpreter.messages import (
@@ -17,6 +19,7 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Event,
+    Figure,
     ModelSwitched,
     Notice,
     OutputChunk,
@@ -31,6 +34,7 @@ from interpreter.ui.blocks import BlockSplitter
 from interpreter.ui.codeblock import code_block
 from interpreter.ui.frame import TAIL_ROWS, Frame, Status, View
 from interpreter.ui.gutter import Gutter
+from interpreter.ui.images import ImageProtocol, ask_terminal, inline_image
 from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note, switched
 from interpreter.ui.markdown import markdown
 from interpreter.ui.output import LineSplitter, lines_of
@@ -56,7 +60,7 @@ def footer(result: RunResult) -> Text:
     return Text(f"{words} · {after}", style=style)
 
 
-def _line(text: str, style: str = "") -> Text:
+def _line(text: str, style: str | Style = "") -> Text:
     """One line of foreign text (or of ours around it), through the gate."""
     return Text(visible(text), style=style)
 
@@ -70,8 +74,18 @@ def _countdown(wait: Waiting, now: float) -> Status:
 class TerminalRenderer:
     """Draws a session on a terminal: finished blocks print once; only the frame below them is redrawn."""
 
-    def __init__(self, console: Console, *, clock: Callable[[], float] = time.monotonic, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        verbose: bool = False,
+        images: ImageProtocol | None = ImageProtocol.NONE,
+        ask: Callable[[], ImageProtocol] = ask_terminal,
+    ) -> None:
         self._console = console
+        self._images = images  # how this terminal takes inline pictures, if it does; None: ask it (`ask`)
+        self._ask = ask
         self._clock = clock
         self.verbose = verbose
         self._blocks = BlockSplitter()
@@ -96,6 +110,8 @@ class TerminalRenderer:
             self._status = None  # "thinking" and "running" last until anything but output or a notice
         self._draft = event if isinstance(event, CodeDraft) else None  # a cell being written shows until it is done
         self._show([*shown, *self._draw(event)])
+        if isinstance(event, Figure):
+            self._picture(event)
 
     def info(self, line: str) -> None:
         """Print one informational line."""
@@ -139,6 +155,9 @@ class TerminalRenderer:
                 return self._start(cell, edited)
             case OutputChunk(text=text):
                 return self._output_lines(self._output.feed(text))
+            case Figure():
+                link = Style(link=Path(event.path).as_uri())  # a click opens it, where the terminal allows
+                return [*self._flush_output(), *self._output_block([_line(event.line, link)])]
             case CodeFinished(cell=cell, result=result):
                 return self._finish(cell, result)
             case CodeDeclined():
@@ -153,6 +172,17 @@ class TerminalRenderer:
                 return self._section(stopped) if reason == "max_steps" else []
             case _:
                 assert_never(event)
+
+    def _picture(self, figure: Figure) -> None:
+        """Draw the figure itself under its line, on a terminal that takes pictures (asking it first, if need be)."""
+        if self._images is not ImageProtocol.NONE:
+            self._region.write_above(lambda: inline_image(figure, self._protocol(), self._console.width - 1))
+
+    def _protocol(self) -> ImageProtocol:
+        """How the terminal takes pictures: as the environment said, else as it answered (asked once)."""
+        if self._images is None:
+            self._images = self._ask()
+        return self._images
 
     def _proposed(self, cell: CodeCell, in_text: bool) -> list[RenderableType]:
         """A cell to approve: its code (unless the text showed it), and a warning when it holds control characters."""
