@@ -16,6 +16,7 @@ import pytest
 from fake_server import FakeServer, Reply
 from terminal import Terminal
 
+from interpreter.execution import sandbox
 from interpreter.execution.figures import FigureShelf, png_size
 from interpreter.messages import Figure
 from interpreter.ui.images import ImageProtocol, image_protocol, inline_image
@@ -298,3 +299,21 @@ def test_the_shelf_numbers_on_and_drops_what_is_not_a_png(tmp_path: Path) -> Non
     assert first == [Figure(1, str(folder / "figure-1.png"), 640, 480)]
     assert second == [Figure(2, str(folder / "figure-2.png"), 640, 480)]
     assert sorted(path.name for path in folder.iterdir()) == ["figure-1.png", "figure-2.png"]
+
+
+@pytest.mark.skipif(not sandbox.probe().available, reason="this machine cannot sandbox cells")
+def test_a_sandboxed_cell_draws_its_figure_and_says_nothing_of_matplotlibs_settings_folder(
+    run_cli: Run, server: FakeServer, private_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setenv("HOME", str(tmp_path))  # a person whose matplotlib has never run: no settings folder yet
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)
+    server.enqueue(Reply.tool_call("python", PLOT), Reply.text("done"))
+
+    result = run_cli("-c", "plot", "-y", "--sandbox")
+
+    assert result.returncode == 0, result.stderr
+    (saved,) = figures_of(private_home)
+    assert f"drawn\n[figure 1: {saved}]\n" in result.stdout
+    assert "matplotlib" not in told(server).lower()  # no "is not a writable directory" warning for the model
