@@ -18,7 +18,7 @@ from interpreter import probe
 from interpreter.config import Settings, ensure_home
 from interpreter.errors import ConfigError
 from interpreter.execution.languages import LANGUAGES, Language
-from interpreter.identity import Identity, identify, retry_warning
+from interpreter.identity import Identity, identify, retry_warning, with_deployments
 from interpreter.probe import Answer
 from interpreter.resilience.bodies import refuses_stream_options
 from interpreter.resilience.classify import JINJA_FIX, needs_jinja
@@ -73,7 +73,7 @@ def run(
         print(f"warning: {settings.key_warning}\n", file=out)
     with probe.client(read_timeout) as http:
         answers = ask(settings, http)
-    identity = identify([answers.listed, answers.chat])
+        identity = identify_server(settings, answers, http)
     if warning := retry_warning(identity):  # a proxy's habit, not a fault: the setup works, but waits stack up
         print(f"warning: {warning}\n", file=out)
     checks = [*api_checks(settings, answers, identity), languages_check(), home_check(settings.home)]
@@ -103,6 +103,15 @@ def ask(settings: Settings, http: httpx2.Client) -> Answers:
     usage = not adaptations
     plain = probe.chat_test(http, base, key, model, tools=False, usage=usage) if chat.status == 400 else None
     return Answers(listed, chat, plain, adaptations)
+
+
+def identify_server(settings: Settings, answers: Answers, http: httpx2.Client) -> Identity:
+    """Which server answered, and, behind a proxy that does not say how often it retries, its config for the model."""
+    identity = identify([answers.listed, answers.chat])
+    if identity.proxy is None or identity.proxy_retries is not None:
+        return identity
+    deployments = probe.deployments(http, settings.api_base, settings.api_key)
+    return with_deployments(identity, deployments, settings.model)
 
 
 def api_checks(settings: Settings, answers: Answers, identity: Identity) -> list[Check]:

@@ -170,6 +170,14 @@ def test_doctor_names_the_proxy_and_warns_that_it_retries_by_itself(run: Run, up
     assert "the LiteLLM proxy retries failed requests by itself" in result.stdout
 
 
+def test_doctor_does_not_warn_of_retries_the_proxys_config_turned_off(run: Run, upstream: Upstream) -> None:
+    # The proxy sends x-litellm-max-retries only on an answer that needed a retry; its /model/info lists the
+    # deployment's num_retries: 0.
+    result = run("doctor", model=ONCE)
+    assert "LiteLLM proxy" in report_line(result.stdout, "server"), result.stdout
+    assert "retries failed requests by itself" not in result.stdout
+
+
 def test_doctor_says_could_not_check_for_a_key_the_proxy_answers_with_its_own_error(
     run: Run, upstream: Upstream
 ) -> None:
