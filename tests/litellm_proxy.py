@@ -6,8 +6,9 @@
 LiteLLM pins its own openai and pydantic, so it lives in a venv of its own that `.ci/run` installs (`.ci/.litellm`);
 the `litellm` command is found through INTERPRETER_TEST_LITELLM, else in that venv. Nothing reaches the internet:
 LITELLM_OFFLINE_MODE makes LiteLLM use the bundled copies of what it would fetch from GitHub at start (the model cost
-map, Anthropic beta headers, blog posts, templates) [src] litellm/litellm_core_utils/offline_mode.py; the proxy has
-no database, so it takes only its master key.
+map, Anthropic beta headers, blog posts, templates) [src] litellm/litellm_core_utils/offline_mode.py; it sends no
+telemetry (`--telemetry` is a no-op in 1.110.2), and a trace of its connections while it started and answered a chat
+showed loopback ones only. The proxy has no database, so it takes only its master key.
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ def test_an_overflow_the_proxy_calls_context_window_exceeded_is_trimmed_and_retr
 
 def report_line(output: str, name: str) -> str:
     """The line of doctor's report about `name`."""
-    return next(line for line in output.splitlines() if line.lstrip("✓✗- ").startswith(name))
+    return next(line for line in output.splitlines() if line.startswith(name))
 
 
 def test_doctor_names_the_proxy_and_warns_that_it_retries_by_itself(run: Run, upstream: Upstream) -> None:
