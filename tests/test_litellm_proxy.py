@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -43,17 +44,27 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 class Upstream:
-    """The module's fake upstream as one test sees it: nothing scripted, the default answer, only its own requests."""
+    """The module's fake upstream as one test sees it: its own script and responder, only its own requests."""
 
     def __init__(self, server: FakeServer) -> None:
         self.server = server
+        self.responder: Callable[[RecordedRequest], Answer] = fallback  # answers what the script does not
+        self.script: deque[Answer] = deque()
         self._first = len(server.requests)
+        server.responder = self._answer
+
+    def enqueue(self, *items: Answer) -> None:
+        """Script the answers to this test's next chat requests, in order."""
+        self.script.extend(items)
 
     @property
     def chats(self) -> list[RecordedRequest]:
         """The chat requests that reached the upstream during this test, in order."""
         requests = self.server.requests[self._first :]
         return [request for request in requests if request.path.endswith("/chat/completions")]
+
+    def _answer(self, request: RecordedRequest) -> Answer:
+        return self.script.popleft() if self.script else self.responder(request)
 
 
 @pytest.fixture(scope="module")
@@ -73,11 +84,10 @@ def proxy(fake_upstream: FakeServer, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture
 def upstream(fake_upstream: FakeServer) -> Iterator[Upstream]:
-    """The upstream, reset for this test."""
-    fake_upstream.responder = fallback
-    yield Upstream(fake_upstream)
-    fake_upstream.responder = fallback
-    assert fake_upstream.pending == 0, "a scripted answer was never asked for"
+    """The upstream as this test scripts it; what an earlier test left unasked is gone."""
+    fresh = Upstream(fake_upstream)
+    yield fresh
+    assert not fresh.script, "a scripted answer was never asked for"
 
 
 @pytest.fixture
@@ -94,7 +104,7 @@ def run(interpreter_command: list[str], proxy: LiteLLMProxy, tmp_path: Path) -> 
 
 
 def test_the_two_step_task_prints_42_through_the_proxy(run: Run, upstream: Upstream) -> None:
-    upstream.server.enqueue(
+    upstream.enqueue(
         Reply.tool_call("python", "x = 6*7"), Reply.tool_call("python", "print(x)"), Reply.text("x is 42.")
     )
     result = run("-c", "set x to 6*7, then print it", "-y")
@@ -117,7 +127,7 @@ def test_a_wait_the_upstream_names_only_in_headers_is_waited_out(
 ) -> None:
     # The proxy hands these headers on only renamed (llm_provider-retry-after, llm_provider-x-ratelimit-reset-*),
     # and the message names no wait.
-    upstream.server.enqueue(refusal, Reply.text("It is 42."))
+    upstream.enqueue(refusal, Reply.text("It is 42."))
     result = run("-c", "what is 6*7?")
     assert result.returncode == 0, result.stderr
     assert "It is 42." in result.stdout
@@ -128,7 +138,7 @@ def test_a_wait_the_upstream_names_only_in_headers_is_waited_out(
 
 def test_out_of_credit_stops_at_once_with_the_quota_words(run: Run, upstream: Upstream) -> None:
     # Behind the proxy the refusal's code is "429" and its type throttling_error: only the words say quota.
-    upstream.server.responder = Fault.always(RateLimit.insufficient_quota())
+    upstream.responder = Fault.always(RateLimit.insufficient_quota())
     result = run("-c", "what is 6*7?")
     assert result.returncode == 1
     assert len(upstream.chats) == 1  # one request, not six
@@ -153,7 +163,7 @@ def test_an_overflow_the_proxy_calls_context_window_exceeded_is_trimmed_and_retr
     run: Run, upstream: Upstream
 ) -> None:
     # The proxy answers it as 400 `litellm.ContextWindowExceededError: ...`, code "400", no context_length_exceeded.
-    upstream.server.responder = small_window
+    upstream.responder = small_window
     result = run("-c", "print a lot", "-y")
     assert result.returncode == 0, result.stderr
     assert "done: the output starts with HEAD" in result.stdout
@@ -176,7 +186,7 @@ def test_doctor_names_the_proxy_and_warns_that_it_retries_by_itself(run: Run, up
 def test_doctor_passes_a_proxy_set_to_no_retries_of_its_own_without_a_warning(run: Run, upstream: Upstream) -> None:
     # The proxy sends x-litellm-max-retries only on an answer that needed a retry; its /model/info lists the
     # deployment's num_retries: 0.
-    upstream.server.responder = lambda request: Reply.tool_call("python", "print(1)")
+    upstream.responder = lambda request: Reply.tool_call("python", "print(1)")
     result = run("doctor", model=ONCE)
     assert result.returncode == 0, result.stdout
     assert "LiteLLM proxy" in report_line(result.stdout, "server")
