@@ -157,10 +157,8 @@ def key_check(api_key: str, listed: Answer, chat: Answer, plain: Answer | None =
     if not api_key:
         fix = "pass --api-key, set OPENAI_API_KEY, or set api_key in the settings file"
         return Check(KEY, Status.FAILED, "no API key given", fix)
-    refusal = next((answer for answer in (chat, listed) if answer.status in _KEY_FIXES), None)
-    if refusal is not None and refusal.status is not None:
-        detail = f"refused (HTTP {refusal.status}): {refusal.words}"
-        return Check(KEY, Status.FAILED, detail, _KEY_FIXES[refusal.status])
+    if (refused := _refused_key(listed, chat)) is not None:
+        return refused
     if chat.code == "insufficient_quota":
         detail = "accepted, but the account has no credit (insufficient_quota)"
         return Check(KEY, Status.FAILED, detail, "add credit to the account: check its plan and billing")
@@ -169,6 +167,17 @@ def key_check(api_key: str, listed: Answer, chat: Answer, plain: Answer | None =
     if any(answer is not None and answer.ok for answer in (listed, chat, plain)):
         return Check(KEY, Status.OK, "accepted")
     return _unchecked_key(chat if chat.status is not None else listed)
+
+
+def _refused_key(listed: Answer, chat: Answer) -> Check | None:
+    """The key check when an answer refused a key: the person's, or the proxy's own, refused behind the proxy."""
+    if chat.status == 401 and chat.fault.proxied:  # the proxy took the key; the server behind it refused the proxy's
+        detail = f"accepted by the proxy, but the server behind it refused the proxy's own key: {chat.words}"
+        return Check(KEY, Status.FAILED, detail, "check the api_key in the proxy's config")
+    refusal = next((answer for answer in (chat, listed) if answer.status in _KEY_FIXES), None)
+    if refusal is None or refusal.status is None:
+        return None
+    return Check(KEY, Status.FAILED, f"refused (HTTP {refusal.status}): {refusal.words}", _KEY_FIXES[refusal.status])
 
 
 def _unchecked_key(answer: Answer) -> Check:

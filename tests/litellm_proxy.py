@@ -62,7 +62,10 @@ def config_yaml(upstream_url: str, routes: Sequence[Route]) -> str:
         ]
         if route.retries is not None:
             lines.append(f"      num_retries: {route.retries}")
-    return "\n".join([*lines, "general_settings:", f"  master_key: {MASTER_KEY}", ""])
+    # Without cooldowns: by default a deployment that failed is skipped for a while (the proxy answers 429 "No
+    # deployments available"), which would carry one test's failures into the next.
+    settings = ["router_settings:", "  disable_cooldowns: true", "general_settings:", f"  master_key: {MASTER_KEY}"]
+    return "\n".join([*lines, *settings, ""])
 
 
 class ProxyFailed(RuntimeError):

@@ -172,6 +172,19 @@ def test_an_overflow_the_proxy_calls_context_window_exceeded_is_trimmed_and_retr
     assert sent.startswith("HEAD") and sent.endswith("TAIL\n") and "to fit the context window" in sent
 
 
+def test_the_upstream_refusing_the_proxys_own_key_is_not_blamed_on_the_persons_key(
+    run: Run, upstream: Upstream
+) -> None:
+    # The proxy relays it as 401 `litellm.AuthenticationError: ... Incorrect API key provided: ...`, code "401".
+    upstream.responder = Fault.always(Fault.invalid_api_key())
+    result = run("-c", "what is 6*7?")
+    assert result.returncode == 1
+    errors = [line for line in result.stdout.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stdout
+    assert "refused the proxy's own key" in errors[0] and "Incorrect API key provided" in errors[0]
+    assert "--api-key" not in errors[0]
+
+
 def report_line(output: str, name: str) -> str:
     """The line of doctor's report about `name`."""
     return next(line for line in output.splitlines() if line.startswith(name))
@@ -201,3 +214,12 @@ def test_doctor_says_could_not_check_for_a_key_the_proxy_answers_with_its_own_er
     line = report_line(result.stdout, "API key")
     assert "could not check" in line and "No connected db." in line, result.stdout
     assert not upstream.chats  # the proxy forwarded nothing: the key was never tried upstream
+
+
+def test_doctor_blames_the_proxys_own_key_when_the_upstream_refuses_it(run: Run, upstream: Upstream) -> None:
+    upstream.responder = Fault.always(Fault.invalid_api_key())
+    result = run("doctor")
+    line = report_line(result.stdout, "API key")
+    assert "FAILED" in line and "the server behind it refused the proxy's own key" in line, result.stdout
+    assert "fix: check the api_key in the proxy's config" in result.stdout
+    assert "check --api-key" not in result.stdout

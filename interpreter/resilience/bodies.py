@@ -36,6 +36,7 @@ class ErrorBody:
     quota_ids: tuple[str, ...] = ()  # Gemini QuotaFailure violations, e.g. "GenerateRequestsPerDayPerProjectPerModel"
     retry_delay: float | None = None  # Gemini RetryInfo.retryDelay, in seconds
     context_size: int | None = None  # the window the server runs with: llama.cpp's n_ctx, or named in the message
+    proxied: bool = False  # a proxy (LiteLLM) relays the words of the server behind it: the failure happened there
 
 
 def parse_body(body: object) -> ErrorBody:
@@ -44,7 +45,8 @@ def parse_body(body: object) -> ErrorBody:
     if fields is None:
         return ErrorBody(message=_text(body) or "")
     details = fields.get("details")
-    message = _unwrapped(_words(fields))
+    words = _words(fields)
+    message = _unwrapped(words)
     return ErrorBody(
         message=message,
         code=_scalar(fields.get("code")),
@@ -52,6 +54,7 @@ def parse_body(body: object) -> ErrorBody:
         quota_ids=tuple(_quota_ids(details)),
         retry_delay=_retry_delay(details),
         context_size=_integer(fields.get("n_ctx")) or _named_window(message),
+        proxied=words.startswith("litellm."),
     )
 
 
