@@ -22,7 +22,7 @@ from interpreter.errors import ConfigError
 from interpreter.execution import sandbox
 from interpreter.execution.interpreters import choose_python
 from interpreter.execution.languages import LANGUAGES, Language
-from interpreter.identity import Identity, identify, retry_warning
+from interpreter.identity import Identity, identify, retry_warning, with_deployments
 from interpreter.probe import Answer
 from interpreter.resilience.bodies import refuses_stream_options
 from interpreter.resilience.classify import JINJA_FIX, needs_jinja
@@ -77,7 +77,7 @@ def run(
         print(f"warning: {settings.key_warning}\n", file=out)
     with probe.client(read_timeout) as http:
         answers = ask(settings, http)
-    identity = identify([answers.listed, answers.chat])
+        identity = identify_server(settings, answers, http)
     if warning := retry_warning(identity):  # a proxy's habit, not a fault: the setup works, but waits stack up
         print(f"warning: {warning}\n", file=out)
     checks = [*api_checks(settings, answers, identity), languages_check(), python_check(settings.python)]
@@ -108,6 +108,15 @@ def ask(settings: Settings, http: httpx2.Client) -> Answers:
     usage = not adaptations
     plain = probe.chat_test(http, base, key, model, tools=False, usage=usage) if chat.status == 400 else None
     return Answers(listed, chat, plain, adaptations)
+
+
+def identify_server(settings: Settings, answers: Answers, http: httpx2.Client) -> Identity:
+    """Which server answered, and, behind a proxy that does not say how often it retries, its config for the model."""
+    identity = identify([answers.listed, answers.chat])
+    if identity.proxy is None or identity.proxy_retries is not None:
+        return identity
+    deployments = probe.deployments(http, settings.api_base, settings.api_key)
+    return with_deployments(identity, deployments, settings.model)
 
 
 def api_checks(settings: Settings, answers: Answers, identity: Identity) -> list[Check]:
@@ -153,10 +162,8 @@ def key_check(api_key: str, listed: Answer, chat: Answer, plain: Answer | None =
     if not api_key:
         fix = "pass --api-key, set OPENAI_API_KEY, or set api_key in the settings file"
         return Check(KEY, Status.FAILED, "no API key given", fix)
-    refusal = next((answer for answer in (chat, listed) if answer.status in _KEY_FIXES), None)
-    if refusal is not None and refusal.status is not None:
-        detail = f"refused (HTTP {refusal.status}): {refusal.words}"
-        return Check(KEY, Status.FAILED, detail, _KEY_FIXES[refusal.status])
+    if (refused := _refused_key(listed, chat)) is not None:
+        return refused
     if chat.code == "insufficient_quota":
         detail = "accepted, but the account has no credit (insufficient_quota)"
         return Check(KEY, Status.FAILED, detail, "add credit to the account: check its plan and billing")
@@ -165,6 +172,17 @@ def key_check(api_key: str, listed: Answer, chat: Answer, plain: Answer | None =
     if any(answer is not None and answer.ok for answer in (listed, chat, plain)):
         return Check(KEY, Status.OK, "accepted")
     return _unchecked_key(chat if chat.status is not None else listed)
+
+
+def _refused_key(listed: Answer, chat: Answer) -> Check | None:
+    """The key check when an answer refused a key: the person's, or the proxy's own, refused behind the proxy."""
+    if chat.status == 401 and chat.fault.proxied:  # the proxy took the key; the server behind it refused the proxy's
+        detail = f"accepted by the proxy, but the server behind it refused the proxy's own key: {chat.words}"
+        return Check(KEY, Status.FAILED, detail, "check the api_key in the proxy's config")
+    refusal = next((answer for answer in (chat, listed) if answer.status in _KEY_FIXES), None)
+    if refusal is None or refusal.status is None:
+        return None
+    return Check(KEY, Status.FAILED, f"refused (HTTP {refusal.status}): {refusal.words}", _KEY_FIXES[refusal.status])
 
 
 def _unchecked_key(answer: Answer) -> Check:

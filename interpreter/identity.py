@@ -9,12 +9,15 @@ Gemini's `"google"` [3p] model lists users quoted; Groq's `x-groq-region` header
 reference, "Debugging requests"; the LiteLLM proxy's `x-litellm-*` headers, its `llm_provider-<name>` renaming of the
 upstream's headers, its `litellm.` message prefix and `no_db_connection` error type [src]
 docs.litellm.ai/docs/proxy/response_headers, litellm/proxy/common_request_processing.py and auth/user_api_key_auth.py.
+The proxy's retries: `x-litellm-max-retries` comes only on an answer that needed a retry [src]
+litellm/router_rust/core.py `_count_response`; a deployment's own `num_retries` is in its `litellm_params` in
+`GET /model/info`, a global one (`litellm_settings`) nowhere (observed, LiteLLM 1.110.2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from interpreter.probe import Answer
 
@@ -70,6 +73,12 @@ def identify(answers: Sequence[Answer]) -> Identity:
     proxy = _litellm(answers)
     server = next(_server_signs(answers, _UPSTREAM if proxy else ""), None)
     return Identity(server, proxy, _litellm_retries(answers) if proxy else None)
+
+
+def with_deployments(identity: Identity, deployments: Answer, model: str) -> Identity:
+    """`identity` with the proxy's retries for `model` as its `GET /model/info` lists them, where it lists them."""
+    retries = _configured_retries(deployments, model)
+    return identity if retries is None else replace(identity, proxy_retries=retries)
 
 
 def retry_warning(identity: Identity) -> str:
@@ -140,3 +149,13 @@ def _litellm_retries(answers: Sequence[Answer]) -> int | None:
         if value.isdigit():
             return int(value)
     return None
+
+
+def _configured_retries(deployments: Answer, model: str) -> int | None:
+    """The most `num_retries` of `model`'s deployments; None unless each sets its own (else the global one counts)."""
+    data = deployments.body.get("data") if deployments.ok and isinstance(deployments.body, dict) else None
+    entries = [item for item in data if isinstance(item, Mapping)] if isinstance(data, list) else []
+    params = [entry.get("litellm_params") for entry in entries if entry.get("model_name") == model]
+    retries = [found.get("num_retries") if isinstance(found, Mapping) else None for found in params]
+    numbers = [value for value in retries if isinstance(value, int) and not isinstance(value, bool) and value >= 0]
+    return max(numbers) if numbers and len(numbers) == len(retries) else None

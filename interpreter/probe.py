@@ -80,6 +80,11 @@ def list_models(http: httpx2.Client, api_base: str, api_key: str) -> Answer:
     return _send(http, "GET", f"{api_base}/models", api_key)
 
 
+def deployments(http: httpx2.Client, api_base: str, api_key: str) -> Answer:
+    """`GET /model/info`: a LiteLLM proxy's deployments, each with its `litellm_params` (num_retries among them)."""
+    return _send(http, "GET", f"{api_base}/model/info", api_key)
+
+
 def chat_test(
     http: httpx2.Client, api_base: str, api_key: str, model: str, *, tools: bool = True, usage: bool = True
 ) -> Answer:

@@ -39,6 +39,7 @@ class ErrorBody:
     quota_ids: tuple[str, ...] = ()  # Gemini QuotaFailure violations, e.g. "GenerateRequestsPerDayPerProjectPerModel"
     retry_delay: float | None = None  # Gemini RetryInfo.retryDelay, in seconds
     context_size: int | None = None  # the window the server runs with: llama.cpp's n_ctx, or named in the message
+    proxied: bool = False  # a proxy (LiteLLM) relays the words of the server behind it: the failure happened there
 
 
 def parse_body(body: object) -> ErrorBody:
@@ -48,7 +49,8 @@ def parse_body(body: object) -> ErrorBody:
         text = _text(body) or ""
         return ErrorBody(message=text, context_size=_named_window(text))
     details = fields.get("details")
-    message = _unwrapped(_words(fields))
+    words = _words(fields)
+    message = _unwrapped(words)
     return ErrorBody(
         message=message,
         code=_scalar(fields.get("code")),
@@ -56,6 +58,7 @@ def parse_body(body: object) -> ErrorBody:
         quota_ids=tuple(_quota_ids(details)),
         retry_delay=_retry_delay(details),
         context_size=_integer(fields.get("n_ctx")) or _named_window(message),
+        proxied=words.startswith("litellm."),
     )
 
 

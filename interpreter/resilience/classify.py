@@ -26,6 +26,8 @@ OVERSIZED: Final = "requested_over_limit"
 USED_UP: Final = "quota_used_up"
 """Pseudo error code for a 429 whose quota renews only in a day or more: per-day quotas, an exhausted tier."""
 
+UPSTREAM_KEY: Final = "upstream_key_refused"
+"""Pseudo error code for a 401 a proxy relays: the server behind it refused the proxy's own key, not the person's."""
 NO_JINJA: Final = "tools_need_jinja"
 """Pseudo error code for llama-server started without --jinja: it takes no tools, and no retry changes that."""
 JINJA_FIX: Final = "start llama-server with --jinja, or use --no-tools"
@@ -96,6 +98,14 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
         detail=True,
         come_back=True,
         another_model=True,
+    ),
+    UPSTREAM_KEY: Rule(
+        False,
+        "success",
+        "the proxy's key refused",
+        "the server behind the proxy refused the proxy's own key for it (yours was accepted): check the api_key in "
+        "the proxy's config",
+        detail=True,
     ),
     NO_JINJA: Rule(False, "success", "tools need --jinja", f"the server takes no tools: {JINJA_FIX}", detail=True),
     REASONING_MISSING: Rule(
@@ -216,6 +226,8 @@ def _code_key(error: ApiStatusError, body: ErrorBody, text: str, hint: Hint | No
         return OVERSIZED
     if error.status == 429 and _used_up(body, text, hint):
         return USED_UP
+    if error.status == 401 and body.proxied:
+        return UPSTREAM_KEY
     if code in RULES:
         return code
     return _key_from_words(error.status, body, text, hint)
