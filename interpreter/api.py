@@ -20,7 +20,7 @@ from interpreter import config
 from interpreter.context import ContextWindow
 from interpreter.diagnostics import LOGGER_NAME
 from interpreter.directories import working_directory
-from interpreter.launch import build_adapter, build_executor, build_model, build_session
+from interpreter.launch import build_adapter, build_executor, build_limiter, build_model, build_session
 from interpreter.messages import CodeCell, Decision, Event, Message
 from interpreter.resilience.limiter import TokenEstimator
 from interpreter.storage import Conversation
@@ -66,9 +66,10 @@ class Interpreter:
         adapter = build_adapter(self.settings)
         estimator = TokenEstimator()  # shared, as in a session: the window's estimates learn from reported usage
         self._executor = build_executor(self.settings)
+        self._limiter = build_limiter(self.settings, adapter, say=_logged_only)
         self._session = build_session(
             self.settings,
-            model=build_model(self.settings, adapter, estimator),
+            model=build_model(self.settings, adapter, estimator, self._limiter),
             runner=self._executor,
             confirm=self._decide,
             conversation=Conversation.new(self.settings.model),
@@ -96,6 +97,7 @@ class Interpreter:
         """End every process the code started; closing twice is fine."""
         self._closed = True
         self._executor.close()
+        self._limiter.close()
 
     def __enter__(self) -> Interpreter:
         return self
@@ -113,3 +115,7 @@ class Interpreter:
 
 def _in_memory(conversation: Conversation) -> None:
     """Saving, for a conversation the API keeps in memory: nothing to do."""
+
+
+def _logged_only(line: str) -> None:
+    """A program has no screen: the shared limiter's fallback line goes to the log alone (it logs it itself)."""

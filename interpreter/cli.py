@@ -131,6 +131,15 @@ def interpreter(
         typer.Option("--copy", help="With --resume: continue a copy with its own id (the original is left as it is)."),
     ] = False,
     json: Annotated[bool, typer.Option(JSON_FLAG, help="Write one JSON object per event on stdout.")] = False,
+    rate_limit_store: Annotated[
+        str | None,
+        typer.Option(
+            "--rate-limit-store",
+            metavar="STORE",
+            help="Where sessions share the rate-limit budget: sqlite (this machine), redis://HOST:PORT/DB "
+            "(several machines) or off [default: sqlite]",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show details of failures.")] = False,
     version: Annotated[
         bool, typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit.")
@@ -152,6 +161,7 @@ def interpreter(
         timeout=timeout,
         context_window=context_window,
         json=json,
+        rate_limit_store=rate_limit_store,
     )
     if ctx.invoked_subcommand is None:
         raise typer.Exit(_run(flags, command, resume, copy=copy))

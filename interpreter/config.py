@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from interpreter.errors import ConfigError, MissingApiKey
+from interpreter.resilience.shared.setting import DEFAULT_STORE, check_setting
 from interpreter.settings_file import FILE_KEYS, SettingsFile, read_file
 
 DEFAULT_MODEL = "gpt-4o"
@@ -23,9 +24,14 @@ APP_NAME = "steady-interpreter"
 CONFIG_FILE = "config.toml"
 RESUME_LATEST = "latest"  # what a bare `--resume` means
 DEFAULT_SOURCE = "default"
-# The environment variables the settings honour: the OpenAI SDK's own names, so one export serves both.
-ENV_VARS = {"api_base": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
-CONNECTION = frozenset(ENV_VARS)  # a key and the endpoint it belongs to
+# The environment variables the settings honour: the OpenAI SDK's own names, so one export serves both; and the
+# tool's own for the store of the shared rate-limit budget (a team exports one Redis URL for everyone).
+ENV_VARS = {
+    "api_base": "OPENAI_BASE_URL",
+    "api_key": "OPENAI_API_KEY",
+    "rate_limit_store": "INTERPRETER_RATE_LIMIT_STORE",
+}
+CONNECTION = frozenset({"api_base", "api_key"})  # a key and the endpoint it belongs to
 MISSING_KEY = "(missing)"
 Layer = tuple[str, Mapping[str, object]]  # where some settings came from ("file", "env NAME"...), and their values
 SHORTEST_MASKED_KEY = 16  # a shorter key would give away too much of itself in 7 characters
@@ -57,6 +63,7 @@ class Settings:
     json: bool = False  # write one JSON object per event on stdout instead of drawing a screen
     pass_env: tuple[str, ...] = ()  # environment variables (or patterns) cells get even though they look secret
     key_warning: str = ""  # said by doctor and the log: the environment's key goes to an endpoint set elsewhere
+    rate_limit_store: str = DEFAULT_STORE  # where sessions share the rate-limit budget: sqlite, redis://…, off
 
     def __repr__(self) -> str:
         # The key must never reach a log or a traceback through repr().
@@ -80,6 +87,7 @@ class Flags:
     timeout: float | None = None
     context_window: int | None = None
     json: bool = False
+    rate_limit_store: str | None = None
 
     def values(self) -> dict[str, object]:
         """The settings the flags give; a flag that was not given gives nothing."""
@@ -96,6 +104,7 @@ class Flags:
             "timeout": self.timeout,
             "context_window": self.context_window,
             "json": self.json or None,
+            "rate_limit_store": self.rate_limit_store,
         }
         return {name: value for name, value in given.items() if value is not None}
 
@@ -235,5 +244,6 @@ def _validate(settings: Settings, sources: Mapping[str, str]) -> None:
         raise ConfigError(f"{', '.join(negative)} cannot be negative")
     if settings.context_window is not None and settings.context_window < 1:
         raise ConfigError(f"context_window must be at least 1 token, got {settings.context_window}")
+    check_setting(settings.rate_limit_store)
     if settings.output_cap < MIN_OUTPUT_CAP:
         raise ConfigError(f"output_cap must be at least {MIN_OUTPUT_CAP} characters, got {settings.output_cap}")

@@ -1,7 +1,8 @@
 """`interpreter doctor`: a few seconds of checks, each failure with its fix in one line.
 
 The endpoint answers, the key is accepted, the model exists, tool calling works, the rate-limit headroom the
-server reports, which languages can run here, and whether the home directory is writable.
+server reports, the store of the shared rate-limit budget answers, which languages can run here, and whether the
+home directory is writable.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from typing import TYPE_CHECKING, TextIO
 
 from interpreter import probe
 from interpreter.config import Settings, ensure_home
-from interpreter.errors import ConfigError
+from interpreter.errors import BudgetStoreUnavailable, ConfigError
 from interpreter.execution.languages import LANGUAGES, Language
 from interpreter.identity import Identity, identify, retry_warning
 from interpreter.probe import Answer
 from interpreter.resilience.bodies import refuses_stream_options
 from interpreter.resilience.classify import JINJA_FIX, needs_jinja
 from interpreter.resilience.durations import format_wait, parse_duration
+from interpreter.resilience.shared.store import budget_key, open_store
+from interpreter.words import counted
 
 if TYPE_CHECKING:
     import httpx2
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 ENDPOINT, SERVER, KEY, MODEL = "endpoint", "server", "API key", "model"
 TOOLS, HEADROOM = "tool calling", "rate limits"
 LANGUAGES_CHECK, HOME = "languages", "home directory"
+STORE = "shared budget"
 _NO_TOOLS_FIX = "use --no-tools (or tools = false in the settings file): the model then writes fenced code blocks"
 _SLOW_FIX = (
     "the server is up but slow or stuck (a local one may still be loading the model): try again, or check its load"
@@ -76,7 +80,12 @@ def run(
     identity = identify([answers.listed, answers.chat])
     if warning := retry_warning(identity):  # a proxy's habit, not a fault: the setup works, but waits stack up
         print(f"warning: {warning}\n", file=out)
-    checks = [*api_checks(settings, answers, identity), languages_check(), home_check(settings.home)]
+    checks = [
+        *api_checks(settings, answers, identity),
+        store_check(settings),
+        languages_check(),
+        home_check(settings.home),
+    ]
     print_checklist(checks, out, terminal=terminal)
     return 1 if any(check.status is Status.FAILED for check in checks) else 0
 
@@ -254,6 +263,22 @@ def headroom_check(answer: Answer) -> Check:
         wait = format_wait(max(limit.reset or 0.0 for limit in used_up))
         return Check(HEADROOM, Status.FAILED, detail, f"wait {wait} for the budget to refill, or ask for higher limits")
     return Check(HEADROOM, Status.OK, detail)
+
+
+def store_check(settings: Settings) -> Check:
+    """The store of the shared rate-limit budget answers: one step on the budget this setup's sessions would share."""
+    store = open_store(settings.rate_limit_store, settings.home)
+    if store is None:
+        return Check(STORE, Status.OK, "off: each session limits itself alone")
+    key = budget_key(settings.api_base, settings.api_key, settings.model)
+    try:
+        view = store.view(key, "doctor")
+    except BudgetStoreUnavailable as exc:
+        fix = "start the store or fix rate_limit_store; until then each session limits itself alone"
+        return Check(STORE, Status.FAILED, str(exc), fix)
+    finally:
+        store.close()
+    return Check(STORE, Status.OK, f"{store.where} answered; {counted(view.others, 'session')} sharing it now")
 
 
 def languages_check(table: Sequence[Language] = LANGUAGES) -> Check:

@@ -19,9 +19,11 @@ from interpreter.llm import ChatModel, OpenAIChatModel, warm_up
 from interpreter.prompt import Prompter
 from interpreter.repl import replay, run_interactive, run_task
 from interpreter.resilience.breaker import CircuitBreaker
-from interpreter.resilience.limiter import TokenEstimator
+from interpreter.resilience.limiter import Limiter, RateLimiter, TokenEstimator
 from interpreter.resilience.model import ResilientModel, log_transition
 from interpreter.resilience.policy import RetrySettings
+from interpreter.resilience.shared.budget import SharedLimiter
+from interpreter.resilience.shared.store import budget_key, open_store
 from interpreter.session import CodeRunner, Confirm, Session
 from interpreter.storage import Conversation, ConversationStore
 from interpreter.system_prompt import system_message
@@ -64,7 +66,8 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         ask = _no_answer
     adapter = build_adapter(settings)
     estimator = TokenEstimator()  # shared: the context window's estimates learn from the usage the model sees
-    model = build_model(settings, adapter, estimator)
+    limiter = build_limiter(settings, adapter, say=renderer.info)
+    model = build_model(settings, adapter, estimator, limiter)
     approver = Approver(ask, tell=renderer.error, auto_run=settings.auto_run)
     try:
         with CtrlC().installed() as ctrl_c, build_executor(settings) as executor:
@@ -97,6 +100,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
             renderer.info(model.traffic.summary())
         warming.join()
         store.release()
+        limiter.close()
 
 
 def build_session(
@@ -135,7 +139,21 @@ def build_adapter(settings: Settings) -> OpenAIChatModel:
     )
 
 
-def build_model(settings: Settings, adapter: OpenAIChatModel, estimator: TokenEstimator) -> ResilientModel:
+def build_limiter(settings: Settings, adapter: OpenAIChatModel, *, say: Callable[[str], None]) -> Limiter:
+    """The rate limiter: shared through the store the settings name (sqlite, redis://), or this session's own (off).
+
+    The budget belongs to the endpoint, the key and the model, so it follows `%model`.
+    """
+    store = open_store(settings.rate_limit_store, settings.home)
+    if store is None:
+        return RateLimiter()
+    key = lambda: budget_key(settings.api_base, settings.api_key, adapter.model)  # noqa: E731 - read at each use
+    return SharedLimiter(store, key, local=RateLimiter(), say=say)
+
+
+def build_model(
+    settings: Settings, adapter: OpenAIChatModel, estimator: TokenEstimator, limiter: Limiter
+) -> ResilientModel:
     """`adapter` wrapped in the resilience layer, with the retry limits from the settings."""
     retry = RetrySettings(
         max_attempts=settings.max_retries + 1,
@@ -147,7 +165,7 @@ def build_model(settings: Settings, adapter: OpenAIChatModel, estimator: TokenEs
     breaker = CircuitBreaker(
         threshold=settings.breaker_threshold, open_for=settings.breaker_open, on_transition=log_transition
     )
-    return ResilientModel(adapter, settings=retry, breaker=breaker, estimator=estimator)
+    return ResilientModel(adapter, settings=retry, breaker=breaker, limiter=limiter, estimator=estimator)
 
 
 def _home(path: Path, renderer: Renderer) -> Path | None:
