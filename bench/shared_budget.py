@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fake_server import Answer, FakeServer, RecordedRequest, Reply, TokenLimits  # the fakes live with the tests
+from fake_server import FakeServer, TokenLimits, cells  # the fakes live with the tests
 from redis_server import REDIS_SERVER, RedisServer
 
 CELLS = 3
@@ -52,15 +52,6 @@ SCENARIOS = (
 )
 
 
-def three_cells(request: RecordedRequest) -> Answer:
-    """The task's script: a python cell until three have run, then the answer."""
-    messages = (request.body or {}).get("messages") or []
-    ran = sum(1 for message in messages if isinstance(message, dict) and message.get("role") == "tool")
-    if ran < CELLS:
-        return Reply.tool_call("python", f"print({ran + 1})")
-    return Reply.text("All three cells ran.")
-
-
 @contextmanager
 def store_url(scenario: Scenario) -> Iterator[str]:
     """The store setting for `scenario`; a real redis-server for the duration when it asks for Redis."""
@@ -74,7 +65,7 @@ def store_url(scenario: Scenario) -> Iterator[str]:
 def run(scenario: Scenario, tpm: int, interpreter: str) -> None:
     """Run `scenario` against a fresh server with a full budget, and print its line."""
     with ExitStack() as stack:
-        server = stack.enter_context(FakeServer(limits=TokenLimits(tokens_per_minute=tpm), responder=three_cells))
+        server = stack.enter_context(FakeServer(limits=TokenLimits(tokens_per_minute=tpm), responder=cells(CELLS)))
         store = stack.enter_context(store_url(scenario))
         homes = [stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-home-")) for _ in range(scenario.homes)]
         start = time.monotonic()

@@ -62,7 +62,7 @@ def test_waiting_for_the_shared_budget_uses_up_no_attempt(tmp_path: Path, clock:
     rig.other.observe(KEY, "other", [Reading("tokens", 6000, 0, None)])
     items = rig.ask()
     assert isinstance(items[-1], Reply) and len(rig.inner.requests) == 1
-    assert len(clock.sleeps) >= 10  # ten seconds of refill for its 1,000 tokens, asking again every second
+    assert sum(clock.sleeps) >= 9.99 and len(clock.sleeps) > 1  # ten seconds of refill for 1,000 tokens, asking often
 
 
 def test_what_this_session_learns_reaches_the_others(rig: Rig) -> None:

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 
 from interpreter.resilience.limiter import SLACK, Bucket, Headroom, Reading
 
-LEASE = 3.0  # seconds a place in the queue is kept without its session asking again
-RECHECK = 1.0  # a waiting session asks again at least this often, well inside its lease
+LEASE = 5.0  # seconds a place in the queue is kept without its session asking again (it asks every RECHECK)
+RECHECK = 0.25  # a waiting session asks again at least this often: it sees a settled reservation soon
 HELD_FOR = 10.0  # seconds an unsettled reservation counts: a request's headers come back long before
 ACTIVE_FOR = 60.0  # seconds a session counts as sharing the budget after it last used it
 _LABELS = {"requests": "RPM", "tokens": "TPM"}
