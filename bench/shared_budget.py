@@ -7,7 +7,7 @@ server enforcing one tokens-per-minute budget with OpenAI's headers and 429s. Sc
 home (the SQLite store); six split across two homes sharing one Redis; twenty on one home; six with the store `off`
 (each process limits itself alone, as before the shared store). Reports tasks done, 429s, requests, and the wall
 time against the least the budget allows (the bucket starts full). Targets: every task done, at most one 429 in
-all, within 1.2x of the minimum.
+all, within 1.2x of the minimum. First, what the limiter costs one lone session per request, per store.
 """
 
 from __future__ import annotations
@@ -27,7 +27,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fake_server import FakeServer, TokenLimits, cells  # the fakes live with the tests
+from measure import median_seconds
 from redis_server import REDIS_SERVER, RedisServer
+
+from interpreter.resilience.limiter import Limiter, RateLimiter
+from interpreter.resilience.shared.budget import SharedLimiter
+from interpreter.resilience.shared.store import open_store
 
 CELLS = 3
 TARGET_RATIO = 1.2
@@ -106,6 +111,32 @@ def _report(scenario: Scenario, times: tuple[float, float], requests: int, refus
         print(f"    lost: {failure}")
 
 
+def per_request(store: str, requests: int = 500) -> float:
+    """Seconds the limiter adds to one request of one lone session: a reservation, then the headers learned."""
+    headers = {"x-ratelimit-limit-tokens": "30000000", "x-ratelimit-remaining-tokens": "29000000"}
+    with tempfile.TemporaryDirectory(prefix="bench-home-") as home:
+        opened = open_store(store, Path(home))
+        limiter: Limiter = (
+            RateLimiter() if opened is None else SharedLimiter(opened, lambda: "k", local=RateLimiter(), say=print)
+        )
+
+        def one_request() -> None:
+            limiter.reserve(1000)
+            limiter.observe(headers)
+
+        seconds = median_seconds(lambda: [one_request() for _ in range(requests)], 5) / requests
+        limiter.close()
+        return seconds
+
+
+def fast_path(redis_url: str | None) -> None:
+    """One line: what the limiter costs a lone session per request, per store."""
+    stores = ["off", "sqlite", *([redis_url] if redis_url else [])]
+    costs = {("redis" if store.startswith("redis") else store): per_request(store) for store in stores}
+    shown = ", ".join(f"{name} {cost * 1e6:,.0f} µs" for name, cost in costs.items())
+    print(f"limiter cost per request, one session: {shown}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", choices=[s.name for s in SCENARIOS], help="run just these")
@@ -114,6 +145,9 @@ def main() -> None:
     interpreter = shutil.which("interpreter")
     if interpreter is None:
         sys.exit("bench: the `interpreter` command is not installed (see README)")
+    with ExitStack() as stack:
+        redis_url = stack.enter_context(RedisServer()).url if REDIS_SERVER else None
+        fast_path(redis_url)
     print(f"three-cell tasks at {args.tpm:,} TPM; targets: all done, <= {TARGET_429S} 429, <= {TARGET_RATIO}x minimum")
     for scenario in SCENARIOS:
         if args.only and scenario.name not in args.only:
