@@ -57,6 +57,13 @@ def test_a_wait_for_the_shared_budget_says_why_and_who_else_shares_it(rig: Rig) 
     assert items[-1] == Reply(Message("assistant", "Done."), "stop")
 
 
+def test_a_session_alone_hears_which_limit_holds_it_back(rig: Rig) -> None:
+    rig.ask()
+    rig.limiter.observe({"x-ratelimit-limit-tokens": "6000", "x-ratelimit-remaining-tokens": "1"})  # 0: "unknown"
+    waits = [item for item in rig.ask() if isinstance(item, Waiting)]
+    assert [wait.reason for wait in waits] == ["rate limit (TPM) nearly used"]
+
+
 def test_waiting_for_the_shared_budget_uses_up_no_attempt(tmp_path: Path, clock: FakeClock) -> None:
     rig = Rig(tmp_path, clock, attempts=1)  # --max-retries 0: a single failure would end the request
     rig.other.observe(KEY, "other", [Reading("tokens", 6000, 0, None)])

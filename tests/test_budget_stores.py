@@ -72,7 +72,7 @@ def test_what_one_session_learned_holds_back_another(store: Store, key: str) -> 
     store.reserve(key, "a", 1000)
     store.observe(key, "a", said(remaining=500))
     turn = store.reserve(key, "b", 1000)
-    assert turn == Turn(False, about(5.0), 0, 1)  # 500 tokens short at 100 a second; one other session
+    assert turn == Turn(False, about(5.0), 0, 1, "TPM")  # 500 tokens short at 100 a second; one other session
 
 
 def test_the_budget_refills_at_the_servers_rate(store: Store, key: str, clock: FakeClock) -> None:

@@ -94,7 +94,7 @@ class SharedLimiter:
 
 
 def _reason(turn: Turn) -> str:
-    """`waiting for the shared budget · 3 other sessions`: what the countdown says."""
+    """`waiting for the shared budget · 3 other sessions`; a session alone hears what it always did."""
     if not turn.others:
-        return SHARED_REASON
+        return f"rate limit ({turn.limit}) nearly used"
     return f"{SHARED_REASON} · {counted(turn.others, 'other session')}"

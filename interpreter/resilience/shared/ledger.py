@@ -46,12 +46,14 @@ class Held:
 
 @dataclass(frozen=True)
 class Turn:
-    """The answer to a reservation: `granted`, or wait about `wait` seconds; `others` sessions share the budget."""
+    """The answer to a reservation: `granted`, or wait about `wait` seconds for the `limit` ("TPM", "RPM") that says
+    so, `ahead` sessions being served first; `others` sessions share the budget."""
 
     granted: bool
     wait: float = 0.0
     ahead: int = 0
     others: int = 0
+    limit: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,10 @@ class Ledger:
         ticket = self._ticket(session, tokens, now)
         position = self.queue.index(ticket)
         needed = {"requests": position + 1, "tokens": sum(t.tokens for t in self.queue[: position + 1])}
-        wait = max((self._wait(bucket, needed[kind]) for kind, bucket in self.buckets.items()), default=0.0)
-        if wait > 0 and not (position == 0 and self._never_fits(tokens)):
-            return Turn(False, wait, position, self._others(session))
+        waits = {kind: self._wait(bucket, needed[kind]) for kind, bucket in self.buckets.items()}
+        kind = max(waits, key=lambda found: waits[found], default="")
+        if kind and waits[kind] > 0 and not (position == 0 and self._never_fits(tokens)):
+            return Turn(False, waits[kind], position, self._others(session), _LABELS[kind])
         self.queue.remove(ticket)
         for kind, bucket in self.buckets.items():
             bucket.level -= 1 if kind == "requests" else tokens

@@ -75,13 +75,14 @@ if op == 'reserve' then
   queue[position].expires = now + lease
   local needed = {requests = position, tokens = 0}
   for index = 1, position do needed.tokens = needed.tokens + queue[index].tokens end
-  local wait = 0
+  local wait, limit = 0, ''
   for kind, bucket in pairs(buckets) do
-    wait = math.max(wait, math.max(0, needed[kind] - bucket.level - slack) * 60 / bucket.limit)
+    local needs = math.max(0, needed[kind] - bucket.level - slack) * 60 / bucket.limit
+    if needs > wait then wait, limit = needs, kind end
   end
   local never = buckets.tokens ~= nil and tokens > buckets.tokens.limit
   if wait > 0 and not (position == 1 and never) then
-    result = {granted = false, wait = wait, ahead = position - 1, others = others()}
+    result = {granted = false, wait = wait, ahead = position - 1, others = others(), limit = limit}
   else
     table.remove(queue, position)
     for kind, bucket in pairs(buckets) do bucket.level = bucket.level - cost(kind, tokens) end
@@ -153,7 +154,8 @@ class RedisStore:
     def reserve(self, key: str, session: str, tokens: int) -> Turn:
         """Take a request of `tokens` tokens out of budget `key` for `session`, or keep its place in line."""
         answer = self._run("reserve", key, session, str(tokens))
-        return Turn(bool(answer["granted"]), float(answer["wait"]), int(answer["ahead"]), int(answer["others"]))
+        limit = _LABELS.get(answer.get("limit", ""), "")
+        return Turn(bool(answer["granted"]), float(answer["wait"]), int(answer["ahead"]), int(answer["others"]), limit)
 
     def observe(self, key: str, session: str, found: Sequence[Reading]) -> None:
         """Settle `session`'s reservation and set budget `key`'s levels from the server's headers."""
