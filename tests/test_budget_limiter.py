@@ -22,8 +22,8 @@ KEY = "http://127.0.0.1/v1|0123456789abcdef|gpt-4o"
 HEADERS = {"x-ratelimit-limit-tokens": "6000", "x-ratelimit-remaining-tokens": "5000"}
 
 
-def answer(text: str = "Done.") -> list[StreamItem]:
-    return [ResponseHeaders(HEADERS), TextDelta(text), Reply(Message("assistant", text), "stop")]
+def answer(text: str = "Done.", headers: dict[str, str] = HEADERS) -> list[StreamItem]:
+    return [ResponseHeaders(headers), TextDelta(text), Reply(Message("assistant", text), "stop")]
 
 
 class Rig:
@@ -39,8 +39,8 @@ class Rig:
         self.model = ResilientModel(self.inner, settings=settings, limiter=self.limiter, clock=clock, sleep=clock.sleep)
         self.other = SqliteStore(self.path, clock=clock)
 
-    def ask(self) -> list[StreamItem]:
-        self.inner.enqueue(answer())
+    def ask(self, headers: dict[str, str] = HEADERS) -> list[StreamItem]:
+        self.inner.enqueue(answer(headers=headers))
         return list(self.model.stream([Message("user", "hi")], []))
 
 
@@ -58,8 +58,7 @@ def test_a_wait_for_the_shared_budget_says_why_and_who_else_shares_it(rig: Rig) 
 
 
 def test_a_session_alone_hears_which_limit_holds_it_back(rig: Rig) -> None:
-    rig.ask()
-    rig.limiter.observe({"x-ratelimit-limit-tokens": "6000", "x-ratelimit-remaining-tokens": "1"})  # 0: "unknown"
+    rig.ask({"x-ratelimit-limit-tokens": "6000", "x-ratelimit-remaining-tokens": "1"})  # 0 would mean "unknown"
     waits = [item for item in rig.ask() if isinstance(item, Waiting)]
     assert [wait.reason for wait in waits] == ["rate limit (TPM) nearly used"]
 
@@ -93,10 +92,11 @@ def test_a_store_locked_too_long_is_said_once_and_the_session_limits_itself(rig:
 
 def test_the_shared_state_is_shown(rig: Rig) -> None:
     rig.ask()
-    rig.other.observe(KEY, "other", [Reading("tokens", 6000, 0, None)])
+    rig.other.reserve(KEY, "other", 1000)
+    rig.other.observe(KEY, "other", [Reading("tokens", 6000, 1, None)])
     rig.other.reserve(KEY, "other", 1000)
     assert rig.limiter.sharing() == f"sqlite {rig.path}: 1 other session, 1 waiting"
-    assert [(limit.label, limit.remaining) for limit in rig.model.headroom()] == [("TPM", 0)]
+    assert [(limit.label, limit.remaining) for limit in rig.model.headroom()] == [("TPM", 1)]
 
 
 def test_leaving_frees_this_sessions_place(rig: Rig) -> None:

@@ -14,7 +14,7 @@ import pytest
 from fakes import FakeClock
 
 from interpreter.resilience.limiter import Headroom, Reading
-from interpreter.resilience.shared.ledger import HELD_FOR, Turn
+from interpreter.resilience.shared.ledger import HELD_FOR, RECHECK, Turn
 from interpreter.resilience.shared.redis import RedisStore
 from interpreter.resilience.shared.sqlite import SqliteStore
 from interpreter.resilience.shared.store import Store
@@ -63,9 +63,12 @@ def key() -> str:
     return f"http://127.0.0.1/v1|{uuid.uuid4().hex}|gpt-4o"
 
 
-def test_nothing_is_held_back_before_any_limit_is_known(store: Store, key: str) -> None:
-    assert store.reserve(key, "a", 50_000).granted
+def test_before_any_answer_one_request_goes_and_the_others_wait_for_what_it_says(store: Store, key: str) -> None:
+    assert store.reserve(key, "a", 50_000).granted  # the first request of all is never held back
+    assert store.reserve(key, "b", 50_000) == Turn(False, RECHECK, 0, 1)
+    store.observe(key, "a", [])  # a server that sends no rate-limit headers: nothing limits anyone
     assert store.reserve(key, "b", 50_000).granted
+    assert store.reserve(key, "c", 50_000).granted
 
 
 def test_what_one_session_learned_holds_back_another(store: Store, key: str) -> None:
@@ -107,6 +110,7 @@ def test_a_place_in_line_lapses_when_its_session_stops_asking(store: Store, key:
 
 def test_headers_count_what_other_sessions_have_in_flight(store: Store, key: str) -> None:
     store.observe(key, "a", said(remaining=TPM))
+    assert store.reserve(key, "a", 1000).granted
     assert store.reserve(key, "b", 2000).granted  # sent; its response has not come back yet
     store.observe(key, "a", said(remaining=5000))  # the server has not counted b's request yet
     assert store.view(key, "a").limits[1] == Headroom("TPM", TPM, 3000, 0.0)
@@ -114,10 +118,21 @@ def test_headers_count_what_other_sessions_have_in_flight(store: Store, key: str
     assert store.view(key, "a").limits[1].remaining == 3000
 
 
+def test_headers_older_than_those_already_heard_set_nothing(store: Store, key: str, clock: FakeClock) -> None:
+    store.observe(key, "a", said(remaining=TPM))
+    assert store.reserve(key, "early", 1000).granted
+    clock.advance(0.5)
+    assert store.reserve(key, "late", 1000).granted
+    store.observe(key, "late", said(remaining=4000))  # counts both requests: the server saw "early" first
+    store.observe(key, "early", said(remaining=5000))  # arrives last, but says how things stood before "late"
+    assert store.view(key, "a").limits[1].remaining == 4000
+
+
 def test_a_reservation_never_settled_stops_counting(store: Store, key: str, clock: FakeClock) -> None:
     store.observe(key, "a", said(remaining=TPM))
     store.reserve(key, "killed", 2000)  # killed mid-request: no headers will settle it
     clock.advance(HELD_FOR + 1)
+    store.reserve(key, "a", 1000)
     store.observe(key, "a", said(remaining=5000))
     assert store.view(key, "a").limits[1].remaining == 5000
 

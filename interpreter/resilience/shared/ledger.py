@@ -8,7 +8,11 @@ contract). Times are seconds on the store's clock.
   before it and itself need fits in the buckets: first come, first served, and nobody starves. A place is kept
   only while its session keeps asking (LEASE): the place of a session killed while waiting is gone within seconds.
 - observe: the server's headers set the levels, less what other sessions reserved and have not yet heard back
-  about (the server has not counted those yet); the session's own reservation is settled.
+  about (the server has not counted those yet); the session's own reservation is settled. Headers of a request
+  granted before the one whose headers last set the levels are older news: they set nothing, and the reservation
+  they settle (which those newer headers took for one still in flight) is given back.
+- Before any answer has come back, nobody knows the limits: one request goes out, and the others wait for what
+  its answer says (a crowd starting at once would otherwise all go, and all but the first few earn a 429).
 - A reservation nobody settles (its session died mid-request) stops counting after HELD_FOR seconds.
 """
 
@@ -38,10 +42,11 @@ class Ticket:
 
 @dataclass
 class Held:
-    """A reservation in flight: tokens taken by a request whose response has not come back yet."""
+    """A reservation in flight: tokens taken (at `at`) by a request whose response has not come back yet."""
 
     tokens: int
     expires: float
+    at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ class Ledger:
     queue: list[Ticket] = field(default_factory=list)
     held: dict[str, Held] = field(default_factory=dict)
     seen: dict[str, float] = field(default_factory=dict)
+    answered: bool = False  # whether any response came back: until then nobody knows the limits
+    applied: float = 0.0  # when the request was granted whose headers last set the levels
 
     @classmethod
     def loads(cls, text: str | None) -> Ledger:
@@ -84,6 +91,8 @@ class Ledger:
                 [Ticket(**ticket) for ticket in data.get("queue") or []],  # Lua's cjson writes an empty list as {}
                 {session: Held(**held) for session, held in (data.get("held") or {}).items()},
                 dict(data.get("seen") or {}),
+                bool(data.get("answered")),
+                float(data.get("applied") or 0.0),
             )
         except (ValueError, TypeError, AttributeError):  # a damaged ledger costs what it knew, nothing more
             return cls()
@@ -99,6 +108,8 @@ class Ledger:
         ticket = self._ticket(session, tokens, now)
         position = self.queue.index(ticket)
         needed = {"requests": position + 1, "tokens": sum(t.tokens for t in self.queue[: position + 1])}
+        if not self.answered and any(other != session for other in self.held):
+            return Turn(False, RECHECK, position, self._others(session))  # the first answer will tell the limits
         waits = {kind: self._wait(bucket, needed[kind]) for kind, bucket in self.buckets.items()}
         kind = max(waits, key=lambda found: waits[found], default="")
         if kind and waits[kind] > 0 and not (position == 0 and self._never_fits(tokens)):
@@ -106,18 +117,26 @@ class Ledger:
         self.queue.remove(ticket)
         for kind, bucket in self.buckets.items():
             bucket.level -= 1 if kind == "requests" else tokens
-        self.held[session] = Held(tokens, now + HELD_FOR)
+        self.held[session] = Held(tokens, now + HELD_FOR, now)
         return Turn(True, 0.0, 0, self._others(session))
 
     def observe(self, session: str, found: Iterable[Reading], now: float) -> None:
         """Settle `session`'s reservation and set the levels from what the server's headers said."""
         self._tidy(now)
         self.seen[session] = now
-        self.held.pop(session, None)
+        settled = self.held.pop(session, None)
+        # Without a reservation (it lapsed: a request long out), the headers are news only to a budget knowing none.
+        fresh = settled.at >= self.applied if settled is not None else not self.answered
+        if settled is not None and fresh:
+            self.applied = settled.at
+        elif settled is not None:  # the newer headers counted it in flight, but the server had most likely seen it
+            for kind, bucket in self.buckets.items():
+                bucket.level = min(bucket.limit, bucket.level + (1 if kind == "requests" else settled.tokens))
+        self.answered = True
         for reading in found:
             bucket = self._learn(reading, now)
             level = reading.level(bucket.limit) if bucket is not None else None
-            if bucket is not None and level is not None:
+            if bucket is not None and level is not None and fresh:
                 in_flight = sum(1 if reading.kind == "requests" else held.tokens for held in self.held.values())
                 bucket.level = max(-bucket.limit, level - in_flight)
             if bucket is not None:

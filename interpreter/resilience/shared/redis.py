@@ -19,7 +19,7 @@ from redis.retry import Retry
 
 from interpreter.errors import BudgetStoreUnavailable
 from interpreter.resilience.limiter import SLACK, Headroom, Reading
-from interpreter.resilience.shared.ledger import ACTIVE_FOR, HELD_FOR, LEASE, Turn, View
+from interpreter.resilience.shared.ledger import ACTIVE_FOR, HELD_FOR, LEASE, RECHECK, Turn, View
 from interpreter.resilience.shared.setting import shown
 
 TIMEOUT = 2.0  # seconds to connect or to get an answer: a store that is slower is no help
@@ -27,11 +27,11 @@ KEPT_FOR = 86_400  # seconds a budget's ledger outlives its last use
 PREFIX = "steady-interpreter:budget:"
 
 # ARGV: op, session, now ("" for the server's clock), argument (tokens, or readings as JSON), LEASE, HELD_FOR,
-# ACTIVE_FOR, KEPT_FOR, SLACK. Readings spell "unknown" as limit 0, remaining -1, reset -1 (cjson's null is not nil).
+# ACTIVE_FOR, KEPT_FOR, SLACK, RECHECK. Readings spell "unknown" as limit 0, remaining -1, reset -1 (cjson's null is not nil).
 LEDGER_SCRIPT = """
 local op, session, argument = ARGV[1], ARGV[2], ARGV[4]
 local lease, held_for, active_for, kept_for = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
-local now, slack = tonumber(ARGV[3]), tonumber(ARGV[9])
+local now, slack, recheck = tonumber(ARGV[3]), tonumber(ARGV[9]), tonumber(ARGV[10])
 if not now then
   local time = redis.call('TIME')
   now = tonumber(time[1]) + tonumber(time[2]) / 1e6
@@ -40,6 +40,7 @@ local ok, state = pcall(cjson.decode, redis.call('GET', KEYS[1]) or '{}')
 if not ok or type(state) ~= 'table' then state = {} end
 local function part(name) return type(state[name]) == 'table' and state[name] or {} end
 local buckets, held, seen, queue = part('buckets'), part('held'), part('seen'), {}
+local answered, applied = state.answered == true, tonumber(state.applied) or 0
 for _, bucket in pairs(buckets) do
   local at = math.max(now, bucket.at)
   bucket.level = math.min(bucket.limit, bucket.level + (at - bucket.at) * bucket.limit / 60)
@@ -80,18 +81,37 @@ if op == 'reserve' then
     local needs = math.max(0, needed[kind] - bucket.level - slack) * 60 / bucket.limit
     if needs > wait then wait, limit = needs, kind end
   end
+  local probing = false
+  if not answered then
+    for name in pairs(held) do if name ~= session then probing = true end end
+  end
   local never = buckets.tokens ~= nil and tokens > buckets.tokens.limit
-  if wait > 0 and not (position == 1 and never) then
+  if probing then
+    result = {granted = false, wait = recheck, ahead = position - 1, others = others(), limit = ''}
+  elseif wait > 0 and not (position == 1 and never) then
     result = {granted = false, wait = wait, ahead = position - 1, others = others(), limit = limit}
   else
     table.remove(queue, position)
     for kind, bucket in pairs(buckets) do bucket.level = bucket.level - cost(kind, tokens) end
-    held[session] = {tokens = tokens, expires = now + held_for}
+    held[session] = {tokens = tokens, expires = now + held_for, at = now}
     result = {granted = true, wait = 0, ahead = 0, others = others()}
   end
 elseif op == 'observe' then
   seen[session] = now
+  local settled = held[session]
   held[session] = nil
+  local fresh = not answered
+  if settled then
+    fresh = settled.at >= applied
+    if fresh then
+      applied = settled.at
+    else
+      for kind, bucket in pairs(buckets) do
+        bucket.level = math.min(bucket.limit, bucket.level + cost(kind, settled.tokens))
+      end
+    end
+  end
+  answered = true
   for _, reading in ipairs(cjson.decode(argument)) do
     local bucket = buckets[reading.kind]
     if reading.limit > 0 then
@@ -109,7 +129,7 @@ elseif op == 'observe' then
       elseif reading.reset > 0 then
         level = math.max(0, bucket.limit - reading.reset * bucket.limit / 60)
       end
-      if level then
+      if level and fresh then
         local in_flight = 0
         for _, reservation in pairs(held) do in_flight = in_flight + cost(reading.kind, reservation.tokens) end
         bucket.level = math.max(-bucket.limit, level - in_flight)
@@ -134,7 +154,7 @@ elseif op == 'view' then
   end
   result = {limits = limits, others = others(), waiting = #queue}
 end
-state = {buckets = buckets, queue = queue, held = held, seen = seen}
+state = {buckets = buckets, queue = queue, held = held, seen = seen, answered = answered, applied = applied}
 redis.call('SET', KEYS[1], cjson.encode(state), 'EX', kept_for)
 return cjson.encode(result)
 """
@@ -181,7 +201,18 @@ class RedisStore:
     def _run(self, op: str, key: str, session: str, argument: str = "") -> dict[str, Any]:
         """One step of the script on budget `key`; its answer."""
         now = "" if self._clock is None else repr(self._clock())
-        arguments: list[str | float] = [op, session, now, argument, LEASE, HELD_FOR, ACTIVE_FOR, KEPT_FOR, SLACK]
+        arguments: list[str | float] = [
+            op,
+            session,
+            now,
+            argument,
+            LEASE,
+            HELD_FOR,
+            ACTIVE_FOR,
+            KEPT_FOR,
+            SLACK,
+            RECHECK,
+        ]
         try:
             answer = self._script(keys=[PREFIX + key], args=arguments)
         except redis.RedisError as exc:
