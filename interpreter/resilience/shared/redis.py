@@ -27,7 +27,8 @@ KEPT_FOR = 86_400  # seconds a budget's ledger outlives its last use
 PREFIX = "steady-interpreter:budget:"
 
 # ARGV: op, session, now ("" for the server's clock), argument (tokens, or readings as JSON), LEASE, HELD_FOR,
-# ACTIVE_FOR, KEPT_FOR, SLACK, RECHECK. Readings spell "unknown" as limit 0, remaining -1, reset -1 (cjson's null is not nil).
+# ACTIVE_FOR, KEPT_FOR, SLACK, RECHECK. Readings spell "unknown" as limit 0, remaining -1, reset -1 (cjson's null
+# is not nil).
 LEDGER_SCRIPT = """
 local op, session, argument = ARGV[1], ARGV[2], ARGV[4]
 local lease, held_for, active_for, kept_for = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
