@@ -116,7 +116,7 @@ class Ledger:
             return Turn(False, waits[kind], position, self._others(session), _LABELS[kind])
         self.queue.remove(ticket)
         for kind, bucket in self.buckets.items():
-            bucket.level -= 1 if kind == "requests" else tokens
+            bucket.level -= _cost(kind, tokens)
         self.held[session] = Held(tokens, now + HELD_FOR, now)
         return Turn(True, 0.0, 0, self._others(session))
 
@@ -124,23 +124,17 @@ class Ledger:
         """Settle `session`'s reservation and set the levels from what the server's headers said."""
         self._tidy(now)
         self.seen[session] = now
-        settled = self.held.pop(session, None)
-        # Without a reservation (it lapsed: a request long out), the headers are news only to a budget knowing none.
-        fresh = settled.at >= self.applied if settled is not None else not self.answered
-        if settled is not None and fresh:
-            self.applied = settled.at
-        elif settled is not None:  # the newer headers counted it in flight, but the server had most likely seen it
-            for kind, bucket in self.buckets.items():
-                bucket.level = min(bucket.limit, bucket.level + (1 if kind == "requests" else settled.tokens))
+        fresh = self._settle(session)
         self.answered = True
         for reading in found:
             bucket = self._learn(reading, now)
-            level = reading.level(bucket.limit) if bucket is not None else None
-            if bucket is not None and level is not None and fresh:
-                in_flight = sum(1 if reading.kind == "requests" else held.tokens for held in self.held.values())
+            if bucket is None:
+                continue
+            level = reading.level(bucket.limit)
+            if fresh and level is not None:
+                in_flight = sum(_cost(reading.kind, held.tokens) for held in self.held.values())
                 bucket.level = max(-bucket.limit, level - in_flight)
-            if bucket is not None:
-                bucket.seen = now
+            bucket.seen = now
 
     def leave(self, session: str) -> None:
         """Forget `session`: its place in the queue, its reservation, its share."""
@@ -164,6 +158,18 @@ class Ledger:
         self.queue = [ticket for ticket in self.queue if ticket.expires > now]
         self.held = {session: held for session, held in self.held.items() if held.expires > now}
         self.seen = {session: at for session, at in self.seen.items() if at > now - ACTIVE_FOR}
+
+    def _settle(self, session: str) -> bool:
+        """Settle `session`'s reservation; whether its headers are the newest news, to set the levels by."""
+        settled = self.held.pop(session, None)
+        if settled is None:  # it lapsed (a request long out) or none was made: news only to a budget knowing nothing
+            return not self.answered
+        if settled.at >= self.applied:
+            self.applied = settled.at
+            return True
+        for kind, bucket in self.buckets.items():  # newer headers took it for in flight; the server had seen it
+            bucket.level = min(bucket.limit, bucket.level + _cost(kind, settled.tokens))
+        return False
 
     def _ticket(self, session: str, tokens: int, now: float) -> Ticket:
         """`session`'s place in the queue, renewed, or a new one at the back."""
@@ -198,3 +204,8 @@ class Ledger:
     def _wait(bucket: Bucket, needed: int) -> float:
         """Seconds until `needed` fits in `bucket`, at its refill rate."""
         return max(0.0, needed - bucket.level - SLACK) * 60 / bucket.limit
+
+
+def _cost(kind: str, tokens: int) -> int:
+    """What a request of `tokens` tokens takes from the bucket of `kind`."""
+    return 1 if kind == "requests" else tokens
