@@ -114,10 +114,7 @@ class Ledger:
         kind = max(waits, key=lambda found: waits[found], default="")
         if kind and waits[kind] > 0 and not (position == 0 and self._never_fits(tokens)):
             return Turn(False, waits[kind], position, self._others(session), _LABELS[kind])
-        self.queue.remove(ticket)
-        for kind, bucket in self.buckets.items():
-            bucket.level -= _cost(kind, tokens)
-        self.held[session] = Held(tokens, now + HELD_FOR, now)
+        self._take(ticket, now)
         return Turn(True, 0.0, 0, self._others(session))
 
     def observe(self, session: str, found: Iterable[Reading], now: float) -> None:
@@ -158,6 +155,13 @@ class Ledger:
         self.queue = [ticket for ticket in self.queue if ticket.expires > now]
         self.held = {session: held for session, held in self.held.items() if held.expires > now}
         self.seen = {session: at for session, at in self.seen.items() if at > now - ACTIVE_FOR}
+
+    def _take(self, ticket: Ticket, now: float) -> None:
+        """Serve `ticket`: out of the queue, its tokens out of the buckets and held until its headers settle them."""
+        self.queue.remove(ticket)
+        for kind, bucket in self.buckets.items():
+            bucket.level -= _cost(kind, ticket.tokens)
+        self.held[ticket.session] = Held(ticket.tokens, now + HELD_FOR, now)
 
     def _settle(self, session: str) -> bool:
         """Settle `session`'s reservation; whether its headers are the newest news, to set the levels by."""
