@@ -147,7 +147,10 @@ def build_limiter(settings: Settings, adapter: OpenAIChatModel, *, say: Callable
     store = open_store(settings.rate_limit_store, settings.home)
     if store is None:
         return RateLimiter()
-    key = lambda: budget_key(settings.api_base, settings.api_key, adapter.model)  # noqa: E731 - read at each use
+
+    def key() -> str:
+        return budget_key(settings.api_base, settings.api_key, adapter.model)  # read at each use: %model changes it
+
     return SharedLimiter(store, key, local=RateLimiter(), say=say)
 
 

@@ -13,7 +13,7 @@ from interpreter.resilience.durations import parse_duration
 
 CHARS_PER_TOKEN = 4
 SLACK = 1e-3  # tokens: after waiting exactly the time asked, float rounding must not leave a request short
-_LABELS = {"requests": "RPM", "tokens": "TPM"}
+LABELS = {"requests": "RPM", "tokens": "TPM"}  # each limit by the name its 429s give it
 
 
 def characters(messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> int:
@@ -89,7 +89,7 @@ def readings(headers: Mapping[str, str]) -> list[Reading]:
             _count(headers.get(f"x-ratelimit-remaining-{kind}")),
             parse_duration(headers.get(f"x-ratelimit-reset-{kind}", "")),
         )
-        for kind in _LABELS
+        for kind in LABELS
     ]
 
 
@@ -181,7 +181,7 @@ class RateLimiter:
 
     def delay(self, tokens: int) -> tuple[float, str]:
         """Seconds to wait before sending `tokens` tokens, and the limit that says so ("TPM", "RPM", or "")."""
-        waits = [(self._refilled(kind).wait_for(amount), _LABELS[kind]) for kind, amount in self._amounts(tokens)]
+        waits = [(self._refilled(kind).wait_for(amount), LABELS[kind]) for kind, amount in self._amounts(tokens)]
         seconds, label = max(waits, default=(0.0, ""), key=lambda wait: wait[0])
         return (seconds, label) if seconds > 0 else (0.0, "")
 
@@ -197,7 +197,7 @@ class RateLimiter:
         snapshot = []
         for kind, bucket in sorted(self._buckets.items()):
             bucket.refill(now)
-            snapshot.append(Headroom(_LABELS[kind], bucket.limit, int(bucket.level), now - bucket.seen))
+            snapshot.append(Headroom(LABELS[kind], bucket.limit, int(bucket.level), now - bucket.seen))
         return snapshot
 
     def _amounts(self, tokens: int) -> list[tuple[str, int]]:

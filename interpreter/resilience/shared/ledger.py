@@ -22,13 +22,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
-from interpreter.resilience.limiter import SLACK, Bucket, Headroom, Reading
+from interpreter.resilience.limiter import LABELS, SLACK, Bucket, Headroom, Reading
 
 LEASE = 5.0  # seconds a place in the queue is kept without its session asking again (it asks every RECHECK)
 RECHECK = 0.25  # a waiting session asks again at least this often: it sees a settled reservation soon
 HELD_FOR = 10.0  # seconds an unsettled reservation counts: a request's headers come back long before
 ACTIVE_FOR = 60.0  # seconds a session counts as sharing the budget after it last used it
-_LABELS = {"requests": "RPM", "tokens": "TPM"}
 
 
 @dataclass
@@ -113,7 +112,7 @@ class Ledger:
         waits = {kind: self._wait(bucket, needed[kind]) for kind, bucket in self.buckets.items()}
         kind = max(waits, key=lambda found: waits[found], default="")
         if kind and waits[kind] > 0 and not (position == 0 and self._never_fits(tokens)):
-            return Turn(False, waits[kind], position, self._others(session), _LABELS[kind])
+            return Turn(False, waits[kind], position, self._others(session), LABELS[kind])
         self._take(ticket, now)
         return Turn(True, 0.0, 0, self._others(session))
 
@@ -143,7 +142,7 @@ class Ledger:
         """What `session` is shown of the shared state."""
         self._tidy(now)
         limits = tuple(
-            Headroom(_LABELS[kind], bucket.limit, max(0, int(bucket.level)), now - bucket.seen)
+            Headroom(LABELS[kind], bucket.limit, max(0, int(bucket.level)), now - bucket.seen)
             for kind, bucket in sorted(self.buckets.items())
         )
         return View(limits, self._others(session), len(self.queue))

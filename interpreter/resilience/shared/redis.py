@@ -18,7 +18,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from interpreter.errors import BudgetStoreUnavailable
-from interpreter.resilience.limiter import SLACK, Headroom, Reading
+from interpreter.resilience.limiter import LABELS, SLACK, Headroom, Reading
 from interpreter.resilience.shared.ledger import ACTIVE_FOR, HELD_FOR, LEASE, RECHECK, Turn, View
 from interpreter.resilience.shared.setting import shown
 
@@ -159,7 +159,6 @@ state = {buckets = buckets, queue = queue, held = held, seen = seen, answered = 
 redis.call('SET', KEYS[1], cjson.encode(state), 'EX', kept_for)
 return cjson.encode(result)
 """
-_LABELS = {"requests": "RPM", "tokens": "TPM"}
 
 
 class RedisStore:
@@ -175,7 +174,7 @@ class RedisStore:
     def reserve(self, key: str, session: str, tokens: int) -> Turn:
         """Take a request of `tokens` tokens out of budget `key` for `session`, or keep its place in line."""
         answer = self._run("reserve", key, session, str(tokens))
-        limit = _LABELS.get(answer.get("limit", ""), "")
+        limit = LABELS.get(answer.get("limit", ""), "")
         return Turn(bool(answer["granted"]), float(answer["wait"]), int(answer["ahead"]), int(answer["others"]), limit)
 
     def observe(self, key: str, session: str, found: Sequence[Reading]) -> None:
@@ -190,7 +189,7 @@ class RedisStore:
         """Budget `key` as `session` sees it now."""
         answer = self._run("view", key, session)
         limits = tuple(
-            Headroom(_LABELS[found["kind"]], int(found["limit"]), int(found["remaining"]), float(found["age"]))
+            Headroom(LABELS[found["kind"]], int(found["limit"]), int(found["remaining"]), float(found["age"]))
             for found in answer.get("limits") or []  # cjson writes an empty list as {}
         )
         return View(limits, int(answer["others"]), int(answer["waiting"]))
