@@ -278,7 +278,7 @@ def store_check(settings: Settings) -> Check:
         return Check(STORE, Status.FAILED, str(exc), fix)
     finally:
         store.close()
-    return Check(STORE, Status.OK, f"{store.where} answered; {counted(view.others, 'session')} sharing it now")
+    return Check(STORE, Status.OK, f"{store.where} answered; {counted(view.others, 'session')} used it lately")
 
 
 def languages_check(table: Sequence[Language] = LANGUAGES) -> Check:
