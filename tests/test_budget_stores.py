@@ -14,7 +14,7 @@ import pytest
 from fakes import FakeClock
 
 from interpreter.resilience.limiter import Headroom, Reading
-from interpreter.resilience.shared.ledger import HELD_FOR, RECHECK, Turn
+from interpreter.resilience.shared.ledger import HELD_FOR, RECHECK_BEHIND, Turn
 from interpreter.resilience.shared.redis import RedisStore
 from interpreter.resilience.shared.sqlite import SqliteStore
 from interpreter.resilience.shared.store import Store
@@ -65,7 +65,7 @@ def key() -> str:
 
 def test_before_any_answer_one_request_goes_and_the_others_wait_for_what_it_says(store: Store, key: str) -> None:
     assert store.reserve(key, "a", 50_000).granted  # the first request of all is never held back
-    assert store.reserve(key, "b", 50_000) == Turn(False, RECHECK, 0, 1)
+    assert store.reserve(key, "b", 50_000) == Turn(False, RECHECK_BEHIND, 0, 1)
     store.observe(key, "a", [])  # a server that sends no rate-limit headers: nothing limits anyone
     assert store.reserve(key, "b", 50_000).granted
     assert store.reserve(key, "c", 50_000).granted

@@ -15,7 +15,7 @@ from typing import TypeVar
 from interpreter.diagnostics import LOGGER_NAME
 from interpreter.errors import BudgetStoreUnavailable
 from interpreter.resilience.limiter import Headroom, Hold, RateLimiter, readings
-from interpreter.resilience.shared.ledger import RECHECK, Turn
+from interpreter.resilience.shared.ledger import RECHECK, RECHECK_BEHIND, Turn
 from interpreter.resilience.shared.store import Store
 from interpreter.words import counted
 
@@ -51,7 +51,7 @@ class SharedLimiter:
         if turn.granted:
             self._local.spend(tokens)
             return None
-        return Hold(turn.wait, min(turn.wait, RECHECK), _reason(turn))
+        return Hold(turn.wait, min(turn.wait, RECHECK if turn.ahead == 0 else RECHECK_BEHIND), _reason(turn))
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn from a response's headers, here and in the store (which settles this session's reservation)."""

@@ -24,8 +24,9 @@ from dataclasses import asdict, dataclass, field
 
 from interpreter.resilience.limiter import LABELS, SLACK, Bucket, Headroom, Reading
 
-LEASE = 5.0  # seconds a place in the queue is kept without its session asking again (it asks every RECHECK)
-RECHECK = 0.25  # a waiting session asks again at least this often: it sees a settled reservation soon
+LEASE = 5.0  # seconds a place in the queue is kept without its session asking again (it asks every second or less)
+RECHECK = 0.25  # the first in line asks again at least this often: it sees a settled reservation soon
+RECHECK_BEHIND = 1.0  # the others ask less often: a crowd asking four times a second can keep the store busy
 HELD_FOR = 10.0  # seconds an unsettled reservation counts: a request's headers come back long before
 ACTIVE_FOR = 60.0  # seconds a session counts as sharing the budget after it last used it
 
@@ -108,7 +109,7 @@ class Ledger:
         position = self.queue.index(ticket)
         needed = {"requests": position + 1, "tokens": sum(t.tokens for t in self.queue[: position + 1])}
         if not self.answered and any(other != session for other in self.held):
-            return Turn(False, RECHECK, position, self._others(session))  # the first answer will tell the limits
+            return Turn(False, RECHECK_BEHIND, position, self._others(session))  # the first answer tells the limits
         waits = {kind: self._wait(bucket, needed[kind]) for kind, bucket in self.buckets.items()}
         kind = max(waits, key=lambda found: waits[found], default="")
         if kind and waits[kind] > 0 and not (position == 0 and self._never_fits(tokens)):

@@ -19,7 +19,7 @@ from redis.retry import Retry
 
 from interpreter.errors import BudgetStoreUnavailable
 from interpreter.resilience.limiter import LABELS, SLACK, Headroom, Reading
-from interpreter.resilience.shared.ledger import ACTIVE_FOR, HELD_FOR, LEASE, RECHECK, Turn, View
+from interpreter.resilience.shared.ledger import ACTIVE_FOR, HELD_FOR, LEASE, RECHECK_BEHIND, Turn, View
 from interpreter.resilience.shared.setting import shown
 
 TIMEOUT = 2.0  # seconds to connect or to get an answer: a store that is slower is no help
@@ -27,12 +27,12 @@ KEPT_FOR = 86_400  # seconds a budget's ledger outlives its last use
 PREFIX = "steady-interpreter:budget:"
 
 # ARGV: op, session, now ("" for the server's clock), argument (tokens, or readings as JSON), LEASE, HELD_FOR,
-# ACTIVE_FOR, KEPT_FOR, SLACK, RECHECK. Readings spell "unknown" as limit 0, remaining -1, reset -1 (cjson's null
+# ACTIVE_FOR, KEPT_FOR, SLACK, RECHECK_BEHIND. Readings spell "unknown" as limit 0, remaining -1, reset -1 (cjson's null
 # is not nil).
 LEDGER_SCRIPT = """
 local op, session, argument = ARGV[1], ARGV[2], ARGV[4]
 local lease, held_for, active_for, kept_for = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
-local now, slack, recheck = tonumber(ARGV[3]), tonumber(ARGV[9]), tonumber(ARGV[10])
+local now, slack, recheck_behind = tonumber(ARGV[3]), tonumber(ARGV[9]), tonumber(ARGV[10])
 if not now then
   local time = redis.call('TIME')
   now = tonumber(time[1]) + tonumber(time[2]) / 1e6
@@ -88,7 +88,7 @@ if op == 'reserve' then
   end
   local never = buckets.tokens ~= nil and tokens > buckets.tokens.limit
   if probing then
-    result = {granted = false, wait = recheck, ahead = position - 1, others = others(), limit = ''}
+    result = {granted = false, wait = recheck_behind, ahead = position - 1, others = others(), limit = ''}
   elseif wait > 0 and not (position == 1 and never) then
     result = {granted = false, wait = wait, ahead = position - 1, others = others(), limit = limit}
   else
@@ -201,18 +201,8 @@ class RedisStore:
     def _run(self, op: str, key: str, session: str, argument: str = "") -> dict[str, Any]:
         """One step of the script on budget `key`; its answer."""
         now = "" if self._clock is None else repr(self._clock())
-        arguments: list[str | float] = [
-            op,
-            session,
-            now,
-            argument,
-            LEASE,
-            HELD_FOR,
-            ACTIVE_FOR,
-            KEPT_FOR,
-            SLACK,
-            RECHECK,
-        ]
+        settings = [LEASE, HELD_FOR, ACTIVE_FOR, KEPT_FOR, SLACK, RECHECK_BEHIND]
+        arguments: list[str | float] = [op, session, now, argument, *settings]
         try:
             answer = self._script(keys=[PREFIX + key], args=arguments)
         except redis.RedisError as exc:

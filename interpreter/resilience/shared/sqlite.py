@@ -18,7 +18,8 @@ from interpreter.errors import BudgetStoreUnavailable
 from interpreter.resilience.limiter import Reading
 from interpreter.resilience.shared.ledger import Ledger, Turn, View
 
-LOCK_WAIT = 2.0  # seconds to wait for another session's transaction (each takes about a millisecond)
+LOCK_WAIT = 10.0  # seconds to wait for the lock: each step holds it a millisecond, but a crowd of sessions
+# starting at once on a busy machine can keep one waiting for seconds (SQLite serves waiters in no order)
 _SCHEMA = "CREATE TABLE IF NOT EXISTS ledgers (key TEXT PRIMARY KEY, state TEXT NOT NULL)"
 
 
