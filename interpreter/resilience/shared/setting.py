@@ -16,10 +16,10 @@ REDIS_SCHEMES = ("redis", "rediss")
 _CHOICES = f'"{SQLITE}", "{OFF}" or a Redis URL like redis://localhost:6379/0'
 
 
-def check_setting(value: str) -> str:
-    """`value` if it names a store; ConfigError saying what would."""
+def check_setting(value: str) -> None:
+    """Raise ConfigError, saying what would do, unless `value` names a store."""
     if value in (SQLITE, OFF):
-        return value
+        return
     parts = urlsplit(value)
     try:
         port_ok = parts.port is None or parts.port > 0
@@ -27,7 +27,7 @@ def check_setting(value: str) -> str:
         port_ok = False
     database = parts.path.strip("/")
     if parts.scheme in REDIS_SCHEMES and parts.hostname and port_ok and (not database or database.isdigit()):
-        return value
+        return
     raise ConfigError(f"rate_limit_store must be {_CHOICES}, got {shown(value)!r}")
 
 
