@@ -412,3 +412,10 @@ def test_the_settings_table_shows_the_store_without_a_redis_password(tmp_path: P
     rows = {line.split()[0]: line.split()[1:] for line in table.splitlines() if line.strip()}
     assert rows["rate_limit_store"] == ["redis://:***@cache:6379/0", "env", "INTERPRETER_RATE_LIMIT_STORE"]
     assert "hunter2" not in table
+
+
+@pytest.mark.parametrize("value", ["redis://localhost", "rediss://user:pw@cache.example:6380/3", "redis://:pw@h:6379"])
+def test_redis_urls_with_or_without_port_database_and_password_are_stores(tmp_path: Path, value: str) -> None:
+    assert (
+        effective(Flags(rate_limit_store=value), {"INTERPRETER_HOME": str(tmp_path)}).settings.rate_limit_store == value
+    )
