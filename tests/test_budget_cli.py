@@ -73,3 +73,17 @@ def test_doctor_checks_that_the_store_answers(
     assert result.returncode == 1
     assert f"the shared budget at {dead} cannot be used" in result.stdout
     assert "start the store or fix rate_limit_store" in result.stdout
+
+
+def test_a_damaged_budget_file_is_said_once_and_the_task_still_gets_done(
+    run_cli: Callable[..., subprocess.CompletedProcess[str]], private_home: Path
+) -> None:
+    private_home.mkdir(parents=True, exist_ok=True)
+    (private_home / "budget.sqlite3").write_bytes(b"\x00garbage, not a database\n" * 200)
+    result = run_cli("-c", "hi")
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stdout.splitlines() if "cannot be used" in line]
+    assert said == [
+        f"the shared budget file {private_home / 'budget.sqlite3'} cannot be used: file is not a database; "
+        "this session limits its own requests from now on"
+    ]
