@@ -66,7 +66,7 @@ class Interpreter:
         adapter = build_adapter(self.settings)
         estimator = TokenEstimator()  # shared, as in a session: the window's estimates learn from reported usage
         self._executor = build_executor(self.settings)
-        self._limiter = build_limiter(self.settings, adapter, say=_logged_only)
+        self._limiter = build_limiter(self.settings, adapter, home=self.settings.home, say=_logged_only)
         self._session = build_session(
             self.settings,
             model=build_model(self.settings, adapter, estimator, self._limiter),

@@ -66,7 +66,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         ask = _no_answer
     adapter = build_adapter(settings)
     estimator = TokenEstimator()  # shared: the context window's estimates learn from the usage the model sees
-    limiter = build_limiter(settings, adapter, say=renderer.info)
+    limiter = build_limiter(settings, adapter, home=home, say=renderer.info)
     model = build_model(settings, adapter, estimator, limiter)
     approver = Approver(ask, tell=renderer.error, auto_run=settings.auto_run)
     try:
@@ -139,17 +139,17 @@ def build_adapter(settings: Settings) -> OpenAIChatModel:
     )
 
 
-def build_limiter(settings: Settings, adapter: OpenAIChatModel, *, say: Callable[[str], None]) -> Limiter:
-    """The rate limiter: shared through the store the settings name (sqlite, redis://), or this session's own (off).
-
-    The budget belongs to the endpoint, the key and the model, so it follows `%model`.
-    """
-    store = open_store(settings.rate_limit_store, settings.home)
+def build_limiter(
+    settings: Settings, adapter: OpenAIChatModel, *, home: Path | None, say: Callable[[str], None]
+) -> Limiter:
+    """The rate limiter: shared through the store the settings name, or this session's own (off; no `home`)."""
+    store = open_store(settings.rate_limit_store, home)
     if store is None:
         return RateLimiter()
 
     def key() -> str:
-        return budget_key(settings.api_base, settings.api_key, adapter.model)  # read at each use: %model changes it
+        # A budget belongs to the endpoint, the key and the model: read at each use, as %model changes the model.
+        return budget_key(settings.api_base, settings.api_key, adapter.model)
 
     return SharedLimiter(store, key, local=RateLimiter(), say=say)
 

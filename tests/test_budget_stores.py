@@ -32,9 +32,7 @@ def about(seconds: float) -> object:
 
 
 def served(store: Store, key: str, asking: list[str], clock: FakeClock) -> list[str]:
-    """The order `asking` sessions get their turn, each asking again every second, the last to arrive first.
-
-    After two simulated minutes those still waiting are left out: a stalled line shows as a short list."""
+    """The order `asking` sessions get their turn, asking every second, the last to arrive first (two minutes at most)."""
     order: list[str] = []
     for _ in range(120):
         if not asking:

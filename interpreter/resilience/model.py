@@ -205,10 +205,8 @@ class ResilientModel:
         self.traffic.waited += seconds
 
     def _hold_back(self, tokens: int, attempt: int) -> Iterator[Waiting]:
-        """Wait until the limiter lets `tokens` tokens go; a countdown is announced again only when it changes.
-
-        These waits are the budget's, not failures: they use up no attempt (--max-retries) and no retry wait time.
-        """
+        """Wait until the limiter lets `tokens` tokens go; a countdown is announced again only when it changes."""
+        # These waits are the budget's, not failures: they use up no attempt (--max-retries) and no retry wait time.
         shown: Waiting | None = None
         while (hold := self._limiter.reserve(tokens)) is not None:
             until = self._clock() + hold.seconds

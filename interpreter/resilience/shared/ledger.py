@@ -51,13 +51,12 @@ class Held:
 
 @dataclass(frozen=True)
 class Turn:
-    """The answer to a reservation: `granted`, or wait about `wait` seconds for the `limit` ("TPM", "RPM") that says
-    so, `ahead` sessions being served first; `others` sessions share the budget."""
+    """The answer to a reservation: `granted`, or wait about `wait` seconds, for `limit` ("TPM"), behind `ahead`."""
 
     granted: bool
     wait: float = 0.0
     ahead: int = 0
-    others: int = 0
+    others: int = 0  # other sessions that used the budget lately
     limit: str = ""
 
 

@@ -40,17 +40,19 @@ class Store(Protocol):
         ...
 
 
-def open_store(setting: str, home: Path) -> Store | None:
-    """The store the setting names (nothing is opened or connected yet); None for `off`."""
+def open_store(setting: str, home: Path | None) -> Store | None:
+    """The store the setting names, not opened yet; None for `off`, and for `sqlite` when `home` cannot be written."""
     if setting == OFF:
         return None
-    if setting == SQLITE:
-        from interpreter.resilience.shared.sqlite import SqliteStore  # noqa: PLC0415 - sqlite3 only when used
+    if setting != SQLITE:
+        from interpreter.resilience.shared.redis import RedisStore  # noqa: PLC0415 - redis-py only when chosen
 
-        return SqliteStore(home / BUDGET_FILE)
-    from interpreter.resilience.shared.redis import RedisStore  # noqa: PLC0415 - redis-py only when chosen
+        return RedisStore(setting)
+    if home is None:  # the session said already that nothing is kept there: the budget is not either
+        return None
+    from interpreter.resilience.shared.sqlite import SqliteStore  # noqa: PLC0415 - sqlite3 only when used
 
-    return RedisStore(setting)
+    return SqliteStore(home / BUDGET_FILE)
 
 
 def budget_key(api_base: str, api_key: str, model: str) -> str:
