@@ -32,7 +32,7 @@ def about(seconds: float) -> object:
 
 
 def served(store: Store, key: str, asking: list[str], clock: FakeClock) -> list[str]:
-    """The order `asking` sessions get their turn, asking every second, the last to arrive first (two minutes at most)."""
+    """The order `asking` sessions get their turn, asking every second, the last first (for two minutes at most)."""
     order: list[str] = []
     for _ in range(120):
         if not asking:
