@@ -7,8 +7,10 @@ output and the end of the run) against one bare `python -c 'print(1)'` process; 
 prints to come through the Executor against the same code run by a plain `python -c` subprocess read through a
 pipe, both with a warm worker and with a new Executor (its supervisor and worker start first); and
 the peak RSS of a process running the Executor, with the rest of the program and the openai SDK imported, while
-a cell prints 200 MB. Targets: a warm python round trip at most 0.25x of the bare process; 1,000 prints within
-1.5x of the bare subprocess; peak RSS under 100 MB. The predecessor took 33.5 s to show 100 flushed prints and
+a cell prints 200 MB. Then, where cells can be sandboxed, the warm python and shell round trips and a new
+Executor's first cell with `--sandbox` against the same without it. Targets: a warm python round trip at most
+0.25x of the bare process; 1,000 prints within 1.5x of the bare subprocess; peak RSS under 100 MB; the sandbox
+within 1.1x. The predecessor took 33.5 s to show 100 flushed prints and
 had ~1 s of overhead per shell run.
 """
 
@@ -23,7 +25,7 @@ from functools import partial
 
 from measure import median_seconds, report
 
-from interpreter.execution import Executor
+from interpreter.execution import Executor, sandbox
 from interpreter.messages import OutputChunk
 
 ROUND_TRIP = {
@@ -62,12 +64,12 @@ def bare(code: str) -> None:
     subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
 
 
-def cold(code: str, runs: int) -> float:
+def cold(code: str, runs: int, *, sandboxed: bool = False) -> float:
     """Median time for a new Executor's first cell to end (its supervisor and worker start; closing is apart)."""
     times = []
     for index in range(runs + 1):
         start = time.perf_counter()
-        with Executor() as executor:
+        with Executor(sandboxed=sandboxed) as executor:
             consume(executor, "python", code)
             if index:
                 times.append(time.perf_counter() - start)
@@ -101,6 +103,25 @@ def main() -> None:
     verdict = "ok" if peak < 100_000_000 else "OVER TARGET"
     figures = f"{peak / 1e6:8.1f} MB   (before the cell: {before / 1e6:.1f} MB)"
     print(f"{'peak RSS, a cell prints 200 MB':<30} {figures}  (target < 100 MB: {verdict})")
+    sandbox_cost(runs)
+
+
+def sandbox_cost(runs: int) -> None:
+    """Round trips with --sandbox against the same without it, both measured here and now."""
+    found = sandbox.probe()
+    if not found.available:
+        print(f"{'--sandbox':<30} (not available here: {found.problem})")
+        return
+    with Executor() as free, Executor(sandboxed=True) as confined:
+        for language in ("python", "shell"):
+            code = ROUND_TRIP[language]
+            unconfined = median_seconds(partial(consume, free, language, code), runs)
+            boxed = median_seconds(partial(consume, confined, language, code), runs)
+            report(f"{language} warm, --sandbox", boxed, "without --sandbox", unconfined, 1.1, ms=True)
+    # Taken in turns, so both see the same load on a shared machine.
+    pairs = [(cold("print(1)", 1), cold("print(1)", 1, sandboxed=True)) for _ in range(runs)]
+    unconfined, boxed = (statistics.median(column) for column in zip(*pairs, strict=True))
+    report("new Executor, --sandbox", boxed, "without --sandbox", unconfined, 1.1, ms=True)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ with Interpreter(model="gpt-4o-mini", auto_run=True) as session:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from types import TracebackType
 
@@ -20,7 +20,7 @@ from interpreter import config
 from interpreter.context import ContextWindow
 from interpreter.diagnostics import LOGGER_NAME
 from interpreter.directories import working_directory
-from interpreter.launch import build_adapter, build_executor, build_limiter, build_model, build_session
+from interpreter.launch import build_chain, build_executor, build_session
 from interpreter.messages import CodeCell, Decision, Event, Message
 from interpreter.resilience.limiter import TokenEstimator
 from interpreter.storage import Conversation
@@ -49,6 +49,8 @@ class Interpreter:
         tools: bool | None = None,
         timeout: float | None = None,
         profile: str | None = None,
+        sandbox: bool | None = None,
+        fallback_models: Sequence[str] | None = None,
     ) -> None:
         working_directory()  # deleted under the program: the same ConfigError line the command prints
         flags = config.Flags(
@@ -59,22 +61,25 @@ class Interpreter:
             max_steps=max_steps,
             no_tools=tools is False,
             timeout=timeout,
+            fallback_models=tuple(fallback_models) if fallback_models is not None else None,
         )
         # auto_run is never the settings file's: a program decides for itself whether code runs.
         self.settings = replace(config.resolve(flags), auto_run=auto_run)
+        if sandbox is not None:  # None: as the settings file says
+            self.settings = replace(self.settings, sandbox=sandbox)
         self._confirm = confirm
-        adapter = build_adapter(self.settings)
         estimator = TokenEstimator()  # shared, as in a session: the window's estimates learn from reported usage
+        # The model, then each of `fallback_models` while it is busy; each on the shared budget of its own.
+        self._chain = build_chain(self.settings, estimator, home=self.settings.home, say=_logged_only)
         self._executor = build_executor(self.settings)
-        self._limiter = build_limiter(self.settings, adapter, home=self.settings.home, say=_logged_only)
         self._session = build_session(
             self.settings,
-            model=build_model(self.settings, adapter, estimator, self._limiter),
+            model=self._chain,
             runner=self._executor,
             confirm=self._decide,
             conversation=Conversation.new(self.settings.model),
             save=_in_memory,
-            window=ContextWindow(adapter, configured=self.settings.context_window, estimator=estimator),
+            window=ContextWindow(self._chain, configured=self.settings.context_window, estimator=estimator),
         )
         self._closed = False
 
@@ -97,7 +102,7 @@ class Interpreter:
         """End every process the code started; closing twice is fine."""
         self._closed = True
         self._executor.close()
-        self._limiter.close()
+        self._chain.close()
 
     def __enter__(self) -> Interpreter:
         return self

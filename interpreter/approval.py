@@ -14,6 +14,7 @@ from interpreter.errors import EditorFailed
 from interpreter.messages import CodeCell, Decision
 
 QUESTION = "Run this code? [y/N/e] "
+SANDBOXED_QUESTION = "Run this code (sandboxed)? [y/N/e] "
 FALLBACK_EDITOR = "vi"  # what git and crontab start when neither $VISUAL nor $EDITOR is set
 _SUFFIXES = {"python": ".py", "shell": ".sh", "javascript": ".js", "ruby": ".rb", "r": ".R"}
 _SET_ONE = "set $EDITOR, e.g. export EDITOR=nano"
@@ -32,8 +33,10 @@ class Approver:
         tell: Callable[[str], None],
         auto_run: bool = False,
         edit: Callable[[CodeCell], str] | None = None,
+        sandboxed: Callable[[], bool] = lambda: False,
     ) -> None:
         self._ask = ask
+        self._sandboxed = sandboxed  # asked each time: %sandbox changes it during a session
         self._tell = tell
         self.auto_run = auto_run  # %auto-run changes it during a session
         self._edit = edit or edit_in_editor
@@ -43,7 +46,7 @@ class Approver:
         if self.auto_run:
             return Decision(run=True, cell=cell)
         while True:
-            answer = (self._ask(QUESTION) or "").strip().lower()
+            answer = (self._ask(SANDBOXED_QUESTION if self._sandboxed() else QUESTION) or "").strip().lower()
             if answer in ("y", "yes"):
                 return Decision(run=True, cell=cell)
             if answer not in ("e", "edit"):

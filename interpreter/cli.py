@@ -122,6 +122,14 @@ def interpreter(
     no_tools: Annotated[
         bool, typer.Option("--no-tools", help="Ask for fenced code blocks instead of tool calls.")
     ] = False,
+    fallback_model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fallback-model",
+            metavar="NAME",
+            help="Use NAME (or profile:NAME) while the model is rate limited or down; repeat for more, tried in order.",
+        ),
+    ] = None,
     resume: Annotated[
         str | None,
         typer.Option("--resume", metavar="[ID]", help="Continue the latest conversation, or the one with ID."),
@@ -140,6 +148,10 @@ def interpreter(
             "(several machines) or off [default: sqlite]",
         ),
     ] = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option("--sandbox", help="Let code write only in this directory and the temp dir, with no network."),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show details of failures.")] = False,
     version: Annotated[
         bool, typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit.")
@@ -162,6 +174,8 @@ def interpreter(
         context_window=context_window,
         json=json,
         rate_limit_store=rate_limit_store,
+        sandbox=sandbox,
+        fallback_models=tuple(fallback_model) if fallback_model else None,
     )
     if ctx.invoked_subcommand is None:
         raise typer.Exit(_run(flags, command, resume, copy=copy))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from interpreter import storage
+from interpreter import storage, viewer
 from interpreter.conversations import cut
 from interpreter.errors import CommandError
 from interpreter.resilience.durations import format_wait
@@ -22,7 +22,6 @@ from interpreter.words import counted
 
 if TYPE_CHECKING:
     from interpreter.approval import Approver
-    from interpreter.context import Named
     from interpreter.messages import Message
     from interpreter.resilience.limiter import Headroom
     from interpreter.resilience.model import Traffic
@@ -37,7 +36,10 @@ RECENT = 10  # conversations %conversations lists
 class Metered(Protocol):
     """What the API traffic costs and how much rate-limit budget is left (the resilient model)."""
 
-    traffic: Traffic
+    @property
+    def traffic(self) -> Traffic:
+        """What the requests so far cost."""
+        ...
 
     def headroom(self) -> list[Headroom]:
         """The rate limits as last seen."""
@@ -46,6 +48,34 @@ class Metered(Protocol):
     def sharing(self) -> str:
         """Who shares the rate-limit budget."""
         ...
+
+
+class SandboxSwitch(Protocol):
+    """Whether cells run in the sandbox, and the switch (the executor)."""
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether cells run in the sandbox."""
+        ...
+
+    def set_sandboxed(self, on: bool) -> None:
+        """Sandbox the cells from now on, or stop; the language processes restart."""
+        ...
+
+
+class Models(Protocol):
+    """The models requests go to (the fallback chain): `model` is the one in use; setting it names the one asked for."""
+
+    model: str
+
+    def fallbacks(self) -> list[str]:
+        """The fallback models and any model now busy, one line each; [] when none are set."""
+        ...
+
+
+def no_figures(number: int) -> Path | None:
+    """Figure `number`, when figures are not kept (the home cannot be written): none."""
+    return None
 
 
 @dataclass(frozen=True)
@@ -57,9 +87,11 @@ class CommandContext:
     approver: Approver
     store: ConversationStore
     api: Metered
-    chat: Named
+    chat: Models
     replay: Callable[[list[Message]], None]  # shows a conversation's earlier turns, as --resume does
     restart: Callable[[], None]  # ends the language processes: variables, imports and background jobs go
+    sandbox: SandboxSwitch
+    find_figure: Callable[[int], Path | None] = no_figures  # figure N of this conversation, if kept
 
 
 Handler = Callable[[CommandContext, str], None]
@@ -168,12 +200,14 @@ def _tokens(context: CommandContext, argument: str) -> None:
 
 
 def _model(context: CommandContext, argument: str) -> None:
-    """Show the model, or switch to another for the following requests."""
+    """Show the model in use and any fallbacks, or name another model for the following requests."""
     if argument:
         context.chat.model = argument
     window = f"context window {context.session.window.tokens:,} tokens"
     when = " from the next request" if argument else ""
     context.renderer.info(f"model: {context.chat.model}{when} ({window})")
+    for line in context.chat.fallbacks():
+        context.renderer.info(line)
 
 
 def _auto_run(context: CommandContext, argument: str) -> None:
@@ -186,6 +220,32 @@ def _verbose(context: CommandContext, argument: str) -> None:
     """Show details (step numbers, the causes behind a failure), or stop showing them."""
     context.renderer.verbose = _on_off(argument, "%verbose", current=context.renderer.verbose)
     context.renderer.info(f"verbose: {_word(context.renderer.verbose)}")
+
+
+def _sandbox(context: CommandContext, argument: str) -> None:
+    """Run the cells in the sandbox, or not; a change starts new language processes."""
+    was = context.sandbox.sandboxed
+    context.sandbox.set_sandboxed(_on_off(argument, "%sandbox", current=was))  # SandboxUnavailable: one line
+    now = context.sandbox.sandboxed
+    if now == was:
+        context.renderer.info(f"sandbox: {_word(now)}")
+    elif now:
+        context.renderer.info(
+            "sandbox: on; code writes only in this directory and the temp directory, and has no network "
+            "(it runs in new processes: earlier variables are gone)"
+        )
+    else:
+        context.renderer.info("sandbox: off (code runs in new processes: earlier variables are gone)")
+
+
+def _open(context: CommandContext, argument: str) -> None:
+    """Open figure N of this conversation with the system viewer."""
+    if not argument.isdigit():
+        raise CommandError("usage: %open N (the number of a figure, as in [figure N: ...])")
+    path = context.find_figure(int(argument))
+    if path is None:
+        raise CommandError(f"no figure {int(argument)} in this conversation")
+    context.renderer.info(f"opening {path} with {Path(viewer.open_file(path)).name}")
 
 
 def _conversations(context: CommandContext, argument: str) -> None:
@@ -208,10 +268,12 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "%tokens", "", "tokens in the context, used this session; the rate-limit budget and who shares it", _tokens
     ),
-    Command("%model", "[NAME]", "show the model, or use NAME for the following requests", _model),
+    Command("%model", "[NAME]", "show the model (and fallbacks), or use NAME for the following requests", _model),
     Command("%auto-run", "on|off", "run code without asking (on) or ask first (off)", _auto_run),
+    Command("%sandbox", "on|off", "code writes only here and in the temp dir, with no network (on), or not", _sandbox),
     Command("%verbose", "on|off", "show step numbers, failure details and the API log as it happens", _verbose),
     Command("%conversations", "", f"the {RECENT} most recent saved conversations", _conversations),
+    Command("%open", "N", "open figure N of this conversation with the system viewer", _open),
 )
 
 

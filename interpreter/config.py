@@ -35,6 +35,9 @@ CONNECTION = frozenset({"api_base", "api_key"})  # a key and the endpoint it bel
 MISSING_KEY = "(missing)"
 Layer = tuple[str, Mapping[str, object]]  # where some settings came from ("file", "env NAME"...), and their values
 SHORTEST_MASKED_KEY = 16  # a shorter key would give away too much of itself in 7 characters
+DEFAULT_FALLBACK_AFTER = 10.0  # seconds: a longer wait is worth a fallback model, a shorter one is sat out
+PROFILE_PREFIX = "profile:"  # a fallback model on another endpoint: that profile's endpoint, key and model
+NO_KEY = "no-key"  # sent to an endpoint with no key of its own: the SDK needs one, and none of ours may go there
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,12 @@ class Settings:
     output_cap: int = DEFAULT_OUTPUT_CAP  # characters of a cell's output the model gets (head and tail kept)
     json: bool = False  # write one JSON object per event on stdout instead of drawing a screen
     pass_env: tuple[str, ...] = ()  # environment variables (or patterns) cells get even though they look secret
+    sandbox: bool = False  # cells write only in the working and temp directories, and have no network
+    python: str | None = None  # the Python for python cells (a path or a name on PATH); None: the one a shell finds
     key_warning: str = ""  # said by doctor and the log: the environment's key goes to an endpoint set elsewhere
     rate_limit_store: str = DEFAULT_STORE  # where sessions share the rate-limit budget: sqlite, redis://…, off
+    fallback_models: tuple[str, ...] = ()  # used in order while the model is busy: names, or "profile:NAME"
+    fallback_after: float = DEFAULT_FALLBACK_AFTER  # a named wait longer than this moves to a fallback
 
     def __repr__(self) -> str:
         # The key must never reach a log or a traceback through repr().
@@ -88,6 +95,8 @@ class Flags:
     context_window: int | None = None
     json: bool = False
     rate_limit_store: str | None = None
+    sandbox: bool = False
+    fallback_models: tuple[str, ...] | None = None
 
     def values(self) -> dict[str, object]:
         """The settings the flags give; a flag that was not given gives nothing."""
@@ -105,6 +114,8 @@ class Flags:
             "context_window": self.context_window,
             "json": self.json or None,
             "rate_limit_store": self.rate_limit_store,
+            "sandbox": self.sandbox or None,
+            "fallback_models": self.fallback_models,
         }
         return {name: value for name, value in given.items() if value is not None}
 
@@ -184,7 +195,30 @@ def effective(flags: Flags, env: Mapping[str, str] | None = None) -> Effective:
     _validate(settings, sources)
     settings = replace(settings, api_base=settings.api_base.rstrip("/"))
     settings = replace(settings, key_warning=_key_warning(settings, sources))
+    _check_fallbacks(settings.fallback_models, file, sources.get("fallback_models", DEFAULT_SOURCE))
     return Effective(settings, file.path, profile, {**sources, **_profile_source(flags, file)})
+
+
+def fallback_settings(entry: str, settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
+    """What a fallback entry runs with: `settings` with another model, or profile NAME's endpoint, key and model.
+
+    A profile's endpoint gets its own key only: a key set for another endpoint (the file's, the environment's)
+    is replaced by NO_KEY, as `key_warning` tells.
+    """
+    if not entry.startswith(PROFILE_PREFIX):
+        return replace(settings, model=entry)
+    found = effective(Flags(profile=entry.removeprefix(PROFILE_PREFIX)), env).settings
+    return replace(found, api_key=NO_KEY) if found.key_warning or not found.api_key else found
+
+
+def _check_fallbacks(entries: tuple[str, ...], file: SettingsFile, source: str) -> None:
+    """ConfigError for a fallback entry that names no model, or a profile the settings file does not have."""
+    for entry in entries:
+        name = entry.removeprefix(PROFILE_PREFIX)
+        if not name.strip():
+            raise ConfigError(f"fallback model {entry!r} (set by {source}) names nothing: give a model or profile:NAME")
+        if entry.startswith(PROFILE_PREFIX):
+            file.profile_values(name)  # ConfigError listing the profiles there are, when there is no such one
 
 
 def _environment(env: Mapping[str, str], stored: list[Layer]) -> list[Layer]:

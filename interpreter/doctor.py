@@ -1,13 +1,14 @@
 """`interpreter doctor`: a few seconds of checks, each failure with its fix in one line.
 
 The endpoint answers, the key is accepted, the model exists, tool calling works, the rate-limit headroom the
-server reports, the store of the shared rate-limit budget answers, which languages can run here, and whether the
-home directory is writable.
+server reports, the store of the shared rate-limit budget answers, which languages can run here, which Python runs
+python cells, whether cells can be sandboxed, and whether the home directory is writable.
 """
 
 from __future__ import annotations
 
 import enum
+import os
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, TextIO
 from interpreter import probe
 from interpreter.config import Settings, ensure_home
 from interpreter.errors import BudgetStoreUnavailable, ConfigError
+from interpreter.execution import sandbox
+from interpreter.execution.interpreters import choose_python
 from interpreter.execution.languages import LANGUAGES, Language
 from interpreter.identity import Identity, identify, retry_warning
 from interpreter.probe import Answer
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
 
 ENDPOINT, SERVER, KEY, MODEL = "endpoint", "server", "API key", "model"
 TOOLS, HEADROOM = "tool calling", "rate limits"
-LANGUAGES_CHECK, HOME = "languages", "home directory"
+LANGUAGES_CHECK, PYTHON_CHECK, SANDBOX, HOME = "languages", "python", "sandbox", "home directory"
 STORE = "shared budget"
 _NO_TOOLS_FIX = "use --no-tools (or tools = false in the settings file): the model then writes fenced code blocks"
 _SLOW_FIX = (
@@ -80,12 +83,9 @@ def run(
     identity = identify([answers.listed, answers.chat])
     if warning := retry_warning(identity):  # a proxy's habit, not a fault: the setup works, but waits stack up
         print(f"warning: {warning}\n", file=out)
-    checks = [
-        *api_checks(settings, answers, identity),
-        store_check(settings),
-        languages_check(),
-        home_check(settings.home),
-    ]
+    checks = [*api_checks(settings, answers, identity), store_check(settings), languages_check()]
+    checks += [python_check(settings.python), sandbox_check(sandbox.probe(), wanted=settings.sandbox)]
+    checks.append(home_check(settings.home))
     print_checklist(checks, out, terminal=terminal)
     return 1 if any(check.status is Status.FAILED for check in checks) else 0
 
@@ -292,6 +292,26 @@ def languages_check(table: Sequence[Language] = LANGUAGES) -> Check:
     if not usable:
         return Check(LANGUAGES_CHECK, Status.FAILED, detail, "install python3 or bash")
     return Check(LANGUAGES_CHECK, Status.OK, detail)
+
+
+def sandbox_check(found: sandbox.Availability, *, wanted: bool) -> Check:
+    """Whether cells can be sandboxed here, at which Landlock ABI; a failure only when the settings ask for it."""
+    if found.available:
+        use = "on" if wanted else "off; --sandbox turns it on"
+        return Check(SANDBOX, Status.OK, f"available: Landlock ABI {found.abi} and a seccomp filter ({use})")
+    if wanted:
+        return Check(SANDBOX, Status.FAILED, f"not available: {found.problem}", sandbox.FIX)
+    return Check(SANDBOX, Status.SKIPPED, f"not available: {found.problem} (only --sandbox needs it)")
+
+
+def python_check(setting: str | None, environ: Mapping[str, str] | None = None) -> Check:
+    """The Python python cells run on, and its version (it is started once to ask); failed when the person's is
+    passed over for the tool's own."""
+    choice = choose_python(setting, os.environ if environ is None else environ)
+    if choice.refused:
+        fix = "set python in the settings file to a Python 3.8 or newer, or activate an environment that has one"
+        return Check(PYTHON_CHECK, Status.FAILED, choice.banner(), fix)
+    return Check(PYTHON_CHECK, Status.OK, choice.banner())
 
 
 def home_check(home: Path) -> Check:

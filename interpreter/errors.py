@@ -2,7 +2,8 @@
 
     InterpreterError                  root: every failure we expect and can explain in one line
     ├── ConfigError                   bad flags, settings or environment (exit 2)
-    │   └── MissingApiKey             no API key from flag or environment
+    │   ├── MissingApiKey             no API key from flag or environment
+    │   └── SandboxUnavailable        --sandbox asked for, and this machine cannot confine cells
     ├── ApiError                      the model API could not be used (exit 1)
     │   ├── ApiConnectionError        the server could not be reached or the connection broke
     │   ├── ApiTimeoutError           the server stopped answering
@@ -14,7 +15,8 @@
     │   └── GaveUp                    the retry policy stopped retrying (one summary line)
     ├── ExecutionError                code could not be run
     │   ├── UnknownLanguage           the model asked for a language we do not know
-    │   └── LanguageUnavailable       a known language whose interpreter is not installed
+    │   ├── LanguageUnavailable       a known language whose interpreter is not installed
+    │   └── UnusablePython            the Python chosen for cells cannot run them (cells use the tool's own)
     ├── TaskTooLong                   a task that cannot fit the model's context window even alone (not sent)
     ├── StorageError                  a conversation could not be read or written
     │   ├── NoSuchConversation        no conversation has the id given
@@ -61,6 +63,10 @@ class ConfigError(InterpreterError):
 
 class MissingApiKey(ConfigError):
     """Raised when no API key is given by flag or environment."""
+
+
+class SandboxUnavailable(ConfigError):
+    """Raised when cells are to be sandboxed and the kernel offers no way to (old kernel, not Linux): none run."""
 
 
 class ApiError(InterpreterError):
@@ -131,12 +137,24 @@ class ContextTooLong(AttemptFailed):
 
 
 class GaveUp(ApiError):
-    """Raised when the retry policy stops: `str()` is the one summary line (why, attempts, time waited, request id)."""
+    """Raised when the retry policy stops: `str()` is the one summary line (why, attempts, time waited, request id).
 
-    def __init__(self, reason: str, *, attempts: int, waited: float, request_id: str | None = None) -> None:
+    `error` is the last attempt's failure as the server gave it, for whoever decides what to do next (a fallback).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        attempts: int,
+        waited: float,
+        request_id: str | None = None,
+        error: ApiError | None = None,
+    ) -> None:
         super().__init__(reason, request_id=request_id)
         self.attempts = attempts
         self.waited = waited
+        self.error = error
 
 
 class ExecutionError(InterpreterError):
@@ -149,6 +167,10 @@ class UnknownLanguage(ExecutionError):
 
 class LanguageUnavailable(ExecutionError):
     """Raised when a known language's interpreter is not installed on this machine."""
+
+
+class UnusablePython(ExecutionError):
+    """Raised when the Python found for cells is missing, broken or too old; cells then run on the tool's own."""
 
 
 class TaskTooLong(InterpreterError):

@@ -9,16 +9,18 @@ from pathlib import Path
 
 from interpreter import commands, diagnostics
 from interpreter.approval import Approver
-from interpreter.config import RESUME_LATEST, Settings
+from interpreter.config import PROFILE_PREFIX, RESUME_LATEST, Settings, fallback_settings
 from interpreter.context import ContextWindow
 from interpreter.directories import CONVERSATIONS, working_directory, writable_home
 from interpreter.errors import ConfigError, ConversationInUse, HomeNotWritable
 from interpreter.execution import Executor
+from interpreter.execution.figures import OUTPUTS, FigureShelf
 from interpreter.interrupts import CtrlC
 from interpreter.llm import ChatModel, OpenAIChatModel, warm_up
 from interpreter.prompt import Prompter
 from interpreter.repl import replay, run_interactive, run_task
 from interpreter.resilience.breaker import CircuitBreaker
+from interpreter.resilience.fallback import FallbackModel, Route
 from interpreter.resilience.limiter import Limiter, RateLimiter, TokenEstimator
 from interpreter.resilience.model import ResilientModel, log_transition
 from interpreter.resilience.policy import RetrySettings
@@ -64,13 +66,15 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         # stdout carries only JSON lines, so nobody can be asked there: every cell is declined.
         renderer.info("--json without -y: code is not run (each cell is declined); add -y to run it")
         ask = _no_answer
-    adapter = build_adapter(settings)
     estimator = TokenEstimator()  # shared: the context window's estimates learn from the usage the model sees
-    limiter = build_limiter(settings, adapter, home=home, say=renderer.info)
-    model = build_model(settings, adapter, estimator, limiter)
-    approver = Approver(ask, tell=renderer.error, auto_run=settings.auto_run)
+    model = build_chain(settings, estimator, home=home, say=renderer.info)
     try:
-        with CtrlC().installed() as ctrl_c, build_executor(settings) as executor:
+        # The shelf reads the conversation going on when a cell has drawn a figure: by then the session exists.
+        shelf = FigureShelf(home / OUTPUTS, lambda: session.conversation.id) if home else None
+        with CtrlC().installed() as ctrl_c, build_executor(settings, figures=shelf) as executor:
+            approver = Approver(
+                ask, tell=renderer.error, auto_run=settings.auto_run, sandboxed=lambda: executor.sandboxed
+            )
             executor.prepare("python")  # the most asked-for language boots while the first request is out
             session = build_session(
                 settings,
@@ -79,7 +83,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 confirm=approver,
                 conversation=conversation,
                 save=save,
-                window=ContextWindow(adapter, configured=settings.context_window, estimator=estimator),
+                window=ContextWindow(model, configured=settings.context_window, estimator=estimator),
             )
             context = commands.CommandContext(
                 session,
@@ -87,20 +91,22 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 approver,
                 store,
                 api=model,
-                chat=adapter,
+                chat=model,
                 replay=lambda past: replay(past, renderer),
                 restart=executor.restart,
+                sandbox=executor,
+                find_figure=shelf.find if shelf else commands.no_figures,
             )
             command = partial(commands.run, context=context)
             if task is not None:
                 return run_task(session, renderer, task, ctrl_c, command)
             return run_interactive(session, renderer, prompter, ctrl_c, command)
     finally:
-        if model.traffic.rate_limited or model.traffic.waited:
-            renderer.info(model.traffic.summary())
+        if summary := model.summary():
+            renderer.info(summary)
         warming.join()
         store.release()
-        limiter.close()
+        model.close()
 
 
 def build_session(
@@ -127,9 +133,17 @@ def build_session(
     )
 
 
-def build_executor(settings: Settings) -> Executor:
-    """The code runner, with the settings' limits; close it (or use it as a context manager) to end its processes."""
-    return Executor(timeout=settings.timeout, output_cap=settings.output_cap, pass_env=settings.pass_env)
+def build_executor(settings: Settings, figures: FigureShelf | None = None) -> Executor:
+    """The code runner, with the settings' limits and Python; close it (or use it as a context manager) to end its
+    processes. Figures the cells draw are kept on `figures` (None: not kept)."""
+    return Executor(
+        timeout=settings.timeout,
+        output_cap=settings.output_cap,
+        pass_env=settings.pass_env,
+        python=settings.python,
+        figures=figures,
+        sandboxed=settings.sandbox,
+    )
 
 
 def build_adapter(settings: Settings) -> OpenAIChatModel:
@@ -137,6 +151,19 @@ def build_adapter(settings: Settings) -> OpenAIChatModel:
     return OpenAIChatModel(
         model=settings.model, api_base=settings.api_base, api_key=settings.api_key, idle_timeout=settings.idle_timeout
     )
+
+
+def build_chain(
+    settings: Settings, estimator: TokenEstimator, *, home: Path | None, say: Callable[[str], None]
+) -> FallbackModel:
+    """The model asked for, then each fallback model, each in the resilience layer; one circuit breaker per server."""
+    breakers: dict[str, CircuitBreaker] = {}
+    limiter = partial(build_limiter, home=home, say=say)
+    routes = [_route(settings, estimator, breakers, limiter)]
+    for entry in settings.fallback_models:
+        profile = entry.removeprefix(PROFILE_PREFIX) if entry.startswith(PROFILE_PREFIX) else None
+        routes.append(_route(fallback_settings(entry, settings), estimator, breakers, limiter, profile))
+    return FallbackModel(routes, after=settings.fallback_after)
 
 
 def build_limiter(
@@ -154,8 +181,25 @@ def build_limiter(
     return SharedLimiter(store, key, local=RateLimiter(), say=say)
 
 
-def build_model(
-    settings: Settings, adapter: OpenAIChatModel, estimator: TokenEstimator, limiter: Limiter
+def _route(
+    settings: Settings,
+    estimator: TokenEstimator,
+    breakers: dict[str, CircuitBreaker],
+    limiter: Callable[[Settings, OpenAIChatModel], Limiter],
+    profile: str | None = None,
+) -> Route:
+    """One model of the chain: its adapter in the resilience layer, with the breaker of its server and its budget."""
+    adapter = build_adapter(settings)
+    breaker = breakers.setdefault(settings.api_base, _breaker(settings))
+    return Route(adapter, _resilient(settings, adapter, estimator, breaker, limiter(settings, adapter)), profile)
+
+
+def _resilient(
+    settings: Settings,
+    adapter: OpenAIChatModel,
+    estimator: TokenEstimator,
+    breaker: CircuitBreaker,
+    limiter: Limiter,
 ) -> ResilientModel:
     """`adapter` wrapped in the resilience layer, with the retry limits from the settings."""
     retry = RetrySettings(
@@ -165,10 +209,14 @@ def build_model(
         backoff_base=settings.backoff_base,
         backoff_cap=settings.backoff_cap,
     )
-    breaker = CircuitBreaker(
+    return ResilientModel(adapter, settings=retry, breaker=breaker, limiter=limiter, estimator=estimator)
+
+
+def _breaker(settings: Settings) -> CircuitBreaker:
+    """A circuit breaker with the settings' threshold and open period."""
+    return CircuitBreaker(
         threshold=settings.breaker_threshold, open_for=settings.breaker_open, on_transition=log_transition
     )
-    return ResilientModel(adapter, settings=retry, breaker=breaker, limiter=limiter, estimator=estimator)
 
 
 def _home(path: Path, renderer: Renderer) -> Path | None:

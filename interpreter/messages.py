@@ -57,6 +57,7 @@ class Message:
     # `reasoning_content`), and that server: the api_base that made the calls (None: not known, or no calls).
     extras: Mapping[str, Any] = field(default_factory=dict)
     origin: str | None = None
+    model: str | None = None  # the model that wrote an answer (a fallback's name when one stood in); ours, never sent
 
     @property
     def is_output(self) -> bool:
@@ -151,6 +152,7 @@ class Waiting:
     until: float
     attempt: int
     attempts: int
+    named: bool = False  # the server named this wait or the rate limits predict it (not a backoff guess)
 
     @property
     def verb(self) -> str:
@@ -166,6 +168,21 @@ class Waiting:
         """The plain words for this wait: "rate limited (TPM), retrying in 3.7s (attempt 2/6)"."""
         after = f" ({self.attempt_label})" if self.attempt_label else ""
         return f"{self.reason}, {self.verb} in {remaining:.1f}s{after}"
+
+
+@dataclass(frozen=True)
+class ModelSwitched:
+    """Requests go to `model` now instead of `previous`: a fallback stands in, or the model asked for is back.
+
+    `reason` is why `previous` was left ("rate limited (TPM)"), `seconds` how long it stays busy (None: for good);
+    `back` when `model` is one whose wait has passed.
+    """
+
+    previous: str
+    model: str
+    reason: str = ""
+    seconds: float | None = None
+    back: bool = False
 
 
 @dataclass(frozen=True)
@@ -199,12 +216,37 @@ class OutputChunk:
 
 
 @dataclass(frozen=True)
+class Runtime:
+    """The program that ran a cell: its path, and its version where known ("3.12.1" for Python)."""
+
+    path: str
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A picture a cell drew, saved as `path` (figure `number` of its conversation), `width` x `height` pixels."""
+
+    number: int
+    path: str
+    width: int
+    height: int
+    format: str = "png"
+
+    @property
+    def line(self) -> str:
+        """How the output names it: `[figure 1: /home/ada/.../figure-1.png]`."""
+        return f"[figure {self.number}: {self.path}]"
+
+
+@dataclass(frozen=True)
 class RunResult:
     """How a run ended.
 
     `output` is what the model gets: the head and tail of everything printed, with a note of the cut between them.
     `tail` is the part after the cut, which the screen had not shown yet; `cut_chars` how many characters were left out.
-    `exit_status` is None when the code was interrupted; `restarted` when its process had to be killed, losing state.
+    `exit_status` is None when the code was interrupted; `restarted` when its process had to be killed, losing state;
+    `sandboxed` when it ran in the sandbox (`--sandbox`).
     """
 
     output: str
@@ -214,6 +256,8 @@ class RunResult:
     elapsed: float = 0.0
     interrupted: bool = False
     restarted: bool = False
+    sandboxed: bool = False
+    runtime: Runtime | None = None  # None: not started (a run stopped before its process was)
 
 
 # ---- what a session yields ----------------------------------------------------------------------------
@@ -299,15 +343,20 @@ class Decision:
 Event = (
     RequestStarted
     | Waiting
+    | ModelSwitched
     | Thinking
     | TextDelta
     | CodeDraft
     | CodeProposed
     | CodeStarted
     | OutputChunk
+    | Figure
     | CodeFinished
     | CodeDeclined
     | Notice
     | TurnEnded
 )
-StreamItem = ResponseHeaders | Waiting | StreamBroken | Thinking | TextDelta | ToolCallDraft | Usage | Reply
+RunItem = OutputChunk | Notice | Figure | RunResult  # what running a cell yields, its RunResult last
+StreamItem = (
+    ResponseHeaders | Waiting | ModelSwitched | StreamBroken | Thinking | TextDelta | ToolCallDraft | Usage | Reply
+)

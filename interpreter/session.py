@@ -18,10 +18,12 @@ from interpreter.messages import (
     Decision,
     Event,
     Message,
+    ModelSwitched,
     Notice,
     OutputChunk,
     Reply,
     RequestStarted,
+    RunItem,
     RunResult,
     StreamBroken,
     TextDelta,
@@ -48,8 +50,8 @@ class CodeRunner(Protocol):
         """The canonical name of `language`; UnknownLanguage or LanguageUnavailable when it cannot run."""
         ...
 
-    def run(self, language: str, code: str, timeout: float | None = None) -> Iterator[OutputChunk | RunResult]:
-        """Run code, yielding output as it comes and a RunResult last."""
+    def run(self, language: str, code: str, timeout: float | None = None) -> Iterator[RunItem]:
+        """Run code, yielding output as it comes (with notices and figures) and a RunResult last."""
         ...
 
     def interrupt(self) -> bool:
@@ -190,7 +192,7 @@ class Session:
                 if isinstance(item, TextDelta):
                     text.append(item.text)
                     yield item
-                elif isinstance(item, Waiting | Thinking):
+                elif isinstance(item, Waiting | Thinking | ModelSwitched):
                     yield item
                 elif isinstance(item, ToolCallDraft):
                     if (draft := drafts.feed(item)) is not None:
@@ -280,11 +282,11 @@ class Session:
         printed: list[str] = []
         try:
             for item in self._runner.run(cell.language, cell.code):
+                if isinstance(item, RunResult):
+                    return item
                 if isinstance(item, OutputChunk):
                     printed.append(item.text)
-                    yield item
-                else:
-                    return item
+                yield item
         except KeyboardInterrupt:
             self._runner.interrupt()  # stop the cell now, not when the abandoned run is collected
             raise _RunInterrupted(_interrupted("".join(printed))) from None

@@ -30,6 +30,10 @@ FILE_KEYS: dict[str, type] = {
     "output_cap": int,
     "pass_env": tuple,  # a list of strings in the file
     "rate_limit_store": str,
+    "sandbox": bool,
+    "fallback_models": tuple,
+    "fallback_after": float,
+    "python": str,
 }
 _TYPE_NAMES = {
     str: "a string",
@@ -38,6 +42,7 @@ _TYPE_NAMES = {
     float: "a number",
     tuple: 'a list of variable names in quotes, like ["GITHUB_TOKEN"]',
 }
+_LIST_NAMES = {"fallback_models": 'a list of model names in quotes, like ["gpt-4o-mini", "profile:local"]'}
 _SHARED_BITS = 0o044  # read permission for the group and for others
 
 
@@ -126,5 +131,5 @@ def _typed(name: str, value: object, where: str) -> object:
         return tuple(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         shown = "" if name == "api_key" else f", not {value!r}"  # never echo (part of) a key
-        raise ConfigError(f"setting {name!r} {where} must be {_TYPE_NAMES[kind]}{shown}")
+        raise ConfigError(f"setting {name!r} {where} must be {_LIST_NAMES.get(name, _TYPE_NAMES[kind])}{shown}")
     return value

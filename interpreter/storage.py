@@ -28,6 +28,8 @@ from interpreter.words import counted
 SCHEMA_VERSION: Final = 2  # 2: user messages carry their kind ("output" for code output), 1 did not
 # Since version 2 too, optional: a server's `extras` on an assistant message and its tool calls, and the `origin`
 # that produced them; an older reader ignores them (and so sends the server without them, as it always did).
+# Also optional, so version 2 still: the `model` that wrote an answer (a fallback's when one stood in); files written
+# before it was kept have none, and an older reader ignores it.
 ENDED: Final = "not run: the session ended"  # the answer given to a tool call a killed session left unanswered
 STALE_TEMP: Final = 10.0  # seconds after which an unheld temp file is a killed save's leftover, not one under way
 # How version 1 told a user message carrying code output (--no-tools) from a task: read once, when migrating.
@@ -241,7 +243,8 @@ class ConversationStore:
 
 
 def _stored(message: Message) -> dict[str, Any]:
-    """One message as stored: its wire form; its kind when not plain text; a server's extras, and that server."""
+    """One message as stored: its wire form; its kind when not plain text; a server's extras, and that server; the
+    model that wrote it."""
     data = message.to_dict()
     if message.tool_calls:
         data["tool_calls"] = [_stored_call(call) for call in message.tool_calls]
@@ -251,6 +254,8 @@ def _stored(message: Message) -> dict[str, Any]:
         data["extras"] = dict(message.extras)
     if message.origin is not None:
         data["origin"] = message.origin
+    if message.model is not None:
+        data["model"] = message.model
     return data
 
 
@@ -298,6 +303,7 @@ def _message(data: object, where: str) -> Message:
         kind=kind,
         extras=_field(record, "extras", dict, where, default={}),
         origin=_field(record, "origin", str, where, default=None),
+        model=_field(record, "model", str, where, default=None),
     ).valid()
 
 

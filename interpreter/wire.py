@@ -5,6 +5,9 @@ call (`extra_content`), DeepSeek's thinking mode the `reasoning_content` of a me
 those very fields (Groq, Mistral: `reasoning_content`), and a signature means nothing to another server. So they are
 sent only to the api_base that produced them. The model does not count: a signature belongs to the provider.
 
+A call's arguments go as a JSON object, whatever the model wrote: Ollama (and vLLM) refuse a history holding any other
+(PROVIDERS.md #17); arguments that are not one are sent inside one, as text, so the model still reads what it wrote.
+
 Tool-call ids another server made are sent as 9 letters and digits: Mistral (and Mistral models behind
 vLLM) refuse any other form, and every other server treats ids as opaque. Mapping every foreign id needs no guess at
 which server this is: a host name misses Mistral models served elsewhere, and a refusal costs a failed request.
@@ -13,6 +16,7 @@ which server this is: a host name misses Mistral models served elsewhere, and a 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import string
 from collections.abc import Sequence
@@ -44,12 +48,23 @@ def wire(messages: Sequence[Message], server: str) -> list[dict[str, Any]]:
 def _call(call: ToolCall, origin: str | None, server: str, sent_ids: dict[str, str]) -> dict[str, Any]:
     """One call's wire form: with its extras for the server that made it, under a portable id for another."""
     data = call.to_dict()
+    data["function"]["arguments"] = _object_arguments(call.arguments)
     if origin == server:
         return {**call.extras, **data}
-    if origin is None:  # made by a Python API caller, or saved before origins were kept: sent as it was made
+    if origin is None:  # made by a Python API caller, or saved before origins were kept: its id as it was made
         return data
     sent_ids[call.id] = data["id"] = portable_id(call.id)
     return data
+
+
+def _object_arguments(arguments: str) -> str:
+    """`arguments` if they are a JSON object, else an object holding them as text."""
+    try:
+        if isinstance(json.loads(arguments), dict):
+            return arguments
+    except ValueError:
+        pass
+    return json.dumps({"unparsed_arguments": arguments})
 
 
 def portable_id(call_id: str) -> str:

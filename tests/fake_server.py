@@ -1063,6 +1063,7 @@ class FakeServer:
         self.clock = clock
         self.limiter = RateLimiter(limits, clock) if limits is not None else None
         self._script: deque[Answer] = deque()
+        self._by_model: dict[str, deque[Answer]] = {}  # answers for the requests naming one model, before the rest
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._stopped = threading.Event()
@@ -1094,14 +1095,14 @@ class FakeServer:
     def pending(self) -> int:
         """How many scripted items no request has taken yet."""
         with self._lock:
-            return len(self._script)
+            return len(self._script) + sum(len(script) for script in self._by_model.values())
 
-    def enqueue(self, *items: Answer) -> None:
-        """Script the answers to the next chat requests, in order."""
+    def enqueue(self, *items: Answer, model: str | None = None) -> None:
+        """Script the answers to the next chat requests, in order; with `model`, to the next ones naming it only."""
         if self._stopped.is_set():
             raise RuntimeError("the fake server is stopped")
         with self._lock:
-            self._script.extend(items)
+            (self._script if model is None else self._by_model.setdefault(model, deque())).extend(items)
 
     def stop(self) -> None:
         """Stop serving and close every open connection; safe to call twice."""
@@ -1148,7 +1149,8 @@ class FakeServer:
                 if refusal is not None:
                     return refusal, headers
             with self._lock:
-                scripted = self._script.popleft() if self._script else None
+                script = self._by_model.get(request.model) or self._script
+                scripted = script.popleft() if script else None
             return scripted or self.responder(request), headers
         if (request.method, path) == ("GET", "/v1/models"):
             return _ModelList(), headers

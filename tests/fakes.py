@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from interpreter.errors import LanguageUnavailable, UnknownLanguage
+from interpreter.errors import ApiStatusError, LanguageUnavailable, UnknownLanguage
 from interpreter.messages import (
     CodeCell,
     Decision,
@@ -33,6 +33,14 @@ def call_reply(*cells: tuple[str, str], text: str = "", raw: str | None = None) 
         for i, (lang, code) in enumerate(cells)
     )
     return Message("assistant", text, tool_calls=calls)
+
+
+def rate_limited_for(seconds: float) -> ApiStatusError:
+    """OpenAI's TPM 429 naming its wait in `retry-after`, as the adapter raises it."""
+    body = {"error": {"message": "Rate limit reached for gpt-4 on tokens per min (TPM)", "type": "tokens"}}
+    return ApiStatusError(
+        "HTTP 429", status=429, code="rate_limit_exceeded", headers={"retry-after": f"{seconds:g}"}, body=body
+    )
 
 
 @dataclass
@@ -85,6 +93,13 @@ class FakeRunner:
 
     def restart(self) -> None:
         self.restarts += 1
+
+    @property
+    def sandboxed(self) -> bool:
+        return False
+
+    def set_sandboxed(self, on: bool) -> None:
+        self.restart()
 
     def run(self, language: str, code: str, timeout: float | None = None) -> Iterator[OutputChunk | RunResult]:
         self.ran.append(CodeCell(language, code))

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fake_server import Answer, Exchange, RecordedRequest, StatusFault
+from fake_server import Answer, Exchange, RecordedRequest, StatusFault, prompt_tokens
 
 Frames = list[str]
 DONE = "data: [DONE]\n\n"
@@ -31,6 +31,7 @@ class Turn:
     text: str = ""
     code: tuple[str, ...] = ()
     thought: str = ""  # reasoning streamed before the answer, in the server's own way
+    arguments: tuple[str, ...] = ()  # further calls' arguments as written, JSON objects or not (a small model's)
 
     def reasoning(self, field: str) -> list[dict[str, Any]]:
         """The reasoning as deltas of `field` (`reasoning` or `reasoning_content`), a few words each."""
@@ -38,12 +39,13 @@ class Turn:
 
     def calls(self) -> list[tuple[str, str]]:
         """(name, arguments JSON) of each call."""
-        return [("execute", json.dumps({"language": "python", "code": code})) for code in self.code]
+        made = [json.dumps({"language": "python", "code": code}) for code in self.code]
+        return [("execute", arguments) for arguments in [*made, *self.arguments]]
 
     @property
     def finish(self) -> str:
         """The finish reason OpenAI itself would send."""
-        return "tool_calls" if self.code else "stop"
+        return "tool_calls" if self.calls() else "stop"
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,10 @@ def _wants_usage(request: RecordedRequest) -> bool:
     return isinstance(options, dict) and options.get("include_usage") is True
 
 
-USAGE = {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}
+def _usage(request: RecordedRequest) -> dict[str, int]:
+    """The usage a server reports: the prompt as the fake counts it (the client calibrates its estimate on it)."""
+    prompt = prompt_tokens(request)
+    return {"prompt_tokens": prompt, "completion_tokens": 30, "total_tokens": prompt + 30}
 
 
 def _chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -133,7 +138,7 @@ def _incremental(turn: Turn, ids: Callable[[int], str], *, first_arguments: bool
 
 def _usage_chunk(request: RecordedRequest) -> Frames:
     """The usage chunk (empty `choices`) servers send last when asked with `stream_options.include_usage`."""
-    return [data({**_chunk({}), "choices": [], "usage": USAGE})] if _wants_usage(request) else []
+    return [data({**_chunk({}), "choices": [], "usage": _usage(request)})] if _wants_usage(request) else []
 
 
 # ---- the servers --------------------------------------------------------------------------------------
@@ -239,6 +244,25 @@ def _ollama_old(turn: Turn, request: RecordedRequest) -> Frames:
     return [*frames, data(_chunk(base, "stop", system_fingerprint="fp_ollama")), DONE]
 
 
+def _ollama_refuse_arguments(request: RecordedRequest) -> StatusFault | None:
+    # [src] ollama openai/openai.go FromCompletionToolCall (HEAD; older releases alike [inferred]): a history call's
+    # `arguments` string is unmarshalled into a map; anything but a JSON object is a 400 with NewError's body (type
+    # from the status, code null).
+    for message in _messages(request):
+        for call in message.get("tool_calls") or ():
+            if not _is_object(call.get("function", {}).get("arguments")):
+                error = {"message": "invalid tool call arguments", "type": "invalid_request_error", "param": None}
+                return StatusFault(400, {"error": {**error, "code": None}})
+    return None
+
+
+def _is_object(arguments: object) -> bool:
+    try:
+        return isinstance(arguments, str) and isinstance(json.loads(arguments), dict)
+    except ValueError:
+        return False
+
+
 def _ollama_new(turn: Turn, request: RecordedRequest) -> Frames:
     # A3 [src] ollama openai/openai.go at HEAD: the whole calls in the first chunk, with `index`; then the finish;
     # the usage chunk when asked; reasoning as `delta.reasoning` before them (PROVIDERS #30).
@@ -277,7 +301,7 @@ def _llamacpp(turn: Turn, request: RecordedRequest) -> Frames:
     frames = [data(_chunk({"role": "assistant", "content": None}))]
     frames += [data(_chunk(delta)) for delta in turn.reasoning("reasoning_content")]
     frames += [data(_chunk(delta)) for delta in _incremental(turn, lambda index: uuid.uuid4().hex)]
-    finish = _chunk({}, turn.finish, timings={"prompt_n": 120, "predicted_n": 30}, usage=USAGE)
+    finish = _chunk({}, turn.finish, timings={"prompt_n": 120, "predicted_n": 30}, usage=_usage(request))
     return [*frames, data(finish), DONE]
 
 
@@ -301,7 +325,7 @@ def _groq(turn: Turn, request: RecordedRequest) -> Frames:
     # A10 [3p] Portkey-AI/gateway#1072: usage only under `x_groq.usage`, on the finish chunk.
     frames = [data(_chunk({"role": "assistant", "content": ""}))]
     frames += [data(_chunk(delta)) for delta in _incremental(turn, lambda index: f"call_{uuid.uuid4().hex[:24]}")]
-    finish = _chunk({}, turn.finish, x_groq={"id": "req_01jt0xby4ffanamrs6m40mv0fy", "usage": USAGE})
+    finish = _chunk({}, turn.finish, x_groq={"id": "req_01jt0xby4ffanamrs6m40mv0fy", "usage": _usage(request)})
     return [*frames, data(finish), DONE]
 
 
@@ -346,7 +370,7 @@ def _mistral(turn: Turn, request: RecordedRequest) -> Frames:
     for index, (name, arguments) in enumerate(turn.calls()):
         call = {"id": uuid.uuid4().hex[:9], "index": index, "function": {"name": name, "arguments": arguments}}
         frames.append(data(_chunk({"tool_calls": [call]})))
-    return [*frames, data(_chunk({}, turn.finish, usage=USAGE)), DONE]
+    return [*frames, data(_chunk({}, turn.finish, usage=_usage(request))), DONE]
 
 
 def _mistral_refuse(request: RecordedRequest) -> StatusFault | None:
@@ -424,7 +448,7 @@ def _openrouter(turn: Turn, request: RecordedRequest) -> Frames:
     # A8 [src] OpenRouter docs: `: OPENROUTER PROCESSING` comments; `provider` on chunks; usage in the finish chunk
     # (PROVIDERS #8); the finish chunk sent twice (PROVIDERS #6): tools must still run once.
     frames = [data({**_chunk(delta), "provider": "openai"}) for delta in _openai_deltas(turn)]
-    finish = data({**_chunk({}, turn.finish), "provider": "openai", "usage": USAGE})
+    finish = data({**_chunk({}, turn.finish), "provider": "openai", "usage": _usage(request)})
     return [comment("OPENROUTER PROCESSING"), comment("OPENROUTER PROCESSING"), *frames, finish, finish, DONE]
 
 
@@ -438,9 +462,15 @@ def _openai(turn: Turn, request: RecordedRequest) -> Frames:
     return [*frames, data(_chunk({}, turn.finish)), *_usage_chunk(request), DONE]
 
 
+def _litellm(turn: Turn, request: RecordedRequest) -> Frames:
+    # A LiteLLM proxy in front of OpenAI passes on the upstream's chunks in OpenAI's shape [inferred] (PROVIDERS.md,
+    # LiteLLM section: what differs is in its errors and headers, which tests/provider_errors.py holds).
+    return _openai(turn, request)
+
+
 GEMINI = Flavour("gemini", _gemini, _gemini_refuse)
-OLLAMA_OLD = Flavour("ollama-0.4.6", _ollama_old)
-OLLAMA = Flavour("ollama", _ollama_new)
+OLLAMA_OLD = Flavour("ollama-0.4.6", _ollama_old, _ollama_refuse_arguments)
+OLLAMA = Flavour("ollama", _ollama_new, _ollama_refuse_arguments)
 VLLM = Flavour("vllm", _vllm)
 LLAMACPP = Flavour("llama.cpp", _llamacpp, parallel=False)  # parallel_tool_calls is off by default (PROVIDERS #36)
 LMSTUDIO = Flavour("lm-studio", _lmstudio)
@@ -449,5 +479,27 @@ AZURE = Flavour("azure", _azure)
 MISTRAL = Flavour("mistral", _mistral, _first(_mistral_refuse, _mistral_refuse_reasoning, _mistral_refuse_ids))
 DEEPSEEK = Flavour("deepseek", _deepseek, _deepseek_refuse)
 OPENROUTER = Flavour("openrouter", _openrouter)
-FLAVOURS = (GEMINI, OLLAMA_OLD, OLLAMA, VLLM, LLAMACPP, LMSTUDIO, GROQ, AZURE, MISTRAL, DEEPSEEK, OPENROUTER)
+LITELLM = Flavour("litellm", _litellm)
+FLAVOURS = (GEMINI, OLLAMA_OLD, OLLAMA, VLLM, LLAMACPP, LMSTUDIO, GROQ, AZURE, MISTRAL, DEEPSEEK, OPENROUTER, LITELLM)
 THINKERS = (OLLAMA, VLLM, LLAMACPP, LMSTUDIO, DEEPSEEK)  # the flavours that stream reasoning, each its own way
+
+
+@dataclass(frozen=True)
+class Broken:
+    """`turn` as `flavour` streams it, broken after HTTP 200: its first half, then `tail` (the server's own error
+    frames) and the end of the body; with no tail, the connection is closed there (a cut stream)."""
+
+    flavour: Flavour
+    turn: Turn
+    tail: tuple[str, ...] = ()
+
+    def answer(self, exchange: Exchange) -> None:
+        """Send half the frames, then the tail and the end, or cut the connection."""
+        exchange.start_stream()
+        frames = self.flavour.frames(self.turn, exchange.request)
+        for frame in [*frames[: len(frames) // 2], *self.tail]:
+            exchange.send_raw(frame)
+        if self.tail:
+            exchange.finish()
+        else:
+            exchange.drop()

@@ -12,11 +12,12 @@ from typing import Any
 
 import psutil
 import pytest
-from fake_server import FakeServer, Fault, Reply
+from fake_server import FakeServer, Fault, RateLimit, Reply
 
 import interpreter
 from interpreter import Interpreter
 from interpreter.errors import ApiError, ConfigError, MissingApiKey
+from interpreter.execution import sandbox
 from interpreter.messages import (
     CodeCell,
     CodeDeclined,
@@ -25,6 +26,8 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Message,
+    ModelSwitched,
+    Notice,
     OutputChunk,
     RequestStarted,
     TextDelta,
@@ -67,7 +70,7 @@ def test_chat_yields_the_session_events_and_runs_code(make: Make, server: FakeSe
     events = list(session.chat("compute 6*7"))
 
     kinds = [type(event) for event in events if not isinstance(event, CodeDraft)]
-    assert kinds[:4] == [RequestStarted, CodeProposed, CodeStarted, OutputChunk]
+    assert kinds[:5] == [RequestStarted, CodeProposed, CodeStarted, Notice, OutputChunk]  # the Python's banner
     drafts = [event.code for event in events if isinstance(event, CodeDraft)]
     assert drafts and drafts[-1] == "print(6*7)"  # the code as it was written, before the cell was proposed
     assert "".join(e.text for e in events if isinstance(e, OutputChunk)) == "42\n"
@@ -224,3 +227,33 @@ def test_the_readme_example_runs(server: FakeServer, tmp_path: Path) -> None:
     assert "It is 42." in result.stdout
     assert "[python exited with 0]" in result.stdout
     assert "4 messages" in result.stdout
+
+
+@pytest.mark.skipif(not sandbox.probe().available, reason="this machine cannot sandbox cells")
+def test_sandbox_true_runs_the_code_in_the_sandbox(
+    make: Make, server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("work", "temp", "outside"):
+        (tmp_path / name).mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "temp"))
+    server.enqueue(Reply.tool_call("shell", f"touch {tmp_path / 'outside' / 'x'}"), Reply.text("refused"))
+
+    events = list(make(auto_run=True, sandbox=True).chat("touch a file outside"))
+
+    (finished,) = [event for event in events if isinstance(event, CodeFinished)]
+    assert finished.result.sandboxed and "Permission denied" in finished.result.output
+    assert list((tmp_path / "outside").iterdir()) == []
+
+
+def test_fallback_models_stand_in_while_the_model_is_rate_limited(make: Make, server: FakeServer) -> None:
+    server.enqueue(RateLimit.retry_after(60), model="gpt-4")
+    server.enqueue(Reply.text("42"), model="gpt-4o-mini")
+    session = make(model="gpt-4", fallback_models=["gpt-4o-mini"])
+
+    events = list(session.chat("compute 6*7"))
+
+    switches = [event for event in events if isinstance(event, ModelSwitched)]
+    assert [(s.previous, s.model) for s in switches] == [("gpt-4", "gpt-4o-mini")]
+    assert [request.model for request in server.requests] == ["gpt-4", "gpt-4o-mini"]
+    assert session.messages[-1].model == "gpt-4o-mini"

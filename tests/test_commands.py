@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import io
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,19 +14,20 @@ import psutil
 import pytest
 from fake_server import FakeServer
 from fake_server import Reply as Scripted
-from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, call_reply, text_reply
+from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, call_reply, rate_limited_for, text_reply
 from rich.cells import cell_len
 
 from interpreter import commands
 from interpreter.approval import Approver
 from interpreter.context import ContextWindow
-from interpreter.errors import CommandError, InterpreterError, StorageError
-from interpreter.execution import Executor
+from interpreter.errors import CommandError, InterpreterError, SandboxUnavailable, StorageError
+from interpreter.execution import Executor, sandbox
 from interpreter.interrupts import CtrlC
 from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, TextDelta, Usage
 from interpreter.prompt import Prompter
 from interpreter.repl import replay, run_interactive
+from interpreter.resilience.fallback import FallbackModel, Route
 from interpreter.resilience.limiter import Limiter, RateLimiter, Reading
 from interpreter.resilience.model import ResilientModel
 from interpreter.resilience.shared.budget import SharedLimiter
@@ -91,7 +95,8 @@ def build(
     model = model or FakeChatModel()
     clock = clock or FakeClock()
     adapter = chat or FakeAdapter("gpt-4o")
-    api = ResilientModel(chat or model, limiter=limiter, clock=clock, sleep=clock.sleep)
+    resilient = ResilientModel(chat or model, limiter=limiter, clock=clock, sleep=clock.sleep)
+    api = FallbackModel([Route(adapter, resilient)], after=10.0, clock=clock)
     screen = io.StringIO()
     renderer = PlainRenderer(screen)
     asked: list[str] = []
@@ -100,9 +105,9 @@ def build(
         asked.append(question)
         return "n"
 
-    approver = Approver(decline, tell=renderer.error)
-    store = ConversationStore(tmp_path / "conversations")
     runner = FakeRunner()
+    approver = Approver(decline, tell=renderer.error, sandboxed=lambda: (executor or runner).sandboxed)
+    store = ConversationStore(tmp_path / "conversations")
     session = Session(
         model=api,
         runner=executor or runner,
@@ -110,7 +115,7 @@ def build(
         conversation=Conversation.new("gpt-4o"),
         save=store.save,
         system="SYSTEM",
-        window=ContextWindow(adapter),
+        window=ContextWindow(api),
     )
     context = commands.CommandContext(
         session,
@@ -118,9 +123,10 @@ def build(
         approver,
         store,
         api=api,
-        chat=adapter,
+        chat=api,
         replay=lambda past: replay(past, renderer),
         restart=executor.restart if executor else runner.restart,
+        sandbox=executor or runner,
     )
     return Rig(model, runner, screen, context, asked, clock)
 
@@ -238,7 +244,12 @@ def test_save_writes_the_stored_json_and_load_continues_it_as_a_new_conversation
     replayed = ["> first task", "answer to first task", "> second task", "answer to second task"]
     assert shown == [*replayed, f"loaded 4 messages from {path} as conversation {loaded.id}"]
     assert loaded.id != saved["id"]
-    assert [m.to_dict() for m in loaded.messages] == saved["messages"] != []
+    assert (
+        [m.to_dict() for m in loaded.messages]
+        == [{name: value for name, value in m.items() if name != "model"} for m in saved["messages"]]
+        != []
+    )
+    assert [m.model for m in loaded.messages] == [None, "gpt-4o", None, "gpt-4o"]  # who wrote each answer
     assert rig.store.load(loaded.id).messages == loaded.messages
     rig.model.enqueue(text_reply("third answer"))
     rig.send("third task")
@@ -349,6 +360,28 @@ def test_model_shows_the_current_model_and_its_window(rig: Rig) -> None:
     assert rig.context.chat.model == "gpt-4"
 
 
+def test_model_shows_the_fallbacks_and_the_model_standing_in_for_a_busy_one(rig: Rig) -> None:
+    primary, mini = FakeChatModel(), FakeChatModel()
+    primary.enqueue(rate_limited_for(60))
+    mini.enqueue(text_reply("42"))
+    routes = [
+        Route(FakeAdapter(name), ResilientModel(model, clock=rig.clock, sleep=rig.clock.sleep, random=lambda: 0.0))
+        for name, model in (("gpt-4", primary), ("gpt-4o-mini", mini))
+    ]
+    chain = FallbackModel(routes, after=10.0, clock=rig.clock)
+    list(chain.stream([Message("user", "hi")], []))
+    rig.clock.advance(15)
+    start = rig.screen.tell()
+
+    commands.run("%model", dataclasses.replace(rig.context, chat=chain, api=chain))
+
+    assert rig.screen.getvalue()[start:].splitlines() == [
+        "model: gpt-4o-mini (context window 128,000 tokens)",
+        "fallback models: gpt-4o-mini",
+        "gpt-4: rate limited (TPM), free again in 45s",
+    ]
+
+
 def test_model_switches_the_model_the_next_request_names(tmp_path: Path, server: FakeServer) -> None:
     adapter = OpenAIChatModel(model="gpt-4o", api_base=server.url, api_key="sk-test")
     rig = build(tmp_path, chat=adapter)
@@ -432,3 +465,55 @@ def test_tokens_through_the_sdk_reads_the_servers_usage_and_headers(tmp_path: Pa
     shown = rig.run("%tokens")
     assert shown[1].startswith("this session: 1 request, ") and " prompt + 3 completion tokens" in shown[1]
     assert shown[2].startswith("rate limits: 499/500 RPM, 29,000/30,000 TPM left")
+
+
+# ---- %sandbox ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not sandbox.probe().available, reason="this machine cannot sandbox cells")
+def test_sandbox_on_confines_the_next_cells_and_off_frees_them(tmp_path: Path) -> None:
+    work, outside, temp = tmp_path / "work", tmp_path / "outside", tmp_path / "temp"
+    for folder in (work, outside, temp):
+        folder.mkdir()
+    with Executor(cwd=work, environ={**os.environ, "TMPDIR": str(temp)}) as executor:
+        rig = build(tmp_path, executor=executor)
+        touch = call_reply(("shell", f"touch {outside}/x && echo made"))
+
+        on = rig.run("%sandbox on")
+        rig.model.enqueue(touch, text_reply("asked"))
+        rig.send("touch it")
+        rig.context.approver.auto_run = True
+        rig.model.enqueue(touch, text_reply("refused"))
+        rig.send("touch it")
+        refused = rig.session.conversation.messages[-2].content
+        off = rig.run("%sandbox off")
+        rig.model.enqueue(touch, text_reply("made"))
+        rig.send("touch it")
+
+    assert on == [
+        "sandbox: on; code writes only in this directory and the temp directory, and has no network "
+        "(it runs in new processes: earlier variables are gone)"
+    ]
+    assert rig.asked == ["Run this code (sandboxed)? [y/N/e] "]
+    assert "Permission denied" in refused
+    assert off == ["sandbox: off (code runs in new processes: earlier variables are gone)"]
+    assert rig.session.conversation.messages[-2].content == "made\n"
+
+
+def test_sandbox_on_where_it_cannot_be_set_up_is_one_line_and_cells_stay_as_they_were(tmp_path: Path) -> None:
+    def no_landlock() -> sandbox.Availability:
+        return sandbox.probe(landlock_abi=_without_landlock)
+
+    with Executor(probe=no_landlock) as executor:
+        rig = build(tmp_path, executor=executor)
+        with pytest.raises(SandboxUnavailable) as refused:
+            rig.run("%sandbox on")
+        shown = rig.run("%sandbox")
+
+    assert str(refused.value).startswith("cannot sandbox cells: this kernel has no Landlock")
+    assert shown == ["sandbox: off"]
+
+
+def _without_landlock() -> int:
+    """What landlock_create_ruleset answers on a kernel without Landlock."""
+    raise OSError(errno.ENOSYS, os.strerror(errno.ENOSYS))

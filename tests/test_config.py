@@ -9,9 +9,11 @@ import pytest
 from interpreter.config import (
     DEFAULT_API_BASE,
     DEFAULT_MODEL,
+    NO_KEY,
     Flags,
     effective,
     ensure_home,
+    fallback_settings,
     home_dir,
     mask_key,
     resolve,
@@ -419,3 +421,52 @@ def test_redis_urls_with_or_without_port_database_and_password_are_stores(tmp_pa
     assert (
         effective(Flags(rate_limit_store=value), {"INTERPRETER_HOME": str(tmp_path)}).settings.rate_limit_store == value
     )
+
+
+# ---- fallback models ------------------------------------------------------------------------------------
+
+
+def test_fallback_models_come_from_the_file_a_profile_or_the_flag_which_wins(tmp_path: Path) -> None:
+    write_settings(tmp_path, 'fallback_models = ["gpt-4o-mini"]\n[profiles.work]\nfallback_models = ["profile:work"]\n')
+    env = {"INTERPRETER_HOME": str(tmp_path)}
+    assert effective(Flags(), env).settings.fallback_models == ("gpt-4o-mini",)
+    assert effective(Flags(profile="work"), env).settings.fallback_models == ("profile:work",)
+    flagged = effective(Flags(fallback_models=("a", "b")), env)
+    assert (flagged.settings.fallback_models, flagged.source("fallback_models")) == (("a", "b"), "flag")
+    assert effective(Flags(), env).settings.fallback_after == 10.0
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('fallback_models = ["profile:nope"]\n[profiles.local]\nmodel = "m"\n', "unknown profile 'nope' .*: local"),
+        ('fallback_models = ["profile:"]\n', "names nothing: give a model or profile:NAME"),
+        (
+            'fallback_models = "gpt-4o-mini"\n',
+            r'a list of model names in quotes, like \["gpt-4o-mini", "profile:local"\]',
+        ),
+        ("fallback_after = -1\n", "fallback_after cannot be negative"),
+    ],
+)
+def test_unusable_fallback_settings_are_config_errors(tmp_path: Path, text: str, problem: str) -> None:
+    write_settings(tmp_path, text)
+    with pytest.raises(ConfigError, match=problem):
+        effective(Flags(), {"INTERPRETER_HOME": str(tmp_path)})
+
+
+def test_a_fallback_on_the_same_endpoint_uses_the_sessions_key_and_a_profile_only_its_own(tmp_path: Path) -> None:
+    write_settings(
+        tmp_path,
+        '[profiles.own]\napi_base = "http://own/v1"\napi_key = "sk-own"\nmodel = "o"\n'
+        '[profiles.keyless]\napi_base = "http://local/v1"\nmodel = "llama3"\n',
+    )
+    env = {"INTERPRETER_HOME": str(tmp_path), "OPENAI_API_KEY": "sk-openai"}
+    session = resolve(Flags(), env)
+
+    same = fallback_settings("gpt-4o-mini", session, env)
+    own = fallback_settings("profile:own", session, env)
+    keyless = fallback_settings("profile:keyless", session, env)
+
+    assert (same.model, same.api_base, same.api_key) == ("gpt-4o-mini", DEFAULT_API_BASE, "sk-openai")
+    assert (own.model, own.api_base, own.api_key) == ("o", "http://own/v1", "sk-own")
+    assert (keyless.model, keyless.api_base, keyless.api_key) == ("llama3", "http://local/v1", NO_KEY)

@@ -17,7 +17,7 @@ import pytest
 from interpreter.errors import ExecutionError, LanguageUnavailable, UnknownLanguage
 from interpreter.execution import LANGUAGES, Executor, ExecutorState, KernelState, Language
 from interpreter.execution.executor import TAG_VARIABLE
-from interpreter.messages import OutputChunk, RunResult
+from interpreter.messages import Notice, OutputChunk, RunResult
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds processes through /proc")
 
@@ -51,7 +51,7 @@ def assert_nothing_left(tag: str) -> None:
 
 def run(executor: Executor, language: str, code: str, timeout: float | None = None) -> tuple[str, RunResult]:
     """Run a cell to its end; the text of its chunks and its result."""
-    items = list(executor.run(language, code, timeout))
+    items = [item for item in executor.run(language, code, timeout) if not isinstance(item, Notice)]  # the banner
     *chunks, result = items
     assert isinstance(result, RunResult)
     assert all(isinstance(chunk, OutputChunk) for chunk in chunks)
@@ -361,7 +361,8 @@ def test_interrupt_from_another_thread_ends_the_run_with_a_result(executor: Exec
     items = []
     for item in executor.run("python", "import time\nprint('started\\n', end='')\ntime.sleep(100)"):
         items.append(item)
-        started.set()
+        if isinstance(item, OutputChunk):  # the cell's own output, not the banner before it
+            started.set()
     helper.join()
     assert interrupted == [True]
     result = items[-1]
@@ -405,6 +406,7 @@ def test_the_executors_default_timeout_applies_to_runs_without_one() -> None:
 
 def test_a_second_run_while_one_is_unfinished_is_refused(executor: Executor) -> None:
     first = executor.run("python", "print('one\\n', end='')\nimport time\ntime.sleep(100)")
+    assert isinstance(next(first), Notice)  # the banner naming the Python, once the cell is sent
     assert next(first) == OutputChunk("one\n")
     with pytest.raises(ExecutionError, match="already running"):
         next(executor.run("python", "print('two')"))
@@ -526,8 +528,8 @@ def test_close_ends_every_worker_and_refuses_further_runs() -> None:
         executor.run("python", "pass")
 
 
-def test_the_worker_runs_with_this_python() -> None:
-    with Executor() as executor:
+def test_the_worker_runs_with_this_python_when_the_path_has_none(tmp_path: Path) -> None:
+    with Executor(environ={"PATH": str(tmp_path)}) as executor:
         assert run(executor, "python", "import sys\nsys.executable")[1].output == f"{sys.executable!r}\n"
     assert_nothing_left(executor.tag)
 

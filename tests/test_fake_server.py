@@ -176,6 +176,20 @@ def test_scripted_items_are_taken_first_in_first_out(server: FakeServer, client:
     assert server.pending == 0
 
 
+def test_items_scripted_for_one_model_answer_only_the_requests_naming_it(
+    server: FakeServer, client: openai.OpenAI
+) -> None:
+    server.enqueue(Reply.text("for gpt-4"), model="gpt-4")
+    server.enqueue(Reply.text("for anyone"))
+    assert server.pending == 2
+
+    def ask(model: str) -> str | None:
+        return client.chat.completions.create(model=model, messages=MESSAGES).choices[0].message.content
+
+    assert [ask("gpt-4o-mini"), ask("gpt-4"), ask("gpt-4")] == ["for anyone", "for gpt-4", FALLBACK_TEXT]
+    assert server.pending == 0
+
+
 def test_models_are_listed(client: openai.OpenAI) -> None:
     assert [model.id for model in client.models.list()] == ["gpt-4o-mini", "gpt-4o"]
 

@@ -18,7 +18,7 @@ from interpreter.cli import _guarded
 from interpreter.config import Settings
 from interpreter.errors import ConfigError
 from interpreter.launch import start
-from interpreter.messages import CodeCell, CodeFinished, RunResult, Waiting
+from interpreter.messages import CodeCell, CodeFinished, RunResult, Runtime, Waiting
 from interpreter.ui import make_renderer
 from interpreter.ui.jsonl import JsonLinesRenderer
 
@@ -191,7 +191,16 @@ def test_text_outside_ascii_stays_one_valid_line() -> None:
 
 def test_a_finished_cell_is_described_in_full() -> None:
     out = io.StringIO()
-    result = RunResult("out", exit_status=None, cut_chars=5, tail="end\n", elapsed=1.23456, interrupted=True)
+    result = RunResult(
+        "out",
+        None,
+        cut_chars=5,
+        tail="end\n",
+        elapsed=1.23456,
+        interrupted=True,
+        sandboxed=True,
+        runtime=Runtime("/v/bin/python", "3.12.1"),
+    )
 
     JsonLinesRenderer(out).handle(CodeFinished(CodeCell("python", "x"), result))
 
@@ -202,8 +211,10 @@ def test_a_finished_cell_is_described_in_full() -> None:
         "elapsed": 1.235,
         "interrupted": True,
         "restarted": False,
+        "sandboxed": True,
         "cut_chars": 5,
         "tail": "end\n",
+        "interpreter": {"path": "/v/bin/python", "version": "3.12.1"},
     }
 
 

@@ -10,7 +10,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from provider_errors import LITELLM_OVERFLOW, VLLM_OVERFLOW, gemini_429, llama_cpp_overflow
+from provider_errors import (
+    LITELLM_OVERFLOW,
+    QUOTA_WORDS,
+    VLLM_OVERFLOW,
+    gemini_429,
+    gemini_overflow,
+    llama_cpp_overflow,
+    lmstudio_overflow,
+    openrouter_overflow,
+)
 
 from interpreter.errors import ApiStatusError, AttemptFailed, ContextTooLong
 from interpreter.resilience.bodies import parse_body
@@ -19,7 +28,6 @@ from interpreter.resilience.durations import come_back_time
 from interpreter.resilience.hints import Hint
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-QUOTA_WORDS = "You exceeded your current quota, please check your plan and billing details."
 
 
 def server_error(status: int, body: object, headers: dict[str, str] | None = None) -> ApiStatusError:
@@ -155,6 +163,10 @@ def test_litellms_renamed_retry_after_is_the_wait() -> None:
         ),
         pytest.param(llama_cpp_overflow(4096), 4096, id="llamacpp"),
         pytest.param(LITELLM_OVERFLOW, 8192, id="litellm"),
+        pytest.param(gemini_overflow(1_048_576, 1_200_293), 1_048_576, id="gemini"),
+        # The SDK hands over only the text of LM Studio's {"error": "..."}.
+        pytest.param(lmstudio_overflow(4096, 13055)["error"], 4096, id="lm-studio"),
+        pytest.param(openrouter_overflow(131_072, 141_607), 131_072, id="openrouter"),
     ],
 )
 def test_a_context_overflow_in_any_servers_words_starts_the_trim_and_carries_the_window(
@@ -187,3 +199,18 @@ def test_mistrals_422_names_the_refused_field_in_the_line() -> None:
     }
     verdict = classify(server_error(422, body))
     assert verdict.message == ("the API could not process the request: body.stream_options: Extra inputs (HTTP 422)")
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "The `reasoning_content` in the thinking mode must be passed back to the API.",  # issue 11
+        "Missing `reasoning_content` field in the assistant message at message index 2",  # zed-industries/zed#43887
+    ],
+)
+def test_deepseeks_refusal_of_calls_without_their_reasoning_is_final_and_says_what_to_do(words: str) -> None:
+    # DeepSeek thinking mode (body shape OpenAI's, UNCONFIRMED).
+    verdict = classify(server_error(400, {"error": {"message": words, "type": "invalid_request_error"}}))
+    assert not verdict.retry
+    assert verdict.message.startswith("this conversation's code cells were run for another server")
+    assert verdict.message.endswith(f"--api-base that ran them: {words} (HTTP 400)")

@@ -105,8 +105,8 @@ def test_insufficient_quota_sends_one_request_and_exits_1_with_the_billing_line(
     errors = [line for line in output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, output
     assert re.fullmatch(
-        rf"error: the account has no credit left \(insufficient_quota\): check plan and billing "
-        rf"\(HTTP 429, {REQUEST_ID}\)",
+        rf"error: the account has no credit left \(insufficient_quota\): check plan and billing: "
+        rf"You exceeded your current quota, .* \(HTTP 429, {REQUEST_ID}\)",
         errors[0],
     ), errors[0]
     assert "retrying in" not in output

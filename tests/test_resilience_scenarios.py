@@ -24,6 +24,7 @@ from fake_server import (
     Fault,
     RateLimit,
     RecordedRequest,
+    StatusFault,
     TokenLimits,
     closed_port,
 )
@@ -248,7 +249,8 @@ def test_a_hint_beyond_two_minutes_gives_up_at_once_and_says_when_to_come_back(
     [
         pytest.param(
             RateLimit.insufficient_quota(),
-            "the account has no credit left (insufficient_quota): check plan and billing (HTTP 429, ",
+            "the account has no credit left (insufficient_quota): check plan and billing: "
+            "You exceeded your current quota",
             id="insufficient_quota",
         ),
         pytest.param(
@@ -270,9 +272,9 @@ def test_a_hint_beyond_two_minutes_gives_up_at_once_and_says_when_to_come_back(
     ],
 )
 def test_a_429_no_wait_can_fix_is_final_after_one_request(
-    api: FakeServer, model: ResilientModel, clock: FakeClock, fault: Answer, message: str
+    api: FakeServer, model: ResilientModel, clock: FakeClock, fault: StatusFault, message: str
 ) -> None:
-    assert_final_after_one_request(api, model, clock, fault, message, rate_limited=int("HTTP 429" in message))
+    assert_final_after_one_request(api, model, clock, fault, message, rate_limited=int(fault.status == 429))
 
 
 def test_the_traffic_summary_after_a_single_request_reads_well(api: FakeServer, model: ResilientModel) -> None:

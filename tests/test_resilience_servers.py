@@ -19,7 +19,7 @@ import pytest
 from fake_server import FakeServer, Fault, RecordedRequest, StatusFault
 from fake_server import Reply as Scripted
 from fakes import FakeClock
-from provider_errors import LITELLM_OVERFLOW, VLLM_OVERFLOW, gemini_429, llama_cpp_overflow
+from provider_errors import LITELLM_OVERFLOW, QUOTA_WORDS, VLLM_OVERFLOW, gemini_429, litellm_429, llama_cpp_overflow
 
 from interpreter.errors import AttemptFailed, ContextTooLong
 from interpreter.llm import OpenAIChatModel
@@ -27,7 +27,6 @@ from interpreter.messages import Message, Reply, StreamItem, Waiting
 from interpreter.resilience.model import ResilientModel
 
 JITTER = 1.05  # random() is 0.5 and the jitter 10%: a wait of w seconds is waited as 1.05 w
-QUOTA_WORDS = "You exceeded your current quota, please check your plan and billing details."
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -59,14 +58,9 @@ def gemini_fault(words: str, quota_id: str, delay: str) -> StatusFault:
     return json_fault(429, gemini_429(words, quota_id, delay))
 
 
-def litellm_429(words: str, headers: dict[str, str | None] | None = None) -> StatusFault:
-    """LiteLLM 1.110.2's 429 (observed here, PROVIDERS.md LiteLLM section): wrapped words, code "429"."""
-    message = (
-        f"litellm.RateLimitError: RateLimitError: OpenAIException - {words}\n\nLiteLLM: model group 'gpt-4' failed "
-        "with the error above. No fallback was attempted."
-    )
-    body = {"error": {"message": message, "type": "throttling_error", "param": None, "code": "429"}}
-    return json_fault(429, body, headers)
+def litellm_fault(words: str, headers: dict[str, str | None] | None = None) -> StatusFault:
+    """LiteLLM 1.110.2's 429, sent byte for byte."""
+    return json_fault(429, litellm_429(words), headers)
 
 
 # ---- waited out for the wait named, never sent early ----------------------------------------------------------------
@@ -102,11 +96,11 @@ NAMED_WAITS = [
         id="azure-retry-after-37-seconds",
     ),
     pytest.param(
-        litellm_429("Rate limit reached.", {"llm_provider-retry-after-ms": "4500", "llm_provider-retry-after": "5"}),
+        litellm_fault("Rate limit reached.", {"llm_provider-retry-after-ms": "4500", "llm_provider-retry-after": "5"}),
         4.5,
         id="litellm-renamed-retry-after-ms",
     ),
-    pytest.param(litellm_429("Rate limit reached.", {"llm_provider-retry-after": "12"}), 12.0, id="litellm-renamed"),
+    pytest.param(litellm_fault("Rate limit reached.", {"llm_provider-retry-after": "12"}), 12.0, id="litellm-renamed"),
 ]
 
 
@@ -137,8 +131,10 @@ FINAL = [
         id="gemini-per-day",
     ),
     pytest.param(
-        litellm_429(QUOTA_WORDS),
-        r"the account has no credit left \(insufficient_quota\): check plan and billing \(HTTP 429, request id \S+\)",
+        litellm_fault(QUOTA_WORDS),
+        # The server's words without the gateway's prefixes and suffix (bodies.py strips them).
+        rf"the account has no credit left \(insufficient_quota\): check plan and billing: {re.escape(QUOTA_WORDS)}"
+        r" \(HTTP 429, request id \S+\)",
         id="litellm-out-of-credit",
     ),
     pytest.param(
@@ -235,7 +231,7 @@ def test_the_command_waits_out_a_gemini_retry_delay_named_only_in_the_body(run_c
 
 
 def test_the_command_stops_at_once_on_a_litellm_out_of_credit_with_one_line(run_cli: Run, server: FakeServer) -> None:
-    server.enqueue(litellm_429(QUOTA_WORDS), Scripted.text("never sent"))
+    server.enqueue(litellm_fault(QUOTA_WORDS), Scripted.text("never sent"))
 
     result = run_cli("-c", "compute 6*7 in python", "-y", timeout=60)
 
@@ -243,7 +239,7 @@ def test_the_command_stops_at_once_on_a_litellm_out_of_credit_with_one_line(run_
     assert len(chats(server)) == 1
     (line,) = error_lines(result)
     assert re.fullmatch(
-        r"error: the account has no credit left \(insufficient_quota\): check plan and billing "
-        r"\(HTTP 429, request id req_\w+\)",
+        r"error: the account has no credit left \(insufficient_quota\): check plan and billing: .*"
+        rf"{re.escape(QUOTA_WORDS)}.* \(HTTP 429, request id req_\w+\)",
         line,
     ), line

@@ -16,7 +16,10 @@ from flavours import (
     GROQ,
     LMSTUDIO,
     MISTRAL,
+    OLLAMA,
+    OLLAMA_OLD,
     SIGNATURE,
+    VLLM,
     Flavour,
     Turn,
     script,
@@ -126,3 +129,41 @@ def test_a_conversation_resumed_against_another_server_sends_it_nothing_of_the_f
     assert result.returncode == 0, result.stderr
     assert "84\n" in result.stdout
     assert OWN[first.name] not in sent
+
+
+@pytest.mark.parametrize("ollama", [OLLAMA, OLLAMA_OLD], ids=["ollama", "ollama-0.4.6"])
+def test_a_call_whose_arguments_are_no_json_object_is_sent_to_ollama_as_one(
+    run_cli: Run, server: FakeServer, ollama: Flavour
+) -> None:
+    # A model may write arguments that are no JSON object (a bare string here, passed on by vLLM); Ollama refuses a
+    # history holding such a call (400 "invalid tool call arguments", tests/flavours.py).
+    server.responder = script(VLLM, [Turn(arguments=('"x = 6*7"',)), Turn(code=("x = 6*7",)), Turn("x is set.")])
+    assert run_cli("-c", "set x to 6*7", "-y").returncode == 0
+    with FakeServer() as other:
+        other.responder = script(ollama, [Turn(code=("print(2*42)",)), Turn("It is 84.")])
+        result = run_cli("--resume", "-c", "now print twice 42", "-y", "--api-base", other.url)
+        sent = other.requests[-1].body
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "84\n" in result.stdout
+    assert sent is not None
+    calls = [call for message in sent["messages"] for call in message.get("tool_calls") or ()]
+    # what the model wrote is still there for it to read
+    assert {"unparsed_arguments": '"x = 6*7"'} in [json.loads(call["function"]["arguments"]) for call in calls]
+
+
+def test_calls_made_elsewhere_resumed_against_deepseek_thinking_end_in_one_line_saying_what_to_do(
+    run_cli: Run, server: FakeServer
+) -> None:
+    # DeepSeek's thinking mode asks back the reasoning of every earlier tool call (tests/flavours.py); Gemini's calls
+    # have none to give.
+    server.responder = script(GEMINI, TWO_STEPS)
+    assert run_cli("-c", "set x to 6*7, then print it", "-y").returncode == 0
+    with FakeServer() as deepseek:
+        deepseek.responder = script(DEEPSEEK, [Turn(code=("print(2*42)",)), Turn("It is 84.")])
+        result = run_cli("--resume", "-c", "now print twice that", "-y", "--api-base", deepseek.url)
+        asked = len(deepseek.requests)
+    assert result.returncode == 1
+    assert asked == 1
+    (line,) = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error:")]
+    assert "start a new conversation, or --resume this one with the --api-base that ran them" in line
+    assert "The `reasoning_content` in the thinking mode must be passed back to the API." in line

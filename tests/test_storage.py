@@ -203,6 +203,23 @@ def test_version_2_files_keep_a_task_that_starts_like_an_output_heading_a_task(t
     assert store.summaries()[0].first_line == "Output of block 1 (python): hi"
 
 
+def test_the_model_that_wrote_each_answer_is_kept_and_files_from_before_it_still_load(tmp_path: Path) -> None:
+    (tmp_path / "before.json").write_text(
+        stored({"role": "user", "content": "hi"}, {"role": "assistant", "content": "a"})
+    )
+    store = ConversationStore(tmp_path)
+    before = store.load("before")
+    assert [m.model for m in before.messages] == [None, None]
+    before.messages.append(Message("assistant", "b", model="gpt-4o-mini"))
+    store.save(before)
+
+    again = json.loads((tmp_path / "before.json").read_text())
+    assert again["version"] == SCHEMA_VERSION == 2  # an optional field: a reader of version 2 ignores it
+    assert [m.get("model") for m in again["messages"]] == [None, None, "gpt-4o-mini"]
+    assert store.load("before").messages[-1].model == "gpt-4o-mini"
+    assert "model" not in before.messages[-1].to_dict()  # never sent: servers refuse fields they do not know
+
+
 def test_undecodable_characters_saved_by_an_older_version_are_replaced_on_load(tmp_path: Path) -> None:
     (tmp_path / "latin.json").write_text(stored({"role": "user", "content": "caf\udce9 \ud800"}))  # as json escapes
     message = ConversationStore(tmp_path).load("latin").messages[0]

@@ -22,6 +22,7 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Event,
+    ModelSwitched,
     Notice,
     OutputChunk,
     RequestStarted,
@@ -407,6 +408,19 @@ def test_an_unfinished_output_line_shows_live_then_prints_once(renderer: Termina
     assert screen(out.getvalue()) == ["│ Downloading 90%", "✓ 1.0s"]
 
 
+def test_a_sandboxed_run_says_so_when_it_ends(renderer: TerminalRenderer, out: io.StringIO) -> None:
+    plain = io.StringIO()
+    for shown in (renderer, PlainRenderer(plain)):
+        shown.handle(CodeStarted(CELL))
+        shown.handle(CodeFinished(CELL, RunResult("", 0, elapsed=0.2, sandboxed=True)))
+        shown.handle(CodeStarted(CELL))
+        shown.handle(CodeFinished(CELL, RunResult("", 1, elapsed=0.3, sandboxed=True)))
+
+    assert screen(out.getvalue())[-2:] == ["✓ 0.2s · sandboxed", "exit status 1 · 0.3s · sandboxed"]
+    assert plain.getvalue().splitlines()[-1] == "(exit status 1, 0.3s, sandboxed)"
+    assert "(ok, 0.2s, sandboxed)" in plain.getvalue()
+
+
 def test_info_and_error_lines(renderer: TerminalRenderer, out: io.StringIO) -> None:
     renderer.info("Resumed conversation 2026-11-27-ab12")
     renderer.error("the API key was refused")
@@ -471,6 +485,33 @@ def test_a_wait_is_one_plain_line() -> None:
     assert out.getvalue() == (
         "rate limited (TPM), retrying in 3.7s (attempt 2/6)\nrate limit (TPM) nearly used, sending in 2.0s\n"
     )
+
+
+def test_a_change_of_model_is_one_line_and_the_status_line_names_the_model_in_use(out: io.StringIO) -> None:
+    clock = FakeClock(start=100.0)
+    renderer = TerminalRenderer(Console(file=out, width=80, height=24, force_terminal=True), clock=clock)
+    renderer.handle(RequestStarted(1))
+    (before,) = frame_rows(renderer._frame.view, height=24, clock=clock)
+    renderer.handle(ModelSwitched("gpt-4", "gpt-4o-mini", "rate limited (TPM)", 60.0))
+    renderer.handle(RequestStarted(2))
+    after = frame_rows(renderer._frame.view, height=24, clock=clock)[-1]
+    renderer.stop()
+    assert before.endswith("thinking… 0.0s")
+    assert after.endswith("thinking… 0.0s · gpt-4o-mini")
+    assert screen(out.getvalue()) == ["gpt-4 rate limited (TPM) for 1m00s; using gpt-4o-mini meanwhile"]
+
+
+def test_changes_of_model_are_plain_lines() -> None:
+    out = io.StringIO()
+    renderer = PlainRenderer(out)
+    renderer.handle(ModelSwitched("gpt-4", "gpt-4o-mini", "rate limited (TPM)", 60.0))
+    renderer.handle(ModelSwitched("gpt-4", "gpt-4o-mini", "not found", None))
+    renderer.handle(ModelSwitched("gpt-4o-mini", "gpt-4", back=True))
+    assert out.getvalue().splitlines() == [
+        "gpt-4 rate limited (TPM) for 1m00s; using gpt-4o-mini meanwhile",
+        "gpt-4: not found; using gpt-4o-mini from now on",
+        "back to gpt-4: its wait has passed",
+    ]
 
 
 def test_log_lines_show_only_when_verbose_and_above_the_live_region(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+
+import pytest
 
 from interpreter.messages import Message, ToolCall
 from interpreter.wire import portable_id, wire
@@ -63,3 +66,15 @@ def test_a_servers_fields_never_replace_the_messages_own() -> None:
     (sent,) = wire([made], HERE)
     assert (sent["role"], sent["content"], sent["tool_calls"][0]["id"]) == ("assistant", "", "c1")
     assert sent["tool_calls"][0]["extra_content"] == {}
+
+
+@pytest.mark.parametrize("written", ['"print(1)"', "[1, 2]", '{"language": "python"', "", "null"])
+def test_arguments_that_are_no_json_object_go_inside_one_as_text(written: str) -> None:
+    sent = wire([Message("assistant", "", (ToolCall("c1", "execute", written),), origin=HERE)], HERE)
+    assert json.loads(sent[0]["tool_calls"][0]["function"]["arguments"]) == {"unparsed_arguments": written}
+
+
+def test_arguments_that_are_a_json_object_go_as_written() -> None:
+    written = '{"language":"python",  "code":"print(1)"}'
+    sent = wire([Message("assistant", "", (ToolCall("c1", "execute", written),), origin=HERE)], HERE)
+    assert sent[0]["tool_calls"][0]["function"]["arguments"] == written

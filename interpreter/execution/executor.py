@@ -27,18 +27,21 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable, Collection, Generator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
 from interpreter.diagnostics import LOGGER_NAME
 from interpreter.environment import cell_environment, withheld_names
 from interpreter.errors import ExecutionError
-from interpreter.execution import supervisor
+from interpreter.execution import sandbox, supervisor
+from interpreter.execution.figures import FIGURES_VARIABLE, FigureShelf
+from interpreter.execution.interpreters import PythonChoice, choose_python
 from interpreter.execution.kernel import Kernel, KernelState
-from interpreter.execution.languages import LANGUAGES, Language, find_language, require_executable
+from interpreter.execution.languages import LANGUAGES, PYTHON, Language, find_language, require_executable
 from interpreter.execution.supervisor import TAG_VARIABLE
-from interpreter.messages import OutputChunk, RunResult
+from interpreter.messages import Notice, RunItem, RunResult, Runtime
 
 __all__ = ["TAG_VARIABLE", "Executor", "ExecutorState"]
 
@@ -60,6 +63,16 @@ class ExecutorState(enum.Enum):
     CLOSED = "closed"
 
 
+@dataclass(frozen=True)
+class _Start:
+    """How a kernel's worker starts: its program, its environment, and the lines of its first cell's output."""
+
+    runtime: Runtime
+    env: Mapping[str, str]
+    intro: str = ""  # a note the model is told too
+    banner: str = ""  # a notice for the person alone
+
+
 class Executor:
     """Runs code cells in one persistent process per language, and ends every process it started."""
 
@@ -74,6 +87,10 @@ class Executor:
         clock: Callable[[], float] = time.monotonic,
         pass_env: Collection[str] = (),
         environ: Mapping[str, str] = os.environ,
+        sandboxed: bool = False,
+        probe: Callable[[], sandbox.Availability] = sandbox.probe,
+        python: str | None = None,
+        figures: FigureShelf | None = None,
     ) -> None:
         self.state = ExecutorState.OPEN
         self.tag = supervisor.make_tag(secrets.token_hex(6))
@@ -86,41 +103,59 @@ class Executor:
         # Cells (and their supervisors, whose /proc/PID/environ a cell can read) get no secrets; the tag marks
         # every process we start, and their descendants, so escaped ones can be found.
         self._env = {**cell_environment(environ, pass_env), **_ENVIRONMENT, TAG_VARIABLE: self.tag}
+        self._environ = environ
         _log_withheld(withheld_names(environ, pass_env))
         self._kernels: dict[str, Kernel] = {}
         self._started_any = False
+        self._probe = probe
+        self._writable = self._sandbox(sandboxed)  # SandboxUnavailable: no cell may run unconfined instead
+        # Programs come from the person's PATH, as in their shell; python cells from the Python it would pick.
+        self._search = environ.get("PATH")
+        self._python_setting = python
+        self._python: PythonChoice | None = None
+        self._announced = False  # whether a python kernel was made with the line naming its Python
+        self._shelf = figures  # None: figures are not kept (the home cannot be written)
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether cells run in the sandbox (see sandbox.py)."""
+        return self._writable is not None
+
+    def set_sandboxed(self, on: bool) -> None:
+        """Sandbox the cells from now on, or stop; a change restarts the language processes (none can leave one)."""
+        if on != self.sandboxed:
+            self._writable = self._sandbox(on)
+            self.restart()
 
     def languages(self) -> list[str]:
         """Canonical names of the languages that can run on this machine."""
-        return [language.name for language in self._table if language.executable() is not None]
+        return [language.name for language in self._table if language.executable(self._search) is not None]
 
     def check(self, language: str) -> str:
         """The canonical name of `language`; UnknownLanguage or LanguageUnavailable if it cannot run here."""
         found = find_language(self._table, language)
-        require_executable(found)
+        require_executable(found, self._search)
         return found.name
 
-    def run(
-        self, language: str, code: str, timeout: float | None = None
-    ) -> Generator[OutputChunk | RunResult, None, None]:
-        """Run a cell: yields its output as it comes, and a RunResult last; close() it to stop the cell.
+    def run(self, language: str, code: str, timeout: float | None = None) -> Generator[RunItem, None, None]:
+        """Run a cell: yields its output as it comes, the figures it drew, and a RunResult last; close() it to stop it.
 
         `timeout` (seconds; the executor's default when None) is the cell's own time, start-up not included.
         """
         if self.state is ExecutorState.CLOSED:
             raise ExecutionError("the executor is closed")
         found = find_language(self._table, language)
-        executable = require_executable(found)
+        executable = require_executable(found, self._search)
         if "\0" in code:
             raise ExecutionError("the code contains a NUL character, which no interpreter accepts")
-        return self._kernel(found, executable).run(code, self._timeout if timeout is None else timeout)
+        return self._run(self._kernel(found, executable), code, self._timeout if timeout is None else timeout)
 
     def prepare(self, language: str) -> None:
         """Start `language`'s worker now, so a first cell does not wait for it; nothing if it cannot run here."""
         if self.state is ExecutorState.CLOSED:
             return
         found = find_language(self._table, language)
-        executable = found.executable()
+        executable = found.executable(self._search)
         if executable is not None:
             self._kernel(found, executable).prepare()
 
@@ -128,18 +163,64 @@ class Executor:
         """The kernel of `found`, made on first use."""
         kernel = self._kernels.get(found.name)
         if kernel is None:
+            start = self._python_start() if found.name == PYTHON else _Start(Runtime(executable), self._env)
             kernel = self._kernels[found.name] = Kernel(
                 found,
-                executable,
+                start.runtime,
+                intro=start.intro,
+                banner=start.banner,
                 cwd=self._cwd,
-                env=self._env,
+                env=start.env,
                 output_cap=self._output_cap,
                 grace=self._grace,
                 clock=self._clock,
                 sweep_orphans=not self._started_any,  # once per executor, by the first worker's supervisor
+                writable=self._writable,
             )
             self._started_any = True
         return kernel
+
+    def _python_start(self) -> _Start:
+        """How the python worker starts: the Python for cells, its environment, and the line naming it (once)."""
+        choice = self.python()
+        env = self._env if self._shelf is None else {**self._env, FIGURES_VARIABLE: str(self._shelf.spool())}
+        line, self._announced = ("" if self._announced else choice.banner()), True  # not again after %reset
+        # Passed over (too old, broken): the model must know why the person's packages are missing, so it is told.
+        if choice.refused:
+            return _Start(choice.runtime, env, intro=line)
+        return _Start(choice.runtime, env, banner=line)
+
+    def _run(self, kernel: Kernel, code: str, timeout: float | None) -> Generator[RunItem, None, None]:
+        """The kernel's run, with the figures the cell drew before its result."""
+        run = kernel.run(code, timeout)
+        try:
+            for item in run:
+                if isinstance(item, RunResult):
+                    yield from self._with_figures(item)
+                else:
+                    yield item
+        finally:
+            run.close()  # stops the cell when this run is dropped
+
+    def _with_figures(self, result: RunResult) -> Iterator[RunItem]:
+        """Each figure the cell drew, then `result` with a line naming each added to what the model is told."""
+        try:
+            figures = self._shelf.file() if self._shelf is not None else []
+        except ExecutionError as exc:
+            figures = []
+            yield Notice(str(exc))
+        yield from figures
+        if figures:
+            apart = "" if result.output.endswith("\n") or not result.output else "\n"
+            lines = "".join(f"{figure.line}\n" for figure in figures)
+            result = replace(result, output=f"{result.output}{apart}{lines}")
+        yield result
+
+    def python(self) -> PythonChoice:
+        """The Python that runs python cells, chosen (and checked by running it) on first use."""
+        if self._python is None:
+            self._python = choose_python(self._python_setting, self._environ)
+        return self._python
 
     def interrupt(self) -> bool:
         """Stop the running cell as Ctrl-C does (see Kernel.interrupt); False when no cell is running."""
@@ -163,7 +244,11 @@ class Executor:
     def close(self) -> None:
         """End every process this executor started; closing twice is fine."""
         self.state = ExecutorState.CLOSED
-        self._end(list(self._kernels.values()))
+        try:
+            self._end(list(self._kernels.values()))
+        finally:
+            if self._shelf is not None:
+                self._shelf.close()
 
     def _end(self, kernels: list[Kernel]) -> None:
         """Close `kernels` (their whole trees), then kill whatever still carries our tag."""
@@ -172,6 +257,13 @@ class Executor:
                 stack.callback(self._kill_tagged)
             for kernel in kernels:
                 stack.callback(kernel.close)
+
+    def _sandbox(self, on: bool) -> tuple[str, ...] | None:
+        """The paths sandboxed cells may write beneath, None when `on` is False; SandboxUnavailable if it cannot be."""
+        if not on:
+            return None
+        sandbox.require(self._probe())
+        return sandbox.writable(self._cwd or Path.cwd(), self._env)
 
     def _kill_tagged(self) -> None:
         """Kill every process still carrying our tag (normally none: the supervisors ended them)."""

@@ -28,7 +28,7 @@ from interpreter.execution.output import OutputCap
 from interpreter.execution.process import GroupProcess
 from interpreter.execution.supervisor import Proc, command_line
 from interpreter.execution.worker import Worker
-from interpreter.messages import OutputChunk, RunResult
+from interpreter.messages import Notice, OutputChunk, RunResult, Runtime
 
 # How often a waiting run checks that its worker is alive: a background job may hold every pipe open after the
 # worker died, so neither EOF nor a status would ever tell us.
@@ -86,7 +86,7 @@ class Kernel:
     def __init__(
         self,
         language: Language,
-        executable: str,
+        runtime: Runtime,
         *,
         cwd: Path | None,
         env: Mapping[str, str],
@@ -94,22 +94,29 @@ class Kernel:
         grace: float,
         clock: Callable[[], float],
         sweep_orphans: bool = False,
+        writable: tuple[str, ...] | None = None,
+        intro: str = "",
+        banner: str = "",
     ) -> None:
         self.state = KernelState.IDLE
         self._language = language
-        self._command = partial(language.command, executable)
+        self._runtime = runtime
+        self._intro = intro  # a note of ours for the first cell's output, which the model is told too
+        self._banner = banner  # a notice for the person before the first cell's output (which Python runs it)
+        self._command = partial(language.command, runtime.path)
         self._cwd = cwd
         self._env = env
         self._output_cap = output_cap
         self._grace = grace
         self._clock = clock
         self._sweep_orphans = sweep_orphans
+        self._writable = writable  # None: not sandboxed; else the paths a sandboxed cell may write beneath
         self._worker: Worker | None = None
         self._cell: _Cell | None = None
         self._lost = False
         self._reported: set[tuple[int, int]] = set()  # (pid, start) of processes a run already named
 
-    def run(self, code: str, timeout: float | None) -> Generator[OutputChunk | RunResult, None, None]:
+    def run(self, code: str, timeout: float | None) -> Generator[OutputChunk | Notice | RunResult, None, None]:
         """Run one cell, yielding its output as it comes and its RunResult last; close() it to stop the cell."""
         if self.state is KernelState.CLOSED:
             raise ExecutionError("the executor is closed")
@@ -123,6 +130,11 @@ class Kernel:
         self._cell, self.state = cell, KernelState.RUNNING
         try:
             worker.send(code)  # first: from here on, stopping the run means stopping the cell
+            if self._banner:
+                yield Notice(self._banner)
+            if self._intro:
+                yield from _show(cell.cap.note(self._intro))
+            self._intro = self._banner = ""
             if restarted:
                 yield from _show(cell.cap.note(_RESTARTED.format(name=self._language.name)))
             yield from _show(_set_apart(cell.cap, between))
@@ -154,6 +166,8 @@ class Kernel:
             elapsed=self._clock() - started,
             interrupted=cell.stop is not None,
             restarted=restarted,
+            sandboxed=self._writable is not None,
+            runtime=self._runtime,
         )
 
     def interrupt(self) -> bool:
@@ -198,7 +212,13 @@ class Kernel:
             self._discard(self._worker)
         if self._worker is not None:
             return self._worker, False
-        self._worker = Worker.start(self._command, cwd=self._cwd, env=self._env, sweep_orphans=self._sweep_orphans)
+        self._worker = Worker.start(
+            self._command,
+            cwd=self._cwd,
+            env=self._env,
+            sweep_orphans=self._sweep_orphans,
+            writable=self._writable or (),
+        )
         self._sweep_orphans = False
         self._reported.clear()
         # A language that keeps no state between cells loses nothing worth a word.

@@ -76,9 +76,9 @@ class Language:
     args: tuple[str, ...]
     keeps_state: bool = True
 
-    def executable(self) -> str | None:
-        """The full path of the program, or None when it is not installed."""
-        return shutil.which(self.program)
+    def executable(self, search: str | None = None) -> str | None:
+        """The full path of the program, found on `search` (a PATH; None: this process's), or None if it is not."""
+        return shutil.which(self.program, path=search)
 
     def command(self, executable: str, cell_fd: int, done_fd: int) -> list[str]:
         """The argv that starts a worker reading cells from `cell_fd` and reporting on `done_fd`."""
@@ -87,9 +87,11 @@ class Language:
         return [*_BASH, _EACH_CELL_WORKER, "bash", str(cell_fd), str(done_fd), executable, *self.args]
 
 
-# The one table. Every language is listed; `Executor.languages()` offers only those installed here.
+# The one table. Every language is listed; `Executor.languages()` offers only those installed here. Python's
+# program is the tool's own, the last resort: the executor runs the person's (see `interpreters`).
+PYTHON = "python"
 LANGUAGES: tuple[Language, ...] = (
-    Language("python", ("py", "python3"), sys.executable, ("-u", str(_HERE / "python_worker.py"))),
+    Language(PYTHON, ("py", "python3"), sys.executable, ("-u", str(_HERE / "python_worker.py"))),
     Language("shell", ("bash", "sh"), "/bin/bash", ("--noprofile", "--norc", "-c", _SHELL_WORKER, "bash")),
     Language("javascript", ("js", "node"), "node", (str(_HERE / "node_worker.js"),)),
     Language("ruby", ("rb",), "ruby", ("-e",), keeps_state=False),
@@ -107,9 +109,9 @@ def find_language(table: Sequence[Language], name: str) -> Language:
     raise UnknownLanguage(f"unknown language {name!r}; known: {known}")
 
 
-def require_executable(language: Language) -> str:
-    """The program that runs `language`; LanguageUnavailable when it is not installed."""
-    found = language.executable()
+def require_executable(language: Language, search: str | None = None) -> str:
+    """The program that runs `language`, found on `search` (a PATH); LanguageUnavailable when it is not installed."""
+    found = language.executable(search)
     if found is None:
         raise LanguageUnavailable(f"{language.name} is not available here: {language.program} is not installed")
     return found

@@ -55,11 +55,15 @@ class GroupProcess:
         pass_fds: Sequence[int],
         term_wait: float,
         sweep_orphans: bool = False,
+        writable: Sequence[str] = (),
     ) -> GroupProcess:
-        """Start `argv` with stdin at EOF and stdout and stderr merged, in order, into one pipe."""
+        """Start `argv` with stdin at EOF and stdout and stderr merged, in order, into one pipe.
+
+        With `writable` paths the worker is sandboxed: it may write only beneath them, and has no network.
+        """
         ours, theirs = socket.socketpair()
         command = [*supervisor.command(sys.executable), str(theirs.fileno()), f"{term_wait}"]
-        command += ["1" if sweep_orphans else "0", "--", *argv]
+        command += ["1" if sweep_orphans else "0", *writable, "--", *argv]
         try:
             popen = subprocess.Popen(
                 command,

@@ -2,7 +2,13 @@
 
 Usage: python -u python_worker.py CELL_FD DONE_FD. A cell is UTF-8 code ended by a NUL byte; after each cell
 the worker writes its exit status as a decimal line to DONE_FD. Started by path, without importing the
-`interpreter` package, so that it starts fast and the user's namespace and sys.path hold nothing of ours.
+`interpreter` package, so that it starts fast and the user's namespace and sys.path hold nothing of ours. It runs
+on the person's Python, so it must run on any CPython 3.8 or newer with the standard library alone.
+
+Figures: matplotlib gets a non-interactive backend (no window, no hang without a display). When
+STEADY_INTERPRETER_FIGURES names a folder, each figure a cell shows (`plt.show()`) or leaves open is saved there as a
+PNG file and closed, as a notebook does; the executor takes them from there. matplotlib is never imported here: a
+cell that does not use it does not pay for it.
 """
 
 from __future__ import annotations
@@ -10,17 +16,22 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import importlib
+import importlib.machinery
 import io
 import linecache
 import os
 import signal
 import sys
+import time
 import traceback
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 _READ_SIZE = 1 << 16
+_FIGURES = "STEADY_INTERPRETER_FIGURES"  # the folder figures are saved into (figures.py sets it)
+_BACKEND = "steady_interpreter_backend"  # the matplotlib backend below, found by the import hook alone
 
 
 def _ignore_interrupt(signum: int, frame: types.FrameType | None) -> None:
@@ -51,8 +62,11 @@ def main() -> None:
     namespace = _main_namespace()
     signal.signal(signal.SIGINT, _ignore_interrupt)
     standard = _Standard()
+    figures = _Figures.install(os.environ.get(_FIGURES))
     for number, source in enumerate(_cells(cell_fd), start=1):
         status = _run(source, f"<cell {number}>", namespace)
+        if figures is not None:
+            figures.save_open()
         _flush()
         standard.restore()
         os.write(done_fd, b"%d\n" % status)
@@ -104,6 +118,100 @@ def _reopen(stream: Any, fd: int) -> io.TextIOWrapper:
     """A new text stream on `fd`, for a standard stream that was closed, encoded as it was."""
     raw = open(fd, "rb" if fd == 0 else "wb", buffering=0, closefd=False)  # noqa: SIM115 - it lives on
     return io.TextIOWrapper(raw, stream.encoding, stream.errors, line_buffering=True, write_through=True)
+
+
+class _Figures:
+    """Saves matplotlib's open figures as PNG files in `folder`, then closes them."""
+
+    def __init__(self, folder: str) -> None:
+        self._folder = folder
+
+    @classmethod
+    def install(cls, folder: str | None) -> _Figures | None:
+        """Give matplotlib a non-interactive backend; with a folder, the one that saves figures there."""
+        os.environ["MPLBACKEND"] = "Agg"  # what the cells' own processes get: no window
+        if not folder:
+            return None
+        figures = cls(folder)
+        sys.meta_path.insert(0, _MatplotlibHook(figures))
+        return figures
+
+    def show(self, *args: object, **kwargs: object) -> None:
+        """`plt.show()`: save every open figure and close it."""
+        pyplot = sys.modules["matplotlib.pyplot"]
+        for number in pyplot.get_fignums():
+            path = os.path.join(self._folder, f"{time.time_ns():020d}-{number}.png")
+            pyplot.figure(number).savefig(path, format="png")
+        pyplot.close("all")
+
+    def save_open(self) -> None:
+        """After a cell: save the figures it left open, if it used pyplot; a failure is said on stderr."""
+        if "matplotlib.pyplot" not in sys.modules:
+            return
+        try:
+            self.show()
+        except Exception as error:  # any failure of a figure's drawing must not end the worker
+            sys.stderr.write(f"[a figure could not be saved: {type(error).__name__}: {error}]\n")
+
+
+class _MatplotlibHook:
+    """An import hook: once matplotlib is imported it uses the backend below, which the hook alone can find.
+
+    Only the worker's own process uses it; the processes cells start get MPLBACKEND=Agg, which they can load.
+    """
+
+    def __init__(self, figures: _Figures) -> None:
+        self._figures = figures
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        """Our backend's spec; matplotlib's, as the other finders find it, set to choose that backend."""
+        if name == _BACKEND:
+            # The import system takes any loader with create_module and exec_module; importlib.abc costs start-up.
+            return importlib.machinery.ModuleSpec(name, _Backend(self._figures))  # type: ignore[arg-type]
+        if name != "matplotlib":
+            return None
+        for finder in sys.meta_path:
+            found = None if finder is self else getattr(finder, "find_spec", None)
+            spec: importlib.machinery.ModuleSpec | None = found(name, path, target) if found is not None else None
+            if spec is not None and spec.loader is not None:
+                spec.loader = _ChoosingBackend(spec.loader)  # type: ignore[assignment] # a loader, as above
+                return spec
+        return None
+
+
+class _ChoosingBackend:
+    """matplotlib's own loader, which then sets our backend (before pyplot is imported, so it is the first)."""
+
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        return self._loader.create_module(spec)  # type: ignore[no-any-return]
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        self._loader.exec_module(module)
+        module.rcParams["backend"] = "module://" + _BACKEND
+
+
+class _Backend:
+    """Loads the backend matplotlib is given: Agg's canvas, and a `show` that saves the figures."""
+
+    def __init__(self, figures: _Figures) -> None:
+        self._figures = figures
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        agg = importlib.import_module("matplotlib.backends.backend_agg")  # by name: not a dependency of ours
+        module.FigureCanvas = agg.FigureCanvasAgg  # type: ignore[attr-defined]
+        module.FigureManager = agg.FigureManagerBase  # type: ignore[attr-defined]
+        module.show = self._figures.show  # type: ignore[attr-defined]
 
 
 def _main_namespace() -> dict[str, Any]:

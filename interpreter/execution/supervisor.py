@@ -1,6 +1,6 @@
 """The supervisor: a tiny parent for one worker that ends the worker's whole process tree, whatever happens.
 
-Usage: python -E -s -S -c "<command()'s line>" LIFELINE_FD TERM_WAIT SWEEP -- WORKER_ARGV...
+Usage: python -E -s -S -c "<command()'s line>" LIFELINE_FD TERM_WAIT SWEEP [WRITABLE...] -- WORKER_ARGV...
 
 The parent (the `interpreter` process) starts this program in a new session, holding the other end of the
 LIFELINE_FD socket. The supervisor makes itself a child subreaper (Linux), starts the worker as its child in a
@@ -15,12 +15,14 @@ process group of its own, writes the worker's pid as a line to the lifeline, and
 Being a subreaper means every orphan of the tree (a double-forked job, a `setsid` or `nohup` daemon whose parent
 exited) becomes the supervisor's child instead of init's, so nothing escapes it. The worker gets
 PR_SET_PDEATHSIG(SIGKILL), so it dies with the supervisor should the supervisor itself be killed. With SWEEP=1 the
-supervisor first ends the tagged processes of dead sessions (whose owner process is gone).
+supervisor first ends the tagged processes of dead sessions (whose owner process is gone). With WRITABLE paths,
+the worker is sandboxed before it starts (sandbox.py): it may write only beneath them, and open no network socket;
+a worker that cannot be sandboxed is not started.
 
-Imported alone (not as part of the package), with nothing but os, select, sys, _signal and ctypes, so it
-starts ~3 ms after a bare `python -S`; the parent imports it too for its /proc helpers, so there is one reading
-of /proc. Everything /proc-based is Linux-only and finds nothing elsewhere (there, only the worker's group is
-ended).
+Imported alone (not as part of the package), with nothing but os, select, sys, _signal and ctypes (and, for a
+sandboxed worker, landlock.py and seccomp.py beside it), so it starts ~3 ms after a bare `python -S`; the parent
+imports it too for its /proc helpers, so there is one reading of /proc. Everything /proc-based is Linux-only and
+finds nothing elsewhere (there, only the worker's group is ended).
 """
 
 from __future__ import annotations
@@ -225,7 +227,9 @@ def _prctl(option: int, value: int) -> bool:
 
 def main(argv: Sequence[str]) -> None:
     """Start the worker, report its pid, and end its whole tree when it exits or the parent lets go."""
-    lifeline, term_wait, sweep, command = int(argv[0]), float(argv[1]), argv[2] == "1", list(argv[4:])
+    lifeline, term_wait, sweep = int(argv[0]), float(argv[1]), argv[2] == "1"
+    end = argv.index("--")
+    writable, command = list(argv[3:end]), list(argv[end + 1 :])
     parent = os.getppid()
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     wake_read, wake_write = os.pipe()
@@ -235,7 +239,7 @@ def main(argv: Sequence[str]) -> None:
     for signum in (signal.SIGCHLD, *_ENDING):
         signal.signal(signum, _wake)
     os.set_inheritable(lifeline, False)
-    worker = _spawn(command)
+    worker = _spawn(command, writable)
     _close_fds_except(lifeline, wake_read, wake_write)  # the worker's pipe ends: only the worker holds them
     _ignoring_os_errors(os.write, lifeline, b"%d\n" % worker)  # fails if the parent is gone: we end at once
     tree = _Tree(worker, wake_read)
@@ -263,11 +267,12 @@ def _wake(signum: int, frame: object) -> None:
     """Signal handler: the signal number reaches the wake-up pipe, which is all we need."""
 
 
-def _spawn(command: list[str]) -> int:
-    """Fork and exec the worker in a process group of its own; its pid."""
+def _spawn(command: list[str], writable: list[str]) -> int:
+    """Fork and exec the worker in a process group of its own, sandboxed if `writable` names paths; its pid."""
     supervisor = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: this process is single-threaded, so running Python between fork and exec is safe
+        doing = "start"
         try:
             os.setpgid(0, 0)
             _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -275,13 +280,30 @@ def _spawn(command: list[str]) -> int:
                 os._exit(1)
             for signum in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores these; programs expect defaults
                 signal.signal(signum, signal.SIG_DFL)
+            if writable:
+                doing = "sandbox"
+                _confine(writable)  # a worker that cannot be sandboxed never starts: no silent downgrade
+                doing = "start"
             os.execvp(command[0], command)
         except BaseException as error:
-            os.write(2, f"could not start {command[0]}: {error}\n".encode())
+            os.write(2, f"could not {doing} {command[0]}: {error}\n".encode())
         os._exit(127)
     # Also here, so no signal to the group can come before the child's own call (fails once it has exec'd).
     _ignoring_os_errors(os.setpgid, pid, pid)
     return pid
+
+
+def _confine(writable: list[str]) -> None:
+    """Sandbox this process and all it will start: writes beneath `writable` only, no network but Unix sockets."""
+    # Imported alone, as this module is, and here: only a sandboxed worker needs them.
+    if TYPE_CHECKING:
+        from interpreter.execution import landlock, seccomp  # noqa: PLC0415
+    else:
+        import landlock  # noqa: PLC0415
+        import seccomp  # noqa: PLC0415
+
+    seccomp.install(seccomp.network_filter())  # first: it sets the PR_SET_NO_NEW_PRIVS Landlock needs
+    landlock.restrict(writable, landlock.abi())
 
 
 def _close_fds_except(*kept: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import selectors
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from interpreter.execution.process import GroupProcess
@@ -41,8 +41,19 @@ class Worker:
         self._open = {process.output_fd, done_fd}
 
     @classmethod
-    def start(cls, command: Command, *, cwd: Path | None, env: Mapping[str, str], sweep_orphans: bool) -> Worker:
-        """Start the worker `command(cell_fd, done_fd)` describes, handing it the child ends of both pipes."""
+    def start(
+        cls,
+        command: Command,
+        *,
+        cwd: Path | None,
+        env: Mapping[str, str],
+        sweep_orphans: bool,
+        writable: Sequence[str] = (),
+    ) -> Worker:
+        """Start the worker `command(cell_fd, done_fd)` describes, handing it the child ends of both pipes.
+
+        With `writable` paths it is sandboxed (see sandbox.py).
+        """
         cell_read, cell_write = os.pipe()
         done_read, done_write = os.pipe()
         try:
@@ -53,6 +64,7 @@ class Worker:
                 pass_fds=(cell_read, done_write),
                 term_wait=_TERM_WAIT,
                 sweep_orphans=sweep_orphans,
+                writable=writable,
             )
         except BaseException:
             os.close(cell_write)

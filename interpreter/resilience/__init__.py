@@ -9,4 +9,5 @@ limiter     token estimates and the request/token buckets learned from rate-limi
 policy      the retry policy: pure decisions and the tenacity Retrying built from them
 model       ResilientModel: the ChatModel that runs all of the above around the real one
 shared/     one rate-limit budget for many sessions: its rules, its stores (SQLite, Redis), the session's limiter
+fallback    FallbackModel: a chain of ResilientModels; another model while the one asked for is busy, and back
 """

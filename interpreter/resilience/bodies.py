@@ -20,8 +20,11 @@ _LITELLM_PREFIX = re.compile(r"^litellm\.\w+: (?:(?:litellm\.)?\w+Error: )*(?:\w
 # What LiteLLM appends after them: which model group failed, and whether it fell back or retried.
 _LITELLM_SUFFIX = re.compile(r"\s*(?:LiteLLM: model group|Received Model Group=|LiteLLM Retried:).*$", re.DOTALL)
 # The window a context overflow names: vLLM/OpenAI "maximum context length is 4096 tokens", llama.cpp "the available
-# context size (4096 tokens)".
-_WINDOW = re.compile(r"maximum context length is ([\d,]+) tokens|available context size \(([\d,]+) tokens\)")
+# context size (4096 tokens)", Gemini "the maximum number of tokens allowed (1048576)", LM Studio "n_ctx: 4096".
+_WINDOW = re.compile(
+    r"maximum context length is ([\d,]+) tokens|available context size \(([\d,]+) tokens\)"
+    r"|maximum number of tokens allowed \(([\d,]+)\)|n_ctx: ([\d,]+)"
+)
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 _QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
 
@@ -41,8 +44,9 @@ class ErrorBody:
 def parse_body(body: object) -> ErrorBody:
     """The fields of an error body of any shape; an unknown shape keeps only its text, never raises."""
     fields = _error_object(body)
-    if fields is None:
-        return ErrorBody(message=_text(body) or "")
+    if fields is None:  # plain text; also what the SDK hands over of LM Studio's `{"error": "..."}`
+        text = _text(body) or ""
+        return ErrorBody(message=text, context_size=_named_window(text))
     details = fields.get("details")
     message = _unwrapped(_words(fields))
     return ErrorBody(
@@ -124,7 +128,8 @@ def _retry_delay(details: object) -> float | None:
 def _named_window(message: str) -> int | None:
     """The context window a message names, if it names one."""
     match = _WINDOW.search(message)
-    return int((match[1] or match[2]).replace(",", "")) if match else None  # LiteLLM writes "8,192"
+    named = next((group for group in match.groups() if group), None) if match else None
+    return int(named.replace(",", "")) if named else None  # LiteLLM writes "8,192"
 
 
 def _text(value: object) -> str | None:

@@ -30,16 +30,27 @@ NO_JINJA: Final = "tools_need_jinja"
 """Pseudo error code for llama-server started without --jinja: it takes no tools, and no retry changes that."""
 JINJA_FIX: Final = "start llama-server with --jinja, or use --no-tools"
 
+REASONING_MISSING: Final = "reasoning_not_passed_back"
+"""Pseudo error code for DeepSeek's thinking mode refusing earlier tool calls that came without their reasoning."""
+# DeepSeek asks back the reasoning of every tool call since the last task; calls another server made have none. Its
+# words, issue 11's and those zed-industries/zed#43887 quotes.
+_REASONING_ASKED = re.compile(
+    r"`reasoning_content` in the thinking mode must be passed back|Missing `reasoning_content` field in the assistant"
+)
+
 _DETAIL_LENGTH = 200
 _DAY = 86_400.0  # Azure asks for exactly this when the pricing tier's quota is spent
 # Per-day limits in the words of Groq ("tokens per day (TPD)") and others; Gemini names them in a quotaId instead.
 _PER_DAY = re.compile(r"\((?:TPD|RPD)\)|\b(?:tokens|requests) per day\b", re.IGNORECASE)
 _NO_QUOTA = "exceeded your current quota"  # OpenAI's insufficient_quota, also when a gateway replaced the code
-# Context overflow in the words of vLLM, OpenAI and LiteLLM ("maximum context length is 4096 tokens"), llama.cpp
-# ("exceeds the available context size") and vLLM 0.11 ("'max_tokens' or 'max_completion_tokens' is too large").
+# Context overflow in the words of vLLM, OpenAI, OpenRouter and LiteLLM ("maximum context length is 4096 tokens"),
+# llama.cpp ("exceeds the available context size"), vLLM 0.11 ("'max_tokens' or 'max_completion_tokens' is too
+# large"), Gemini ("The input token count (N) exceeds the maximum number of tokens allowed") and LM Studio ("tokens to
+# keep from the initial prompt is greater than the context length").
 _OVERFLOW = re.compile(
     r"maximum context length is \d+|exceeds the available context size|'max_tokens' or 'max_completion_tokens' is too"
-    r" large",
+    r" large|exceeds the maximum number of tokens allowed|tokens to keep from the initial prompt is greater than the"
+    r" context length",
     re.IGNORECASE,
 )
 
@@ -55,6 +66,7 @@ class Rule:
     detail: bool = False  # append the server's own words: for these statuses they say what was wrong
     failure: type[AttemptFailed] = AttemptFailed  # what a final verdict raises; a subclass lets a caller act on it
     come_back: bool = False  # a final verdict that says when to try again, from the wait the server named
+    another_model: bool = False  # this model, or its quota, refused: another model (a fallback) may answer
 
 
 # Looked up by error.code first (the most specific field), then HTTP status, then exception class (by MRO).
@@ -62,13 +74,19 @@ class Rule:
 # server is up. Status 500 stands for every status from 500 up.
 RULES: Final[dict[str | int | type[ApiError], Rule]] = {
     "insufficient_quota": Rule(
-        False, "neutral", "out of credit", "the account has no credit left (insufficient_quota): check plan and billing"
+        False,
+        "neutral",
+        "out of credit",
+        "the account has no credit left (insufficient_quota): check plan and billing",
+        detail=True,  # behind a gateway its words are all that says which account and which quota
+        another_model=True,
     ),
     OVERSIZED: Rule(
         False,
         "neutral",
         "request too large",
         "this request is larger than your tokens-per-minute limit; shorten the conversation or raise the limit",
+        another_model=True,  # limits are per model: another one's may be larger
     ),
     USED_UP: Rule(
         False,
@@ -77,8 +95,17 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
         "the quota is used up for now (a daily quota, or the pricing tier's); no short wait renews it",
         detail=True,
         come_back=True,
+        another_model=True,
     ),
     NO_JINJA: Rule(False, "success", "tools need --jinja", f"the server takes no tools: {JINJA_FIX}", detail=True),
+    REASONING_MISSING: Rule(
+        False,
+        "success",
+        "reasoning missing",
+        "this conversation's code cells were run for another server, whose calls carry no reasoning, and DeepSeek in"
+        " thinking mode asks for it: start a new conversation, or --resume this one with the --api-base that ran them",
+        detail=True,
+    ),
     "context_length_exceeded": Rule(
         False,
         "success",
@@ -95,9 +122,12 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
         "out of credit",
         "the account is out of credit: check plan and billing",
         detail=True,
+        another_model=True,
     ),
     403: Rule(False, "success", "not allowed", "the API key may not do this: check its permissions", detail=True),
-    404: Rule(False, "success", "not found", "not found: check --model and --api-base", detail=True),
+    404: Rule(
+        False, "success", "not found", "not found: check --model and --api-base", detail=True, another_model=True
+    ),
     408: Rule(True, "failure", "server timed out"),
     409: Rule(True, "neutral", "conflict"),
     422: Rule(False, "success", "unprocessable request", "the API could not process the request", detail=True),
@@ -127,6 +157,7 @@ class Verdict:
     failure: type[AttemptFailed] = AttemptFailed  # the exception that carries this verdict
     words: str = ""  # the server's own message, on one line and capped
     context_window: int | None = None  # for a context overflow: the window the server named, in tokens
+    another_model: bool = False  # a final refusal of this model or its quota: another model may answer
 
 
 def classify(error: ApiError, *, now: datetime | None = None) -> Verdict:
@@ -163,6 +194,7 @@ def _status_verdict(error: ApiStatusError, now: datetime | None) -> Verdict:
         failure=rule.failure,
         words=words,
         context_window=window,
+        another_model=rule.another_model,
     )
 
 
@@ -206,6 +238,8 @@ def _key_from_words(status: int, body: ErrorBody, text: str, hint: Hint | None) 
     """The table key a message or type names when the code does not: out of quota, or a context overflow."""
     if needs_jinja(text):  # llama-server answers it with HTTP 500, yet it is its configuration, not an outage
         return NO_JINJA
+    if _REASONING_ASKED.search(text):
+        return REASONING_MISSING
     if _NO_QUOTA in text.lower() and _named(hint) is None:  # Gemini says the same of a per-minute quota, with a wait
         return "insufficient_quota"
     if status in (400, 413) and (body.type == "exceed_context_size_error" or _OVERFLOW.search(text)):

@@ -102,7 +102,7 @@ class ResilientModel:
         self._random = random
         self.traffic = Traffic()
 
-    def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
+    def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Generator[StreamItem, None, None]:
         """Stream one reply, retrying under the policy; gives up with one ApiError line."""
         retrying = build_retrying(self._settings, random=self._random)
         retrying.begin()  # tenacity's statistics must exist before iter() (only __call__/__iter__ set them up)
@@ -127,10 +127,15 @@ class ResilientModel:
             elif isinstance(action, DoSleep):
                 state.prepare_for_next_attempt()
                 label = verdict.label if verdict is not None else "retrying"
-                yield from self._wait(float(action), label, state.attempt_number)
+                named = verdict is not None and verdict.hint is not None
+                yield from self._wait(float(action), label, state.attempt_number, named=named)
             else:
                 yield action  # the Reply of the attempt that succeeded
                 return
+
+    def unavailable_for(self) -> float:
+        """Seconds until the open circuit breaker lets a request through; 0.0 when it is not open."""
+        return self._breaker.next_probe_in()
 
     def headroom(self) -> list[Headroom]:
         """The rate limits as the last response's headers left them (refilled to now); empty before any were seen."""
@@ -139,6 +144,10 @@ class ResilientModel:
     def sharing(self) -> str:
         """Who shares the rate-limit budget: the store and the other sessions using it, or nobody."""
         return self._limiter.sharing()
+
+    def close(self) -> None:
+        """Leave the shared rate-limit budget (this session's place in line and reservation go)."""
+        self._limiter.close()
 
     def _attempt(
         self, request: list[Message], tools: Sequence[dict[str, Any]], attempt: int
@@ -193,13 +202,13 @@ class ResilientModel:
             facts += f", request id {error.request_id}"
         opened = f"the API looks down, next try in {format_wait(self._breaker.next_probe_in())}"
         reason = f"{verdict.label}: {opened} ({facts}); {error}"
-        return GaveUp(reason, attempts=attempts, waited=state.idle_for, request_id=error.request_id)
+        return GaveUp(reason, attempts=attempts, waited=state.idle_for, request_id=error.request_id, error=error)
 
-    def _wait(self, seconds: float, reason: str, attempt: int) -> Iterator[Waiting]:
+    def _wait(self, seconds: float, reason: str, attempt: int, *, named: bool = False) -> Iterator[Waiting]:
         """Announce a wait (the screen counts it down), then sleep until its deadline; Ctrl-C cancels it."""
         until = self._clock() + seconds
         self._log.info("waiting %.3fs before attempt %d: %s", seconds, attempt, reason)
-        yield Waiting(reason, until, attempt, self._settings.max_attempts)
+        yield Waiting(reason, until, attempt, self._settings.max_attempts, named=named)
         while (left := until - self._clock()) > 0:
             self._sleep(left)
         self.traffic.waited += seconds
@@ -211,7 +220,7 @@ class ResilientModel:
         while (hold := self._limiter.reserve(tokens)) is not None:
             until = self._clock() + hold.seconds
             if shown is None or shown.reason != hold.reason or abs(shown.until - until) > _MOVED:
-                shown = Waiting(hold.reason, until, attempt, self._settings.max_attempts)
+                shown = Waiting(hold.reason, until, attempt, self._settings.max_attempts, named=True)
                 self._log.info("holding attempt %d back %.3fs: %s", attempt, hold.seconds, hold.reason)
                 yield shown
             self._sleep(hold.recheck)

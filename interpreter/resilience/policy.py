@@ -196,9 +196,13 @@ class _GiveUpCallback:
         verdict = _verdict(retry_state)
         # The stop strategy fired only because there is a reason; the fallback just keeps the type a str.
         reason = _reason(retry_state, self._settings, self._now()) or verdict.message
-        failure = cast("tenacity.Future", retry_state.outcome).exception()
+        failure = cast("AttemptFailed", cast("tenacity.Future", retry_state.outcome).exception())
         raise GaveUp(
-            reason, attempts=retry_state.attempt_number, waited=retry_state.idle_for, request_id=verdict.request_id
+            reason,
+            attempts=retry_state.attempt_number,
+            waited=retry_state.idle_for,
+            request_id=verdict.request_id,
+            error=failure.error,
         ) from failure
 
 

@@ -20,9 +20,12 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Event,
+    Figure,
+    ModelSwitched,
     Notice,
     OutputChunk,
     RequestStarted,
+    Runtime,
     TextDelta,
     Thinking,
     TurnEnded,
@@ -33,6 +36,23 @@ from interpreter.ui.untrusted import visible
 
 def _cell(cell: CodeCell) -> dict[str, Any]:
     return {"language": cell.language, "code": cell.code}
+
+
+def _runtime(runtime: Runtime) -> dict[str, Any]:
+    """The program that ran a cell: its path and version ("" where not known)."""
+    return {"path": runtime.path, "version": runtime.version}
+
+
+def _image(figure: Figure) -> dict[str, Any]:
+    """A figure a cell drew: where it is saved, its number, size in pixels and format."""
+    return {
+        "type": "image",
+        "number": figure.number,
+        "path": figure.path,
+        "width": figure.width,
+        "height": figure.height,
+        "format": figure.format,
+    }
 
 
 class JsonLinesRenderer:
@@ -116,13 +136,26 @@ class JsonLinesRenderer:
                     "elapsed": round(result.elapsed, 3),
                     "interrupted": result.interrupted,
                     "restarted": result.restarted,
+                    "sandboxed": result.sandboxed,
                     "cut_chars": result.cut_chars,
                     "tail": result.tail,
+                    "interpreter": None if result.runtime is None else _runtime(result.runtime),
                 }
+            case Figure():
+                return _image(event)
             case CodeDeclined(cell=cell):
                 return {"type": "code_declined", **_cell(cell)}
             case Notice(text=text):
                 return {"type": "notice", "text": text}
+            case ModelSwitched():
+                return {
+                    "type": "model_switched",
+                    "from": event.previous,
+                    "to": event.model,
+                    "reason": event.reason,
+                    "seconds": None if event.seconds is None else round(event.seconds, 3),
+                    "back": event.back,
+                }
             case TurnEnded(reason=reason, steps=steps):
                 return {"type": "turn_ended", "reason": reason, "steps": steps}
             case _:

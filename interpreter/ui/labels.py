@@ -1,10 +1,11 @@
-"""The words both renderers use for durations, exit statuses and code languages."""
+"""The words both renderers use for durations, exit statuses, changes of model and code languages."""
 
 from __future__ import annotations
 
 import signal
 
-from interpreter.messages import RunResult
+from interpreter.messages import ModelSwitched, RunResult
+from interpreter.resilience.durations import format_wait
 
 _LEXERS = {"shell": "bash", "sh": "bash", "node": "javascript", "js": "javascript"}
 
@@ -17,6 +18,15 @@ def duration(seconds: float) -> str:
     return f"{minutes}m {rest:02d}s"
 
 
+def switched(event: ModelSwitched) -> str:
+    """The line for a change of model: "gpt-4 rate limited (TPM) for 1m00s; using gpt-4o-mini meanwhile"."""
+    if event.back:
+        return f"back to {event.model}: its wait has passed"
+    if event.seconds is None:
+        return f"{event.previous}: {event.reason}; using {event.model} from now on"
+    return f"{event.previous} {event.reason} for {format_wait(event.seconds)}; using {event.model} meanwhile"
+
+
 def outcome(result: RunResult) -> str | None:
     """How a run ended, in words, when it did not simply succeed; None when it exited 0."""
     status = result.exit_status
@@ -25,6 +35,11 @@ def outcome(result: RunResult) -> str | None:
     if status < 0:
         return f"killed by {_signal_name(-status)}"
     return None if status == 0 else f"exit status {status}"
+
+
+def ran_in(result: RunResult) -> list[str]:
+    """Where a run ran, when that is worth saying: ["sandboxed"] for a run in the sandbox, else nothing."""
+    return ["sandboxed"] if result.sandboxed else []
 
 
 def _signal_name(number: int) -> str:

@@ -19,6 +19,8 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Event,
+    Figure,
+    ModelSwitched,
     Notice,
     OutputChunk,
     RequestStarted,
@@ -28,7 +30,7 @@ from interpreter.messages import (
     TurnEnded,
     Waiting,
 )
-from interpreter.ui.labels import cut_note, duration, outcome, reset_note
+from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note, switched
 from interpreter.ui.output import LineSplitter, lines_of
 from interpreter.ui.thoughts import Thoughts
 from interpreter.ui.untrusted import visible, warning
@@ -113,7 +115,7 @@ class PlainRenderer:
             self._write("\n")
         self._file.flush()
 
-    def _draw(self, event: Event) -> list[str]:  # noqa: PLR0911  # one case per event type
+    def _draw(self, event: Event) -> list[str]:  # noqa: PLR0911, PLR0912  # one case per event type
         """The lines one event adds (text deltas are written as they come, elsewhere)."""
         match event:
             case TextDelta() | CodeDraft() | Thinking():
@@ -129,12 +131,16 @@ class PlainRenderer:
                 return [_fenced(cell, " (edited)")] if edited else []
             case OutputChunk(text=text):
                 return self._output.feed(text)
+            case Figure():
+                return [*self._flush_output(), event.line]
             case CodeFinished(cell=cell, result=result):
                 return self._finish(cell, result)
             case CodeDeclined():
                 return ["(declined)"]
             case Notice(text=text):
                 return [f"note: {text}"]
+            case ModelSwitched():
+                return [switched(event)]
             case TurnEnded(reason=reason, steps=steps):
                 return [f"stopped after {steps} steps (--max-steps)"] if reason == "max_steps" else []
             case _:
@@ -145,7 +151,7 @@ class PlainRenderer:
         lines = self._flush_output()
         if result.cut_chars:
             lines += [cut_note(result.cut_chars), *lines_of(result.tail)]
-        lines.append(f"({outcome(result) or 'ok'}, {duration(result.elapsed)})")
+        lines.append(f"({', '.join([outcome(result) or 'ok', duration(result.elapsed), *ran_in(result)])})")
         if result.restarted:
             lines.append(f"note: {reset_note(cell.language)}")
         return lines

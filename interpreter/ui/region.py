@@ -51,6 +51,18 @@ class LiveRegion:
             active = bool(self._rows)
         self._keep_ticking(active)
 
+    def write_above(self, codes: Callable[[], str | None]) -> None:
+        """Write the codes of ours `codes()` makes, which Rich cannot measure (an inline image), above the region on
+        rows of their own; the region is down while they are made (so a query to the terminal meets no redraw)."""
+        with self._lock:
+            self._draw([], [])  # the region comes down: the cursor at the start of the row below the transcript
+            if (made := codes()) is not None:
+                self._console.file.write(f"{made}\n")
+            self._rows, self._row = [], 0
+            self._draw([], self._frame_rows())
+            active = bool(self._rows)
+        self._keep_ticking(active)
+
     def refresh(self) -> None:
         """Redraw the region if what it shows has changed (the clock moved on, the terminal was resized)."""
         with self._lock:

@@ -53,6 +53,7 @@ def make_renderer(
     if not terminal:
         return PlainRenderer(out, verbose=verbose)
     # Rich takes a while to import; only a session on a terminal pays for it.
+    from interpreter.ui.images import image_protocol  # noqa: PLC0415
     from interpreter.ui.terminal import TerminalRenderer, terminal_console  # noqa: PLC0415
 
-    return TerminalRenderer(terminal_console(out), verbose=verbose)
+    return TerminalRenderer(terminal_console(out), verbose=verbose, images=image_protocol(os.environ))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO, assert_never
 
 from rich.console import Console, Group, NewLine, RenderableType
+from rich.style import Style
 from rich.text import Text
 
 from interpreter.messages import (
@@ -17,6 +19,8 @@ from interpreter.messages import (
     CodeProposed,
     CodeStarted,
     Event,
+    Figure,
+    ModelSwitched,
     Notice,
     OutputChunk,
     RequestStarted,
@@ -30,7 +34,8 @@ from interpreter.ui.blocks import BlockSplitter
 from interpreter.ui.codeblock import code_block
 from interpreter.ui.frame import TAIL_ROWS, Frame, Status, View
 from interpreter.ui.gutter import Gutter
-from interpreter.ui.labels import cut_note, duration, outcome, reset_note
+from interpreter.ui.images import ImageProtocol, ask_terminal, inline_image
+from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note, switched
 from interpreter.ui.markdown import markdown
 from interpreter.ui.output import LineSplitter, lines_of
 from interpreter.ui.region import LiveRegion
@@ -46,15 +51,16 @@ def terminal_console(file: TextIO) -> Console:
 
 
 def footer(result: RunResult) -> Text:
-    """How a run ended: "✓ 0.2s", or "exit status 2 · 1.3s" / "interrupted · 4.0s"."""
+    """How a run ended: "✓ 0.2s", or "exit status 2 · 1.3s" / "interrupted · 4.0s"; "· sandboxed" after, if it was."""
     words = outcome(result)
+    after = " · ".join([duration(result.elapsed), *ran_in(result)])
     if words is None:
-        return Text(f"✓ {duration(result.elapsed)}", style="dim green")
+        return Text(f"✓ {after}", style="dim green")
     style = "yellow" if words == "interrupted" else "red"
-    return Text(f"{words} · {duration(result.elapsed)}", style=style)
+    return Text(f"{words} · {after}", style=style)
 
 
-def _line(text: str, style: str = "") -> Text:
+def _line(text: str, style: str | Style = "") -> Text:
     """One line of foreign text (or of ours around it), through the gate."""
     return Text(visible(text), style=style)
 
@@ -68,8 +74,18 @@ def _countdown(wait: Waiting, now: float) -> Status:
 class TerminalRenderer:
     """Draws a session on a terminal: finished blocks print once; only the frame below them is redrawn."""
 
-    def __init__(self, console: Console, *, clock: Callable[[], float] = time.monotonic, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        verbose: bool = False,
+        images: ImageProtocol | None = ImageProtocol.NONE,
+        ask: Callable[[], ImageProtocol] = ask_terminal,
+    ) -> None:
         self._console = console
+        self._images = images  # how this terminal takes inline pictures, if it does; None: ask it (`ask`)
+        self._ask = ask
         self._clock = clock
         self.verbose = verbose
         self._blocks = BlockSplitter()
@@ -81,6 +97,7 @@ class TerminalRenderer:
         self._region = LiveRegion(console, self._frame, refresh_per_second=REFRESH_PER_SECOND)
         self._printed = False
         self._thoughts = Thoughts(clock)
+        self._in_use = ""  # the model requests go to, once a fallback stood in: the status line names it
 
     def handle(self, event: Event) -> None:
         """Draw one session event."""
@@ -93,6 +110,8 @@ class TerminalRenderer:
             self._status = None  # "thinking" and "running" last until anything but output or a notice
         self._draft = event if isinstance(event, CodeDraft) else None  # a cell being written shows until it is done
         self._show([*shown, *self._draw(event)])
+        if isinstance(event, Figure):
+            self._picture(event)
 
     def info(self, line: str) -> None:
         """Print one informational line."""
@@ -116,7 +135,7 @@ class TerminalRenderer:
         self._draft = None  # a cell cut off while being written (Ctrl-C) is not left in the rows under the prompt
         self._show([*self._thought(), *self._flush_text(), *self._flush_output()])
 
-    def _draw(self, event: Event) -> list[RenderableType]:  # noqa: PLR0911  # one case per event type
+    def _draw(self, event: Event) -> list[RenderableType]:  # noqa: PLR0911, PLR0912  # one case per event type
         """What one event adds to the transcript (a request or a run also sets the status)."""
         match event:
             case TextDelta(text=text):
@@ -128,7 +147,7 @@ class TerminalRenderer:
             case CodeDraft() | Thinking():
                 return []
             case RequestStarted(step=step):
-                self._status = Status("thinking… ", self._clock())
+                self._status = Status("thinking… ", self._clock(), f" · {self._in_use}" if self._in_use else "")
                 return self._section(Text(f"step {step}", style="dim")) if self.verbose else []
             case CodeProposed(cell=cell, in_text=in_text):
                 return self._proposed(cell, in_text)
@@ -136,17 +155,34 @@ class TerminalRenderer:
                 return self._start(cell, edited)
             case OutputChunk(text=text):
                 return self._output_lines(self._output.feed(text))
+            case Figure():
+                link = Style(link=Path(event.path).as_uri())  # a click opens it, where the terminal allows
+                return [*self._flush_output(), *self._output_block([_line(event.line, link)])]
             case CodeFinished(cell=cell, result=result):
                 return self._finish(cell, result)
             case CodeDeclined():
                 return self._section(Text("declined", style="dim"))
             case Notice(text=text):
                 return self._section(_line(text, "yellow"))
+            case ModelSwitched():
+                self._in_use = event.model
+                return self._section(_line(switched(event), "yellow"))
             case TurnEnded(reason=reason, steps=steps):
                 stopped = Text(f"stopped after {steps} steps (--max-steps)", style="yellow")
                 return self._section(stopped) if reason == "max_steps" else []
             case _:
                 assert_never(event)
+
+    def _picture(self, figure: Figure) -> None:
+        """Draw the figure itself under its line, on a terminal that takes pictures (asking it first, if need be)."""
+        if self._images is not ImageProtocol.NONE:
+            self._region.write_above(lambda: inline_image(figure, self._protocol(), self._console.width - 1))
+
+    def _protocol(self) -> ImageProtocol:
+        """How the terminal takes pictures: as the environment said, else as it answered (asked once)."""
+        if self._images is None:
+            self._images = self._ask()
+        return self._images
 
     def _proposed(self, cell: CodeCell, in_text: bool) -> list[RenderableType]:
         """A cell to approve: its code (unless the text showed it), and a warning when it holds control characters."""

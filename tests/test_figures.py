@@ -1,0 +1,319 @@
+"""Figures a python cell draws with matplotlib: saved as PNG under the home, named in the output, drawn on terminals
+that take pictures, linked elsewhere, an `image` event with --json, opened by `%open N`."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fake_server import FakeServer, Reply
+from terminal import Terminal
+
+from interpreter.execution import sandbox
+from interpreter.execution.figures import FigureShelf, png_size
+from interpreter.messages import Figure
+from interpreter.ui.images import ImageProtocol, image_protocol, inline_image
+
+pytest.importorskip("matplotlib", reason="matplotlib (a dev dependency) draws the figures")
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+PLOT = (
+    "import matplotlib.pyplot as plt\nplt.figure(figsize=(4, 3), dpi=50)\nplt.plot([1, 2])\nplt.show()\nprint('drawn')"
+)
+
+
+def figures_of(home: Path) -> list[Path]:
+    return sorted((home / "outputs").glob("*/figure-*.png"))
+
+
+def told(server: FakeServer) -> str:
+    """Every tool message the model got."""
+    messages = [message for request in server.requests for message in (request.body or {}).get("messages", [])]
+    return "\n".join(message["content"] for message in messages if message["role"] == "tool")
+
+
+@pytest.fixture(autouse=True)
+def cells_on_this_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python cells run where matplotlib is installed: the Python of these tests, first on PATH."""
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.delenv("CONDA_PREFIX", raising=False)
+
+
+def test_a_shown_figure_is_saved_under_the_home_and_named_in_the_piped_output(
+    run_cli: Run, server: FakeServer, private_home: Path
+) -> None:
+    server.enqueue(Reply.tool_call("python", PLOT), Reply.text("done"))
+
+    result = run_cli("-c", "plot", "-y")
+
+    assert result.returncode == 0, result.stderr
+    (saved,) = figures_of(private_home)
+    assert png_size(saved) == (200, 150)  # 4 x 3 inches at 50 dpi
+    line = f"[figure 1: {saved}]"
+    assert f"drawn\n{line}\n" in result.stdout and "\x1b" not in result.stdout
+    assert line in told(server)  # the model is told where it is (the path, not the picture)
+
+
+def test_json_has_an_image_event_with_the_path_size_and_format(
+    run_cli: Run, server: FakeServer, private_home: Path
+) -> None:
+    server.enqueue(Reply.tool_call("python", PLOT), Reply.text("done"))
+
+    result = run_cli("-c", "plot", "-y", "--json")
+
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    kinds = [record["type"] for record in records]
+    (image,) = [record for record in records if record["type"] == "image"]
+    (saved,) = figures_of(private_home)
+    assert image == {"type": "image", "number": 1, "path": str(saved), "width": 200, "height": 150, "format": "png"}
+    assert kinds.index("output") < kinds.index("image") < kinds.index("code_finished")
+
+
+def test_figures_left_open_are_saved_once_and_numbered_on_through_the_conversation(
+    run_cli: Run, server: FakeServer, private_home: Path
+) -> None:
+    shown_then_open = "import matplotlib.pyplot as plt\nplt.plot([1])\nplt.show()\nplt.figure()\nplt.plot([2])"
+    server.enqueue(
+        Reply.tool_call("python", shown_then_open),
+        Reply.tool_call("python", "print(plt.get_fignums())"),  # none left open: each was saved and closed
+        Reply.tool_call("python", "plt.bar([1], [2])"),
+        Reply.text("done"),
+    )
+
+    result = run_cli("-c", "plot", "-y")
+
+    saved = figures_of(private_home)
+    assert [path.name for path in saved] == ["figure-1.png", "figure-2.png", "figure-3.png"]
+    assert "[]\n" in result.stdout
+    for number, path in enumerate(saved, start=1):
+        assert result.stdout.count(f"[figure {number}: {path}]") == 1
+
+
+def test_cells_and_the_programs_they_start_get_a_backend_without_a_window(run_cli: Run, server: FakeServer) -> None:
+    child = "subprocess.run(['sh', '-c', 'echo in: $MPLBACKEND'])"  # a program the cell starts
+    code = f"import os, subprocess\nprint(os.environ['MPLBACKEND'])\n{child}"
+    server.enqueue(Reply.tool_call("python", code), Reply.text("done"))
+
+    result = run_cli("-c", "which backend", "-y")
+
+    assert "Agg\nin: Agg\n" in result.stdout
+
+
+def test_a_figure_that_cannot_be_drawn_is_one_line_and_the_python_process_lives_on(
+    run_cli: Run, server: FakeServer
+) -> None:
+    broken = "import matplotlib.pyplot as plt\nplt.text(0, 0, '$\\\\frac{$')\nx = 41"  # mathtext fails when drawn
+    server.enqueue(Reply.tool_call("python", broken), Reply.tool_call("python", "x + 1"), Reply.text("done"))
+
+    result = run_cli("-c", "plot", "-y")
+
+    assert "[a figure could not be saved: ValueError:" in result.stdout
+    assert "\n42\n" in result.stdout and "started a new python process" not in result.stdout
+
+
+# ---- the terminal ---------------------------------------------------------------------------------------------
+
+
+# What kitty answers to the graphics query and to DA1 (https://sw.kovidgoyal.net/kitty/graphics-protocol/).
+KITTY_ANSWERS = "\x1b_Gi=31;OK\x1b\\\x1b[?62;c"
+QUERY = b"\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\\x1b[c"
+PlotOnTerminal = Callable[..., tuple[bytes, Path]]
+
+
+@pytest.fixture
+def plot_on_terminal(
+    interpreter_command: list[str], server: FakeServer, private_home: Path
+) -> Iterator[PlotOnTerminal]:
+    """Run `-c plot -y` on a pty with these variables (and the terminal's answers typed ahead, so that no timing
+    decides whether they come in time); what it wrote, and the figure saved."""
+    terminals: list[Terminal] = []
+
+    def plot(env: dict[str, str], answers: str = "") -> tuple[bytes, Path]:
+        server.enqueue(Reply.tool_call("python", PLOT), Reply.text("all done"))
+        args = ["--api-base", server.url, "--api-key", "sk-test", "-c", "plot", "-y"]
+        terminal = Terminal(interpreter_command[0], args, env=env, cols=100)
+        terminals.append(terminal)
+        terminal.send(answers)
+        terminal.wait_for("all done")
+        assert terminal.exit_status() == 0
+        (saved,) = figures_of(private_home)
+        return terminal.written, saved
+
+    yield plot
+    for terminal in terminals:
+        terminal.close()
+
+
+def test_kitty_gets_the_figure_drawn_inline(plot_on_terminal: PlotOnTerminal) -> None:
+    written, saved = plot_on_terminal({"TERM": "xterm-kitty"})
+
+    assert QUERY not in written  # the environment said: the terminal is not asked
+    assert_kitty_drawn(written, saved)
+
+
+def test_a_terminal_that_answers_as_kitty_does_gets_the_figure_drawn_inline(plot_on_terminal: PlotOnTerminal) -> None:
+    written, saved = plot_on_terminal({"TERM": "xterm-256color"}, answers=KITTY_ANSWERS)
+
+    assert written.count(QUERY) == 1
+    assert_kitty_drawn(written, saved)
+
+
+def assert_kitty_drawn(written: bytes, saved: Path) -> None:
+    """`written` holds the kitty graphics commands that draw the PNG file `saved`."""
+    found = re.findall(rb"\x1b_G([^;]*);([^\x1b]*)\x1b\\", written)
+    commands = [(keys, payload) for keys, payload in found if not keys.startswith(b"i=31,")]  # not the query
+    assert commands[0][0] == b"a=T,f=100,q=2,c=25,m=1"  # 200 px wide: 25 columns; more chunks follow
+    assert [keys for keys, _ in commands[1:]] == [b"m=1"] * (len(commands) - 2) + [b"m=0"]
+    assert b"".join(payload for _, payload in commands) == base64.standard_b64encode(saved.read_bytes())
+
+
+def test_iterm2_gets_the_figure_drawn_inline(plot_on_terminal: PlotOnTerminal) -> None:
+    written, saved = plot_on_terminal({"TERM_PROGRAM": "iTerm.app"})
+
+    assert b"\x1b]1337;File=inline=1;size=%d;width=25;" % saved.stat().st_size in written
+    assert b"\x1b_G" not in written
+
+
+def test_a_terminal_that_does_not_answer_gets_a_link_to_the_figure(plot_on_terminal: PlotOnTerminal) -> None:
+    written, saved = plot_on_terminal({"TERM": "xterm-256color"})
+
+    assert written.count(QUERY) == 1  # asked once; no answer came within the timeout
+    assert b"\x1b_Ga=" not in written and b"\x1b]1337;" not in written
+    assert f";{saved.as_uri()}\x1b\\[figure 1: ".encode() in written  # OSC 8: the line is a link to the file
+
+
+# ---- %open -------------------------------------------------------------------------------------------------------
+
+
+def fake_viewer(folder: Path, log: Path) -> dict[str, str]:
+    """A PATH whose `xdg-open` writes what it was asked to open to `log`."""
+    folder.mkdir()
+    viewer = folder / "xdg-open"
+    viewer.write_text(f'#!/bin/sh\necho "$1" > {log}\n')
+    viewer.chmod(0o755)
+    return {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+
+
+def test_percent_open_opens_figure_n_with_the_system_viewer(
+    run_cli: Run, server: FakeServer, private_home: Path, tmp_path: Path
+) -> None:
+    server.enqueue(Reply.tool_call("python", PLOT), Reply.text("done"))
+    assert run_cli("-c", "plot", "-y").returncode == 0
+    (saved,) = figures_of(private_home)
+    log = tmp_path / "opened"
+
+    result = run_cli("--resume", "-c", "%open 1", env=fake_viewer(tmp_path / "bin", log))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"opening {saved} with xdg-open" in result.stdout
+    deadline = time.monotonic() + 30  # the viewer is not waited for
+    while not log.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert log.read_text() == f"{saved}\n"
+    missing = run_cli("--resume", "-c", "%open 2", env=fake_viewer(tmp_path / "bin2", log))
+    assert missing.returncode == 2 and missing.stdout.endswith("error: no figure 2 in this conversation\n")
+
+
+def test_percent_open_without_a_viewer_is_one_line(
+    run_cli: Run, server: FakeServer, private_home: Path, tmp_path: Path
+) -> None:
+    server.enqueue(Reply.tool_call("python", PLOT), Reply.text("done"))
+    assert run_cli("-c", "plot", "-y").returncode == 0
+
+    result = run_cli("--resume", "-c", "%open 1", env={"PATH": str(tmp_path)})
+
+    assert result.returncode == 2
+    assert result.stdout.strip().endswith("xdg-open is not installed (open the file yourself)")
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+# ---- the pieces ----------------------------------------------------------------------------------------------------
+
+
+PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (640).to_bytes(4, "big") + (480).to_bytes(4, "big")
+
+
+def picture(path: Path, size: int = 100) -> Figure:
+    path.write_bytes(PNG_HEADER + bytes(size))
+    return Figure(1, str(path), 640, 480)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"TERM": "xterm-kitty"}, ImageProtocol.KITTY),
+        ({"TERM": "xterm-256color", "KITTY_WINDOW_ID": "1"}, ImageProtocol.KITTY),
+        ({"TERM": "xterm-ghostty"}, ImageProtocol.KITTY),
+        ({"TERM_PROGRAM": "iTerm.app"}, ImageProtocol.ITERM2),
+        ({"TERM_PROGRAM": "WezTerm"}, ImageProtocol.ITERM2),
+        ({"TERM": "xterm-256color"}, None),  # not said: the terminal is asked
+        ({}, None),
+    ],
+)
+def test_the_image_protocol_is_told_from_the_environment(
+    environ: dict[str, str], expected: ImageProtocol | None
+) -> None:
+    assert image_protocol(environ) is expected
+
+
+def test_kitty_sends_a_big_picture_in_chunks_of_4096(tmp_path: Path) -> None:
+    figure = picture(tmp_path / "big.png", 10_000)
+
+    drawn = inline_image(figure, ImageProtocol.KITTY, width=60)
+
+    assert drawn is not None
+    commands = drawn.split("\x1b\\")[:-1]
+    assert commands[0].startswith("\x1b_Ga=T,f=100,q=2,c=60,m=1;")  # 640 px would be 80 columns: the width wins
+    assert [command.split(";")[0] for command in commands[1:]] == ["\x1b_Gm=1", "\x1b_Gm=1", "\x1b_Gm=0"]
+    payload = "".join(command.split(";", 1)[1] for command in commands)
+    assert base64.standard_b64decode(payload) == Path(figure.path).read_bytes()
+    assert all(len(command.split(";", 1)[1]) <= 4096 for command in commands)
+
+
+def test_what_is_not_a_png_is_linked_not_drawn(tmp_path: Path) -> None:
+    fake = tmp_path / "figure-1.png"
+    fake.write_bytes(b"\x1b]52;c;aGVsbG8=\x07")  # a cell wrote into the folder: never sent raw
+
+    assert inline_image(Figure(1, str(fake), 1, 1), ImageProtocol.KITTY, width=80) is None
+    assert inline_image(picture(tmp_path / "real.png"), ImageProtocol.NONE, width=80) is None
+
+
+def test_the_shelf_numbers_on_and_drops_what_is_not_a_png(tmp_path: Path) -> None:
+    shelf = FigureShelf(tmp_path / "outputs", lambda: "conv")
+    try:
+        (shelf.spool() / "1.png").write_bytes(PNG_HEADER)
+        (shelf.spool() / "2.png").write_text("not a picture")
+        first = shelf.file()
+        (shelf.spool() / "3.png").write_bytes(PNG_HEADER)
+        second = shelf.file()
+    finally:
+        shelf.close()
+    folder = tmp_path / "outputs" / "conv"
+    assert first == [Figure(1, str(folder / "figure-1.png"), 640, 480)]
+    assert second == [Figure(2, str(folder / "figure-2.png"), 640, 480)]
+    assert sorted(path.name for path in folder.iterdir()) == ["figure-1.png", "figure-2.png"]
+
+
+@pytest.mark.skipif(not sandbox.probe().available, reason="this machine cannot sandbox cells")
+def test_a_sandboxed_cell_draws_its_figure_and_says_nothing_of_matplotlibs_settings_folder(
+    run_cli: Run, server: FakeServer, private_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setenv("HOME", str(tmp_path))  # a person whose matplotlib has never run: no settings folder yet
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)
+    server.enqueue(Reply.tool_call("python", PLOT), Reply.text("done"))
+
+    result = run_cli("-c", "plot", "-y", "--sandbox")
+
+    assert result.returncode == 0, result.stderr
+    (saved,) = figures_of(private_home)
+    assert f"drawn\n[figure 1: {saved}]\n" in result.stdout
+    assert "matplotlib" not in told(server).lower()  # no "is not a writable directory" warning for the model
