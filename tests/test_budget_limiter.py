@@ -9,9 +9,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from fakes import FakeChatModel, FakeClock
+from fakes import FakeAdapter, FakeChatModel, FakeClock
 
 from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, TextDelta, Waiting
+from interpreter.resilience.fallback import FallbackModel, Route
 from interpreter.resilience.limiter import RateLimiter, Reading
 from interpreter.resilience.model import ResilientModel
 from interpreter.resilience.policy import RetrySettings
@@ -99,7 +100,8 @@ def test_the_shared_state_is_shown(rig: Rig) -> None:
     assert [(limit.label, limit.remaining) for limit in rig.model.headroom()] == [("TPM", 1)]
 
 
-def test_leaving_frees_this_sessions_place(rig: Rig) -> None:
+def test_closing_the_model_chain_leaves_the_budget(rig: Rig) -> None:
     rig.ask()
-    rig.limiter.close()
+    assert rig.other.view(KEY, "other").others == 1
+    FallbackModel([Route(FakeAdapter("gpt-4o"), rig.model)], after=10.0).close()  # as a session ends
     assert rig.other.view(KEY, "other").others == 0
