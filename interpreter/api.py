@@ -69,16 +69,17 @@ class Interpreter:
             self.settings = replace(self.settings, sandbox=sandbox)
         self._confirm = confirm
         estimator = TokenEstimator()  # shared, as in a session: the window's estimates learn from reported usage
-        chain = build_chain(self.settings, estimator)  # the model, then each of `fallback_models` while it is busy
+        # The model, then each of `fallback_models` while it is busy; each on the shared budget of its own.
+        self._chain = build_chain(self.settings, estimator, home=self.settings.home, say=_logged_only)
         self._executor = build_executor(self.settings)
         self._session = build_session(
             self.settings,
-            model=chain,
+            model=self._chain,
             runner=self._executor,
             confirm=self._decide,
             conversation=Conversation.new(self.settings.model),
             save=_in_memory,
-            window=ContextWindow(chain, configured=self.settings.context_window, estimator=estimator),
+            window=ContextWindow(self._chain, configured=self.settings.context_window, estimator=estimator),
         )
         self._closed = False
 
@@ -101,6 +102,7 @@ class Interpreter:
         """End every process the code started; closing twice is fine."""
         self._closed = True
         self._executor.close()
+        self._chain.close()
 
     def __enter__(self) -> Interpreter:
         return self
@@ -118,3 +120,7 @@ class Interpreter:
 
 def _in_memory(conversation: Conversation) -> None:
     """Saving, for a conversation the API keeps in memory: nothing to do."""
+
+
+def _logged_only(line: str) -> None:
+    """A program has no screen: the shared limiter's fallback line goes to the log alone (it logs it itself)."""

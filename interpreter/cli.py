@@ -139,6 +139,15 @@ def interpreter(
         typer.Option("--copy", help="With --resume: continue a copy with its own id (the original is left as it is)."),
     ] = False,
     json: Annotated[bool, typer.Option(JSON_FLAG, help="Write one JSON object per event on stdout.")] = False,
+    rate_limit_store: Annotated[
+        str | None,
+        typer.Option(
+            "--rate-limit-store",
+            metavar="STORE",
+            help="Where sessions share the rate-limit budget: sqlite (this machine), redis://HOST:PORT/DB "
+            "(several machines) or off [default: sqlite]",
+        ),
+    ] = None,
     sandbox: Annotated[
         bool,
         typer.Option("--sandbox", help="Let code write only in this directory and the temp dir, with no network."),
@@ -164,6 +173,7 @@ def interpreter(
         timeout=timeout,
         context_window=context_window,
         json=json,
+        rate_limit_store=rate_limit_store,
         sandbox=sandbox,
         fallback_models=tuple(fallback_model) if fallback_model else None,
     )

@@ -45,6 +45,10 @@ class Metered(Protocol):
         """The rate limits as last seen."""
         ...
 
+    def sharing(self) -> str:
+        """Who shares the rate-limit budget."""
+        ...
+
 
 class SandboxSwitch(Protocol):
     """Whether cells run in the sandbox, and the switch (the executor)."""
@@ -192,6 +196,7 @@ def _tokens(context: CommandContext, argument: str) -> None:
     context.renderer.info(f"context now: ~{estimate:,} of {window.tokens:,} tokens ({window.model}){trimmed}")
     context.renderer.info(f"this session: {_usage(context.api.traffic)}")
     context.renderer.info(f"rate limits: {_headroom(context.api.headroom())}")
+    context.renderer.info(f"shared budget: {context.api.sharing()}")
 
 
 def _model(context: CommandContext, argument: str) -> None:
@@ -260,7 +265,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("%undo", "", "drop the last exchange: your last task and all after it", _undo),
     Command("%save", "FILE", "save as JSON, or as a Markdown transcript if FILE ends in .md", _save),
     Command("%load", "FILE", "continue a conversation saved with %save", _load),
-    Command("%tokens", "", "tokens in the context, used this session; rate-limit headroom", _tokens),
+    Command(
+        "%tokens", "", "tokens in the context, used this session; the rate-limit budget and who shares it", _tokens
+    ),
     Command("%model", "[NAME]", "show the model (and fallbacks), or use NAME for the following requests", _model),
     Command("%auto-run", "on|off", "run code without asking (on) or ask first (off)", _auto_run),
     Command("%sandbox", "on|off", "code writes only here and in the temp dir, with no network (on), or not", _sandbox),

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from interpreter.errors import ConfigError, MissingApiKey
+from interpreter.resilience.shared.setting import DEFAULT_STORE, check_setting
 from interpreter.settings_file import FILE_KEYS, SettingsFile, read_file
 
 DEFAULT_MODEL = "gpt-4o"
@@ -23,9 +24,14 @@ APP_NAME = "steady-interpreter"
 CONFIG_FILE = "config.toml"
 RESUME_LATEST = "latest"  # what a bare `--resume` means
 DEFAULT_SOURCE = "default"
-# The environment variables the settings honour: the OpenAI SDK's own names, so one export serves both.
-ENV_VARS = {"api_base": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
-CONNECTION = frozenset(ENV_VARS)  # a key and the endpoint it belongs to
+# The environment variables the settings honour: the OpenAI SDK's own names, so one export serves both; and the
+# tool's own for the store of the shared rate-limit budget (a team exports one Redis URL for everyone).
+ENV_VARS = {
+    "api_base": "OPENAI_BASE_URL",
+    "api_key": "OPENAI_API_KEY",
+    "rate_limit_store": "INTERPRETER_RATE_LIMIT_STORE",
+}
+CONNECTION = frozenset({"api_base", "api_key"})  # a key and the endpoint it belongs to
 MISSING_KEY = "(missing)"
 Layer = tuple[str, Mapping[str, object]]  # where some settings came from ("file", "env NAME"...), and their values
 SHORTEST_MASKED_KEY = 16  # a shorter key would give away too much of itself in 7 characters
@@ -62,6 +68,7 @@ class Settings:
     sandbox: bool = False  # cells write only in the working and temp directories, and have no network
     python: str | None = None  # the Python for python cells (a path or a name on PATH); None: the one a shell finds
     key_warning: str = ""  # said by doctor and the log: the environment's key goes to an endpoint set elsewhere
+    rate_limit_store: str = DEFAULT_STORE  # where sessions share the rate-limit budget: sqlite, redis://…, off
     fallback_models: tuple[str, ...] = ()  # used in order while the model is busy: names, or "profile:NAME"
     fallback_after: float = DEFAULT_FALLBACK_AFTER  # a named wait longer than this moves to a fallback
 
@@ -87,6 +94,7 @@ class Flags:
     timeout: float | None = None
     context_window: int | None = None
     json: bool = False
+    rate_limit_store: str | None = None
     sandbox: bool = False
     fallback_models: tuple[str, ...] | None = None
 
@@ -105,6 +113,7 @@ class Flags:
             "timeout": self.timeout,
             "context_window": self.context_window,
             "json": self.json or None,
+            "rate_limit_store": self.rate_limit_store,
             "sandbox": self.sandbox or None,
             "fallback_models": self.fallback_models,
         }
@@ -269,5 +278,6 @@ def _validate(settings: Settings, sources: Mapping[str, str]) -> None:
         raise ConfigError(f"{', '.join(negative)} cannot be negative")
     if settings.context_window is not None and settings.context_window < 1:
         raise ConfigError(f"context_window must be at least 1 token, got {settings.context_window}")
+    check_setting(settings.rate_limit_store)
     if settings.output_cap < MIN_OUTPUT_CAP:
         raise ConfigError(f"output_cap must be at least {MIN_OUTPUT_CAP} characters, got {settings.output_cap}")

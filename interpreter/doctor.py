@@ -1,8 +1,8 @@
 """`interpreter doctor`: a few seconds of checks, each failure with its fix in one line.
 
 The endpoint answers, the key is accepted, the model exists, tool calling works, the rate-limit headroom the
-server reports, which languages can run here, which Python runs python cells, whether cells can be sandboxed, and
-whether the home directory is writable.
+server reports, the store of the shared rate-limit budget answers, which languages can run here, which Python runs
+python cells, whether cells can be sandboxed, and whether the home directory is writable.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from interpreter import probe
 from interpreter.config import Settings, ensure_home
-from interpreter.errors import ConfigError
+from interpreter.errors import BudgetStoreUnavailable, ConfigError
 from interpreter.execution import sandbox
 from interpreter.execution.interpreters import choose_python
 from interpreter.execution.languages import LANGUAGES, Language
@@ -27,6 +27,8 @@ from interpreter.probe import Answer
 from interpreter.resilience.bodies import refuses_stream_options
 from interpreter.resilience.classify import JINJA_FIX, needs_jinja
 from interpreter.resilience.durations import format_wait, parse_duration
+from interpreter.resilience.shared.store import budget_key, open_store
+from interpreter.words import counted
 
 if TYPE_CHECKING:
     import httpx2
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 ENDPOINT, SERVER, KEY, MODEL = "endpoint", "server", "API key", "model"
 TOOLS, HEADROOM = "tool calling", "rate limits"
 LANGUAGES_CHECK, PYTHON_CHECK, SANDBOX, HOME = "languages", "python", "sandbox", "home directory"
+STORE = "shared budget"
 _NO_TOOLS_FIX = "use --no-tools (or tools = false in the settings file): the model then writes fenced code blocks"
 _SLOW_FIX = (
     "the server is up but slow or stuck (a local one may still be loading the model): try again, or check its load"
@@ -80,8 +83,9 @@ def run(
         identity = identify_server(settings, answers, http)
     if warning := retry_warning(identity):  # a proxy's habit, not a fault: the setup works, but waits stack up
         print(f"warning: {warning}\n", file=out)
-    checks = [*api_checks(settings, answers, identity), languages_check(), python_check(settings.python)]
-    checks += [sandbox_check(sandbox.probe(), wanted=settings.sandbox), home_check(settings.home)]
+    checks = [*api_checks(settings, answers, identity), store_check(settings), languages_check()]
+    checks += [python_check(settings.python), sandbox_check(sandbox.probe(), wanted=settings.sandbox)]
+    checks.append(home_check(settings.home))
     print_checklist(checks, out, terminal=terminal)
     return 1 if any(check.status is Status.FAILED for check in checks) else 0
 
@@ -277,6 +281,22 @@ def headroom_check(answer: Answer) -> Check:
         wait = format_wait(max(limit.reset or 0.0 for limit in used_up))
         return Check(HEADROOM, Status.FAILED, detail, f"wait {wait} for the budget to refill, or ask for higher limits")
     return Check(HEADROOM, Status.OK, detail)
+
+
+def store_check(settings: Settings) -> Check:
+    """The store of the shared rate-limit budget answers: one step on the budget this setup's sessions would share."""
+    store = open_store(settings.rate_limit_store, settings.home)
+    if store is None:
+        return Check(STORE, Status.OK, "off: each session limits itself alone")
+    key = budget_key(settings.api_base, settings.api_key, settings.model)
+    try:
+        view = store.view(key, "doctor")
+    except BudgetStoreUnavailable as exc:
+        fix = "start the store or fix rate_limit_store; until then each session limits itself alone"
+        return Check(STORE, Status.FAILED, str(exc), fix)
+    finally:
+        store.close()
+    return Check(STORE, Status.OK, f"{store.where} answered; {counted(view.others, 'session')} used it lately")
 
 
 def languages_check(table: Sequence[Language] = LANGUAGES) -> Check:

@@ -22,12 +22,14 @@
     │   ├── NoSuchConversation        no conversation has the id given
     │   ├── ConversationInUse         another session has the conversation open
     │   └── HomeNotWritable           the home or the log in it cannot be written (the session goes on)
+    ├── BudgetStoreUnavailable        the shared rate-limit store cannot be used (the session limits itself alone)
     ├── EditorFailed                  $EDITOR could not be started or failed (the question is asked again)
     └── CommandError                  a %command cannot do what was asked (the session goes on)
 
 Foreign exceptions (the openai SDK, OSError from subprocesses and files) are translated into these at the boundary
-that meets them (`llm.py`, `execution/`, `storage.py`, `directories.py`, `prompt.py`, `diagnostics.py`, `approval.py`);
-nothing above those modules sees a foreign exception. This module imports nothing of the project.
+that meets them (`llm.py`, `execution/`, `storage.py`, `directories.py`, `prompt.py`, `diagnostics.py`, `approval.py`,
+the shared budget's stores in `resilience/shared/`); nothing above those modules sees a foreign exception.
+This module imports nothing of the project.
 """
 
 from __future__ import annotations
@@ -189,6 +191,10 @@ class ConversationInUse(StorageError):
 
 class HomeNotWritable(StorageError):
     """Raised when the home directory or the log in it cannot be written; a session goes on without keeping them."""
+
+
+class BudgetStoreUnavailable(InterpreterError):
+    """Raised when the shared rate-limit store cannot be reached, read or written; the session then limits itself."""
 
 
 class EditorFailed(InterpreterError):

@@ -21,9 +21,11 @@ from interpreter.prompt import Prompter
 from interpreter.repl import replay, run_interactive, run_task
 from interpreter.resilience.breaker import CircuitBreaker
 from interpreter.resilience.fallback import FallbackModel, Route
-from interpreter.resilience.limiter import TokenEstimator
+from interpreter.resilience.limiter import Limiter, RateLimiter, TokenEstimator
 from interpreter.resilience.model import ResilientModel, log_transition
 from interpreter.resilience.policy import RetrySettings
+from interpreter.resilience.shared.budget import SharedLimiter
+from interpreter.resilience.shared.store import budget_key, open_store
 from interpreter.session import CodeRunner, Confirm, Session
 from interpreter.storage import Conversation, ConversationStore
 from interpreter.system_prompt import system_message
@@ -65,7 +67,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         renderer.info("--json without -y: code is not run (each cell is declined); add -y to run it")
         ask = _no_answer
     estimator = TokenEstimator()  # shared: the context window's estimates learn from the usage the model sees
-    model = build_chain(settings, estimator)
+    model = build_chain(settings, estimator, home=home, say=renderer.info)
     try:
         # The shelf reads the conversation going on when a cell has drawn a figure: by then the session exists.
         shelf = FigureShelf(home / OUTPUTS, lambda: session.conversation.id) if home else None
@@ -104,6 +106,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
             renderer.info(summary)
         warming.join()
         store.release()
+        model.close()
 
 
 def build_session(
@@ -150,27 +153,53 @@ def build_adapter(settings: Settings) -> OpenAIChatModel:
     )
 
 
-def build_chain(settings: Settings, estimator: TokenEstimator) -> FallbackModel:
+def build_chain(
+    settings: Settings, estimator: TokenEstimator, *, home: Path | None, say: Callable[[str], None]
+) -> FallbackModel:
     """The model asked for, then each fallback model, each in the resilience layer; one circuit breaker per server."""
     breakers: dict[str, CircuitBreaker] = {}
-    routes = [_route(settings, estimator, breakers)]
+    limiter = partial(build_limiter, home=home, say=say)
+    routes = [_route(settings, estimator, breakers, limiter)]
     for entry in settings.fallback_models:
         profile = entry.removeprefix(PROFILE_PREFIX) if entry.startswith(PROFILE_PREFIX) else None
-        routes.append(_route(fallback_settings(entry, settings), estimator, breakers, profile))
+        routes.append(_route(fallback_settings(entry, settings), estimator, breakers, limiter, profile))
     return FallbackModel(routes, after=settings.fallback_after)
 
 
+def build_limiter(
+    settings: Settings, adapter: OpenAIChatModel, *, home: Path | None, say: Callable[[str], None]
+) -> Limiter:
+    """The rate limiter: shared through the store the settings name, or this session's own (off; no `home`)."""
+    store = open_store(settings.rate_limit_store, home)
+    if store is None:
+        return RateLimiter()
+
+    def key() -> str:
+        # A budget belongs to the endpoint, the key and the model: read at each use, as %model changes the model.
+        return budget_key(settings.api_base, settings.api_key, adapter.model)
+
+    return SharedLimiter(store, key, local=RateLimiter(), say=say)
+
+
 def _route(
-    settings: Settings, estimator: TokenEstimator, breakers: dict[str, CircuitBreaker], profile: str | None = None
+    settings: Settings,
+    estimator: TokenEstimator,
+    breakers: dict[str, CircuitBreaker],
+    limiter: Callable[[Settings, OpenAIChatModel], Limiter],
+    profile: str | None = None,
 ) -> Route:
-    """One model of the chain: its adapter in the resilience layer, with the breaker of its server."""
+    """One model of the chain: its adapter in the resilience layer, with the breaker of its server and its budget."""
     adapter = build_adapter(settings)
     breaker = breakers.setdefault(settings.api_base, _breaker(settings))
-    return Route(adapter, _resilient(settings, adapter, estimator, breaker), profile)
+    return Route(adapter, _resilient(settings, adapter, estimator, breaker, limiter(settings, adapter)), profile)
 
 
 def _resilient(
-    settings: Settings, adapter: OpenAIChatModel, estimator: TokenEstimator, breaker: CircuitBreaker
+    settings: Settings,
+    adapter: OpenAIChatModel,
+    estimator: TokenEstimator,
+    breaker: CircuitBreaker,
+    limiter: Limiter,
 ) -> ResilientModel:
     """`adapter` wrapped in the resilience layer, with the retry limits from the settings."""
     retry = RetrySettings(
@@ -180,7 +209,7 @@ def _resilient(
         backoff_base=settings.backoff_base,
         backoff_cap=settings.backoff_cap,
     )
-    return ResilientModel(adapter, settings=retry, breaker=breaker, estimator=estimator)
+    return ResilientModel(adapter, settings=retry, breaker=breaker, limiter=limiter, estimator=estimator)
 
 
 def _breaker(settings: Settings) -> CircuitBreaker:

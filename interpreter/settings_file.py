@@ -29,6 +29,7 @@ FILE_KEYS: dict[str, type] = {
     "context_window": int,
     "output_cap": int,
     "pass_env": tuple,  # a list of strings in the file
+    "rate_limit_store": str,
     "sandbox": bool,
     "fallback_models": tuple,
     "fallback_after": float,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from interpreter.config import Effective, mask_key
+from interpreter.resilience.shared.setting import shown
 from interpreter.settings_file import FILE_KEYS
 
 
@@ -21,6 +22,8 @@ def _shown(effective: Effective, name: str) -> str:
     value = getattr(effective.settings, name)
     if name == "api_key":
         return mask_key(value)
+    if name == "rate_limit_store":
+        return shown(value)  # a Redis URL may hold a password
     if value is None:
         return "none"
     if isinstance(value, bool):

@@ -80,3 +80,14 @@ def run_cli(
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free loopback port for the whole test run; the test is skipped without one."""
+    from redis_server import REDIS_SERVER, RedisServer  # noqa: PLC0415 - only the Redis tests need it
+
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server; .ci/run installs it)")
+    with RedisServer() as server:
+        yield server.url

@@ -1237,6 +1237,19 @@ def demo(request: RecordedRequest) -> Answer:
     return Reply.tool_call("python", "print(6*7)", content="Let me compute that.", chunk_delay=0.05)
 
 
+def cells(count: int) -> Callable[[RecordedRequest], Answer]:
+    """A responder for a task of `count` python cells: one cell a request until `count` have run, then an answer."""
+
+    def respond(request: RecordedRequest) -> Answer:
+        messages = (request.body or {}).get("messages") or []
+        ran = sum(1 for message in messages if isinstance(message, dict) and message.get("role") == "tool")
+        if ran < count:
+            return Reply.tool_call("python", f"print({ran + 1})")
+        return Reply.text(f"All {count} cells ran.")
+
+    return respond
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Serve the demo until Ctrl-C, printing the base URL first."""
     parser = argparse.ArgumentParser(description="A fake OpenAI-compatible API for trying the CLI by hand.")

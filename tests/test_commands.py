@@ -28,7 +28,10 @@ from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, Te
 from interpreter.prompt import Prompter
 from interpreter.repl import replay, run_interactive
 from interpreter.resilience.fallback import FallbackModel, Route
+from interpreter.resilience.limiter import Limiter, RateLimiter, Reading
 from interpreter.resilience.model import ResilientModel
+from interpreter.resilience.shared.budget import SharedLimiter
+from interpreter.resilience.shared.sqlite import SqliteStore
 from interpreter.session import Session
 from interpreter.storage import Conversation, ConversationStore, to_json
 from interpreter.ui.plain import PlainRenderer
@@ -85,12 +88,14 @@ def build(
     chat: OpenAIChatModel | None = None,
     *,
     executor: Executor | None = None,
+    limiter: Limiter | None = None,
+    clock: FakeClock | None = None,
 ) -> Rig:
-    """The rig; with `executor`, code runs for real in it."""
+    """The rig; with `executor`, code runs for real in it; with `limiter`, on `clock`, requests are limited by it."""
     model = model or FakeChatModel()
-    clock = FakeClock()
+    clock = clock or FakeClock()
     adapter = chat or FakeAdapter("gpt-4o")
-    resilient = ResilientModel(chat or model, clock=clock, sleep=clock.sleep)
+    resilient = ResilientModel(chat or model, limiter=limiter, clock=clock, sleep=clock.sleep)
     api = FallbackModel([Route(adapter, resilient)], after=10.0, clock=clock)
     screen = io.StringIO()
     renderer = PlainRenderer(screen)
@@ -401,6 +406,7 @@ def test_tokens_before_any_request(rig: Rig) -> None:
     assert shown[1:] == [
         "this session: no requests yet",
         "rate limits: not known yet (no rate-limit headers seen)",
+        "shared budget: off (this session limits itself alone)",
     ]
 
 
@@ -420,6 +426,25 @@ def test_tokens_shows_the_context_the_reported_usage_and_the_headroom(rig: Rig) 
         f"context now: ~{estimate:,} of 128,000 tokens (gpt-4o)",
         "this session: 2 requests, 2,500 prompt + 80 completion tokens (server's count)",
         "rate limits: 500/500 RPM, 28,000/30,000 TPM left (seen 1.0s ago)",  # refilled for 1 s
+        "shared budget: off (this session limits itself alone)",
+    ]
+
+
+def test_tokens_shows_the_shared_budget_and_the_other_sessions_using_it(tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = tmp_path / "budget.sqlite3"
+    key = "http://127.0.0.1/v1|0123456789abcdef|gpt-4o"
+    limiter = SharedLimiter(SqliteStore(path, clock=clock), lambda: key, local=RateLimiter(clock), say=print)
+    rig = build(tmp_path, limiter=limiter, clock=clock)
+    other = SqliteStore(path, clock=clock)  # another session on this machine
+    other.observe(key, "other", [Reading("tokens", 30_000, 12_000, None)])
+    other.reserve(key, "late", 20_000)
+
+    shown = rig.run("%tokens")
+
+    assert shown[2:] == [
+        "rate limits: 12,000/30,000 TPM left (seen 0.0s ago)",
+        f"shared budget: sqlite {path}: 2 other sessions, 1 waiting",
     ]
 
 

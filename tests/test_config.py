@@ -389,6 +389,40 @@ def test_pass_env_must_be_a_list_of_names(tmp_path: Path) -> None:
         effective(Flags(), {"INTERPRETER_HOME": str(tmp_path)})
 
 
+# ---- the store of the shared rate-limit budget --------------------------------------------------------------
+
+
+def test_the_rate_limit_store_comes_from_a_flag_the_environment_or_the_file(tmp_path: Path) -> None:
+    env = {"INTERPRETER_HOME": str(tmp_path)}
+    assert effective(Flags(), env).settings.rate_limit_store == "sqlite"
+    write_settings(tmp_path, 'rate_limit_store = "off"\n')
+    assert effective(Flags(), env).source("rate_limit_store") == "file"
+    team = {**env, "INTERPRETER_RATE_LIMIT_STORE": "redis://cache.internal:6379/2"}
+    assert effective(Flags(), team).settings.rate_limit_store == "redis://cache.internal:6379/2"
+    assert effective(Flags(rate_limit_store="off"), team).settings.rate_limit_store == "off"
+
+
+@pytest.mark.parametrize("value", ["sqllite", "redis://", "redis://host:port/0", "redis://host/zero", "http://h:1/0"])
+def test_a_store_that_is_not_one_is_a_config_error_saying_what_is(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match=r'rate_limit_store must be "sqlite", "off" or a Redis URL like redis://'):
+        effective(Flags(rate_limit_store=value), {"INTERPRETER_HOME": str(tmp_path)})
+
+
+def test_the_settings_table_shows_the_store_without_a_redis_password(tmp_path: Path) -> None:
+    env = {"INTERPRETER_HOME": str(tmp_path), "INTERPRETER_RATE_LIMIT_STORE": "redis://:hunter2@cache:6379/0"}
+    table = settings_table(effective(Flags(), env))
+    rows = {line.split()[0]: line.split()[1:] for line in table.splitlines() if line.strip()}
+    assert rows["rate_limit_store"] == ["redis://:***@cache:6379/0", "env", "INTERPRETER_RATE_LIMIT_STORE"]
+    assert "hunter2" not in table
+
+
+@pytest.mark.parametrize("value", ["redis://localhost", "rediss://user:pw@cache.example:6380/3", "redis://:pw@h:6379"])
+def test_redis_urls_with_or_without_port_database_and_password_are_stores(tmp_path: Path, value: str) -> None:
+    assert (
+        effective(Flags(rate_limit_store=value), {"INTERPRETER_HOME": str(tmp_path)}).settings.rate_limit_store == value
+    )
+
+
 # ---- fallback models ------------------------------------------------------------------------------------
 
 

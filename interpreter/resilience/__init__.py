@@ -8,5 +8,6 @@ breaker     the circuit breaker (closed, open, half-open) on a monotonic clock
 limiter     token estimates and the request/token buckets learned from rate-limit headers
 policy      the retry policy: pure decisions and the tenacity Retrying built from them
 model       ResilientModel: the ChatModel that runs all of the above around the real one
+shared/     one rate-limit budget for many sessions: its rules, its stores (SQLite, Redis), the session's limiter
 fallback    FallbackModel: a chain of ResilientModels; another model while the one asked for is busy, and back
 """

@@ -105,6 +105,15 @@ class FallbackModel:
         """The rate limits of the model in use, as its last response's headers left them."""
         return self._routes[self._current].model.headroom()
 
+    def sharing(self) -> str:
+        """Who shares the rate-limit budget of the model in use."""
+        return self._routes[self._current].model.sharing()
+
+    def close(self) -> None:
+        """Leave every model's shared rate-limit budget."""
+        for route in self._routes:
+            route.model.close()
+
     def summary(self) -> str:
         """The session's last line when it waited, was rate limited or used a fallback; "" otherwise."""
         total = self.traffic

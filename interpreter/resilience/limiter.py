@@ -6,13 +6,14 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from interpreter.messages import Message
 from interpreter.resilience.durations import parse_duration
 
 CHARS_PER_TOKEN = 4
-_LABELS = {"requests": "RPM", "tokens": "TPM"}
+SLACK = 1e-3  # tokens: after waiting exactly the time asked, float rounding must not leave a request short
+LABELS = {"requests": "RPM", "tokens": "TPM"}  # each limit by the name its 429s give it
 
 
 def characters(messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> int:
@@ -60,8 +61,73 @@ class Headroom:
     age: float
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What one response's headers say of one limit ("requests" or "tokens"); None where they say nothing usable."""
+
+    kind: str
+    limit: int | None
+    remaining: int | None
+    reset: float | None  # seconds until the bucket is full again
+
+    def level(self, limit: int) -> float | None:
+        """The level the server reports: remaining, else derived from reset (time until full); None if neither."""
+        if self.remaining is not None:
+            return float(min(self.remaining, limit))
+        if self.reset is not None and self.reset > 0:
+            return max(0.0, limit - self.reset * limit / 60)
+        return None
+
+
+def readings(headers: Mapping[str, str]) -> list[Reading]:
+    """The requests and tokens limits as a response's x-ratelimit-* headers state them."""
+    headers = {name.lower(): value for name, value in headers.items()}
+    return [
+        Reading(
+            kind,
+            _count(headers.get(f"x-ratelimit-limit-{kind}")),
+            _count(headers.get(f"x-ratelimit-remaining-{kind}")),
+            parse_duration(headers.get(f"x-ratelimit-reset-{kind}", "")),
+        )
+        for kind in LABELS
+    ]
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A request held back: for about `seconds` (the countdown shown), asking again after `recheck` seconds."""
+
+    seconds: float
+    recheck: float
+    reason: str
+
+
+class Limiter(Protocol):
+    """What the resilient model asks of a limiter, whether it counts for one session or for many."""
+
+    def reserve(self, tokens: int) -> Hold | None:
+        """Take a request of `tokens` tokens out of the budget, or say how long to hold it back."""
+        ...
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Learn limits and levels from a response's headers."""
+        ...
+
+    def headroom(self) -> list[Headroom]:
+        """Every limit learned so far, refilled to now."""
+        ...
+
+    def sharing(self) -> str:
+        """One line on who shares the budget."""
+        ...
+
+    def close(self) -> None:
+        """Let go of whatever the limiter holds for this session."""
+        ...
+
+
 @dataclass
-class _Bucket:
+class Bucket:
     """One rate limit: `level` of `limit` left at clock time `at`, refilling at limit/60 per second."""
 
     limit: int
@@ -76,7 +142,7 @@ class _Bucket:
 
     def wait_for(self, amount: int) -> float:
         """Seconds until `amount` fits; 0.0 when it fits now or never can (the server's refusal says it best)."""
-        if amount > self.limit or amount <= self.level:
+        if amount > self.limit or amount <= self.level + SLACK:
             return 0.0
         return (amount - self.level) * 60 / self.limit
 
@@ -86,21 +152,36 @@ class RateLimiter:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, Bucket] = {}
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn limits and levels from a response's headers; unknown (-1, 0, unparsable) values are ignored."""
-        headers = {name.lower(): value for name, value in headers.items()}
         now = self._clock()
-        for kind in _LABELS:
-            bucket = self._learn(kind, _count(headers.get(f"x-ratelimit-limit-{kind}")), now)
+        for reading in readings(headers):
+            bucket = self._learn(reading.kind, reading.limit, now)
             if bucket is not None:
-                bucket.level = _level(headers, kind, bucket)
+                level = reading.level(bucket.limit)
+                bucket.level = bucket.level if level is None else level
                 bucket.seen = now
+
+    def reserve(self, tokens: int) -> Hold | None:
+        """Take a request of `tokens` tokens out of the buckets if it fits now; else how long to hold it back."""
+        seconds, label = self.delay(tokens)
+        if seconds > 0:
+            return Hold(seconds, seconds, f"rate limit ({label}) nearly used")
+        self.spend(tokens)
+        return None
+
+    def sharing(self) -> str:
+        """Who shares this budget: nobody, this limiter counts for this session alone."""
+        return "off (this session limits itself alone)"
+
+    def close(self) -> None:
+        """Nothing to let go of: the buckets live in this process."""
 
     def delay(self, tokens: int) -> tuple[float, str]:
         """Seconds to wait before sending `tokens` tokens, and the limit that says so ("TPM", "RPM", or "")."""
-        waits = [(self._refilled(kind).wait_for(amount), _LABELS[kind]) for kind, amount in self._amounts(tokens)]
+        waits = [(self._refilled(kind).wait_for(amount), LABELS[kind]) for kind, amount in self._amounts(tokens)]
         seconds, label = max(waits, default=(0.0, ""), key=lambda wait: wait[0])
         return (seconds, label) if seconds > 0 else (0.0, "")
 
@@ -116,7 +197,7 @@ class RateLimiter:
         snapshot = []
         for kind, bucket in sorted(self._buckets.items()):
             bucket.refill(now)
-            snapshot.append(Headroom(_LABELS[kind], bucket.limit, int(bucket.level), now - bucket.seen))
+            snapshot.append(Headroom(LABELS[kind], bucket.limit, int(bucket.level), now - bucket.seen))
         return snapshot
 
     def _amounts(self, tokens: int) -> list[tuple[str, int]]:
@@ -124,35 +205,24 @@ class RateLimiter:
         costs = {"requests": 1, "tokens": tokens}
         return [(kind, costs[kind]) for kind in self._buckets]
 
-    def _refilled(self, kind: str) -> _Bucket:
+    def _refilled(self, kind: str) -> Bucket:
         """The bucket for `kind`, refilled to now."""
         bucket = self._buckets[kind]
         bucket.refill(self._clock())
         return bucket
 
-    def _learn(self, kind: str, limit: int | None, now: float) -> _Bucket | None:
+    def _learn(self, kind: str, limit: int | None, now: float) -> Bucket | None:
         """The bucket for `kind` refilled to `now`: created or resized when the headers give a limit."""
         bucket = self._buckets.get(kind)
         if bucket is None:
             if limit is None:
                 return None
-            bucket = self._buckets[kind] = _Bucket(limit, float(limit), now)
+            bucket = self._buckets[kind] = Bucket(limit, float(limit), now)
         bucket.refill(now)
         if limit is not None:
             bucket.limit = limit
             bucket.level = min(bucket.level, limit)
         return bucket
-
-
-def _level(headers: Mapping[str, str], kind: str, bucket: _Bucket) -> float:
-    """The level the server reports: remaining-*, else derived from reset-* (time until full), else ours."""
-    remaining = _count(headers.get(f"x-ratelimit-remaining-{kind}"))
-    if remaining is not None:
-        return min(remaining, bucket.limit)
-    reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}", ""))
-    if reset is not None and reset > 0:
-        return max(0.0, bucket.limit - reset * bucket.limit / 60)
-    return bucket.level
 
 
 def _count(text: str | None) -> int | None:

@@ -33,11 +33,12 @@ from interpreter.messages import (
 from interpreter.resilience.breaker import BreakerState, CircuitBreaker
 from interpreter.resilience.classify import Verdict, classify
 from interpreter.resilience.durations import format_wait
-from interpreter.resilience.limiter import Headroom, RateLimiter, TokenEstimator, characters
+from interpreter.resilience.limiter import Headroom, Limiter, RateLimiter, TokenEstimator, characters
 from interpreter.resilience.policy import RetrySettings, build_retrying
 from interpreter.words import counted
 
 COMPLETION_ALLOWANCE = 1_000  # tokens a reply may take, counted against the TPM budget before it is sent
+_MOVED = 1.0  # seconds a held request's countdown may drift before it is announced again
 
 
 @dataclass
@@ -84,7 +85,7 @@ class ResilientModel:
         *,
         settings: RetrySettings | None = None,
         breaker: CircuitBreaker | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         estimator: TokenEstimator | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -94,7 +95,7 @@ class ResilientModel:
         self._settings = settings or RetrySettings()
         self._log = logging.getLogger(f"{LOGGER_NAME}.api")
         self._breaker = breaker or CircuitBreaker(clock=clock, on_transition=log_transition)
-        self._limiter = limiter or RateLimiter(clock=clock)
+        self._limiter: Limiter = limiter or RateLimiter(clock=clock)
         self._estimator = estimator or TokenEstimator()
         self._clock = clock
         self._sleep = sleep
@@ -140,6 +141,14 @@ class ResilientModel:
         """The rate limits as the last response's headers left them (refilled to now); empty before any were seen."""
         return self._limiter.headroom()
 
+    def sharing(self) -> str:
+        """Who shares the rate-limit budget: the store and the other sessions using it, or nobody."""
+        return self._limiter.sharing()
+
+    def close(self) -> None:
+        """Leave the shared rate-limit budget (this session's place in line and reservation go)."""
+        self._limiter.close()
+
     def _attempt(
         self, request: list[Message], tools: Sequence[dict[str, Any]], attempt: int
     ) -> Generator[StreamItem, None, Reply]:
@@ -147,10 +156,7 @@ class ResilientModel:
         self._breaker.check()
         size = characters(request, tools)
         tokens = self._estimator.estimate(size) + COMPLETION_ALLOWANCE
-        delay, limit = self._limiter.delay(tokens)
-        if delay > 0:
-            yield from self._wait(delay, f"rate limit ({limit}) nearly used", attempt, named=True)
-        self._limiter.spend(tokens)
+        yield from self._hold_back(tokens, attempt)
         self.traffic.requests += 1
         shown: list[str] = []
         try:
@@ -206,6 +212,19 @@ class ResilientModel:
         while (left := until - self._clock()) > 0:
             self._sleep(left)
         self.traffic.waited += seconds
+
+    def _hold_back(self, tokens: int, attempt: int) -> Iterator[Waiting]:
+        """Wait until the limiter lets `tokens` tokens go; a countdown is announced again only when it changes."""
+        # These waits are the budget's, not failures: they use up no attempt (--max-retries) and no retry wait time.
+        shown: Waiting | None = None
+        while (hold := self._limiter.reserve(tokens)) is not None:
+            until = self._clock() + hold.seconds
+            if shown is None or shown.reason != hold.reason or abs(shown.until - until) > _MOVED:
+                shown = Waiting(hold.reason, until, attempt, self._settings.max_attempts, named=True)
+                self._log.info("holding attempt %d back %.3fs: %s", attempt, hold.seconds, hold.reason)
+                yield shown
+            self._sleep(hold.recheck)
+            self.traffic.waited += hold.recheck
 
     def _observe(self, headers: dict[str, str]) -> None:
         """Teach the limiter from a response's rate-limit headers, and log them."""
