@@ -1,7 +1,7 @@
 """The command line: parse flags into Settings, build the objects, run, and map failures to exit codes.
 
-`main` is the console script; `app` holds the commands, `conversations` their subcommand group, `failures` how
-a failure becomes one line and an exit code.
+`main` here is the console script; `app` holds the options and commands, `conversations` the `conversations`
+subcommands, `failures` how a failure becomes one line and an exit code.
 """
 
 from __future__ import annotations

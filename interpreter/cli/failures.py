@@ -1,4 +1,4 @@
-"""How a command ends: a failure becomes one line on stderr (or JSON lines) and an exit code, never a traceback."""
+"""How a command fails: one line on stderr (and with --json, error and exit lines on stdout) and an exit code."""
 
 from __future__ import annotations
 
