@@ -22,7 +22,7 @@ import struct
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import IO
 
 from interpreter.messages import Figure
 from interpreter.ui import png
@@ -101,7 +101,7 @@ def answered(answer: bytes) -> ImageProtocol:
     return ImageProtocol.SIXEL if speaks else ImageProtocol.NONE
 
 
-def cell_width(file: TextIO) -> int:
+def cell_width(file: IO[str]) -> int:
     """Pixels a column of the terminal `file` is, as the kernel knows it (TIOCGWINSZ); CELL_WIDTH when it does not."""
     import fcntl  # noqa: PLC0415 - POSIX only, and only when a sixel picture is drawn
     import termios  # noqa: PLC0415
