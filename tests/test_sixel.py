@@ -114,7 +114,7 @@ def test_a_matplotlib_figure_decodes_to_the_pixels_it_drew(tmp_path: Path) -> No
         ({"interlace": 1}, "interlaced"),
     ],
 )
-def test_kinds_of_png_figures_are_not_are_not_decoded(fields: dict[str, int], why: str) -> None:
+def test_kinds_of_png_that_figures_are_not_are_not_decoded(fields: dict[str, int], why: str) -> None:
     assert decode(png_file(2, 2, bytes(2 * 9), **fields)) is None, why
 
 

@@ -75,7 +75,7 @@ def image_protocol(environ: Mapping[str, str]) -> ImageProtocol | None:
 def ask_terminal(
     timeout: float = QUERY_TIMEOUT, clock: Callable[[], float] = time.monotonic, tty: str = "/dev/tty"
 ) -> ImageProtocol:
-    """Ask the controlling terminal whether it takes kitty's pictures, or sixel; NONE without one, or an answer."""
+    """Ask the controlling terminal whether it takes kitty's pictures, or sixel; NONE without a terminal or answer."""
     try:
         fd = os.open(tty, os.O_RDWR | os.O_NOCTTY)
     except OSError:  # no controlling terminal

@@ -22,13 +22,13 @@ from interpreter.ui.png import Pixels
 # white (figures are mostly greys: text, axes, antialiased edges).
 _LEVELS = (0, 51, 102, 153, 204, 255)
 _GREYS = tuple(8 + 10 * step for step in range(24))
-PALETTE = tuple((r, g, b) for r in _LEVELS for g in _LEVELS for b in _LEVELS) + tuple((v, v, v) for v in _GREYS)
+_PALETTE = tuple((r, g, b) for r in _LEVELS for g in _LEVELS for b in _LEVELS) + tuple((v, v, v) for v in _GREYS)
 _BAND = 6
 _CHARACTERS = bytes(range(63, 127)) + bytes(192)  # the bits of a column, 0-63, as the character that carries them
 _RUN = re.compile(rb"([?-~])\1{3,}")  # four or more of a character: `!4x` is shorter
 
 
-def rgba(pixels: Pixels) -> Pixels:
+def _rgba(pixels: Pixels) -> Pixels:
     """`pixels` with four bytes a pixel (RGB made opaque): a pixel is then one 32-bit word, cheap to pick and match."""
     if pixels.channels == 4:
         return pixels
@@ -39,7 +39,7 @@ def rgba(pixels: Pixels) -> Pixels:
     return Pixels(pixels.width, pixels.height, 4, bytes(data))
 
 
-def fit(pixels: Pixels, max_width: int) -> Pixels:
+def _fit(pixels: Pixels, max_width: int) -> Pixels:
     """RGBA `pixels` no wider than `max_width`, the aspect ratio kept (nearest neighbour: cheap; figures are sharp)."""
     if pixels.width <= max_width:
         return pixels
@@ -51,7 +51,7 @@ def fit(pixels: Pixels, max_width: int) -> Pixels:
     return Pixels(width, height, 4, b"".join(rows))
 
 
-def quantise(pixels: Pixels) -> bytes:
+def _quantise(pixels: Pixels) -> bytes:
     """For each RGBA pixel, the index of the palette's colour nearest it laid on white (each colour worked out once)."""
     words = memoryview(pixels.data).cast("I")
     colours = {word: _nearest(_on_white(word.to_bytes(4, sys.byteorder))) for word in set(words)}
@@ -70,22 +70,24 @@ def _nearest(colour: tuple[int, int, int]) -> int:
     r, g, b = ((value + 25) // 51 for value in colour)
     cube = 36 * r + 6 * g + b
     grey = 216 + min(23, max(0, (sum(colour) // 3 - 3) // 10))
-    return min((cube, grey), key=lambda index: _distance(PALETTE[index], colour))
+    return min((cube, grey), key=lambda index: _distance(_PALETTE[index], colour))
 
 
 def _distance(one: tuple[int, int, int], other: tuple[int, int, int]) -> int:
+    """The squared distance of two colours in RGB."""
     return sum((a - b) ** 2 for a, b in zip(one, other, strict=True))
 
 
-def encode(indices: bytes, width: int, height: int) -> str:
+def _encode(indices: bytes, width: int, height: int) -> str:
     """The sixel image of `height` rows of `width` palette indices."""
-    registers = "".join(f"#{index};2;{_percent(PALETTE[index])}" for index in sorted(set(indices)))
+    registers = "".join(f"#{index};2;{_percent(_PALETTE[index])}" for index in sorted(set(indices)))
     rows = [indices[y * width : (y + 1) * width] for y in range(height)]
     bands = "-".join(_band(rows[top : top + _BAND], width) for top in range(0, height, _BAND))
     return f'\x1bPq"1;1;{width};{height}{registers}{bands}\x1b\\'
 
 
 def _percent(colour: tuple[int, int, int]) -> str:
+    """A colour as sixel's colour registers take it: `r;g;b` in percent."""
     return ";".join(str(round(value * 100 / 255)) for value in colour)
 
 
@@ -108,10 +110,11 @@ def _mask(index: int, row_number: int) -> bytes:
 
 
 def _repeat(run: re.Match[bytes]) -> bytes:
+    """A run of one sixel character as `!count` and the character."""
     return b"!%d%c" % (len(run[0]), run[0][0])
 
 
 def sixel(pixels: Pixels, max_width: int) -> str:
     """`pixels` drawn in sixel at most `max_width` pixels wide."""
-    shown = fit(rgba(pixels), max_width)
-    return encode(quantise(shown), shown.width, shown.height)
+    shown = _fit(_rgba(pixels), max_width)
+    return _encode(_quantise(shown), shown.width, shown.height)
