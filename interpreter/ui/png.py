@@ -117,8 +117,11 @@ def _paeth(row: bytes, prior: bytes, step: int) -> bytes:
     up = bytes(step) + prior
     for index in range(step, len(out)):
         left, above, corner = out[index - step], up[index], up[index - step]
-        guess = left + above - corner
-        to_left, to_above, to_corner = abs(guess - left), abs(guess - above), abs(guess - corner)
+        if above == corner:  # the guess is `left` itself: the common case under a flat row, done first
+            out[index] = (out[index] + left) & 255
+            continue
+        to_left, to_above = above - corner, left - corner  # the guess's distances, without computing the guess
+        to_corner, to_left, to_above = abs(to_left + to_above), abs(to_left), abs(to_above)
         if to_left <= to_above and to_left <= to_corner:
             nearest = left
         elif to_above <= to_corner:
