@@ -16,6 +16,8 @@ from terminal import Terminal
 
 from interpreter import doctor, probe
 from interpreter.config import Settings
+from interpreter.doctor.check import Status
+from interpreter.doctor.machine import languages_check
 from interpreter.execution.languages import LANGUAGES, Language
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -277,12 +279,12 @@ def test_no_credit_fails_the_key_check(server: FakeServer, private_home: Path) -
 def test_languages_name_what_is_missing() -> None:
     missing = Language("cobol", (), "no-such-cobol-compiler", ())
 
-    found = doctor.languages_check([*LANGUAGES[:1], missing])
-    nothing = doctor.languages_check([missing])
+    found = languages_check([*LANGUAGES[:1], missing])
+    nothing = languages_check([missing])
 
-    assert found.status is doctor.Status.OK
+    assert found.status is Status.OK
     assert found.detail == "python; not installed: cobol (no-such-cobol-compiler)"
-    assert nothing.status is doctor.Status.FAILED and nothing.fix
+    assert nothing.status is Status.FAILED and nothing.fix
 
 
 def test_a_home_that_cannot_be_written(server: FakeServer, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fake_server import FakeServer, Reply
+from sixels import read_sixel
 from terminal import Terminal
 
 from interpreter.execution import sandbox
@@ -181,6 +182,40 @@ def test_iterm2_gets_the_figure_drawn_inline(plot_on_terminal: PlotOnTerminal) -
     assert b"\x1b_G" not in written
 
 
+# What foot answers to DA1 (attribute 4: sixel) and what xterm answers without -ti vt340 (https://vt100.net/docs/vt510-rm/DA1.html).
+SIXEL_ANSWER = "\x1b[?62;4;22c"
+NO_SIXEL_ANSWER = "\x1b[?65;1;9c"
+
+
+def test_a_terminal_whose_device_attributes_list_sixel_gets_the_figure_drawn_in_sixel(
+    plot_on_terminal: PlotOnTerminal,
+) -> None:
+    written, _ = plot_on_terminal({"TERM": "xterm-256color"}, answers=SIXEL_ANSWER)
+
+    assert written.count(QUERY) == 1
+    start = written.index(b"\x1bPq")
+    drawn = read_sixel(written[start:].decode())
+    assert (drawn.width, drawn.height) == (200, 150)  # its own size: it fits in 99 columns of 10 pixels
+    assert drawn.colours()[0][0] == (100, 100, 100)  # the figure's white background
+    assert (20, 40, 80) in drawn.registers.values()  # its line: matplotlib's blue #1f77b4, as the palette has it
+    assert b"\x1b_Ga=" not in written and b"\x1b]1337;" not in written
+
+
+def test_foot_gets_the_figure_drawn_in_sixel_without_being_asked(plot_on_terminal: PlotOnTerminal) -> None:
+    written, _ = plot_on_terminal({"TERM": "foot"})
+
+    assert QUERY not in written
+    assert read_sixel(written[written.index(b"\x1bPq") :].decode()).width == 200
+
+
+def test_a_terminal_whose_device_attributes_do_not_list_sixel_gets_a_link(plot_on_terminal: PlotOnTerminal) -> None:
+    written, saved = plot_on_terminal({"TERM": "xterm-256color"}, answers=NO_SIXEL_ANSWER)
+
+    assert written.count(QUERY) == 1
+    assert b"\x1bPq" not in written and b"\x1b_Ga=" not in written and b"\x1b]1337;" not in written
+    assert f";{saved.as_uri()}\x1b\\[figure 1: ".encode() in written
+
+
 def test_a_terminal_that_does_not_answer_gets_a_link_to_the_figure(plot_on_terminal: PlotOnTerminal) -> None:
     written, saved = plot_on_terminal({"TERM": "xterm-256color"})
 
@@ -253,6 +288,9 @@ def picture(path: Path, size: int = 100) -> Figure:
         ({"TERM": "xterm-ghostty"}, ImageProtocol.KITTY),
         ({"TERM_PROGRAM": "iTerm.app"}, ImageProtocol.ITERM2),
         ({"TERM_PROGRAM": "WezTerm"}, ImageProtocol.ITERM2),
+        ({"TERM": "foot"}, ImageProtocol.SIXEL),
+        ({"TERM": "foot-extra"}, ImageProtocol.SIXEL),
+        ({"TERM": "foot", "KITTY_WINDOW_ID": "1"}, ImageProtocol.KITTY),  # kitty's protocol first
         ({"TERM": "xterm-256color"}, None),  # not said: the terminal is asked
         ({}, None),
     ],

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from fake_server import FakeServer, Reply
 
-from interpreter import doctor
-from interpreter.doctor import Status
+from interpreter.doctor.check import Status
+from interpreter.doctor.machine import python_check
 from interpreter.execution import Executor
 from interpreter.execution.interpreters import choose_python
 from interpreter.messages import Notice, OutputChunk, RunResult
@@ -233,11 +233,11 @@ def test_other_languages_come_from_the_persons_path(tmp_path: Path) -> None:
 
 
 def test_doctor_names_the_python_and_fails_when_it_is_passed_over(marked_venv: Path) -> None:
-    found = doctor.python_check(None, activated(marked_venv))
+    found = python_check(None, activated(marked_venv))
     assert (found.status, found.detail) == (Status.OK, choose_python(None, activated(marked_venv)).banner())
     assert str(marked_venv / "bin" / "python") in found.detail
 
-    missing = doctor.python_check("no-such-python", activated(marked_venv))
+    missing = python_check("no-such-python", activated(marked_venv))
     assert missing.status is Status.FAILED and "python = 'no-such-python' (the python setting) was not found" in (
         missing.detail
     )

@@ -14,7 +14,7 @@ import pytest
 from fake_server import FakeServer, Fault, RateLimit, Reply
 from fakes import FakeClock
 
-from interpreter.cli import _guarded
+from interpreter.cli.failures import guarded
 from interpreter.config import Settings
 from interpreter.errors import ConfigError
 from interpreter.launch import start
@@ -231,7 +231,7 @@ def test_a_bug_outside_the_renderer_still_ends_with_error_and_exit_lines(capsys:
     def bug() -> int:
         raise RuntimeError("boom")
 
-    assert _guarded(bug, verbose=False, json=True) == 1
+    assert guarded(bug, verbose=False, json=True) == 1
 
     out, err = capsys.readouterr()
     line = "internal error: RuntimeError('boom') (run with --verbose for details)"

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from fake_server import FakeServer, RecordedRequest, Reply
 
-from interpreter import doctor
-from interpreter.doctor import Check, Status
+from interpreter.doctor.check import Check, Status
+from interpreter.doctor.machine import sandbox_check
 from interpreter.execution import Executor, sandbox
 from interpreter.messages import RunResult
 
@@ -306,11 +306,11 @@ def test_the_probe_says_why_a_machine_cannot_sandbox() -> None:
 def test_doctor_fails_an_unavailable_sandbox_only_when_the_settings_ask_for_it() -> None:
     missing = sandbox.Availability(problem="this kernel has no Landlock")
 
-    assert doctor.sandbox_check(missing, wanted=True) == Check(
+    assert sandbox_check(missing, wanted=True) == Check(
         "sandbox", Status.FAILED, "not available: this kernel has no Landlock", sandbox.FIX
     )
-    assert doctor.sandbox_check(missing, wanted=False).status is Status.SKIPPED
-    assert doctor.sandbox_check(sandbox.Availability(7), wanted=True) == Check(
+    assert sandbox_check(missing, wanted=False).status is Status.SKIPPED
+    assert sandbox_check(sandbox.Availability(7), wanted=True) == Check(
         "sandbox", Status.OK, "available: Landlock ABI 7 and a seccomp filter (on)"
     )
 

@@ -12,7 +12,7 @@ from interpreter.ui.renderer import is_terminal
 from interpreter.ui.untrusted import STAND_IN, visible
 
 if TYPE_CHECKING:
-    from interpreter.doctor import Check
+    from interpreter.doctor.check import Check
 
 _MARKS = {"ok": ("✓ ok", "green"), "failed": ("✗ failed", "bold red"), "skipped": ("- skipped", "dim")}
 

@@ -34,7 +34,7 @@ from interpreter.ui.blocks import BlockSplitter
 from interpreter.ui.codeblock import code_block
 from interpreter.ui.frame import TAIL_ROWS, Frame, Status, View
 from interpreter.ui.gutter import Gutter
-from interpreter.ui.images import ImageProtocol, ask_terminal, inline_image
+from interpreter.ui.images import ImageProtocol, ask_terminal, cell_width, inline_image
 from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note, switched
 from interpreter.ui.markdown import markdown
 from interpreter.ui.output import LineSplitter, lines_of
@@ -176,7 +176,11 @@ class TerminalRenderer:
     def _picture(self, figure: Figure) -> None:
         """Draw the figure itself under its line, on a terminal that takes pictures (asking it first, if need be)."""
         if self._images is not ImageProtocol.NONE:
-            self._region.write_above(lambda: inline_image(figure, self._protocol(), self._console.width - 1))
+            self._region.write_above(lambda: self._image(figure))
+
+    def _image(self, figure: Figure) -> str | None:
+        """The codes that draw `figure` in the terminal's width, less a column."""
+        return inline_image(figure, self._protocol(), self._console.width - 1, cell_width(self._console.file))
 
     def _protocol(self) -> ImageProtocol:
         """How the terminal takes pictures: as the environment said, else as it answered (asked once)."""

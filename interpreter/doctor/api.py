@@ -1,42 +1,26 @@
-"""`interpreter doctor`: a few seconds of checks, each failure with its fix in one line.
-
-The endpoint answers, the key is accepted, the model exists, tool calling works, the rate-limit headroom the
-server reports, the store of the shared rate-limit budget answers, which languages can run here, which Python runs
-python cells, whether cells can be sandboxed, and whether the home directory is writable.
+"""The doctor's checks of the API: the endpoint answers, which server it is, the key is accepted, the model exists,
+tool calling works, and the rate-limit headroom; from two or three requests (`ask`).
 """
 
 from __future__ import annotations
 
-import enum
-import os
-import sys
-import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from interpreter import probe
-from interpreter.config import Settings, ensure_home
-from interpreter.errors import BudgetStoreUnavailable, ConfigError
-from interpreter.execution import sandbox
-from interpreter.execution.interpreters import choose_python
-from interpreter.execution.languages import LANGUAGES, Language
-from interpreter.identity import Identity, identify, retry_warning, with_deployments
+from interpreter.config import Settings
+from interpreter.doctor.check import Check, Status
+from interpreter.doctor.headroom import HEADROOM, headroom_check
+from interpreter.identity import Identity, identify, with_deployments
 from interpreter.probe import Answer
 from interpreter.resilience.bodies import refuses_stream_options
 from interpreter.resilience.classify import JINJA_FIX, needs_jinja
-from interpreter.resilience.durations import format_wait, parse_duration
-from interpreter.resilience.shared.store import budget_key, open_store
-from interpreter.words import counted
 
 if TYPE_CHECKING:
     import httpx2
 
-ENDPOINT, SERVER, KEY, MODEL = "endpoint", "server", "API key", "model"
-TOOLS, HEADROOM = "tool calling", "rate limits"
-LANGUAGES_CHECK, PYTHON_CHECK, SANDBOX, HOME = "languages", "python", "sandbox", "home directory"
-STORE = "shared budget"
+ENDPOINT, SERVER, KEY, MODEL, TOOLS = "endpoint", "server", "API key", "model", "tool calling"
 _NO_TOOLS_FIX = "use --no-tools (or tools = false in the settings file): the model then writes fenced code blocks"
 _SLOW_FIX = (
     "the server is up but slow or stuck (a local one may still be loading the model): try again, or check its load"
@@ -45,49 +29,6 @@ _KEY_FIXES = {
     401: "check --api-key or OPENAI_API_KEY",
     403: "check --api-key or OPENAI_API_KEY: this key may not use this API (permissions, region)",
 }
-
-
-class Status(enum.Enum):
-    """How a check came out."""
-
-    OK = "ok"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # not checked: it needs something an earlier check found broken
-
-
-@dataclass(frozen=True)
-class Check:
-    """One line of the report: what was checked, how it came out, the facts, and the fix when it failed."""
-
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
-
-
-def run(
-    settings: Settings,
-    *,
-    out: TextIO | None = None,
-    terminal: bool | None = None,
-    read_timeout: float = probe.READ_TIMEOUT,
-) -> int:
-    """Run every check and print the report on `out` (stdout), after the warnings if any; 0 if all pass."""
-    from interpreter.ui.checklist import print_checklist  # noqa: PLC0415 - the ui module reads this module's values
-
-    out = sys.stdout if out is None else out
-    if settings.key_warning:  # a warning, not a failed check: OPENAI_API_KEY with --api-base is a common setup
-        print(f"warning: {settings.key_warning}\n", file=out)
-    with probe.client(read_timeout) as http:
-        answers = ask(settings, http)
-        identity = identify_server(settings, answers, http)
-    if warning := retry_warning(identity):  # a proxy's habit, not a fault: the setup works, but waits stack up
-        print(f"warning: {warning}\n", file=out)
-    checks = [*api_checks(settings, answers, identity), store_check(settings), languages_check()]
-    checks += [python_check(settings.python), sandbox_check(sandbox.probe(), wanted=settings.sandbox)]
-    checks.append(home_check(settings.home))
-    print_checklist(checks, out, terminal=terminal)
-    return 1 if any(check.status is Status.FAILED for check in checks) else 0
 
 
 @dataclass(frozen=True)
@@ -242,110 +183,6 @@ def _unanswered(chat: Answer) -> Check:
     return Check(TOOLS, Status.FAILED, f"the test request failed (HTTP {chat.status}): {chat.words}", fix)
 
 
-@dataclass(frozen=True)
-class Headroom:
-    """One rate limit as the response headers report it; None where a header is missing or says "unknown"."""
-
-    kind: str
-    limit: int | None
-    remaining: int | None
-    reset: float | None
-
-    @classmethod
-    def read(cls, headers: Mapping[str, str], kind: str) -> Headroom | None:
-        """The `kind` ("requests" or "tokens") limit in `headers`; None when the server reports neither number."""
-        limit = _number(headers.get(f"x-ratelimit-limit-{kind}"), lowest=1)  # -1 and 0 mean "unknown"
-        remaining = _number(headers.get(f"x-ratelimit-remaining-{kind}"), lowest=0 if limit else 1)
-        if limit is None and remaining is None:
-            return None
-        return cls(kind, limit, remaining, parse_duration(headers.get(f"x-ratelimit-reset-{kind}", "")))
-
-    def describe(self) -> str:
-        """`requests: 499 of 500 left, full in 0.1s`."""
-        left = "?" if self.remaining is None else str(self.remaining)
-        total = f" of {self.limit}" if self.limit is not None else ""
-        full = f", full in {format_wait(self.reset)}" if self.reset is not None else ""
-        return f"{self.kind}: {left}{total} left{full}"
-
-
-def headroom_check(answer: Answer) -> Check:
-    """The rate-limit budget left, from `answer`'s x-ratelimit-* headers."""
-    if answer.status is None:
-        return Check(HEADROOM, Status.SKIPPED, "the endpoint did not answer")
-    limits = [found for kind in ("requests", "tokens") if (found := Headroom.read(answer.headers, kind)) is not None]
-    if not limits:
-        return Check(HEADROOM, Status.OK, "not reported by this server")
-    detail = "; ".join(limit.describe() for limit in limits)
-    used_up = [limit for limit in limits if limit.remaining == 0]
-    if used_up:
-        wait = format_wait(max(limit.reset or 0.0 for limit in used_up))
-        return Check(HEADROOM, Status.FAILED, detail, f"wait {wait} for the budget to refill, or ask for higher limits")
-    return Check(HEADROOM, Status.OK, detail)
-
-
-def store_check(settings: Settings) -> Check:
-    """The store of the shared rate-limit budget answers: one step on the budget this setup's sessions would share."""
-    store = open_store(settings.rate_limit_store, settings.home)
-    if store is None:
-        return Check(STORE, Status.OK, "off: each session limits itself alone")
-    key = budget_key(settings.api_base, settings.api_key, settings.model)
-    try:
-        view = store.view(key, "doctor")
-    except BudgetStoreUnavailable as exc:
-        fix = "start the store or fix rate_limit_store; until then each session limits itself alone"
-        return Check(STORE, Status.FAILED, str(exc), fix)
-    finally:
-        store.close()
-    return Check(STORE, Status.OK, f"{store.where} answered; {counted(view.others, 'session')} used it lately")
-
-
-def languages_check(table: Sequence[Language] = LANGUAGES) -> Check:
-    """Which languages of the table can run here (their programs are installed); no process is started."""
-    found = {language.name: language.executable() is not None for language in table}
-    usable = [name for name, ok in found.items() if ok]
-    missing = [f"{language.name} ({language.program})" for language in table if not found[language.name]]
-    detail = ", ".join(usable) or "none"
-    if missing:
-        detail += f"; not installed: {', '.join(missing)}"
-    if not usable:
-        return Check(LANGUAGES_CHECK, Status.FAILED, detail, "install python3 or bash")
-    return Check(LANGUAGES_CHECK, Status.OK, detail)
-
-
-def sandbox_check(found: sandbox.Availability, *, wanted: bool) -> Check:
-    """Whether cells can be sandboxed here, at which Landlock ABI; a failure only when the settings ask for it."""
-    if found.available:
-        use = "on" if wanted else "off; --sandbox turns it on"
-        return Check(SANDBOX, Status.OK, f"available: Landlock ABI {found.abi} and a seccomp filter ({use})")
-    if wanted:
-        return Check(SANDBOX, Status.FAILED, f"not available: {found.problem}", sandbox.FIX)
-    return Check(SANDBOX, Status.SKIPPED, f"not available: {found.problem} (only --sandbox needs it)")
-
-
-def python_check(setting: str | None, environ: Mapping[str, str] | None = None) -> Check:
-    """The Python python cells run on, and its version (it is started once to ask); failed when the person's is
-    passed over for the tool's own."""
-    choice = choose_python(setting, os.environ if environ is None else environ)
-    if choice.refused:
-        fix = "set python in the settings file to a Python 3.8 or newer, or activate an environment that has one"
-        return Check(PYTHON_CHECK, Status.FAILED, choice.banner(), fix)
-    return Check(PYTHON_CHECK, Status.OK, choice.banner())
-
-
-def home_check(home: Path) -> Check:
-    """The home directory exists (or can be made) and takes a new file."""
-    fix = "fix its permissions, or set INTERPRETER_HOME to a writable directory"
-    try:
-        ensure_home(home)
-        with tempfile.TemporaryFile(dir=home):
-            pass
-    except ConfigError as exc:
-        return Check(HOME, Status.FAILED, str(exc), fix)
-    except OSError as exc:
-        return Check(HOME, Status.FAILED, f"{home} is not writable: {exc.strerror}", fix)
-    return Check(HOME, Status.OK, f"{home} is writable")
-
-
 def _blocked(listed: Answer, chat: Answer) -> str:
     """Why the model and tool checks cannot be judged; "" when they can."""
     if listed.status is None:
@@ -370,12 +207,3 @@ def _some(names: Sequence[str], most: int = 5) -> str:
     """`a, b, c` or `a, b, c, d, e and 12 more`."""
     shown = ", ".join(names[:most])
     return f"{shown} and {len(names) - most} more" if len(names) > most else shown
-
-
-def _number(text: str | None, *, lowest: int) -> int | None:
-    """A header's whole number if it is at least `lowest`; else None."""
-    try:
-        value = int(text) if text is not None else None
-    except ValueError:
-        return None
-    return value if value is not None and value >= lowest else None
