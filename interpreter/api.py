@@ -79,7 +79,9 @@ class Interpreter:
             confirm=self._decide,
             conversation=Conversation.new(self.settings.model),
             save=_in_memory,
-            window=ContextWindow(self._chain, configured=self.settings.context_window, estimator=estimator),
+            window=ContextWindow(
+                self._chain, configured=self.settings.context_window, estimator=estimator, images=self.settings.images
+            ),
         )
         self._closed = False
 

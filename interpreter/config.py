@@ -67,6 +67,7 @@ class Settings:
     pass_env: tuple[str, ...] = ()  # environment variables (or patterns) cells get even though they look secret
     sandbox: bool = False  # cells write only in the working and temp directories, and have no network
     python: str | None = None  # the Python for python cells (a path or a name on PATH); None: the one a shell finds
+    images: bool | None = None  # figures go to the model as pictures; None: if its name is known to take them
     key_warning: str = ""  # said by doctor and the log: the environment's key goes to an endpoint set elsewhere
     rate_limit_store: str = DEFAULT_STORE  # where sessions share the rate-limit budget: sqlite, redis://…, off
     fallback_models: tuple[str, ...] = ()  # used in order while the model is busy: names, or "profile:NAME"

@@ -16,6 +16,7 @@ from typing import Any, Final, Protocol
 
 from interpreter.messages import Message
 from interpreter.resilience.limiter import CHARS_PER_TOKEN, TokenEstimator, characters
+from interpreter.vision import takes_images
 from interpreter.words import counted
 
 # Context windows of well-known models, matched as prefixes of the lower-case name without any "provider/" part;
@@ -107,9 +108,17 @@ class Trim:
 class ContextWindow:
     """How much a request may carry for the current model, and the trimming that keeps it there."""
 
-    def __init__(self, chat: Named, *, configured: int | None = None, estimator: TokenEstimator | None = None) -> None:
+    def __init__(
+        self,
+        chat: Named,
+        *,
+        configured: int | None = None,
+        estimator: TokenEstimator | None = None,
+        images: bool | None = None,
+    ) -> None:
         self._chat = chat
         self._configured = configured
+        self._images = images  # the `images` setting: whether figures are sent as pictures, which cost tokens
         self._estimator = estimator or TokenEstimator()
         self._named: dict[str, int] = {}  # model -> the window its server named when it refused a request
         self._refused: tuple[str, int] | None = None  # (model, budget) after the server said a request was too long
@@ -138,7 +147,8 @@ class ContextWindow:
 
     def estimate(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> int:
         """Estimated tokens of a request carrying `messages` and offering `tools`."""
-        return self._estimator.estimate(characters(messages, tools))
+        images = takes_images(self.model, self._images)
+        return self._estimator.estimate(characters(messages, tools, images=images))
 
     def refused(
         self, sent: Sequence[Message], tools: Sequence[dict[str, Any]] = (), *, named: int | None = None

@@ -83,7 +83,9 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 confirm=approver,
                 conversation=conversation,
                 save=save,
-                window=ContextWindow(model, configured=settings.context_window, estimator=estimator),
+                window=ContextWindow(
+                    model, configured=settings.context_window, estimator=estimator, images=settings.images
+                ),
             )
             context = commands.CommandContext(
                 session,
@@ -149,7 +151,11 @@ def build_executor(settings: Settings, figures: FigureShelf | None = None) -> Ex
 def build_adapter(settings: Settings) -> OpenAIChatModel:
     """The OpenAI adapter for the settings' model and server; `%model` changes its model later."""
     return OpenAIChatModel(
-        model=settings.model, api_base=settings.api_base, api_key=settings.api_key, idle_timeout=settings.idle_timeout
+        model=settings.model,
+        api_base=settings.api_base,
+        api_key=settings.api_key,
+        idle_timeout=settings.idle_timeout,
+        images=settings.images,
     )
 
 
@@ -209,7 +215,14 @@ def _resilient(
         backoff_base=settings.backoff_base,
         backoff_cap=settings.backoff_cap,
     )
-    return ResilientModel(adapter, settings=retry, breaker=breaker, limiter=limiter, estimator=estimator)
+    return ResilientModel(
+        adapter,
+        settings=retry,
+        breaker=breaker,
+        limiter=limiter,
+        estimator=estimator,
+        images=lambda: adapter.sends_images,
+    )
 
 
 def _breaker(settings: Settings) -> CircuitBreaker:

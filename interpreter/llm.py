@@ -23,8 +23,9 @@ from interpreter.messages import (
     ResponseHeaders,
     StreamItem,
 )
-from interpreter.resilience.bodies import parse_body, refuses_stream_options
-from interpreter.wire import wire
+from interpreter.resilience.bodies import parse_body, refuses_images, refuses_stream_options
+from interpreter.vision import takes_images
+from interpreter.wire import carries_images, wire
 
 if TYPE_CHECKING:
     import openai
@@ -62,41 +63,73 @@ def _import_sdk() -> None:
 class OpenAIChatModel:
     """A ChatModel backed by any OpenAI-compatible server, through the openai SDK (its own retries off)."""
 
-    def __init__(self, *, model: str, api_base: str, api_key: str, idle_timeout: float = READ_TIMEOUT) -> None:
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_base: str,
+        api_key: str,
+        idle_timeout: float = READ_TIMEOUT,
+        images: bool | None = None,
+    ) -> None:
         self.model = model
         self._api_base = api_base
         self._api_key = api_key
         self._idle_timeout = idle_timeout  # no byte for this long and the stream counts as broken
+        self._images = images  # the `images` setting: None leaves it to the model's name
         self._client: openai.OpenAI | None = None
         self._asks_usage = True  # until the server refuses `stream_options`
+        self._refused_images = False  # the server refused image parts: never sent them again this session
+
+    @property
+    def sends_images(self) -> bool:
+        """Whether requests carry the figures as pictures: the model takes them, and the server did not refuse them."""
+        return not self._refused_images and takes_images(self.model, self._images)
 
     def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
         """Send one streamed request and yield what arrives; any failure surfaces as an ApiError.
 
-        Usage is asked for (`stream_options`), for the limiter; a server that refuses the field (older Azure API
-        versions, strict proxies) is asked again at once without it, and never with it again.
+        Usage is asked for (`stream_options`), for the limiter, and figures go as pictures to a model that takes
+        them; a server that refuses either (older Azure API versions and strict proxies the field, text-only models
+        the pictures) is asked again at once without it, and never with it again. Each is left out once at most,
+        so a request is sent three times at most.
         """
+        request = self._request(messages, tools)
         try:
-            yield from self._stream(messages, tools, usage=self._asks_usage)
+            yield from self._send(request)
         except ApiStatusError as error:
-            if not (self._asks_usage and refuses_stream_options(error.status, error.body, str(error))):
+            if not self._adapted(error, request):
                 raise
-            self._asks_usage = False
-            _log.warning("the server refused stream_options; sending without it: %s", error)
-            yield from self._stream(messages, tools, usage=False)
+            yield from self.stream(messages, tools)
 
-    def _stream(
-        self, messages: Sequence[Message], tools: Sequence[dict[str, Any]], *, usage: bool
-    ) -> Iterator[StreamItem]:
-        """One streamed request, with or without asking for usage."""
-        import httpx2  # noqa: PLC0415 - lazy, with the SDK that sits on it
-        import openai  # noqa: PLC0415 - lazy: the SDK costs ~1 s to import and --help/--version never need it
-
-        request: dict[str, Any] = {"model": self.model, "messages": wire(messages, self._api_base), "stream": True}
-        if usage:
+    def _request(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """The body of one streamed request, with what this server has not refused."""
+        sent = wire(messages, self._api_base, images=self.sends_images)
+        request: dict[str, Any] = {"model": self.model, "messages": sent, "stream": True}
+        if self._asks_usage:
             request["stream_options"] = {"include_usage": True}
         if tools:
             request["tools"] = list(tools)
+        return request
+
+    def _adapted(self, error: ApiStatusError, request: dict[str, Any]) -> bool:
+        """Leave out what `error` refuses in `request`, if it was sent, for this session; whether anything was."""
+        words = str(error)
+        if "stream_options" in request and refuses_stream_options(error.status, error.body, words):
+            self._asks_usage = False
+            _log.warning("the server refused stream_options; sending without it: %s", error)
+            return True
+        if carries_images(request["messages"]) and refuses_images(error.status, error.body, words):
+            self._refused_images = True
+            _log.warning("the server refused image parts; sending figures by their paths only: %s", error)
+            return True
+        return False
+
+    def _send(self, request: dict[str, Any]) -> Iterator[StreamItem]:
+        """One streamed request."""
+        import httpx2  # noqa: PLC0415 - lazy, with the SDK that sits on it
+        import openai  # noqa: PLC0415 - lazy: the SDK costs ~1 s to import and --help/--version never need it
+
         try:
             response = self._openai().chat.completions.with_raw_response.create(**request)
             yield ResponseHeaders(dict(response.headers))

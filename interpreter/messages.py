@@ -58,6 +58,8 @@ class Message:
     extras: Mapping[str, Any] = field(default_factory=dict)
     origin: str | None = None
     model: str | None = None  # the model that wrote an answer (a fallback's name when one stood in); ours, never sent
+    # The figures a code output names, by path (stored so): a model that takes images is sent the pictures (`wire`).
+    figures: tuple[str, ...] = ()
 
     @property
     def is_output(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from interpreter import fences, tool
@@ -17,6 +18,7 @@ from interpreter.messages import (
     CodeStarted,
     Decision,
     Event,
+    Figure,
     Message,
     ModelSwitched,
     Notice,
@@ -60,6 +62,14 @@ class CodeRunner(Protocol):
 
 
 Confirm = Callable[[CodeCell], Decision]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What the model is told about one cell: the text, and the figures it drew (by path)."""
+
+    text: str
+    figures: tuple[str, ...] = ()
 
 
 class _RunInterrupted(KeyboardInterrupt):
@@ -227,11 +237,11 @@ class Session:
                     outcome = yield from self._run(tool.parse(call))
                 except tool.BadCall as exc:
                     yield Notice(f"the model made a bad tool call: {exc}")
-                    outcome = str(exc)
+                    outcome = _Outcome(str(exc))
                 except _RunInterrupted as stop:
                     self._append(Message("tool", stop.outcome, tool_call_id=pending.pop(0).id))
                     raise
-                self._append(Message("tool", outcome, tool_call_id=call.id))
+                self._append(Message("tool", outcome.text, tool_call_id=call.id, figures=outcome.figures))
                 pending.pop(0)
         finally:
             # Every tool call must be answered or the API refuses the conversation from then on.
@@ -243,49 +253,55 @@ class Session:
         """Run each fenced code block in order and send the outputs back as one user message."""
         cells = fences.code_cells(reply.content, self._is_language)
         outcomes: list[str] = []
+        figures: list[str] = []
         try:
             for number, cell in enumerate(cells, start=1):
-                outcome = CANCELLED
+                outcome = _Outcome(CANCELLED)
                 try:
                     outcome = yield from self._run(cell, in_text=True)
                 except _RunInterrupted as stop:
-                    outcome = stop.outcome
+                    outcome = _Outcome(stop.outcome)
                     raise
                 finally:
-                    outcomes.append(f"{OUTPUT_HEADING}{number} ({cell.language}):\n{outcome}")
+                    outcomes.append(f"{OUTPUT_HEADING}{number} ({cell.language}):\n{outcome.text}")
+                    figures += outcome.figures
         finally:
             if cells:
                 outcomes += [CANCELLED] * (len(cells) - len(outcomes))
-                self._append(Message("user", "\n\n".join(outcomes), kind="output"))
+                self._append(Message("user", "\n\n".join(outcomes), kind="output", figures=tuple(figures)))
         return bool(cells)
 
-    def _run(self, cell: CodeCell, *, in_text: bool = False) -> Generator[Event, None, str]:
-        """Ask, run and report one cell; returns the text the model gets about it."""
+    def _run(self, cell: CodeCell, *, in_text: bool = False) -> Generator[Event, None, _Outcome]:
+        """Ask, run and report one cell; returns what the model gets about it."""
         try:
             self._runner.check(cell.language)
         except ExecutionError as exc:
             yield Notice(str(exc))
-            return f"error: {exc}"
+            return _Outcome(f"error: {exc}")
         yield CodeProposed(cell, in_text=in_text)
         decision = self._confirm(cell)
         if not decision.run:
             yield CodeDeclined(cell)
-            return DECLINED
+            return _Outcome(DECLINED)
         ran = decision.cell or cell
         yield CodeStarted(ran, edited=ran != cell)
-        result = yield from self._execute(ran)
+        result, figures = yield from self._execute(ran)
         yield CodeFinished(ran, result)
-        return _describe(result, edited=ran if ran != cell else None)
+        return _Outcome(_describe(result, edited=ran if ran != cell else None), figures)
 
-    def _execute(self, cell: CodeCell) -> Generator[Event, None, RunResult]:
-        """Stream a cell's output; returns its RunResult. Ctrl-C becomes _RunInterrupted with the output so far."""
+    def _execute(self, cell: CodeCell) -> Generator[Event, None, tuple[RunResult, tuple[str, ...]]]:
+        """Stream a cell's output; returns its RunResult and the paths of the figures it drew. Ctrl-C becomes
+        _RunInterrupted with the output so far."""
         printed: list[str] = []
+        drawn: list[str] = []
         try:
             for item in self._runner.run(cell.language, cell.code):
                 if isinstance(item, RunResult):
-                    return item
+                    return item, tuple(drawn)
                 if isinstance(item, OutputChunk):
                     printed.append(item.text)
+                elif isinstance(item, Figure):
+                    drawn.append(item.path)
                 yield item
         except KeyboardInterrupt:
             self._runner.interrupt()  # stop the cell now, not when the abandoned run is collected

@@ -34,6 +34,7 @@ FILE_KEYS: dict[str, type] = {
     "fallback_models": tuple,
     "fallback_after": float,
     "python": str,
+    "images": bool,
 }
 _TYPE_NAMES = {
     str: "a string",

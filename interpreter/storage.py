@@ -29,7 +29,8 @@ SCHEMA_VERSION: Final = 2  # 2: user messages carry their kind ("output" for cod
 # Since version 2 too, optional: a server's `extras` on an assistant message and its tool calls, and the `origin`
 # that produced them; an older reader ignores them (and so sends the server without them, as it always did).
 # Also optional, so version 2 still: the `model` that wrote an answer (a fallback's when one stood in); files written
-# before it was kept have none, and an older reader ignores it.
+# before it was kept have none, and an older reader ignores it. So too the `figures` of a code output: their paths,
+# never the pictures, which are read from those files when a request is formed.
 ENDED: Final = "not run: the session ended"  # the answer given to a tool call a killed session left unanswered
 STALE_TEMP: Final = 10.0  # seconds after which an unheld temp file is a killed save's leftover, not one under way
 # How version 1 told a user message carrying code output (--no-tools) from a task: read once, when migrating.
@@ -244,7 +245,7 @@ class ConversationStore:
 
 def _stored(message: Message) -> dict[str, Any]:
     """One message as stored: its wire form; its kind when not plain text; a server's extras, and that server; the
-    model that wrote it."""
+    model that wrote it; the paths of the figures it names."""
     data = message.to_dict()
     if message.tool_calls:
         data["tool_calls"] = [_stored_call(call) for call in message.tool_calls]
@@ -256,6 +257,8 @@ def _stored(message: Message) -> dict[str, Any]:
         data["origin"] = message.origin
     if message.model is not None:
         data["model"] = message.model
+    if message.figures:
+        data["figures"] = list(message.figures)
     return data
 
 
@@ -304,7 +307,16 @@ def _message(data: object, where: str) -> Message:
         extras=_field(record, "extras", dict, where, default={}),
         origin=_field(record, "origin", str, where, default=None),
         model=_field(record, "model", str, where, default=None),
+        figures=_figures(record, where),
     ).valid()
+
+
+def _figures(record: dict[str, Any], where: str) -> tuple[str, ...]:
+    """The paths of the figures a message names; StorageError when they are not a list of text."""
+    paths = _field(record, "figures", list, where, default=[])
+    if not all(isinstance(path, str) for path in paths):
+        raise StorageError(f"{where} has a 'figures' that is not a list of paths")
+    return tuple(paths)
 
 
 def _tool_call(data: object, where: str) -> ToolCall:

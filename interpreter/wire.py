@@ -11,6 +11,13 @@ A call's arguments go as a JSON object, whatever the model wrote: Ollama (and vL
 Tool-call ids another server made are sent as 9 letters and digits: Mistral (and Mistral models behind
 vLLM) refuse any other form, and every other server treats ids as opaque. Mapping every foreign id needs no guess at
 which server this is: a host name misses Mistral models served elsewhere, and a refusal costs a failed request.
+
+A model that takes images is sent the figures code drew as `image_url` parts. Not in the tool message: OpenAI's
+tool message takes text parts only (the SDK's ChatCompletionToolMessageParam: `str | Iterable[...ContentPartText]`)
+and answers an image there with a 400, "Image URLs are only allowed for messages with role 'user'"
+(OpenHands/OpenHands#7700). So they follow in one user message after the last tool message answering the same
+reply, as other agents do (OpenHands/OpenHands#10200, netease-lcap/wave-agent#1368): a user message between the
+tool messages would leave calls unanswered. Code output sent as a user message (no tools) carries its own.
 """
 
 from __future__ import annotations
@@ -23,17 +30,26 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from interpreter.messages import Message, ToolCall
+from interpreter.vision import image_part
 
 _PORTABLE_ID: Final = re.compile("[A-Za-z0-9]{9}")
 _ALPHABET: Final = string.ascii_letters + string.digits
+FIGURES_HEADING: Final = "The figures the code above drew:"
 
 
-def wire(messages: Sequence[Message], server: str) -> list[dict[str, Any]]:
-    """The wire form of `messages` as sent to the api_base `server`."""
+def wire(messages: Sequence[Message], server: str, *, images: bool = False) -> list[dict[str, Any]]:
+    """The wire form of `messages` as sent to the api_base `server`; with `images`, the figures as pictures too."""
     sent_ids: dict[str, str] = {}  # the ids of the calls the tool messages now answer -> the ids sent for them
-    sent = []
+    sent: list[dict[str, Any]] = []
+    drawn: list[str] = []  # figures of the tool messages since the last reply with calls, sent after the last of them
     for message in messages:
+        if message.role != "tool":
+            sent += _pictures(drawn) if images else []
+            drawn = []
         data = message.to_dict()
+        if images and message.role == "user" and message.figures:
+            data["content"] = [{"type": "text", "text": message.content}, *_parts(message.figures)]
+        drawn += message.figures if message.role == "tool" else ()
         if message.tool_calls:
             sent_ids = {}  # answers follow their calls: ids repeat across replies (Gemini counts anew in each)
             data["tool_calls"] = [_call(call, message.origin, server, sent_ids) for call in message.tool_calls]
@@ -42,7 +58,34 @@ def wire(messages: Sequence[Message], server: str) -> list[dict[str, Any]]:
         if message.tool_call_id is not None:
             data["tool_call_id"] = sent_ids.get(message.tool_call_id, message.tool_call_id)
         sent.append(data)
-    return sent
+    return sent + (_pictures(drawn) if images else [])
+
+
+def _pictures(paths: Sequence[str]) -> list[dict[str, Any]]:
+    """A user message showing the figures at `paths` (each named, then drawn); none when no file can be sent."""
+    parts = _parts(paths)
+    if not parts:
+        return []
+    return [{"role": "user", "content": [{"type": "text", "text": FIGURES_HEADING}, *parts]}]
+
+
+def _parts(paths: Sequence[str]) -> list[dict[str, Any]]:
+    """Each figure that can be sent, as its path in a text part and its picture in an image part after it."""
+    parts = []
+    for path in paths:
+        if (image := image_part(path)) is not None:
+            parts += [{"type": "text", "text": path}, image]
+    return parts
+
+
+def carries_images(sent: Sequence[dict[str, Any]]) -> bool:
+    """Whether a request's messages, in their wire form, hold an image part."""
+    return any(
+        isinstance(part, dict) and part.get("type") == "image_url"
+        for message in sent
+        if isinstance(message.get("content"), list)
+        for part in message["content"]
+    )
 
 
 def _call(call: ToolCall, origin: str | None, server: str, sent_ids: dict[str, str]) -> dict[str, Any]:

@@ -162,3 +162,14 @@ def refuses_stream_options(status: int | None, body: object, words: str = "") ->
     "stream_options"]}]}` inside its `message`: the field's name, wherever it appears, is the common part.
     """
     return status in (400, 422) and "stream_options" in f"{words} {json.dumps(body, default=str)}"
+
+
+def refuses_images(status: int | None, body: object, words: str = "") -> bool:
+    """Whether an answer to a request carrying image parts refuses them: a 400, 422 or 500 that names images.
+
+    OpenAI's text-only models say "Invalid content type. image_url is only supported by certain models."
+    (vllm-project/vllm#11629 quotes it), DeepSeek "unknown variant `image_url`, expected `text`"
+    (esengine/DeepSeek-Reasonix#7859), llama.cpp without its projector "image input is not supported", as a 500
+    (ggml-org/llama.cpp#13566): the word "image" is the common part.
+    """
+    return status in (400, 422, 500) and "image" in f"{words} {json.dumps(body, default=str)}".lower()

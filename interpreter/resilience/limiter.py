@@ -10,17 +10,20 @@ from typing import Any, Protocol
 
 from interpreter.messages import Message
 from interpreter.resilience.durations import parse_duration
+from interpreter.vision import IMAGE_TOKENS
 
 CHARS_PER_TOKEN = 4
 SLACK = 1e-3  # tokens: after waiting exactly the time asked, float rounding must not leave a request short
 LABELS = {"requests": "RPM", "tokens": "TPM"}  # each limit by the name its 429s give it
 
 
-def characters(messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> int:
-    """The size of a request as the estimator counts it: message text, tool calls, and the tools offered."""
+def characters(messages: Sequence[Message], tools: Sequence[dict[str, Any]] = (), *, images: bool = False) -> int:
+    """The size of a request as the estimator counts it: message text, tool calls, the tools offered, and with
+    `images` (sent as pictures) each figure at a fixed cost, not its size in base64."""
     # A message's extras (a server's reasoning, sent back to that server) count too: they may be long.
     sizes = (len(m.content) + len(str(m.tool_calls)) + (len(str(m.extras)) if m.extras else 0) for m in messages)
-    return sum(sizes) + (len(str(tools)) if tools else 0)
+    pictures = sum(len(m.figures) for m in messages) if images else 0
+    return sum(sizes) + (len(str(tools)) if tools else 0) + pictures * IMAGE_TOKENS * CHARS_PER_TOKEN
 
 
 class TokenEstimator:

@@ -90,8 +90,10 @@ class ResilientModel:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = _random.random,
+        images: Callable[[], bool] = lambda: False,
     ) -> None:
         self._inner = inner
+        self._images = images  # whether `inner` sends the figures as pictures now: they count in a request's size
         self._settings = settings or RetrySettings()
         self._log = logging.getLogger(f"{LOGGER_NAME}.api")
         self._breaker = breaker or CircuitBreaker(clock=clock, on_transition=log_transition)
@@ -154,7 +156,7 @@ class ResilientModel:
     ) -> Generator[StreamItem, None, Reply]:
         """One request: the breaker's and the limiter's say, then the stream; its text is passed on as it comes."""
         self._breaker.check()
-        size = characters(request, tools)
+        size = characters(request, tools, images=self._images())
         tokens = self._estimator.estimate(size) + COMPLETION_ALLOWANCE
         yield from self._hold_back(tokens, attempt)
         self.traffic.requests += 1
