@@ -156,6 +156,7 @@ def build_adapter(settings: Settings) -> OpenAIChatModel:
         api_key=settings.api_key,
         idle_timeout=settings.idle_timeout,
         images=settings.images,
+        figures=settings.home / OUTPUTS,
     )
 
 

@@ -28,6 +28,8 @@ from interpreter.vision import takes_images
 from interpreter.wire import carries_images, wire
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import openai
 
 _log = logging.getLogger(f"{LOGGER_NAME}.api")
@@ -71,12 +73,14 @@ class OpenAIChatModel:
         api_key: str,
         idle_timeout: float = READ_TIMEOUT,
         images: bool | None = None,
+        figures: Path | None = None,
     ) -> None:
         self.model = model
         self._api_base = api_base
         self._api_key = api_key
         self._idle_timeout = idle_timeout  # no byte for this long and the stream counts as broken
         self._images = images  # the `images` setting: None leaves it to the model's name
+        self._figures = figures  # the folder figures are kept in: only files beneath it go as pictures (None: none)
         self._client: openai.OpenAI | None = None
         self._asks_usage = True  # until the server refuses `stream_options`
         self._refused_images = False  # the server refused image parts: never sent them again this session
@@ -84,7 +88,7 @@ class OpenAIChatModel:
     @property
     def sends_images(self) -> bool:
         """Whether requests carry the figures as pictures: the model takes them, and the server did not refuse them."""
-        return not self._refused_images and takes_images(self.model, self._images)
+        return self._figures is not None and not self._refused_images and takes_images(self.model, self._images)
 
     def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
         """Send one streamed request and yield what arrives; any failure surfaces as an ApiError.
@@ -104,7 +108,7 @@ class OpenAIChatModel:
 
     def _request(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """The body of one streamed request, with what this server has not refused."""
-        sent = wire(messages, self._api_base, images=self.sends_images)
+        sent = wire(messages, self._api_base, images=self._figures if self.sends_images else None)
         request: dict[str, Any] = {"model": self.model, "messages": sent, "stream": True}
         if self._asks_usage:
             request["stream_options"] = {"include_usage": True}

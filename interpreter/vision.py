@@ -34,10 +34,14 @@ def takes_images(model: str, setting: bool | None = None) -> bool:
     return next((sees for pattern, sees in KNOWN_SIGHT if re.match(pattern, name)), False)
 
 
-def image_part(path: str) -> dict[str, Any] | None:
-    """The PNG file at `path` as an `image_url` part with a data URL; None when it is gone, too large or not a PNG."""
+def image_part(path: str, folder: Path) -> dict[str, Any] | None:
+    """The PNG file at `path` as an `image_url` part with a data URL; None when it is gone, too large, not a PNG, or
+    not beneath `folder` (where figures are kept: a conversation file names any path it likes, and only the tool's
+    own figures may go to the server)."""
     file = Path(path)
     try:
+        if not file.resolve().is_relative_to(folder.resolve()):
+            return None
         if file.stat().st_size > MAX_IMAGE_BYTES or png_size(file) is None:
             return None
         data = file.read_bytes()

@@ -27,6 +27,7 @@ import json
 import re
 import string
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Final
 
 from interpreter.messages import Message, ToolCall
@@ -37,18 +38,19 @@ _ALPHABET: Final = string.ascii_letters + string.digits
 FIGURES_HEADING: Final = "The figures the code above drew:"
 
 
-def wire(messages: Sequence[Message], server: str, *, images: bool = False) -> list[dict[str, Any]]:
-    """The wire form of `messages` as sent to the api_base `server`; with `images`, the figures as pictures too."""
+def wire(messages: Sequence[Message], server: str, *, images: Path | None = None) -> list[dict[str, Any]]:
+    """The wire form of `messages` as sent to the api_base `server`; with `images` (the folder figures are kept in),
+    the figures beneath it as pictures too."""
     sent_ids: dict[str, str] = {}  # the ids of the calls the tool messages now answer -> the ids sent for them
     sent: list[dict[str, Any]] = []
     drawn: list[str] = []  # figures of the tool messages since the last reply with calls, sent after the last of them
     for message in messages:
         if message.role != "tool":
-            sent += _pictures(drawn) if images else []
+            sent += _pictures(drawn, images) if images else []
             drawn = []
         data = message.to_dict()
         if images and message.role == "user" and message.figures:
-            data["content"] = [{"type": "text", "text": message.content}, *_parts(message.figures)]
+            data["content"] = [{"type": "text", "text": message.content}, *_parts(message.figures, images)]
         drawn += message.figures if message.role == "tool" else ()
         if message.tool_calls:
             sent_ids = {}  # answers follow their calls: ids repeat across replies (Gemini counts anew in each)
@@ -58,22 +60,22 @@ def wire(messages: Sequence[Message], server: str, *, images: bool = False) -> l
         if message.tool_call_id is not None:
             data["tool_call_id"] = sent_ids.get(message.tool_call_id, message.tool_call_id)
         sent.append(data)
-    return sent + (_pictures(drawn) if images else [])
+    return sent + (_pictures(drawn, images) if images else [])
 
 
-def _pictures(paths: Sequence[str]) -> list[dict[str, Any]]:
+def _pictures(paths: Sequence[str], folder: Path) -> list[dict[str, Any]]:
     """A user message showing the figures at `paths` (each named, then drawn); none when no file can be sent."""
-    parts = _parts(paths)
+    parts = _parts(paths, folder)
     if not parts:
         return []
     return [{"role": "user", "content": [{"type": "text", "text": FIGURES_HEADING}, *parts]}]
 
 
-def _parts(paths: Sequence[str]) -> list[dict[str, Any]]:
-    """Each figure that can be sent, as its path in a text part and its picture in an image part after it."""
+def _parts(paths: Sequence[str], folder: Path) -> list[dict[str, Any]]:
+    """Each figure beneath `folder` that can be sent, as its path in a text part and its picture in an image part."""
     parts = []
     for path in paths:
-        if (image := image_part(path)) is not None:
+        if (image := image_part(path, folder)) is not None:
             parts += [{"type": "text", "text": path}, image]
     return parts
 

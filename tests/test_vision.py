@@ -183,7 +183,7 @@ def test_the_pictures_of_several_calls_follow_the_last_tool_message_in_one_user_
     other = tmp_path / "figure-2.png"
     other.write_bytes(PNG_HEADER + bytes(7))
 
-    sent = wire([*answered(str(png), str(other)), Message("assistant", "done")], HERE, images=True)
+    sent = wire([*answered(str(png), str(other)), Message("assistant", "done")], HERE, images=tmp_path)
 
     assert [message["role"] for message in sent] == ["user", "assistant", "tool", "tool", "user", "assistant"]
     parts = sent[4]["content"]
@@ -197,14 +197,28 @@ def test_a_figure_gone_or_too_large_is_sent_as_its_path_only(png: Path, tmp_path
     big.write_bytes(PNG_HEADER + bytes(MAX_IMAGE_BYTES))
     gone = str(tmp_path / "figure-3.png")
 
-    assert wire(answered(gone, str(big)), HERE, images=True) == wire(answered(gone, str(big)), HERE)
-    assert len(wire(answered(gone, str(png)), HERE, images=True)) == 5  # the one still there is sent
+    assert wire(answered(gone, str(big)), HERE, images=tmp_path) == wire(answered(gone, str(big)), HERE)
+    assert len(wire(answered(gone, str(png)), HERE, images=tmp_path)) == 5  # the one still there is sent
 
 
-def test_code_output_sent_as_a_user_message_carries_its_pictures_itself(png: Path) -> None:
+def test_a_png_outside_the_figures_folder_is_never_sent(png: Path, tmp_path: Path) -> None:
+    # A conversation file (%load, --resume of a file someone gave you) may name any picture on the disk.
+    kept = tmp_path / "outputs"
+    kept.mkdir()
+    inside = kept / "figure-1.png"
+    inside.write_bytes(png.read_bytes())
+    escape = kept / ".." / png.name  # beneath it by name only
+
+    sent = wire(answered(str(png), str(escape), str(inside)), HERE, images=kept)
+
+    pictures = [part for part in sent[-1]["content"] if part["type"] == "image_url"]
+    assert len(pictures) == 1 and [part["text"] for part in sent[-1]["content"][1::2]] == [str(inside)]
+
+
+def test_code_output_sent_as_a_user_message_carries_its_pictures_itself(png: Path, tmp_path: Path) -> None:
     output = Message("user", f"Output of block 1 (python):\n[figure 1: {png}]", kind="output", figures=(str(png),))
 
-    (sent,) = wire([output], HERE, images=True)
+    (sent,) = wire([output], HERE, images=tmp_path)
 
     assert sent["content"][0] == {"type": "text", "text": output.content}
     assert sent["content"][-1]["image_url"]["url"] == DATA_URL + base64.standard_b64encode(png.read_bytes()).decode()
