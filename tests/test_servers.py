@@ -111,6 +111,12 @@ def test_a_conversation_resumed_against_the_same_server_sends_back_what_it_asks_
 OWN = {DEEPSEEK.name: DEEPSEEK_THOUGHT, GEMINI.name: SIGNATURE}  # what each server put on its replies
 
 
+def resumed_elsewhere(run_cli: Run, other: FakeServer, then: Flavour, task: str) -> subprocess.CompletedProcess[str]:
+    """The conversation just saved, resumed with `task` against `other` answering as `then` (print(2*42), then 84)."""
+    other.responder = script(then, [Turn(code=("print(2*42)",)), Turn("It is 84.")])
+    return run_cli("--resume", "-c", task, "-y", "--api-base", other.url)
+
+
 @pytest.mark.parametrize(
     ("first", "then"),
     [(DEEPSEEK, GEMINI), (DEEPSEEK, MISTRAL), (DEEPSEEK, GROQ), (GEMINI, MISTRAL), (GEMINI, GROQ)],
@@ -123,8 +129,7 @@ def test_a_conversation_resumed_against_another_server_sends_it_nothing_of_the_f
     server.responder = script(first, TWO_STEPS)
     assert run_cli("-c", "set x to 6*7, then print it", "-y").returncode == 0
     with FakeServer() as other:
-        other.responder = script(then, [Turn(code=("print(2*42)",)), Turn("It is 84.")])
-        result = run_cli("--resume", "-c", "now print twice that", "-y", "--api-base", other.url)
+        result = resumed_elsewhere(run_cli, other, then, "now print twice that")
         sent = json.dumps([request.body for request in other.requests])
     assert result.returncode == 0, result.stderr
     assert "84\n" in result.stdout
@@ -140,8 +145,7 @@ def test_a_call_whose_arguments_are_no_json_object_is_sent_to_ollama_as_one(
     server.responder = script(VLLM, [Turn(arguments=('"x = 6*7"',)), Turn(code=("x = 6*7",)), Turn("x is set.")])
     assert run_cli("-c", "set x to 6*7", "-y").returncode == 0
     with FakeServer() as other:
-        other.responder = script(ollama, [Turn(code=("print(2*42)",)), Turn("It is 84.")])
-        result = run_cli("--resume", "-c", "now print twice 42", "-y", "--api-base", other.url)
+        result = resumed_elsewhere(run_cli, other, ollama, "now print twice 42")
         sent = other.requests[-1].body
     assert result.returncode == 0, result.stdout + result.stderr
     assert "84\n" in result.stdout
@@ -159,8 +163,7 @@ def test_calls_made_elsewhere_resumed_against_deepseek_thinking_end_in_one_line_
     server.responder = script(GEMINI, TWO_STEPS)
     assert run_cli("-c", "set x to 6*7, then print it", "-y").returncode == 0
     with FakeServer() as deepseek:
-        deepseek.responder = script(DEEPSEEK, [Turn(code=("print(2*42)",)), Turn("It is 84.")])
-        result = run_cli("--resume", "-c", "now print twice that", "-y", "--api-base", deepseek.url)
+        result = resumed_elsewhere(run_cli, deepseek, DEEPSEEK, "now print twice that")
         asked = len(deepseek.requests)
     assert result.returncode == 1
     assert asked == 1

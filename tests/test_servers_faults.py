@@ -95,6 +95,15 @@ def finished(result: subprocess.CompletedProcess[str]) -> None:
     assert "42\n" in result.stdout and "x is 42." in result.stdout
 
 
+def two_steps_after(
+    run_cli: Run, server: FakeServer, flavour: Flavour, refusal: StatusFault
+) -> subprocess.CompletedProcess[str]:
+    """The two-step task, run as a user would, against `flavour` when its first request gets `refusal`."""
+    server.enqueue(refusal)
+    server.responder = script(flavour, TWO_STEPS)
+    return run_cli("-c", TASK, "-y")
+
+
 def fault(status: int, body: object, headers: dict[str, str | None] | None = None) -> StatusFault:
     """A status with any JSON body (arrays too), sent byte for byte, with only the headers given (none of OpenAI's)."""
     return StatusFault(status, json.dumps(body), {**dict.fromkeys(DEFAULT_HEADERS), **(headers or {})})
@@ -140,10 +149,7 @@ RATE_LIMITS = [
 def test_a_429_is_waited_out_for_the_wait_it_names_and_nothing_is_sent_early(
     run_cli: Run, server: FakeServer, flavour: Flavour, refusal: StatusFault, wait: float
 ) -> None:
-    server.enqueue(refusal)
-    server.responder = script(flavour, TWO_STEPS)
-
-    result = run_cli("-c", TASK, "-y")
+    result = two_steps_after(run_cli, server, flavour, refusal)
 
     finished(result)
     (line,) = retry_lines(result)
@@ -167,10 +173,7 @@ BACKOFFS = [
 def test_a_refusal_naming_no_wait_gets_the_default_backoff_once(
     run_cli: Run, server: FakeServer, flavour: Flavour, refusal: StatusFault, label: str
 ) -> None:
-    server.enqueue(refusal)
-    server.responder = script(flavour, TWO_STEPS)
-
-    result = run_cli("-c", TASK, "-y")
+    result = two_steps_after(run_cli, server, flavour, refusal)
 
     finished(result)
     (line,) = retry_lines(result)
@@ -212,10 +215,7 @@ FINAL = [
 def test_a_refusal_no_wait_can_help_stops_at_once_with_the_servers_words(
     run_cli: Run, server: FakeServer, flavour: Flavour, refusal: StatusFault, says: tuple[str, str]
 ) -> None:
-    server.enqueue(refusal)
-    server.responder = script(flavour, TWO_STEPS)
-
-    result = run_cli("-c", TASK, "-y")
+    result = two_steps_after(run_cli, server, flavour, refusal)
 
     assert result.returncode == 1, result.stdout + result.stderr
     assert len(chats(server)) == 1
