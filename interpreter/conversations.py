@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 from rich.cells import cell_len, set_cell_size
 
 from interpreter.errors import StorageError
+from interpreter.regular_files import size_text
 from interpreter.ui.untrusted import visible
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def listing(summaries: Sequence[Summary], width: int = 100) -> str:
     """A header, then one aligned line per conversation (id, last written, messages, size, first line) in `width`."""
     rows = [("ID", "UPDATED", "MESSAGES", "SIZE", "FIRST LINE")]
     rows += [
-        (s.id, f"{s.updated:%Y-%m-%d %H:%M}", str(s.messages) if s.readable else "?", _size(s.size), _first(s))
+        (s.id, f"{s.updated:%Y-%m-%d %H:%M}", str(s.messages) if s.readable else "?", size_text(s.size), _first(s))
         for s in summaries
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
@@ -65,13 +66,3 @@ def _first(summary: Summary) -> str:
 def cut(text: str, room: int) -> str:
     """`text` shortened to `room` terminal cells (a CJK character or an emoji takes two), with an ellipsis if cut."""
     return text if cell_len(text) <= room else set_cell_size(text, room - 1) + "…"
-
-
-def _size(size: int) -> str:
-    """A byte count the way people read it: 812 B, 1.2 kB, 3.4 MB."""
-    amount, unit = float(size), "B"
-    for bigger in ("kB", "MB", "GB"):
-        if amount < 1000:
-            break
-        amount, unit = amount / 1000, bigger
-    return f"{size} B" if unit == "B" else f"{amount:.1f} {unit}"

@@ -24,6 +24,7 @@
     │   └── HomeNotWritable           the home or the log in it cannot be written (the session goes on)
     ├── BudgetStoreUnavailable        the shared rate-limit store cannot be used (the session limits itself alone)
     ├── EditorFailed                  $EDITOR could not be started or failed (the question is asked again)
+    ├── FileRefused                   a file the tool was pointed at is not a regular file, or too large, or unreadable
     └── CommandError                  a %command cannot do what was asked (the session goes on)
 
 Foreign exceptions (the openai SDK, OSError from subprocesses and files) are translated into these at the boundary
@@ -199,6 +200,10 @@ class BudgetStoreUnavailable(InterpreterError):
 
 class EditorFailed(InterpreterError):
     """Raised when $VISUAL/$EDITOR cannot be started or exits with a failure; the code is left as it was."""
+
+
+class FileRefused(InterpreterError):
+    """Raised when a file to read is not a regular file (a FIFO, a device), is over its size cap, or cannot be read."""
 
 
 class CommandError(InterpreterError):
