@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
-from interpreter.execution.figures import png_size
+from interpreter.execution.figures import read_figure
 
 # Models known to take image parts, matched at the start of the lower-case name without any "provider/" part; the
 # first match wins, so an exception comes before the family it belongs to. An unknown model is sent no images (a
@@ -42,10 +42,10 @@ def image_part(path: str, folder: Path) -> dict[str, Any] | None:
     try:
         if not file.resolve().is_relative_to(folder.resolve()):
             return None
-        if file.stat().st_size > MAX_IMAGE_BYTES or png_size(file) is None:
-            return None
-        data = file.read_bytes()
     except OSError:
+        return None
+    data = read_figure(file, MAX_IMAGE_BYTES)  # a regular file, not a link: a cell may have swapped it for /dev/zero
+    if data is None:
         return None
     url = "data:image/png;base64," + base64.standard_b64encode(data).decode("ascii")
     return {"type": "image_url", "image_url": {"url": url}}

@@ -17,8 +17,10 @@ from fake_server import FakeServer, Reply
 from sixels import read_sixel
 from terminal import Terminal
 
+from interpreter.errors import ExecutionError
 from interpreter.execution import sandbox
-from interpreter.execution.figures import FigureShelf, png_size
+from interpreter.execution.done_pipe import DoneLines
+from interpreter.execution.figures import FIGURE_LIMIT, LINE_LIMIT, FigureInbox, FigureShelf, png_dimensions
 from interpreter.messages import Figure
 from interpreter.ui.images import ImageProtocol, image_protocol, inline_image
 
@@ -56,7 +58,7 @@ def test_a_shown_figure_is_saved_under_the_home_and_named_in_the_piped_output(
 
     assert result.returncode == 0, result.stderr
     (saved,) = figures_of(private_home)
-    assert png_size(saved) == (200, 150)  # 4 x 3 inches at 50 dpi
+    assert png_dimensions(saved.read_bytes()) == (200, 150)  # 4 x 3 inches at 50 dpi
     line = f"[figure 1: {saved}]"
     assert f"drawn\n{line}\n" in result.stdout and "\x1b" not in result.stdout
     assert line in told(server)  # the model is told where it is (the path, not the picture)
@@ -323,20 +325,100 @@ def test_what_is_not_a_png_is_linked_not_drawn(tmp_path: Path) -> None:
     assert inline_image(picture(tmp_path / "real.png"), ImageProtocol.NONE, width=80) is None
 
 
-def test_the_shelf_numbers_on_and_drops_what_is_not_a_png(tmp_path: Path) -> None:
+def png_of(width: int, height: int, size: int = 100) -> bytes:
+    """Bytes that begin as a PNG of that size does (what the tool checks before filing a figure)."""
+    header = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + width.to_bytes(4, "big") + height.to_bytes(4, "big")
+    return header + bytes(size)
+
+
+def figure_line(data: bytes) -> bytes:
+    return b"figure " + base64.standard_b64encode(data) + b"\n"
+
+
+def test_the_shelf_writes_new_files_numbered_on_and_passes_over_a_name_a_link_holds(tmp_path: Path) -> None:
     shelf = FigureShelf(tmp_path / "outputs", lambda: "conv")
-    try:
-        (shelf.spool() / "1.png").write_bytes(PNG_HEADER)
-        (shelf.spool() / "2.png").write_text("not a picture")
-        first = shelf.file()
-        (shelf.spool() / "3.png").write_bytes(PNG_HEADER)
-        second = shelf.file()
-    finally:
-        shelf.close()
     folder = tmp_path / "outputs" / "conv"
+    first = shelf.file([png_of(640, 480)])
+    holiday = tmp_path / "holiday.png"
+    holiday.write_bytes(b"the person's picture")
+    (folder / "figure-2.png").symlink_to(holiday)  # planted by a cell that could write here
+
+    second = shelf.file([png_of(20, 10, 5), png_of(30, 40, 5)])
+
     assert first == [Figure(1, str(folder / "figure-1.png"), 640, 480)]
-    assert second == [Figure(2, str(folder / "figure-2.png"), 640, 480)]
-    assert sorted(path.name for path in folder.iterdir()) == ["figure-1.png", "figure-2.png"]
+    assert [(figure.number, figure.width, figure.height) for figure in second] == [(3, 20, 10), (4, 30, 40)]
+    assert (folder / "figure-4.png").read_bytes() == png_of(30, 40, 5)
+    assert holiday.read_bytes() == b"the person's picture" and (folder / "figure-2.png").is_symlink()
+    assert (folder / "figure-3.png").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_shelf_does_not_follow_a_link_put_in_place_of_the_conversations_folder(tmp_path: Path) -> None:
+    pictures = tmp_path / "Pictures"
+    pictures.mkdir()
+    (tmp_path / "outputs").mkdir()
+    (tmp_path / "outputs" / "conv").symlink_to(pictures)
+    shelf = FigureShelf(tmp_path / "outputs", lambda: "conv")
+
+    with pytest.raises(ExecutionError, match=r"^a figure could not be kept in .*/outputs/conv: "):
+        shelf.file([png_of(1, 1)])
+
+    assert list(pictures.iterdir()) == []
+
+
+def test_the_inbox_keeps_pngs_and_refuses_the_rest_with_a_line_each() -> None:
+    inbox = FigureInbox()
+    for data in (png_of(3, 4), b"\x1b]52;c;aGVsbG8=\x07 not a picture", png_of(5, 6)):
+        inbox.receive(base64.standard_b64encode(data))
+    inbox.receive(b"#not base64#")
+
+    pictures, refused = inbox.take()
+
+    assert pictures == [png_of(3, 4), png_of(5, 6)]
+    assert refused == [
+        "a figure was not kept: it is not a PNG picture",
+        "a figure was not kept: it was garbled on its way (not base64)",
+    ]
+    assert inbox.take() == ([], [])
+
+
+def test_the_inbox_keeps_twenty_figures_a_cell_and_counts_the_rest() -> None:
+    inbox = FigureInbox()
+    for number in range(25):
+        inbox.receive(base64.standard_b64encode(png_of(number + 1, 1)))
+
+    pictures, refused = inbox.take()
+
+    assert [png_dimensions(data) for data in pictures] == [(number, 1) for number in range(1, 21)]
+    assert refused == ["5 more figures were not kept: a cell keeps at most 20"]
+
+
+def test_done_lines_give_the_status_after_the_figures_before_it_in_any_pieces() -> None:
+    inbox = FigureInbox()
+    lines = DoneLines(inbox)
+    stream = figure_line(png_of(7, 8)) + b"junk a cell wrote\n" + b"3\n" + b"0\n"
+
+    statuses = [lines.feed(stream[start : start + 5]) for start in range(0, len(stream), 5)]
+
+    assert [status for status in statuses if status is not None] == [3]  # "0" waits for the next read
+    assert lines.feed(b"") == 0
+    assert inbox.take() == ([png_of(7, 8)], [])
+
+
+def test_done_lines_drop_a_line_longer_than_any_figure_as_it_comes_and_say_so_once() -> None:
+    inbox = FigureInbox()
+    lines = DoneLines(inbox)
+    chunk = b"A" * (1 << 20)
+
+    assert lines.feed(b"figure ") is None
+    for _ in range(2 * FIGURE_LIMIT // len(chunk)):  # 16 MiB of base64: like a figure swapped for /dev/zero
+        assert lines.feed(chunk) is None
+        assert len(lines._pending) <= LINE_LIMIT + len(chunk)  # what is held stays bounded
+    assert lines.feed(b"A\n" + figure_line(png_of(1, 2)) + b"0\n") == 0
+
+    assert inbox.take() == (
+        [png_of(1, 2)],
+        ["a figure was not kept: it is over the 8.4 MB a figure may be (save it to a file instead)"],
+    )
 
 
 @pytest.mark.skipif(not sandbox.probe().available, reason="this machine cannot sandbox cells")

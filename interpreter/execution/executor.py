@@ -36,7 +36,7 @@ from interpreter.diagnostics import LOGGER_NAME
 from interpreter.environment import cell_environment, withheld_names
 from interpreter.errors import ExecutionError
 from interpreter.execution import sandbox, supervisor
-from interpreter.execution.figures import FIGURES_VARIABLE, FigureShelf
+from interpreter.execution.figures import FigureShelf
 from interpreter.execution.interpreters import PythonChoice, choose_python
 from interpreter.execution.kernel import Kernel, KernelState
 from interpreter.execution.languages import LANGUAGES, PYTHON, Language, find_language, require_executable
@@ -183,12 +183,11 @@ class Executor:
     def _python_start(self) -> _Start:
         """How the python worker starts: the Python for cells, its environment, and the line naming it (once)."""
         choice = self.python()
-        env = self._env if self._shelf is None else {**self._env, FIGURES_VARIABLE: str(self._shelf.spool())}
         line, self._announced = ("" if self._announced else choice.banner()), True  # not again after %reset
         # Passed over (too old, broken): the model must know why the person's packages are missing, so it is told.
         if choice.refused:
-            return _Start(choice.runtime, env, intro=line)
-        return _Start(choice.runtime, env, banner=line)
+            return _Start(choice.runtime, self._env, intro=line)
+        return _Start(choice.runtime, self._env, banner=line)
 
     def _run(self, kernel: Kernel, code: str, timeout: float | None) -> Generator[RunItem, None, None]:
         """The kernel's run, with the figures the cell drew before its result."""
@@ -196,24 +195,27 @@ class Executor:
         try:
             for item in run:
                 if isinstance(item, RunResult):
-                    yield from self._with_figures(item)
+                    yield from self._with_figures(item, kernel)
                 else:
                     yield item
         finally:
             run.close()  # stops the cell when this run is dropped
 
-    def _with_figures(self, result: RunResult) -> Iterator[RunItem]:
-        """Each figure the cell drew, then `result` with a line naming each added to what the model is told."""
+    def _with_figures(self, result: RunResult, kernel: Kernel) -> Iterator[RunItem]:
+        """Each figure the cell drew (or a line for each refused), then `result` with a line for each added to what
+        the model is told. Without a shelf (the home cannot be written) figures are dropped, as they come."""
+        pictures, refused = kernel.figures.take()
         try:
-            figures = self._shelf.file() if self._shelf is not None else []
+            figures = self._shelf.file(pictures) if self._shelf is not None else []
         except ExecutionError as exc:
             figures = []
             yield Notice(str(exc))
         yield from figures
-        if figures:
+        yield from (Notice(line) for line in refused)
+        lines = [figure.line for figure in figures] + [f"[{line}]" for line in refused]
+        if lines:
             apart = "" if result.output.endswith("\n") or not result.output else "\n"
-            lines = "".join(f"{figure.line}\n" for figure in figures)
-            result = replace(result, output=f"{result.output}{apart}{lines}")
+            result = replace(result, output=result.output + apart + "".join(f"{line}\n" for line in lines))
         yield result
 
     def python(self) -> PythonChoice:
@@ -244,11 +246,7 @@ class Executor:
     def close(self) -> None:
         """End every process this executor started; closing twice is fine."""
         self.state = ExecutorState.CLOSED
-        try:
-            self._end(list(self._kernels.values()))
-        finally:
-            if self._shelf is not None:
-                self._shelf.close()
+        self._end(list(self._kernels.values()))
 
     def _end(self, kernels: list[Kernel]) -> None:
         """Close `kernels` (their whole trees), then kill whatever still carries our tag."""

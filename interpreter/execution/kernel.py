@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from interpreter.errors import ExecutionError
+from interpreter.execution.figures import FigureInbox
 from interpreter.execution.languages import Language
 from interpreter.execution.output import OutputCap
 from interpreter.execution.process import GroupProcess
@@ -115,6 +116,7 @@ class Kernel:
         self._cell: _Cell | None = None
         self._lost = False
         self._reported: set[tuple[int, int]] = set()  # (pid, start) of processes a run already named
+        self.figures = FigureInbox()  # what its workers sent of figures, until the executor takes them
 
     def run(self, code: str, timeout: float | None) -> Generator[OutputChunk | Notice | RunResult, None, None]:
         """Run one cell, yielding its output as it comes and its RunResult last; close() it to stop the cell."""
@@ -217,6 +219,7 @@ class Kernel:
             cwd=self._cwd,
             env=self._env,
             sweep_orphans=self._sweep_orphans,
+            figures=self.figures,
             writable=self._writable or (),
         )
         self._sweep_orphans = False

@@ -5,15 +5,16 @@ the worker writes its exit status as a decimal line to DONE_FD. Started by path,
 `interpreter` package, so that it starts fast and the user's namespace and sys.path hold nothing of ours. It runs
 on the person's Python, so it must run on any CPython 3.8 or newer with the standard library alone.
 
-Figures: matplotlib gets a non-interactive backend (no window, no hang without a display). When
-STEADY_INTERPRETER_FIGURES names a folder, each figure a cell shows (`plt.show()`) or leaves open is saved there as a
-PNG file and closed, as a notebook does; the executor takes them from there. matplotlib is never imported here: a
-cell that does not use it does not pay for it.
+Figures: matplotlib gets a non-interactive backend (no window, no hang without a display). Each figure a cell shows
+(`plt.show()`) or leaves open is drawn as PNG and closed, as a notebook does, and sent to the tool on DONE_FD as a
+line `figure <base64>` before the cell's status: no file, no folder, nothing named to the processes cells start
+(figures.py says why). matplotlib is never imported here: a cell that does not use it does not pay for it.
 """
 
 from __future__ import annotations
 
 import ast
+import binascii
 import builtins
 import contextlib
 import importlib
@@ -23,14 +24,13 @@ import linecache
 import os
 import signal
 import sys
-import time
 import traceback
 import types
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 _READ_SIZE = 1 << 16
-_FIGURES = "STEADY_INTERPRETER_FIGURES"  # the folder figures are saved into (figures.py sets it)
+_FIGURE_LINE = b"figure "  # what starts a figure's line on the done pipe (figures.py reads it)
 _BACKEND = "steady_interpreter_backend"  # the matplotlib backend below, found by the import hook alone
 
 
@@ -62,11 +62,10 @@ def main() -> None:
     namespace = _main_namespace()
     signal.signal(signal.SIGINT, _ignore_interrupt)
     standard = _Standard()
-    figures = _Figures.install(os.environ.get(_FIGURES))
+    figures = _Figures.install(done_fd)
     for number, source in enumerate(_cells(cell_fd), start=1):
         status = _run(source, f"<cell {number}>", namespace)
-        if figures is not None:
-            figures.save_open()
+        figures.save_open()
         _flush()
         standard.restore()
         os.write(done_fd, b"%d\n" % status)
@@ -121,31 +120,36 @@ def _reopen(stream: Any, fd: int) -> io.TextIOWrapper:
 
 
 class _Figures:
-    """Saves matplotlib's open figures as PNG files in `folder`, then closes them."""
+    """Sends matplotlib's open figures as PNG lines on the done pipe `fd`, then closes them."""
 
-    def __init__(self, folder: str) -> None:
-        self._folder = folder
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
 
     @classmethod
-    def install(cls, folder: str | None) -> _Figures | None:
-        """Give matplotlib a non-interactive backend; with a folder, the one that saves figures there."""
+    def install(cls, fd: int) -> _Figures:
+        """Give matplotlib a backend here that sends figures on `fd`, and Agg (no window) to the cells' processes."""
         os.environ["MPLBACKEND"] = "Agg"  # what the cells' own processes get: no window
-        if not folder:
-            return None
-        figures = cls(folder)
+        figures = cls(fd)
         sys.meta_path.insert(0, _MatplotlibHook(figures))
         return figures
 
     def show(self, *args: object, **kwargs: object) -> None:
-        """`plt.show()`: save every open figure and close it."""
+        """`plt.show()`: send every open figure and close it."""
         pyplot = sys.modules["matplotlib.pyplot"]
         for number in pyplot.get_fignums():
-            path = os.path.join(self._folder, f"{time.time_ns():020d}-{number}.png")
-            pyplot.figure(number).savefig(path, format="png")
+            picture = io.BytesIO()
+            pyplot.figure(number).savefig(picture, format="png")
+            self._send(picture.getvalue())
         pyplot.close("all")
 
+    def _send(self, png: bytes) -> None:
+        """One figure's line, written whole (a pipe may take a long line in parts)."""
+        line = memoryview(_FIGURE_LINE + binascii.b2a_base64(png, newline=False) + b"\n")
+        while line:
+            line = line[os.write(self._fd, line) :]
+
     def save_open(self) -> None:
-        """After a cell: save the figures it left open, if it used pyplot; a failure is said on stderr."""
+        """After a cell: send the figures it left open, if it used pyplot; a failure is said on stderr."""
         if "matplotlib.pyplot" not in sys.modules:
             return
         try:

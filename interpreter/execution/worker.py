@@ -1,8 +1,9 @@
 """Worker: a started language worker process and the parent's ends of the pipes of the cell protocol.
 
 The protocol: a cell is its UTF-8 code and a NUL byte, written to the worker's cell pipe; when the cell is
-done the worker writes its exit status as a decimal line to the done pipe. Output travels apart, on stdout
-and stderr, so nothing the code prints can be mistaken for the protocol.
+done the worker writes its exit status as a decimal line to the done pipe, after a line for each figure it drew
+(done_pipe.py reads them). Output travels apart, on stdout and stderr, so nothing the code prints can be mistaken
+for the protocol.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import selectors
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
+from interpreter.execution.done_pipe import DoneLines
+from interpreter.execution.figures import FigureInbox
 from interpreter.execution.process import GroupProcess
 
 _READ_SIZE = 1 << 16
@@ -28,12 +31,12 @@ Command = Callable[[int, int], list[str]]
 class Worker:
     """A worker process with its cell pipe (we write), done pipe (we read) and output pipe (we read)."""
 
-    def __init__(self, process: GroupProcess, cell_fd: int, done_fd: int) -> None:
+    def __init__(self, process: GroupProcess, cell_fd: int, done_fd: int, figures: FigureInbox) -> None:
         self.process = process
         self._closed = False
         self._cell_fd = cell_fd
         self._done_fd = done_fd
-        self._done = bytearray()
+        self._done = DoneLines(figures)
         self._selector = selectors.DefaultSelector()
         for fd in (process.output_fd, done_fd):
             os.set_blocking(fd, False)
@@ -48,11 +51,12 @@ class Worker:
         cwd: Path | None,
         env: Mapping[str, str],
         sweep_orphans: bool,
+        figures: FigureInbox,
         writable: Sequence[str] = (),
     ) -> Worker:
         """Start the worker `command(cell_fd, done_fd)` describes, handing it the child ends of both pipes.
 
-        With `writable` paths it is sandboxed (see sandbox.py).
+        The figures it sends go to `figures`. With `writable` paths it is sandboxed (see sandbox.py).
         """
         cell_read, cell_write = os.pipe()
         done_read, done_write = os.pipe()
@@ -73,7 +77,7 @@ class Worker:
         finally:
             os.close(cell_read)
             os.close(done_write)
-        return cls(process, cell_write, done_read)
+        return cls(process, cell_write, done_read, figures)
 
     def send(self, code: str) -> None:
         """Hand the worker one cell (a worker that already died is noticed by `read`)."""
@@ -125,16 +129,11 @@ class Worker:
         return data
 
     def _read_status(self) -> int | None:
-        """Read the done pipe; the status once a whole line has arrived."""
-        data = os.read(self._done_fd, 64)
+        """Read the done pipe; the status once its whole line has arrived (figures before it go to the inbox)."""
+        data = os.read(self._done_fd, _READ_SIZE)
         if not data:
             self._stop_watching(self._done_fd)
-        self._done += data
-        line, newline, rest = self._done.partition(b"\n")
-        if not newline:
-            return None
-        self._done = rest
-        return int(line)
+        return self._done.feed(data)
 
     def _stop_watching(self, fd: int) -> None:
         """Forget a pipe whose writers are all gone, so select does not report its EOF forever."""

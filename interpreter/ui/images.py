@@ -24,7 +24,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
+from interpreter.errors import FileRefused
 from interpreter.messages import Figure
+from interpreter.regular_files import read_regular
 from interpreter.ui import png
 from interpreter.ui.sixel import sixel
 
@@ -164,9 +166,7 @@ def _kitty(payload: str, columns: int) -> str:
 def _png(path: Path) -> bytes | None:
     """The file's bytes when it is a PNG small enough to draw; None otherwise (or when it cannot be read)."""
     try:
-        if path.stat().st_size > MAX_BYTES:
-            return None
-        data = path.read_bytes()
-    except OSError:
+        data = read_regular(path, limit=MAX_BYTES, follow=False)  # a cell may have swapped it for /dev/zero or a FIFO
+    except FileRefused:
         return None
     return data if data.startswith(png.SIGNATURE) else None
