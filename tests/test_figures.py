@@ -23,6 +23,7 @@ from interpreter.execution.done_pipe import DoneLines
 from interpreter.execution.figures import FIGURE_LIMIT, LINE_LIMIT, FigureInbox, FigureShelf, png_dimensions
 from interpreter.messages import Figure
 from interpreter.ui.images import ImageProtocol, image_protocol, inline_image
+from interpreter.vision import image_part
 
 pytest.importorskip("matplotlib", reason="matplotlib (a dev dependency) draws the figures")
 
@@ -359,7 +360,10 @@ def test_the_shelf_does_not_follow_a_link_put_in_place_of_the_conversations_fold
     (tmp_path / "outputs" / "conv").symlink_to(pictures)
     shelf = FigureShelf(tmp_path / "outputs", lambda: "conv")
 
-    with pytest.raises(ExecutionError, match=r"^a figure could not be kept in .*/outputs/conv: "):
+    with pytest.raises(
+        ExecutionError,
+        match=r"^a figure could not be kept in .*/outputs/conv: a link or a file is where its folder should be",
+    ):
         shelf.file([png_of(1, 1)])
 
     assert list(pictures.iterdir()) == []
@@ -437,3 +441,171 @@ def test_a_sandboxed_cell_draws_its_figure_and_says_nothing_of_matplotlibs_setti
     (saved,) = figures_of(private_home)
     assert f"drawn\n[figure 1: {saved}]\n" in result.stdout
     assert "matplotlib" not in told(server).lower()  # no "is not a writable directory" warning for the model
+
+
+# ---- what a cell can do to the tool through its figures ------------------------------------------------------------
+
+needs_sandbox = pytest.mark.skipif(not sandbox.probe().available, reason="this machine cannot sandbox cells")
+# The done pipe is the worker's last argument (python -u python_worker.py CELL_FD DONE_FD): a cell can find it.
+DONE_FD = "done = int(open('/proc/self/cmdline', 'rb').read().split(b'\\0')[-2])\n"
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bool, bytes | str]]:
+    """Every path beneath `folder`: whether it is a link, and its bytes (a file) or where it points (a link)."""
+    found: dict[str, tuple[bool, bytes | str]] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink():
+            found[str(path)] = (True, os.readlink(path))
+        elif path.is_file():
+            found[str(path)] = (False, path.read_bytes())
+    return found
+
+
+@pytest.fixture
+def person(tmp_path: Path) -> Path:
+    """A person's home with ~/Pictures holding holiday.png and notes.png."""
+    pictures = tmp_path / "person" / "Pictures"
+    pictures.mkdir(parents=True)
+    (pictures / "holiday.png").write_bytes(png_of(640, 480, 2000))
+    (pictures / "notes.png").write_bytes(png_of(10, 10, 50))
+    return tmp_path / "person"
+
+
+@pytest.fixture
+def run_in(interpreter_command: list[str], server: FakeServer, tmp_path: Path) -> Run:
+    """Run the installed CLI against the fake server in the folder given first, with a temp dir of its own (what a
+    cell does there must not reach other programs' files in the machine's /tmp)."""
+    (tmp_path / "temp").mkdir()
+
+    def run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [*interpreter_command, "--api-base", server.url, "--api-key", "sk-test", *args]
+        env = {**os.environ, "TMPDIR": str(tmp_path / "temp")}
+        return subprocess.run(command, capture_output=True, text=True, cwd=folder, env=env, timeout=120, check=False)
+
+    return run
+
+
+@needs_sandbox
+def test_a_sandboxed_cell_that_links_the_temp_dir_to_pictures_and_forges_figures_moves_or_deletes_nothing(
+    run_in: Run, server: FakeServer, private_home: Path, person: Path, tmp_path: Path
+) -> None:
+    pictures = person / "Pictures"
+    before = snapshot(person)
+    attack = (
+        "import base64, glob, os\n"
+        "import matplotlib.pyplot as plt\n"
+        f"temp = {str(tmp_path / 'temp')!r}  # the cell's temp dir (TMPDIR), never the machine's /tmp in a test\n"
+        "for spool in glob.glob(temp + '/steady-interpreter-figures-*'):  # where figures were once spooled\n"
+        "    os.rename(spool, spool + '-moved')\n"
+        f"    os.symlink({str(pictures)!r}, spool)\n"
+        f"os.symlink({str(pictures)!r}, temp + '/steady-interpreter-figures-planted')\n"
+        "named = [name for name, value in os.environ.items() if 'FIGURE' in name or 'steady-interpreter' in value]\n"
+        "print('named:', named)\n" + DONE_FD + "plt.figure(figsize=(2, 1), dpi=50)\nplt.plot([1, 2])\nplt.show()\n"
+        "os.write(done, b'figure ' + base64.b64encode(b'not a picture') + b'\\n')\n"
+        f"holiday = open({str(pictures / 'holiday.png')!r}, 'rb').read()\n"
+        "os.write(done, b'figure ' + base64.b64encode(holiday) + b'\\n')\n"
+        "print('forged')"
+    )
+    server.enqueue(Reply.tool_call("python", attack), Reply.text("done"))
+    (tmp_path / "work").mkdir()
+
+    result = run_in(tmp_path / "work", "-c", "plot", "-y", "--sandbox")
+
+    assert result.returncode == 0, result.stderr
+    assert "named: []\nforged\n" in result.stdout  # no variable names where the tool keeps figures
+    assert (tmp_path / "temp" / "steady-interpreter-figures-planted").is_symlink()  # the link was made, in vain
+    assert snapshot(person) == before  # holiday.png and notes.png still there, unchanged, nothing added
+    drawn, copied = figures_of(private_home)  # the drawn figure, and holiday.png's bytes copied (never moved)
+    assert (
+        png_dimensions(drawn.read_bytes()) == (100, 50)
+        and copied.read_bytes() == before[str(pictures / "holiday.png")][1]
+    )
+    assert result.stdout.count("note: a figure was not kept: it is not a PNG picture\n") == 1
+    assert "[a figure was not kept: it is not a PNG picture]" in told(server)
+
+
+@needs_sandbox
+def test_links_a_sandboxed_cell_plants_among_the_figures_are_passed_over_and_never_followed(
+    run_in: Run, server: FakeServer, person: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "person" / ".interpreter"  # the working directory holds the home: a sandboxed cell can write it
+    monkeypatch.setenv("INTERPRETER_HOME", str(home))
+    pictures = person / "Pictures"
+    plot = "plt.figure(figsize=(2, 1), dpi=50)\nplt.plot([1])\nplt.show()\n"
+    links = (
+        f"import glob, os\nconv = glob.glob({str(home)!r} + '/outputs/*')[0]\n"
+        f"os.symlink({str(pictures / 'holiday.png')!r}, conv + '/figure-2.png')\n"
+        f"os.symlink({str(pictures / 'notes.png')!r}, conv + '/figure-3.png')\n" + plot
+    )
+    folder = f"os.rename(conv, conv + '-moved')\nos.symlink({str(pictures)!r}, conv)\n" + plot + "print('after')"
+    server.enqueue(
+        Reply.tool_call("python", "import matplotlib.pyplot as plt\n" + plot),
+        Reply.tool_call("python", links),
+        Reply.tool_call("python", folder),
+        Reply.text("done"),
+    )
+    before = snapshot(pictures)
+
+    result = run_in(person, "-c", "plot", "-y", "--sandbox")
+
+    assert result.returncode == 0, result.stderr
+    assert snapshot(pictures) == before
+    moved = sorted(path.name for path in (home / "outputs").glob("*-moved/*"))
+    assert moved == ["figure-1.png", "figure-2.png", "figure-3.png", "figure-4.png"]  # 2 and 3: the links, left be
+    assert re.search(
+        r"\nnote: a figure could not be kept in \S+/outputs/\S+: a link or a file is where its folder should be, "
+        r"and it is not followed\n",
+        result.stdout,
+    )
+    assert "\nafter\n" in result.stdout
+
+
+def test_a_line_longer_than_any_figure_is_dropped_as_it_comes_with_one_line(
+    run_cli: Run, server: FakeServer, private_home: Path
+) -> None:
+    endless = (
+        DONE_FD
+        + "import os\nos.write(done, b'figure ')\nfor _ in range(24):\n    os.write(done, b'A' * (1 << 20))\n"
+        + "os.write(done, b'\\n')\nx = 41"
+    )
+    server.enqueue(Reply.tool_call("python", endless), Reply.tool_call("python", "x + 1"), Reply.text("done"))
+
+    result = run_cli("-c", "forge", "-y")
+
+    assert result.returncode == 0, result.stderr
+    line = "a figure was not kept: it is over the 8.4 MB a figure may be (save it to a file instead)"
+    assert result.stdout.count(f"note: {line}\n") == 1 and f"[{line}]" in told(server)
+    assert "\n42\n" in result.stdout and "started a new python process" not in result.stdout
+    assert figures_of(private_home) == []
+
+
+def test_figures_a_cell_swapped_for_dev_zero_or_a_fifo_are_sent_by_path_and_the_session_goes_on(
+    run_cli: Run, server: FakeServer, private_home: Path
+) -> None:
+    two = (
+        "import matplotlib.pyplot as plt\nfor n in (1, 2):\n    plt.figure(figsize=(2, 1), dpi=50)\n    plt.plot([n])\n"
+    )
+    swap = (
+        f"import glob, os\nconv = glob.glob({str(private_home)!r} + '/outputs/*')[0]\n"
+        "os.remove(conv + '/figure-1.png')\nos.symlink('/dev/zero', conv + '/figure-1.png')\n"
+        "os.remove(conv + '/figure-2.png')\nos.mkfifo(conv + '/figure-2.png')\nprint('swapped')"
+    )
+    server.enqueue(Reply.tool_call("python", two), Reply.tool_call("python", swap), Reply.text("done"))
+
+    result = run_cli("-c", "plot", "-y", "--model", "gpt-4o")
+
+    assert result.returncode == 0, result.stderr
+    assert "swapped" in result.stdout and "Traceback" not in result.stdout + result.stderr
+    last = (server.requests[-1].body or {})["messages"]
+    assert not any(isinstance(message["content"], list) for message in last)  # no picture: neither was read
+    assert "[figure 1: " in told(server) and "[figure 2: " in told(server)
+
+
+def test_the_terminal_links_a_figure_swapped_for_dev_zero_or_a_fifo_and_reads_neither(tmp_path: Path) -> None:
+    (tmp_path / "zero.png").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "fifo.png")
+
+    for name in ("zero.png", "fifo.png"):
+        swapped = Figure(1, str(tmp_path / name), 640, 480)
+        assert inline_image(swapped, ImageProtocol.KITTY, width=80) is None
+        assert image_part(str(tmp_path / name), tmp_path) is None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import binascii
 import contextlib
+import errno
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -97,7 +98,7 @@ class FigureShelf:
             with _opened_folder(self._root, folder.name) as folder_fd:
                 return [_keep(data, folder, folder_fd) for data in pictures]
         except OSError as exc:
-            raise ExecutionError(f"a figure could not be kept in {folder}: {exc.strerror or exc}") from exc
+            raise ExecutionError(f"a figure could not be kept in {folder}: {_reason(exc)}") from exc
 
     def folder(self) -> Path:
         """The current conversation's folder of figures."""
@@ -158,6 +159,13 @@ def _create(folder_fd: int, number: int) -> tuple[int, int]:
             return os.open(f"figure-{number}.png", _CREATE, 0o600, dir_fd=folder_fd), number
         except FileExistsError:
             number += 1
+
+
+def _reason(error: OSError) -> str:
+    """Why filing failed, in words (a link to a folder, opened without following, fails as not being one)."""
+    if error.errno in (errno.ELOOP, errno.ENOTDIR):
+        return "a link or a file is where its folder should be, and it is not followed"
+    return error.strerror or str(error)
 
 
 def _number(name: str) -> int:
