@@ -94,7 +94,7 @@ class Kernel:
         grace: float,
         clock: Callable[[], float],
         sweep_orphans: bool = False,
-        writable: tuple[str, ...] | None = None,
+        sandbox: tuple[str, ...] | None = None,
         intro: str = "",
         banner: str = "",
     ) -> None:
@@ -110,7 +110,7 @@ class Kernel:
         self._grace = grace
         self._clock = clock
         self._sweep_orphans = sweep_orphans
-        self._writable = writable  # None: not sandboxed; else the paths a sandboxed cell may write beneath
+        self._sandbox = sandbox  # None: not sandboxed; else the supervisor's sandbox arguments (see sandbox.py)
         self._worker: Worker | None = None
         self._cell: _Cell | None = None
         self._lost = False
@@ -166,7 +166,7 @@ class Kernel:
             elapsed=self._clock() - started,
             interrupted=cell.stop is not None,
             restarted=restarted,
-            sandboxed=self._writable is not None,
+            sandboxed=self._sandbox is not None,
             runtime=self._runtime,
         )
 
@@ -217,7 +217,7 @@ class Kernel:
             cwd=self._cwd,
             env=self._env,
             sweep_orphans=self._sweep_orphans,
-            writable=self._writable or (),
+            sandbox=self._sandbox or (),
         )
         self._sweep_orphans = False
         self._reported.clear()
