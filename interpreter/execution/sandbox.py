@@ -25,7 +25,7 @@ from interpreter.execution import bubblewrap, landlock, seccomp
 
 FIX = "run without --sandbox (and without sandbox = true in the settings file) to run cells unconfined"
 FALLBACK_GAPS = (
-    "cells can still read INTERPRETER_HOME (the settings file and its key, every conversation, the shared budget) "
+    "read INTERPRETER_HOME (the settings file and its key, every conversation, the shared budget) "
     "and change the modes, owners and times of files outside"
 )
 LANDLOCK, BWRAP = "landlock", "bwrap"  # the first of the supervisor's sandbox arguments: which sandbox follows
@@ -58,7 +58,8 @@ class Availability:
         """What the person is told once when Landlock stands in for bubblewrap ("" when it does not)."""
         if not self.available or self.bwrap:
             return ""
-        return f"sandbox: {self.without_bwrap}, so Landlock and seccomp sandbox cells alone: {FALLBACK_GAPS}"
+        alone = "so Landlock and seccomp confine cells alone: they can still"
+        return f"sandbox: {self.without_bwrap}, {alone} {FALLBACK_GAPS}"
 
 
 def probe(
@@ -119,7 +120,7 @@ def _bubblewrap() -> Availability:
     """bwrap, when it is on PATH (outside the directories cells write) and can set up the sandbox here."""
     program = bubblewrap.find(os.environ.get("PATH"), writable(Path.cwd(), os.environ))
     if program is None:
-        return Availability(without_bwrap="bubblewrap (bwrap) is not installed")
+        return Availability(without_bwrap="bubblewrap is not installed (no bwrap on PATH)")
     version, problem = bubblewrap.problem(program)
     return Availability(bwrap="" if problem else program, version=version, without_bwrap=problem)
 
