@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from fake_server import FakeServer, Reply
+from no_bwrap import path_without_bwrap
 from users import User, everyone_command, made_user, open_folder
 
 from interpreter.execution import sandbox
@@ -28,8 +29,6 @@ NO_BWRAP_NOTE = (
     "sandbox: bubblewrap is not installed (no bwrap on PATH), so Landlock and seccomp confine cells alone: they can "
     f"still {sandbox.FALLBACK_GAPS}"
 )
-# Enough for every cell below, and no bwrap: PATH as on a machine where bubblewrap is not installed.
-_PROGRAMS = ("python3", "bash", "sh", "env", "ls", "cat", "chmod", "touch", "grep")
 
 needs_bwrap = pytest.mark.skipif(not sandbox.probe().bwrap, reason="bubblewrap cannot set up a sandbox on this machine")
 
@@ -110,14 +109,8 @@ def account(user: User, folder: Path, server: FakeServer, tmp_path: Path) -> Acc
 
 @pytest.fixture
 def without_bwrap(folder: Path) -> str:
-    """A PATH with the programs the cells use, and no bwrap."""
-    bin_folder = folder / "bin"
-    bin_folder.mkdir(exist_ok=True)
-    for program in _PROGRAMS:
-        link = bin_folder / program
-        if not link.exists():
-            link.symlink_to(f"/usr/bin/{program}")
-    return str(bin_folder)
+    """The users' PATH, without bwrap."""
+    return path_without_bwrap("/usr/bin:/bin", folder)
 
 
 @needs_bwrap
