@@ -25,7 +25,7 @@ from no_bwrap import path_without_bwrap
 
 from interpreter.doctor.check import Check, Status
 from interpreter.doctor.machine import sandbox_check
-from interpreter.execution import Executor, landlock, sandbox
+from interpreter.execution import Executor, bubblewrap, landlock, sandbox
 from interpreter.messages import RunResult
 
 NO_LANDLOCK = str(Path(__file__).parent / "no_landlock.py")
@@ -391,3 +391,37 @@ def _output(executor: Executor, language: str, code: str) -> str:
     """What the model gets of one cell."""
     result = [item for item in executor.run(language, code) if isinstance(item, RunResult)][-1]
     return result.output
+
+
+def test_bwrap_mounts_the_root_read_only_then_the_writable_then_hides_the_private(tmp_path: Path) -> None:
+    home, settings = tmp_path / "home", tmp_path / "dotfiles" / "interpreter.toml"
+    home.mkdir()
+    settings.parent.mkdir()
+    settings.write_text("")
+    (home / "config.toml").symlink_to(settings)  # a settings file kept with the person's dotfiles
+    hidden = sandbox.hidden([home, home / "config.toml", tmp_path / "never-made"])
+
+    argv = bubblewrap.command("/usr/bin/bwrap", ["/work", "/tmp", "/dev/shm", "/dev/null"], hidden, "bubblewrap 0.8.0")
+
+    assert hidden == (str(home), str(settings))
+    assert argv == [
+        *("/usr/bin/bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"),
+        *("--bind", "/work", "/work", "--bind", "/tmp", "/tmp"),  # /dev's own shm and null: no binds
+        *("--tmpfs", str(home), "--remount-ro", str(home), "--ro-bind", "/dev/null", str(settings)),  # after: they win
+        *("--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--die-with-parent"),
+        *("--disable-userns", "--cap-drop", "ALL"),
+    ]
+    assert "--disable-userns" not in bubblewrap.command("/usr/bin/bwrap", ["/work"], (), "bubblewrap 0.6.1")
+    assert sandbox.hidden([home, home / "conversations"]) == (str(home),)  # nothing hidden twice
+
+
+def test_a_bwrap_a_cell_could_have_planted_is_not_used(tmp_path: Path) -> None:
+    planted = tmp_path / "work" / ".venv" / "bin"
+    planted.mkdir(parents=True)
+    (planted / "bwrap").write_text('#!/bin/sh\nexec "$@"\n')
+    (planted / "bwrap").chmod(0o755)
+    search = f"{planted}:relative/bin:/usr/bin"
+
+    assert bubblewrap.find(search, [str(tmp_path / "work"), "/tmp/x"]) == os.path.realpath("/usr/bin/bwrap")
+    assert bubblewrap.find(search, ["/elsewhere"]) == str(planted / "bwrap")  # outside the sandbox's reach: fine
+    assert bubblewrap.find(str(planted), [str(tmp_path / "work")]) is None

@@ -31,6 +31,9 @@ NO_BWRAP_NOTE = (
 )
 
 needs_bwrap = pytest.mark.skipif(not sandbox.probe().bwrap, reason="bubblewrap cannot set up a sandbox on this machine")
+needs_landlock = pytest.mark.skipif(
+    not sandbox.probe(bwrap=sandbox.Availability).available, reason="this kernel has no Landlock ABI 3 to fall back on"
+)
 
 
 @dataclass
@@ -221,6 +224,23 @@ def test_a_cell_writes_here_and_in_tmpdir_but_has_no_network(account: Account) -
 
 
 @needs_bwrap
+def test_a_bwrap_planted_by_a_cell_in_an_activated_venv_is_not_the_next_sessions_sandbox(account: Account) -> None:
+    fake = 'touch "$HOME/fake-bwrap-ran"; while [ "$1" != -- ]; do shift; done; shift; exec "$@"'  # unconfined
+    plant = f"mkdir -p .venv/bin && printf '%s\\n' '#!/bin/sh' '{fake}' > .venv/bin/bwrap && chmod +x .venv/bin/bwrap"
+    account.server.enqueue(Reply.tool_call("shell", f"{plant} && echo planted"), Reply.text("done"))
+    account.server.enqueue(Reply.tool_call("shell", "chmod 777 ~/.bashrc; echo tried"), Reply.text("done"))
+    venv_first = f"{account.work}/.venv/bin:/usr/bin:/bin"  # as `source .venv/bin/activate` leaves PATH
+
+    planted = account("--sandbox", "-y", "-c", "plant a bwrap")
+    attacked = account("--sandbox", "-y", "-c", "loosen my dotfiles", path=venv_first)
+
+    assert planted.fed_back[0] == "planted\n" and (account.work / ".venv/bin/bwrap").exists()
+    assert attacked.fed_back[0] == f"chmod: changing permissions of '{account.home}/.bashrc': {READ_ONLY}\ntried\n"
+    assert not (account.home / "fake-bwrap-ran").exists()
+    assert stat.S_IMODE((account.home / ".bashrc").stat().st_mode) == 0o644
+
+
+@needs_bwrap
 def test_doctor_names_bubblewrap_and_without_it_landlock_and_what_it_leaves_open(
     account: Account, without_bwrap: str
 ) -> None:
@@ -228,13 +248,14 @@ def test_doctor_names_bubblewrap_and_without_it_landlock_and_what_it_leaves_open
     absent = account("doctor", path=without_bwrap).process.stdout
 
     line = next(line for line in present.splitlines() if line.startswith("sandbox "))
-    assert "ok       available: bubblewrap 0.8" in line or "available: bubblewrap" in line, line
-    assert "(/usr/bin/bwrap) and a seccomp filter (off; --sandbox turns it on)" in line
+    assert line == f"sandbox         ok       available: {sandbox.probe().name()} (off; --sandbox turns it on)"
+    assert "bubblewrap" in line and "/bwrap) and a seccomp filter" in line
     fallback = " ".join(absent.split())  # the table may wrap the line
     assert "available: Landlock ABI" in fallback
     assert f"bubblewrap is not installed (no bwrap on PATH), so cells can still {sandbox.FALLBACK_GAPS}" in fallback
 
 
+@needs_landlock
 def test_without_bwrap_landlock_sandboxes_cells_and_says_once_what_it_leaves_open(
     account: Account, without_bwrap: str
 ) -> None:
@@ -251,6 +272,7 @@ def test_without_bwrap_landlock_sandboxes_cells_and_says_once_what_it_leaves_ope
     assert not (account.home / "planted").exists() and (account.work / "here.txt").read_text() == "again\n"
 
 
+@needs_landlock
 def test_with_user_namespaces_off_landlock_stands_in_and_says_why(account: Account) -> None:
     # Off only inside a user namespace of this test's own, as `sysctl user.max_user_namespaces=0` turns them off.
     off = (

@@ -5,7 +5,9 @@ system bound read-only (`--ro-bind / /`, so writing, and chmod/chown/utime/xattr
 minimal private /dev and a fresh /proc, the writable directories bound back writable, in a user, pid, IPC and
 network namespace of its own, dying with its parent. Unlike codex it also mounts an empty read-only directory over
 each private folder (INTERPRETER_HOME) and /dev/null over each private file, after the writable binds so they win,
-drops every capability (bwrap keeps them when run by root) and forbids new user namespaces inside.
+drops every capability (bwrap keeps them when run by root) and, from bwrap 0.8, forbids new user namespaces inside
+(older ones lack the option; a nested namespace still cannot unmount or remount what bwrap mounted, which the
+kernel locks).
 
 What bwrap is not asked for, and why: `--new-session` (the supervisor already runs in a session of its own with
 no terminal, and the worker must stay in it so Ctrl-C reaches its process group); `--as-pid-1` (the worker would
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 
 PROGRAM = "bwrap"
 _PROBE_TIMEOUT = 10.0  # seconds: bwrap sets up in milliseconds; a hang means something is badly wrong
-_HIDDEN_FOLDER_MODE = "0700"
+_DISABLE_USERNS = (0, 8)  # the bwrap version that brought --disable-userns
 
 
 def find(search: str | None, writable: Sequence[str]) -> str | None:
@@ -34,26 +36,47 @@ def find(search: str | None, writable: Sequence[str]) -> str | None:
     return None
 
 
-def command(program: str, writable: Sequence[str], hidden: Sequence[str]) -> list[str]:
-    """bwrap's argv, up to the `--` before the command: read-only root, `writable` bound back, `hidden` emptied."""
+def command(program: str, writable: Sequence[str], hidden: Sequence[str], version: str = "") -> list[str]:
+    """bwrap's argv, up to the `--` before the command: read-only root, `writable` bound back, `hidden` emptied.
+
+    `version` is bwrap's own line (`bubblewrap 0.8.0`): the options it lacks are left out.
+    """
     argv = [program, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for path in writable:
         if not beneath(path, "/dev"):  # --dev made a private /dev, with its own shm and null
             argv += ["--bind", path, path]
     for path in hidden:
         if os.path.isdir(path):
-            argv += ["--perms", _HIDDEN_FOLDER_MODE, "--tmpfs", path, "--remount-ro", path]
+            argv += ["--tmpfs", path, "--remount-ro", path]
         else:
             argv += ["--ro-bind", "/dev/null", path]
-    argv += ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--disable-userns"]
-    return [*argv, "--die-with-parent", "--cap-drop", "ALL"]
+    argv += ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--die-with-parent"]
+    if _numbers(version) >= _DISABLE_USERNS:
+        argv.append("--disable-userns")
+    return [*argv, "--cap-drop", "ALL"]
 
 
-def problem(program: str) -> tuple[str, str]:
-    """(bwrap's version, "") when it can set up the sandbox here, else ("", why not): it is run once, on itself."""
+def version_line(program: str) -> str:
+    """bwrap's own words for its version (`bubblewrap 0.8.0`); "" if it gives none."""
     try:
         done = subprocess.run(
-            [*command(program, (), ()), "--", program, "--version"],
+            [program, "--version"],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=_PROBE_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return _printable(done.stdout)
+
+
+def problem(program: str, version: str) -> str:
+    """Why bwrap, at `version`, cannot set up the sandbox here ("" when it can): it is run once, on itself."""
+    try:
+        done = subprocess.run(
+            [*command(program, (), (), version), "--", program, "--version"],
             capture_output=True,
             text=True,
             errors="replace",
@@ -61,16 +84,22 @@ def problem(program: str) -> tuple[str, str]:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return "", f"{program} could not be run ({exc})"
+        return f"{program} could not be run ({exc})"
     if done.returncode == 0:
-        return _printable(done.stdout), ""
+        return ""
     said = _printable(done.stderr.strip().splitlines()[-1]) if done.stderr.strip() else f"status {done.returncode}"
-    return "", f"{program} cannot set up a sandbox here ({said})"
+    return f"{program} cannot set up a sandbox here ({said})"
 
 
 def beneath(path: str, root: str) -> bool:
     """Whether `path` is `root` or inside it."""
     return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    """(0, 8, 0) from `bubblewrap 0.8.0`; () when there are none."""
+    words = version.split()
+    return tuple(int(part) for part in words[-1].split(".") if part.isdigit()) if words else ()
 
 
 def _printable(text: str) -> str:

@@ -112,7 +112,7 @@ def hidden(private: Iterable[Path]) -> tuple[str, ...]:
 def arguments(found: Availability, paths: Sequence[str], private: Sequence[str]) -> tuple[str, ...]:
     """The supervisor's sandbox arguments: bwrap's command line, or Landlock's writable paths."""
     if found.bwrap:
-        return (BWRAP, *bubblewrap.command(found.bwrap, paths, private))
+        return (BWRAP, *bubblewrap.command(found.bwrap, paths, private, found.version))
     return (LANDLOCK, *paths)
 
 
@@ -121,7 +121,8 @@ def _bubblewrap() -> Availability:
     program = bubblewrap.find(os.environ.get("PATH"), writable(Path.cwd(), os.environ))
     if program is None:
         return Availability(without_bwrap="bubblewrap is not installed (no bwrap on PATH)")
-    version, problem = bubblewrap.problem(program)
+    version = bubblewrap.version_line(program)
+    problem = bubblewrap.problem(program, version)
     return Availability(bwrap="" if problem else program, version=version, without_bwrap=problem)
 
 
