@@ -25,7 +25,7 @@ from no_bwrap import path_without_bwrap
 
 from interpreter.doctor.check import Check, Status
 from interpreter.doctor.machine import sandbox_check
-from interpreter.execution import Executor, bubblewrap, landlock, sandbox
+from interpreter.execution import Executor, bubblewrap, landlock, sandbox, supervisor
 from interpreter.messages import RunResult
 
 NO_LANDLOCK = str(Path(__file__).parent / "no_landlock.py")
@@ -425,3 +425,17 @@ def test_a_bwrap_a_cell_could_have_planted_is_not_used(tmp_path: Path) -> None:
     assert bubblewrap.find(search, [str(tmp_path / "work"), "/tmp/x"]) == os.path.realpath("/usr/bin/bwrap")
     assert bubblewrap.find(search, ["/elsewhere"]) == str(planted / "bwrap")  # outside the sandbox's reach: fine
     assert bubblewrap.find(str(planted), [str(tmp_path / "work")]) is None
+
+
+@both_sandboxes
+def test_a_sandboxed_cells_detached_daemon_is_listed_and_ends_with_the_executor(place: Place, kind: str) -> None:
+    daemon = "sleep 987654"  # a command line no other test runs
+
+    with Executor(cwd=place.work, sandboxed=True, probe=_probe(kind)) as executor:
+        told = _output(executor, "shell", f"setsid nohup {daemon} >/dev/null 2>&1 & echo started")
+        running = [pid for pid in supervisor.pids() if supervisor.command_line(pid) == daemon]
+
+    assert told.startswith("started\n[still running: PID ") and f"({daemon}; detached with setsid)" in told, told
+    assert "bwrap" not in told  # the sandbox's own processes are not the cell's
+    assert len(running) == 1 and f"PID {running[0]} " in told  # numbered as this machine sees it
+    assert [pid for pid in supervisor.pids() if supervisor.command_line(pid) == daemon] == []

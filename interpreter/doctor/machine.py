@@ -1,5 +1,5 @@
 """The doctor's checks of this machine: the shared budget's store, the languages, the Python of python cells, the
-sandbox, and the home directory."""
+sandbox (bubblewrap, else Landlock), and the home directory."""
 
 from __future__ import annotations
 

@@ -27,9 +27,9 @@ the worker is sandboxed before it starts (sandbox.py); a worker that cannot be s
   when it dies its pid namespace, with every process a cell started, dies with it.
 
 Imported alone (not as part of the package), with nothing but os, select, sys, _signal and ctypes (and, for a
-sandboxed worker, landlock.py and seccomp.py beside it), so it starts ~3 ms after a bare `python -S`; the parent
-imports it too for its /proc helpers, so there is one reading of /proc. Everything /proc-based is Linux-only and
-finds nothing elsewhere (there, only the worker's group is ended).
+sandboxed worker, _socket, and landlock.py and seccomp.py beside it), so it starts ~3 ms after a bare
+`python -S`; the parent imports it too for its /proc helpers, so there is one reading of /proc. Everything
+/proc-based is Linux-only and finds nothing elsewhere (there, only the worker's group is ended).
 """
 
 from __future__ import annotations
