@@ -412,7 +412,8 @@ def test_bwrap_mounts_the_root_read_only_then_the_writable_then_hides_the_privat
         *("--disable-userns", "--cap-drop", "ALL"),
     ]
     assert "--disable-userns" not in bubblewrap.command("/usr/bin/bwrap", ["/work"], (), "bubblewrap 0.6.1")
-    assert sandbox.hidden([home, home / "conversations"]) == (str(home),)  # nothing hidden twice
+    (home / "conversations").mkdir()
+    assert sandbox.hidden([home, home / "conversations", home]) == (str(home),)  # nothing hidden twice
 
 
 def test_a_bwrap_a_cell_could_have_planted_is_not_used(tmp_path: Path) -> None:

@@ -62,18 +62,28 @@ class Availability:
         return f"sandbox: {self.without_bwrap}, {alone} {FALLBACK_GAPS}"
 
 
+def _bubblewrap() -> Availability:
+    """bwrap, when it is on PATH (outside the directories cells write) and can set up the sandbox here."""
+    program = bubblewrap.find(os.environ.get("PATH"), writable(Path.cwd(), os.environ))
+    if program is None:
+        return Availability(without_bwrap="bubblewrap is not installed (no bwrap on PATH)")
+    version = bubblewrap.version_line(program)
+    problem = bubblewrap.problem(program, version)
+    return Availability(bwrap="" if problem else program, version=version, without_bwrap=problem)
+
+
 def probe(
     landlock_abi: Callable[[], int] = landlock.abi,
     seccomp_problem: Callable[[], str] = seccomp.problem,
     platform: str = sys.platform,
-    bwrap: Callable[[], Availability] | None = None,
+    bwrap: Callable[[], Availability] = _bubblewrap,
 ) -> Availability:
     """Ask the machine which sandbox it can build: bwrap is run once if found; Landlock costs one system call."""
     if not platform.startswith("linux"):
         return Availability(problem="the sandbox needs Linux (bubblewrap, or Landlock, and seccomp)")
     if problem := seccomp_problem():
         return Availability(problem=problem)
-    found = (bwrap or _bubblewrap)()
+    found = bwrap()
     if found.bwrap:
         return found
     try:
@@ -104,9 +114,11 @@ def writable(cwd: Path, environ: Mapping[str, str]) -> tuple[str, ...]:
 
 def hidden(private: Iterable[Path]) -> tuple[str, ...]:
     """Where the `private` paths (the home, the settings file) really are, those that exist, none inside another."""
-    found = [os.path.realpath(path) for path in private if path.exists()]
-    inside = [path for index, path in enumerate(found) if any(bubblewrap.beneath(path, h) for h in found[:index])]
-    return tuple(path for path in found if path not in inside)
+    kept: list[str] = []
+    for path in (os.path.realpath(path) for path in private if path.exists()):
+        if not any(bubblewrap.beneath(path, earlier) for earlier in kept):
+            kept.append(path)
+    return tuple(kept)
 
 
 def arguments(found: Availability, paths: Sequence[str], private: Sequence[str]) -> tuple[str, ...]:
@@ -114,16 +126,6 @@ def arguments(found: Availability, paths: Sequence[str], private: Sequence[str])
     if found.bwrap:
         return (BWRAP, *bubblewrap.command(found.bwrap, paths, private, found.version))
     return (LANDLOCK, *paths)
-
-
-def _bubblewrap() -> Availability:
-    """bwrap, when it is on PATH (outside the directories cells write) and can set up the sandbox here."""
-    program = bubblewrap.find(os.environ.get("PATH"), writable(Path.cwd(), os.environ))
-    if program is None:
-        return Availability(without_bwrap="bubblewrap is not installed (no bwrap on PATH)")
-    version = bubblewrap.version_line(program)
-    problem = bubblewrap.problem(program, version)
-    return Availability(bwrap="" if problem else program, version=version, without_bwrap=problem)
 
 
 def _landlock_problem(error: OSError) -> str:
