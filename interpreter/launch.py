@@ -9,7 +9,7 @@ from pathlib import Path
 
 from interpreter import commands, diagnostics
 from interpreter.approval import Approver
-from interpreter.config import PROFILE_PREFIX, RESUME_LATEST, Settings, fallback_settings
+from interpreter.config import CONFIG_FILE, PROFILE_PREFIX, RESUME_LATEST, Settings, fallback_settings
 from interpreter.context import ContextWindow
 from interpreter.directories import CONVERSATIONS, working_directory, writable_home
 from interpreter.errors import ConfigError, ConversationInUse, HomeNotWritable
@@ -145,6 +145,7 @@ def build_executor(settings: Settings, figures: FigureShelf | None = None) -> Ex
         python=settings.python,
         figures=figures,
         sandboxed=settings.sandbox,
+        private=(settings.home, settings.home / CONFIG_FILE),  # hidden from sandboxed cells, wherever it links
     )
 
 

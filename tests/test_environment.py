@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,8 @@ from interpreter.messages import RunResult
         "ssh_key_path",
         "my_Secret",
         "npm_token",
+        "INTERPRETER_HOME",
+        "INTERPRETER_RATE_LIMIT_STORE",
     ],
 )
 def test_secret_looking_names_are_withheld(name: str) -> None:
@@ -55,3 +58,18 @@ def test_an_executor_gives_its_cells_and_their_supervisor_the_environment_withou
     assert "'PASSED_KEY'" in result.output and "'PATH'" in result.output
     supervisor = result.output.split("] ", 1)[1]
     assert "sk-secret" not in supervisor and "MY_TOKEN" not in supervisor and "PASSED_KEY=ok" in supervisor
+
+
+def test_cells_do_not_get_the_tools_home_nor_its_store(tmp_path: Path) -> None:
+    home = tmp_path / "tool-home"
+    environ = {
+        "PATH": os.environ["PATH"],
+        "INTERPRETER_HOME": str(home),
+        "INTERPRETER_RATE_LIMIT_STORE": "redis://:pw@h",
+    }
+    code = "import os\nprint([name for name, value in os.environ.items() if 'tool-home' in value or ':pw@' in value])"
+    with Executor(environ=environ) as executor:
+        result = list(executor.run("python", code))[-1]
+    assert isinstance(result, RunResult)
+    assert result.output == "[]\n"
+    assert withheld_names(environ) == ["INTERPRETER_HOME", "INTERPRETER_RATE_LIMIT_STORE"]

@@ -2,7 +2,8 @@
 
 The endpoint answers, the key is accepted, the model exists, tool calling works, the rate-limit headroom the
 server reports (`api`, `headroom`); the store of the shared rate-limit budget answers, which languages can run here,
-which Python runs python cells, whether cells can be sandboxed, and whether the home directory is writable (`machine`).
+which Python runs python cells, which sandbox cells get (if any), and whether the home directory is writable
+(`machine`).
 """
 
 from __future__ import annotations

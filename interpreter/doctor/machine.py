@@ -1,5 +1,5 @@
 """The doctor's checks of this machine: the shared budget's store, the languages, the Python of python cells, the
-sandbox, and the home directory."""
+sandbox (bubblewrap, else Landlock), and the home directory."""
 
 from __future__ import annotations
 
@@ -51,10 +51,14 @@ def languages_check(table: Sequence[Language] = LANGUAGES) -> Check:
 
 
 def sandbox_check(found: sandbox.Availability, *, wanted: bool) -> Check:
-    """Whether cells can be sandboxed here, at which Landlock ABI; a failure only when the settings ask for it."""
+    """Which sandbox cells get here, and what Landlock, standing in for bubblewrap, does not cover; a failure only
+    when the settings ask for a sandbox and there is none."""
     if found.available:
         use = "on" if wanted else "off; --sandbox turns it on"
-        return Check(SANDBOX, Status.OK, f"available: Landlock ABI {found.abi} and a seccomp filter ({use})")
+        if found.bwrap:
+            return Check(SANDBOX, Status.OK, f"available: {found.name()} ({use})")
+        gaps = f"{found.without_bwrap}, so cells can still {sandbox.FALLBACK_GAPS}"
+        return Check(SANDBOX, Status.OK, f"available: {found.name()} ({use}); {gaps}")
     if wanted:
         return Check(SANDBOX, Status.FAILED, f"not available: {found.problem}", sandbox.FIX)
     return Check(SANDBOX, Status.SKIPPED, f"not available: {found.problem} (only --sandbox needs it)")

@@ -91,6 +91,7 @@ class Executor:
         probe: Callable[[], sandbox.Availability] = sandbox.probe,
         python: str | None = None,
         figures: FigureShelf | None = None,
+        private: Sequence[Path] = (),
     ) -> None:
         self.state = ExecutorState.OPEN
         self.tag = supervisor.make_tag(secrets.token_hex(6))
@@ -108,7 +109,10 @@ class Executor:
         self._kernels: dict[str, Kernel] = {}
         self._started_any = False
         self._probe = probe
-        self._writable = self._sandbox(sandboxed)  # SandboxUnavailable: no cell may run unconfined instead
+        self._private = private  # what sandboxed cells may not see: the home, the settings file
+        self._note = ""  # told the person before the next cell: what the sandbox's fallback does not cover
+        self._noted = False  # whether it was (once is enough)
+        self._confinement = self._sandbox(sandboxed)  # SandboxUnavailable: no cell may run unconfined instead
         # Programs come from the person's PATH, as in their shell; python cells from the Python it would pick.
         self._search = environ.get("PATH")
         self._python_setting = python
@@ -119,12 +123,12 @@ class Executor:
     @property
     def sandboxed(self) -> bool:
         """Whether cells run in the sandbox (see sandbox.py)."""
-        return self._writable is not None
+        return self._confinement is not None
 
     def set_sandboxed(self, on: bool) -> None:
         """Sandbox the cells from now on, or stop; a change restarts the language processes (none can leave one)."""
         if on != self.sandboxed:
-            self._writable = self._sandbox(on)
+            self._confinement = self._sandbox(on)
             self.restart()
 
     def languages(self) -> list[str]:
@@ -175,7 +179,7 @@ class Executor:
                 grace=self._grace,
                 clock=self._clock,
                 sweep_orphans=not self._started_any,  # once per executor, by the first worker's supervisor
-                writable=self._writable,
+                sandbox=self._confinement,
             )
             self._started_any = True
         return kernel
@@ -191,6 +195,9 @@ class Executor:
 
     def _run(self, kernel: Kernel, code: str, timeout: float | None) -> Generator[RunItem, None, None]:
         """The kernel's run, with the figures the cell drew before its result."""
+        if self._note:
+            yield Notice(self._note)
+            self._note, self._noted = "", True
         run = kernel.run(code, timeout)
         try:
             for item in run:
@@ -257,11 +264,15 @@ class Executor:
                 stack.callback(kernel.close)
 
     def _sandbox(self, on: bool) -> tuple[str, ...] | None:
-        """The paths sandboxed cells may write beneath, None when `on` is False; SandboxUnavailable if it cannot be."""
+        """The supervisor's sandbox arguments, None when `on` is False; SandboxUnavailable if it cannot be set up."""
         if not on:
             return None
-        sandbox.require(self._probe())
-        return sandbox.writable(self._cwd or Path.cwd(), self._env)
+        found = self._probe()
+        sandbox.require(found)
+        if not self._noted:
+            self._note = found.fallback_note()
+        paths = sandbox.writable(self._cwd or Path.cwd(), self._env)
+        return sandbox.arguments(found, paths, sandbox.hidden(self._private))
 
     def _kill_tagged(self) -> None:
         """Kill every process still carrying our tag (normally none: the supervisors ended them)."""

@@ -95,7 +95,7 @@ class Kernel:
         grace: float,
         clock: Callable[[], float],
         sweep_orphans: bool = False,
-        writable: tuple[str, ...] | None = None,
+        sandbox: tuple[str, ...] | None = None,
         intro: str = "",
         banner: str = "",
     ) -> None:
@@ -111,7 +111,7 @@ class Kernel:
         self._grace = grace
         self._clock = clock
         self._sweep_orphans = sweep_orphans
-        self._writable = writable  # None: not sandboxed; else the paths a sandboxed cell may write beneath
+        self._sandbox = sandbox  # None: not sandboxed; else the supervisor's sandbox arguments (see sandbox.py)
         self._worker: Worker | None = None
         self._cell: _Cell | None = None
         self._lost = False
@@ -168,7 +168,7 @@ class Kernel:
             elapsed=self._clock() - started,
             interrupted=cell.stop is not None,
             restarted=restarted,
-            sandboxed=self._writable is not None,
+            sandboxed=self._sandbox is not None,
             runtime=self._runtime,
         )
 
@@ -220,7 +220,7 @@ class Kernel:
             env=self._env,
             sweep_orphans=self._sweep_orphans,
             figures=self.figures,
-            writable=self._writable or (),
+            sandbox=self._sandbox or (),
         )
         self._sweep_orphans = False
         self._reported.clear()

@@ -55,15 +55,15 @@ class GroupProcess:
         pass_fds: Sequence[int],
         term_wait: float,
         sweep_orphans: bool = False,
-        writable: Sequence[str] = (),
+        sandbox: Sequence[str] = (),
     ) -> GroupProcess:
         """Start `argv` with stdin at EOF and stdout and stderr merged, in order, into one pipe.
 
-        With `writable` paths the worker is sandboxed: it may write only beneath them, and has no network.
+        With `sandbox` arguments the worker is sandboxed (see sandbox.py); `pid` is then the worker's own.
         """
         ours, theirs = socket.socketpair()
         command = [*supervisor.command(sys.executable), str(theirs.fileno()), f"{term_wait}"]
-        command += ["1" if sweep_orphans else "0", *writable, "--", *argv]
+        command += ["1" if sweep_orphans else "0", *sandbox, "--", *argv]
         try:
             popen = subprocess.Popen(
                 command,
@@ -118,9 +118,13 @@ class GroupProcess:
         """The processes below the worker now, each with its group and session (empty without /proc)."""
         # Only pids above the supervisor's: what it started came later (a wrap-around may hide some here;
         # the supervisor's own search, when it ends the tree, does not skip any).
-        return [
-            proc for proc in supervisor.descendants(self._popen.pid, newer_than=self._popen.pid) if proc.pid != self.pid
-        ]
+        found = supervisor.descendants(self._popen.pid, newer_than=self._popen.pid)
+        parents = {proc.pid: proc.ppid for proc in found}
+        between, pid = {self.pid}, parents.get(self.pid, 0)  # the worker, and the sandbox's processes above it
+        while pid in parents and pid not in between:  # up to the supervisor's child (bwrap's, when it runs)
+            between.add(pid)
+            pid = parents[pid]
+        return [proc for proc in found if proc.pid not in between]
 
     def close(self, term_wait: float) -> None:
         """End the whole tree: SIGTERM, up to `term_wait` s for the worker, then SIGKILL; reap the supervisor."""

@@ -1,6 +1,6 @@
 """The supervisor: a tiny parent for one worker that ends the worker's whole process tree, whatever happens.
 
-Usage: python -E -s -S -c "<command()'s line>" LIFELINE_FD TERM_WAIT SWEEP [WRITABLE...] -- WORKER_ARGV...
+Usage: python -E -s -S -c "<command()'s line>" LIFELINE_FD TERM_WAIT SWEEP [SANDBOX...] -- WORKER_ARGV...
 
 The parent (the `interpreter` process) starts this program in a new session, holding the other end of the
 LIFELINE_FD socket. The supervisor makes itself a child subreaper (Linux), starts the worker as its child in a
@@ -15,14 +15,21 @@ process group of its own, writes the worker's pid as a line to the lifeline, and
 Being a subreaper means every orphan of the tree (a double-forked job, a `setsid` or `nohup` daemon whose parent
 exited) becomes the supervisor's child instead of init's, so nothing escapes it. The worker gets
 PR_SET_PDEATHSIG(SIGKILL), so it dies with the supervisor should the supervisor itself be killed. With SWEEP=1 the
-supervisor first ends the tagged processes of dead sessions (whose owner process is gone). With WRITABLE paths,
-the worker is sandboxed before it starts (sandbox.py): it may write only beneath them, and open no network socket;
-a worker that cannot be sandboxed is not started.
+supervisor first ends the tagged processes of dead sessions (whose owner process is gone). With SANDBOX arguments
+the worker is sandboxed before it starts (sandbox.py); a worker that cannot be sandboxed is not started:
+
+- `landlock PATH...`: the forked child installs the seccomp filter and Landlock (writes beneath PATHs only).
+- `bwrap BWRAP_ARGV...`: the forked child runs bubblewrap (bubblewrap.py), which runs `enter` inside its
+  namespaces (its init, bwrap's own, is pid 1 there): `enter` leads a process group of its own, so Ctrl-C reaches
+  the worker and not bwrap; makes its pid known through a Unix socket, whose credentials the kernel gives in our
+  pid namespace; installs the seccomp filter; and becomes the worker. The worker's pid is reported, while the
+  forked bwrap stays our child: its status is the worker's (a signal N arrives as 128 + N, turned back here), and
+  when it dies its pid namespace, with every process a cell started, dies with it.
 
 Imported alone (not as part of the package), with nothing but os, select, sys, _signal and ctypes (and, for a
-sandboxed worker, landlock.py and seccomp.py beside it), so it starts ~3 ms after a bare `python -S`; the parent
-imports it too for its /proc helpers, so there is one reading of /proc. Everything /proc-based is Linux-only and
-finds nothing elsewhere (there, only the worker's group is ended).
+sandboxed worker, _socket, and landlock.py and seccomp.py beside it), so it starts ~3 ms after a bare
+`python -S`; the parent imports it too for its /proc helpers, so there is one reading of /proc. Everything
+/proc-based is Linux-only and finds nothing elsewhere (there, only the worker's group is ended).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import sys
 # `_signal`, the C module under it, has all this uses. Hence no typing.TYPE_CHECKING either: mypy knows the name.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import _socket
     import signal
     from collections.abc import Callable, Iterable, Iterator, Sequence
 else:
@@ -52,6 +60,9 @@ _ENDING = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 _TICK = 0.01
 _KILL_ROUNDS = 500
 _ENTRY = "import supervisor; supervisor.main(sys.argv[1:])"
+_INNER = "import supervisor; supervisor.enter(sys.argv[1:])"
+_LANDLOCK, _BWRAP = "landlock", "bwrap"  # sandbox.LANDLOCK and sandbox.BWRAP
+_SIGNALS = 64  # bwrap exits with 128 + N for a worker killed by signal N
 
 
 # ---- reading /proc -----------------------------------------------------------------------------------------
@@ -229,7 +240,7 @@ def main(argv: Sequence[str]) -> None:
     """Start the worker, report its pid, and end its whole tree when it exits or the parent lets go."""
     lifeline, term_wait, sweep = int(argv[0]), float(argv[1]), argv[2] == "1"
     end = argv.index("--")
-    writable, command = list(argv[3:end]), list(argv[end + 1 :])
+    sandbox, command = list(argv[3:end]), list(argv[end + 1 :])
     parent = os.getppid()
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     wake_read, wake_write = os.pipe()
@@ -239,10 +250,10 @@ def main(argv: Sequence[str]) -> None:
     for signum in (signal.SIGCHLD, *_ENDING):
         signal.signal(signum, _wake)
     os.set_inheritable(lifeline, False)
-    worker = _spawn(command, writable)
+    child, worker = _spawn(command, sandbox)
     _close_fds_except(lifeline, wake_read, wake_write)  # the worker's pipe ends: only the worker holds them
     _ignoring_os_errors(os.write, lifeline, b"%d\n" % worker)  # fails if the parent is gone: we end at once
-    tree = _Tree(worker, wake_read)
+    tree = _Tree(child, wake_read)
     try:
         if sweep:  # stragglers of sessions whose interpreter died, supervisors and all
             kill_all(pid for pid, tag in tagged() if not owner_alive(tag))
@@ -252,7 +263,7 @@ def main(argv: Sequence[str]) -> None:
         tree.kill()
     if os.getppid() != parent:  # the parent died: stray processes of its other workers go too
         _sweep(lambda tag: tag == os.environ.get(TAG_VARIABLE))
-    _exit_like(tree.status)
+    _exit_like(_unwrapped(tree.status) if sandbox[:1] == [_BWRAP] else tree.status)
 
 
 def _sweep(wanted: Callable[[str], bool]) -> None:
@@ -267,8 +278,30 @@ def _wake(signum: int, frame: object) -> None:
     """Signal handler: the signal number reaches the wake-up pipe, which is all we need."""
 
 
-def _spawn(command: list[str], writable: list[str]) -> int:
-    """Fork and exec the worker in a process group of its own, sandboxed if `writable` names paths; its pid."""
+def _spawn(command: list[str], sandbox: list[str]) -> tuple[int, int]:
+    """Start the worker, sandboxed as `sandbox` says; (our child, the worker's pid): the same unless in bwrap."""
+    if sandbox[:1] != [_BWRAP]:
+        pid = _fork(command, sandbox[1:])
+        return pid, pid
+    import _socket  # noqa: PLC0415 - only bwrap needs it (and not socket.py, which imports enum)
+
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        ours.setsockopt(_socket.SOL_SOCKET, _socket.SO_PASSCRED, 1)
+        os.set_inheritable(theirs.fileno(), True)
+        pid = _fork([*sandbox[1:], "--", *_inner_command(theirs.fileno(), command)], [])
+        theirs.close()  # so the read below ends should bwrap fail before `enter` writes
+        worker = _sender(ours)
+    finally:
+        ours.close()
+        theirs.close()
+    if not worker:
+        os.write(2, f"could not sandbox {command[0]}: bubblewrap did not start it\n".encode())
+    return pid, worker or pid
+
+
+def _fork(command: list[str], writable: list[str]) -> int:
+    """Fork and exec `command` in a process group of its own, under Landlock if `writable` names paths; its pid."""
     supervisor = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: this process is single-threaded, so running Python between fork and exec is safe
@@ -278,8 +311,7 @@ def _spawn(command: list[str], writable: list[str]) -> int:
             _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
             if os.getppid() != supervisor:  # the supervisor died before the line above took effect
                 os._exit(1)
-            for signum in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores these; programs expect defaults
-                signal.signal(signum, signal.SIG_DFL)
+            _default_signals()
             if writable:
                 doing = "sandbox"
                 _confine(writable)  # a worker that cannot be sandboxed never starts: no silent downgrade
@@ -293,16 +325,80 @@ def _spawn(command: list[str], writable: list[str]) -> int:
     return pid
 
 
-def _confine(writable: list[str]) -> None:
-    """Sandbox this process and all it will start: writes beneath `writable` only, no network but Unix sockets."""
-    # Imported alone, as this module is, and here: only a sandboxed worker needs them.
+def enter(argv: Sequence[str]) -> None:
+    """Inside bubblewrap: lead a process group, make our pid known, install the seccomp filter, become the worker.
+
+    Usage: python -E -s -S -c "<_inner_command()'s line>" REPORT_FD -- WORKER_ARGV...
+    """
+    report, command = int(argv[0]), list(argv[2:])
+    doing = "sandbox"
+    try:
+        os.setpgid(0, 0)  # signals for the running code go to this group: bwrap, outside it, would die of them
+        os.write(report, b"\n")  # the kernel attaches our pid, which the supervisor reads
+        os.close(report)
+        _default_signals()
+        _filter_system_calls()
+        doing = "start"
+        os.execvp(command[0], command)
+    except BaseException as error:
+        os.write(2, f"could not {doing} {command[0]}: {error}\n".encode())
+    os._exit(127)
+
+
+def _inner_command(report: int, command: list[str]) -> list[str]:
+    """The argv that runs `enter` and then `command`, inside bwrap."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    entry = f"import sys; sys.path[0] = {here!r}; {_INNER}"
+    return [sys.executable, "-E", "-s", "-S", "-c", entry, str(report), "--", *command]
+
+
+def _sender(sock: _socket.socket) -> int:
+    """The pid (in our namespace) of the process that wrote a byte to `sock`; 0 if none did before EOF."""
+    import _socket  # noqa: PLC0415 - as in _spawn
+
+    try:
+        data, ancillary, _, _ = sock.recvmsg(1, _socket.CMSG_SPACE(12))  # struct ucred: pid, uid, gid
+    except OSError:
+        return 0
+    for level, kind, value in ancillary:
+        if data and level == _socket.SOL_SOCKET and kind == _socket.SCM_CREDENTIALS:
+            return int.from_bytes(value[:4], sys.byteorder)
+    return 0
+
+
+def _unwrapped(status: int | None) -> int | None:
+    """The worker's wait status from bwrap's, which exits with 128 + N when the worker was killed by signal N."""
+    if status is None or not os.WIFEXITED(status):
+        return status
+    code = os.WEXITSTATUS(status)
+    return code - 128 if 128 < code <= 128 + _SIGNALS else status
+
+
+def _default_signals() -> None:
+    """Python ignores SIGPIPE and SIGXFSZ; the programs it starts expect the defaults."""
+    for signum in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(signum, signal.SIG_DFL)
+
+
+def _filter_system_calls() -> None:
+    """Install the seccomp filter (no socket but Unix ones, no connect, no io_uring), with NO_NEW_PRIVS."""
+    # Imported alone, as this module is, and here: only a sandboxed worker needs it.
     if TYPE_CHECKING:
-        from interpreter.execution import landlock, seccomp  # noqa: PLC0415
+        from interpreter.execution import seccomp  # noqa: PLC0415
     else:
-        import landlock  # noqa: PLC0415
         import seccomp  # noqa: PLC0415
 
-    seccomp.install(seccomp.network_filter())  # first: it sets the PR_SET_NO_NEW_PRIVS Landlock needs
+    seccomp.install(seccomp.network_filter())
+
+
+def _confine(writable: list[str]) -> None:
+    """Sandbox this process and all it will start: writes beneath `writable` only, no network but Unix sockets."""
+    if TYPE_CHECKING:
+        from interpreter.execution import landlock  # noqa: PLC0415
+    else:
+        import landlock  # noqa: PLC0415
+
+    _filter_system_calls()  # first: it sets the PR_SET_NO_NEW_PRIVS Landlock needs
     landlock.restrict(writable, landlock.abi())
 
 

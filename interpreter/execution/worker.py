@@ -52,11 +52,11 @@ class Worker:
         env: Mapping[str, str],
         sweep_orphans: bool,
         figures: FigureInbox,
-        writable: Sequence[str] = (),
+        sandbox: Sequence[str] = (),
     ) -> Worker:
         """Start the worker `command(cell_fd, done_fd)` describes, handing it the child ends of both pipes.
 
-        The figures it sends go to `figures`. With `writable` paths it is sandboxed (see sandbox.py).
+        The figures it sends go to `figures`. With `sandbox` arguments it is sandboxed (see sandbox.py).
         """
         cell_read, cell_write = os.pipe()
         done_read, done_write = os.pipe()
@@ -68,7 +68,7 @@ class Worker:
                 pass_fds=(cell_read, done_write),
                 term_wait=_TERM_WAIT,
                 sweep_orphans=sweep_orphans,
-                writable=writable,
+                sandbox=sandbox,
             )
         except BaseException:
             os.close(cell_write)
