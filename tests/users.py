@@ -2,8 +2,9 @@
 
 `made_user()` yields a `User` (skipping the test unless we are root); `User.run` runs a command as it (runuser),
 with only the environment given. `everyone_command()` is the installed `interpreter`'s own script under a Python
-every user may run: the project's venv Python lives under /root, which other users cannot enter, so the script is
-copied beside, with its shebang changed and the project and its packages put first on sys.path.
+every user may run: the project's Python may live under /root, which other users cannot enter, so the script is
+copied beside, with its shebang changed, and the project and the packages it needs are mirrored into a folder every
+user can read, put first on sys.path.
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ import shutil
 import stat
 import subprocess
 import sys
-import sysconfig
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 import interpreter
 
 _PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")  # where a Python others can run usually is
+_PROJECT = "steady-interpreter"
 _OPEN_FOLDER = stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH  # 0755
 
 
@@ -98,13 +101,60 @@ def everyone_command(folder: Path) -> list[str]:
     python = next((path for path in _PYTHONS if _same_python(path)), None)
     if installed is None or python is None:
         pytest.skip(f"no Python {sys.version_info.major}.{sys.version_info.minor} that every user may run")
+    site = folder / "site"
+    if not site.exists():  # mirrored once per folder
+        _mirror_packages(site)
     _, body = Path(installed).read_text().split("\n", 1)
-    project = str(Path(interpreter.__file__).resolve().parents[1])
-    path = f"import sys\nsys.path[:0] = [{project!r}, {sysconfig.get_paths()['purelib']!r}]\n"
     script = folder / "interpreter"
-    script.write_text(f"#!{python} -s\n{path}{body}")
+    script.write_text(f"#!{python} -s\nimport sys\nsys.path[:0] = [{str(site)!r}]\n{body}")
     script.chmod(_OPEN_FOLDER)
     return [str(script)]
+
+
+def _mirror_packages(site: Path) -> None:
+    """The project and every package it needs, linked (else copied) into `site`, every folder open to all.
+
+    Wherever they are installed (a checkout or a Python under /root, which other users cannot enter), the copy
+    lies where the test's user can read it.
+    """
+    package = Path(interpreter.__file__).resolve().parent
+    shutil.copytree(package, site / package.name, copy_function=_link_or_copy, ignore=shutil.ignore_patterns("*.pyc"))
+    for distribution in _needed(_PROJECT):
+        for file in distribution.files or ():
+            source = Path(str(distribution.locate_file(file)))
+            if ".." in file.parts or not source.is_file():
+                continue  # scripts installed beside the Python, and the project's own editable-install hooks
+            target = site / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(str(source), str(target))
+    for path in (site, *site.rglob("*")):
+        if path.is_dir():
+            path.chmod(_OPEN_FOLDER)
+
+
+def _needed(name: str) -> list[metadata.Distribution]:
+    """The installed distributions `name` needs to run, itself excluded, found through their requirements."""
+    found: dict[str, metadata.Distribution] = {}
+    waiting = [name]
+    while waiting:
+        distribution = metadata.distribution(waiting.pop())
+        key = distribution.metadata["Name"].lower().replace("_", "-")
+        if key in found:
+            continue
+        found[key] = distribution
+        for line in distribution.requires or ():
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                waiting.append(requirement.name)
+    return [distribution for key, distribution in found.items() if key != name]
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link of `source` at `target` where both share a filesystem, else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _same_python(path: str) -> bool:
