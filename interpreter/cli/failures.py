@@ -35,7 +35,8 @@ def guarded(
 def exit_code(error: InterpreterError, *, resuming: bool) -> int:
     """2 for what the person can fix in the command or the settings (a conversation to resume, a file that is not one
     to read), 1 for the rest."""
-    usage = isinstance(error, ConfigError | NoSuchConversation | FileRefused) or (resuming and isinstance(error, StorageError))
+    fixable = ConfigError | NoSuchConversation | FileRefused
+    usage = isinstance(error, fixable) or (resuming and isinstance(error, StorageError))
     return EXIT_USAGE if usage else 1
 
 
