@@ -153,7 +153,8 @@ def _cut(content: _Content, calls: _Calls, cap: int, origin: str) -> Iterator[St
     It ends as a reply cut by `max_tokens` does ("length"): with no whole call to run, the task is done.
     """
     yield from content.flush()
-    yield from content.note(f"\n\n[the reply was cut here: it passed {cap:,} characters]")
+    gap = "\n\n" if content.answer() else ""
+    yield from content.note(f"{gap}[the reply was cut here: it passed {cap:,} characters]")
     yield _reply(content, calls.whole(), "length", origin)
 
 

@@ -23,6 +23,7 @@ def test_a_well_formed_call_becomes_a_cell() -> None:
     ("name", "arguments", "problem"),
     [
         ("execute", '{"language": "python", "code": ', "not valid JSON"),
+        ("execute", "[" * 100_000 + "]" * 100_000, r"not valid JSON \(nested too deeply\); call execute again"),
         ("execute", "[1, 2]", "must be a JSON object"),
         ("execute", '{"language": "python"}', "needs two strings"),
         ("run_code", '{"language": "python", "code": "1"}', "no tool named 'run_code'"),
