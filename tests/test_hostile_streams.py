@@ -120,6 +120,29 @@ def test_resume_of_a_conversation_swapped_for_a_fifo_is_one_line_and_exit_2(
     assert server.requests == []
 
 
+def test_the_conversation_list_shows_a_fifo_among_them_as_unreadable_at_once(
+    interpreter_command: list[str], private_home: Path
+) -> None:
+    folder = private_home / "conversations"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "20250301-140500-ab12.json")
+    listed = subprocess.run(
+        [*interpreter_command, "conversations"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert listed.returncode == 0
+    (row,) = [line for line in listed.stdout.splitlines() if line.startswith("20250301-140500-ab12")]
+    assert row.endswith("(cannot be read)")
+    shown = subprocess.run(
+        [*interpreter_command, "conversations", "show", "20250301-140500-ab12"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert shown.returncode == 2
+    assert shown.stderr.endswith("it is a FIFO (named pipe), not a regular file\n")
+
+
 # ---- hostile streams ---------------------------------------------------------------------------------------
 
 
