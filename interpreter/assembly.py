@@ -27,6 +27,10 @@ from interpreter.messages import (
 )
 from interpreter.thinking import ThinkSplitter
 
+# Characters of one reply (answer, reasoning and tool-call arguments together). The longest replies models write
+# (128,000 output tokens) are about 500,000 characters; an endless one is cut here, before memory runs out.
+REPLY_CAP = 2_000_000
+
 
 @dataclass
 class _PartialCall:
@@ -46,7 +50,7 @@ class _PartialCall:
         """Whether the arguments so far are a whole JSON document (a call cut short mid-stream is not)."""
         try:
             json.loads("".join(self.arguments))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply for Python's parser, as unparsed
             return False
         return True
 
@@ -60,6 +64,7 @@ class _Calls:
 
     def __init__(self) -> None:
         self.calls: list[_PartialCall] = []
+        self.size = 0  # characters of arguments so far
         self._by_index: dict[int, int] = {}
         self._by_id: dict[str, int] = {}
 
@@ -67,11 +72,17 @@ class _Calls:
         """Merge one fragment into its call; the draft the screen shows, keyed by the call's position."""
         position, first = self._place(fragment.index, fragment.id or "", _name(fragment))
         call = self.calls[position]
-        return ToolCallDraft(position, call.name, _add_fragment(call, fragment), first)
+        piece = _add_fragment(call, fragment)
+        self.size += len(piece)
+        return ToolCallDraft(position, call.name, piece, first)
 
     def complete(self) -> bool:
         """Whether calls were made and each one's arguments are whole."""
         return bool(self.calls) and all(call.complete() for call in self.calls)
+
+    def whole(self) -> tuple[ToolCall, ...]:
+        """The calls whose arguments are whole, done: what a reply cut at the cap can run."""
+        return tuple(call.done() for call in self.calls if call.complete())
 
     def _place(self, index: int | None, call_id: str, name: str) -> tuple[int, bool]:
         """The position of the call a fragment belongs to, and whether the fragment starts it."""
@@ -104,11 +115,12 @@ def _name(fragment: Any) -> str:
     return (function.name or "") if function is not None else ""
 
 
-def assemble(chunks: Any, *, origin: str) -> Iterator[StreamItem]:
+def assemble(chunks: Any, *, origin: str, cap: int = REPLY_CAP) -> Iterator[StreamItem]:
     """Turn SDK stream chunks into TextDeltas, the usage, and one final Reply; an unfinished stream is an error.
 
     Tools are run whenever whole calls arrived, whatever `finish_reason` says: Gemini and old Ollama say "stop".
     A reply with tool calls is marked as `origin`'s, the api_base that sent it, to which alone its extras go back.
+    A reply past `cap` characters (text, reasoning and arguments together) is cut there: see `_cut`.
     """
     content = _Content()
     calls = _Calls()
@@ -123,16 +135,35 @@ def assemble(chunks: Any, *, origin: str) -> Iterator[StreamItem]:
             for fragment in (delta.tool_calls if delta is not None else None) or ():
                 yield calls.add(fragment)
             finish_reason = choice.finish_reason or finish_reason
+        if content.size + calls.size > cap:
+            yield from _cut(content, calls, cap, origin)
+            return
     yield from content.flush()
     if finish_reason is None and not calls.complete():
         raise ApiConnectionError("the reply stream ended before the model finished")
     if usage is not None:
         yield usage
-    tool_calls = tuple(call.done() for call in calls.calls)
+    yield _reply(content, tuple(call.done() for call in calls.calls), finish_reason, origin)
+
+
+def _cut(content: _Content, calls: _Calls, cap: int, origin: str) -> Iterator[StreamItem]:
+    """The end of a reply that passed `cap`: the rest is not read (the caller closes the stream), a line saying so
+    ends the text (the person sees it, and the model is told with the answer), and only whole calls are kept.
+
+    It ends as a reply cut by `max_tokens` does ("length"): with no whole call to run, the task is done.
+    """
+    yield from content.flush()
+    gap = "\n\n" if content.answer() else ""
+    yield from content.note(f"{gap}[the reply was cut here: it passed {cap:,} characters]")
+    yield _reply(content, calls.whole(), "length", origin)
+
+
+def _reply(content: _Content, tool_calls: tuple[ToolCall, ...], finish_reason: str | None, origin: str) -> Reply:
+    """The final Reply: the answer and its calls; a reply with calls carries its reasoning and `origin`."""
     message = Message("assistant", content.answer(), tool_calls=tool_calls)
     if tool_calls:  # DeepSeek asks back the reasoning of a message with tool calls only; an answer's goes to no one
         message = replace(message, extras=content.reasoning(), origin=origin)
-    yield Reply(message, finish_reason)
+    return Reply(message, finish_reason)
 
 
 class _Content:
@@ -143,6 +174,7 @@ class _Content:
     """
 
     def __init__(self) -> None:
+        self.size = 0  # characters of answer and reasoning so far
         self._answer: list[str] = []
         self._reasoning: dict[str, list[str]] = {}  # by the field it came in, to be sent back in that field
         self._splitter = ThinkSplitter()
@@ -153,16 +185,22 @@ class _Content:
         for name in _REASONING_FIELDS:
             thought = extra.get(name)
             if isinstance(thought, str) and thought:
+                self.size += len(thought)
                 self._reasoning.setdefault(name, []).append(valid_text(thought))
                 yield Thinking(valid_text(thought))
                 break
         if delta.content:
+            self.size += len(delta.content)
             # JSON can escape half a surrogate pair alone ("\\ud83d"); no encoder takes it: made valid here.
             yield from self._pieces(self._splitter.feed(valid_text(delta.content)))
 
     def flush(self) -> Iterator[StreamItem]:
         """What the content held back until the stream ended."""
         yield from self._pieces(self._splitter.flush())
+
+    def note(self, text: str) -> Iterator[StreamItem]:
+        """Our own words at the end of the answer, kept with it."""
+        yield from self._pieces([(False, text)])
 
     def answer(self) -> str:
         """The answer text, reasoning left out."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,6 +26,7 @@ from interpreter.messages import (
     StreamItem,
 )
 from interpreter.resilience.bodies import parse_body, refuses_images, refuses_stream_options
+from interpreter.sse_guard import GuardedEvents, guarded_client
 from interpreter.vision import takes_images
 from interpreter.wire import carries_images, wire
 
@@ -36,6 +39,9 @@ _log = logging.getLogger(f"{LOGGER_NAME}.api")
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
+# A stream of keep-alive comments alone (each within the idle timeout) is broken after this many idle timeouts:
+# a model still thinking sends its first token well within that, and an endless one is retried as a cut stream.
+QUIET_TIMEOUTS = 10
 _STATUS_END = 600  # codes from 400 up to here inside a reply are HTTP statuses
 
 
@@ -74,11 +80,13 @@ class OpenAIChatModel:
         idle_timeout: float = READ_TIMEOUT,
         images: bool | None = None,
         figures: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.model = model
         self._api_base = api_base
         self._api_key = api_key
         self._idle_timeout = idle_timeout  # no byte for this long and the stream counts as broken
+        self._clock = clock  # for how long a stream sent only comments
         self._images = images  # the `images` setting: None leaves it to the model's name
         self._figures = figures  # the folder figures are kept in: only files beneath it go as pictures (None: none)
         self._client: openai.OpenAI | None = None
@@ -142,8 +150,9 @@ class OpenAIChatModel:
                 yield from assemble(stream, origin=self._api_base)
             finally:
                 stream.close()
-        # Raw httpx2 errors can escape a stream, and so can a JSONDecodeError from a malformed SSE data line.
-        except (openai.OpenAIError, httpx2.HTTPError, json.JSONDecodeError) as exc:
+        # Raw httpx2 errors can escape a stream, and so can a JSONDecodeError from a malformed SSE data line, and a
+        # RecursionError from one nested some thousands deep (the SDK parses each with json.loads).
+        except (openai.OpenAIError, httpx2.HTTPError, json.JSONDecodeError, RecursionError) as exc:
             raise translate(exc, api_base=self._api_base) from exc
 
     def _openai(self) -> openai.OpenAI:
@@ -152,7 +161,11 @@ class OpenAIChatModel:
             import openai  # noqa: PLC0415 - see stream()
 
             timeout = openai.Timeout(self._idle_timeout, connect=CONNECT_TIMEOUT)
-            self._client = openai.OpenAI(api_key=self._api_key, base_url=self._api_base, max_retries=0, timeout=timeout)
+            quiet = QUIET_TIMEOUTS * self._idle_timeout
+            guard = partial(GuardedEvents, api_base=self._api_base, quiet_limit=quiet, clock=self._clock)
+            self._client = guarded_client(
+                guard, api_key=self._api_key, base_url=self._api_base, max_retries=0, timeout=timeout
+            )
         return self._client
 
 
@@ -169,8 +182,9 @@ def translate(exc: Exception, *, api_base: str) -> ApiError:
         return _status_error(exc)
     if isinstance(exc, openai.APIError):
         return _error_inside_reply(exc)
-    if isinstance(exc, json.JSONDecodeError):
-        return ApiResponseError(f"the API sent a reply that is not valid JSON ({exc.msg})")
+    if isinstance(exc, json.JSONDecodeError | RecursionError):
+        why = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        return ApiResponseError(f"the API sent a reply that is not valid JSON ({why})")
     return ApiResponseError(f"the API reply could not be used: {exc}")
 
 

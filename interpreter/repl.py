@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from interpreter import tool
 from interpreter.commands import is_command
-from interpreter.errors import CommandError, InterpreterError
+from interpreter.errors import CommandError, FileRefused, InterpreterError
 from interpreter.interrupts import CtrlC
 from interpreter.messages import CodeProposed, Event, Message, TextDelta, TurnEnded
 
@@ -100,13 +100,14 @@ def _command(command: Callable[[str], None], line: str, renderer: Renderer) -> N
 
 
 def _command_status(command: Callable[[str], None], line: str, renderer: Renderer) -> int:
-    """Run one %command given as the task; a misused or unknown one is a usage error (2), as a bad flag is."""
+    """Run one %command given as the task; a misused or unknown one, or a file it cannot read (a FIFO, a device, a
+    file over its cap), is a usage error (2), as a bad flag is."""
     try:
         command(line)
     except KeyboardInterrupt:
         renderer.info("cancelled (Ctrl-C)")
         return EXIT_CANCELLED
-    except CommandError as exc:
+    except (CommandError, FileRefused) as exc:
         renderer.error(str(exc))
         return EXIT_USAGE
     except InterpreterError as exc:

@@ -20,9 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, get_args
 
-from interpreter.errors import ConversationInUse, NoSuchConversation, StorageError
+from interpreter.errors import ConversationInUse, FileRefused, NoSuchConversation, StorageError
 from interpreter.locks import holder, is_held, lock, write_atomically
 from interpreter.messages import Kind, Message, Role, ToolCall, valid_text
+from interpreter.regular_files import read_regular
 from interpreter.words import counted
 
 SCHEMA_VERSION: Final = 2  # 2: user messages carry their kind ("output" for code output), 1 did not
@@ -32,6 +33,9 @@ SCHEMA_VERSION: Final = 2  # 2: user messages carry their kind ("output" for cod
 # before it was kept have none, and an older reader ignores it. So too the `figures` of a code output: their paths,
 # never the pictures, which are read from those files when a request is formed.
 ENDED: Final = "not run: the session ended"  # the answer given to a tool call a killed session left unanswered
+# Bytes a conversation file may weigh: 1,000 steps, each with a cell's output at the default cap (12,000 characters),
+# weigh 15 MB (38 MB in a three-byte script such as Chinese), so no conversation a person had reaches this.
+CONVERSATION_CAP: Final = 100_000_000
 STALE_TEMP: Final = 10.0  # seconds after which an unheld temp file is a killed save's leftover, not one under way
 # How version 1 told a user message carrying code output (--no-tools) from a task: read once, when migrating.
 _V1_OUTPUT_HEADING: Final = "Output of block "
@@ -82,6 +86,8 @@ def from_json(text: str, source: Path) -> Conversation:
     """A conversation from its stored form, checked, migrated and repaired; StorageError naming `source` and why."""
     try:
         return _repaired(_conversation(json.loads(text)))
+    except RecursionError as exc:  # Python's parser gives up on arrays or objects some thousands deep
+        raise StorageError(f"cannot read {source}: its JSON is nested too deeply") from exc
     except ValueError as exc:
         raise StorageError(f"cannot read {source}: it is not JSON ({exc})") from exc
     except StorageError as exc:
@@ -89,12 +95,13 @@ def from_json(text: str, source: Path) -> Conversation:
 
 
 def read(path: Path) -> Conversation:
-    """The conversation in the file at `path` (the id inside it as written); StorageError when it cannot be read."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return from_json(text, path)
+    """The conversation in the file at `path` (the id inside it as written); StorageError when it is not one.
+
+    FileRefused when `path` is not a regular file (a FIFO, a device, a folder), is over CONVERSATION_CAP, or cannot
+    be opened: checked on the open file, so a file swapped after any check by name is refused all the same.
+    """
+    data = read_regular(path, limit=CONVERSATION_CAP)
+    return from_json(data.decode("utf-8", errors="replace"), path)
 
 
 def write(conversation: Conversation, path: Path) -> None:
@@ -135,9 +142,10 @@ class ConversationStore:
         write(conversation, self._path(conversation.id))
 
     def load(self, conversation_id: str) -> Conversation:
-        """The conversation in the file named for this id; StorageError if there is none or it cannot be read."""
+        """The conversation in the file named for this id; StorageError if there is none or it is not one,
+        FileRefused if it is not a regular file or is too large."""
         path = self._path(conversation_id)
-        if not path.is_file():
+        if not os.path.lexists(path):
             raise NoSuchConversation(f"no conversation {conversation_id!r} in {self.folder}")
         return replace(read(path), id=conversation_id)  # the file's name, so saves go back to this file
 
@@ -215,7 +223,7 @@ class ConversationStore:
         updated = datetime.fromtimestamp(stat.st_mtime).astimezone()
         try:
             messages = self.load(path.stem).messages
-        except StorageError:
+        except (StorageError, FileRefused):
             return Summary(path.stem, updated, "", 0, stat.st_size, readable=False)
         first = next((m.content.strip() for m in messages if m.is_task), "")
         return Summary(path.stem, updated, first.split("\n", 1)[0], len(messages), stat.st_size)

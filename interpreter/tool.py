@@ -26,6 +26,9 @@ _NAME_ROOM = 64  # characters kept of a member's name or the language: no longer
 _STRINGS = json.JSONDecoder(strict=False)  # a draft is only shown: a raw newline in it need not stop the screen
 
 
+_AGAIN = 'call execute again with {"language": ..., "code": ...}.'
+
+
 class BadCall(ValueError):
     """A tool call the model got wrong; the message is sent back to the model so it can correct itself."""
 
@@ -56,10 +59,9 @@ def parse(call: ToolCall) -> CodeCell:
     try:
         arguments = json.loads(call.arguments or "{}")
     except json.JSONDecodeError as exc:
-        raise BadCall(
-            f"error: the arguments were not valid JSON ({exc.msg} at character {exc.pos}); "
-            'call execute again with {"language": ..., "code": ...}.'
-        ) from exc
+        raise BadCall(f"error: the arguments were not valid JSON ({exc.msg} at character {exc.pos}); {_AGAIN}") from exc
+    except RecursionError as exc:  # Python's parser gives up on arrays or objects some thousands deep
+        raise BadCall(f"error: the arguments were not valid JSON (nested too deeply); {_AGAIN}") from exc
     if not isinstance(arguments, dict):
         raise BadCall('error: the arguments must be a JSON object {"language": ..., "code": ...}.')
     language, code = arguments.get("language"), arguments.get("code")

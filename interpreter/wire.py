@@ -107,7 +107,7 @@ def _object_arguments(arguments: str) -> str:
     try:
         if isinstance(json.loads(arguments), dict):
             return arguments
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply for Python's parser
         pass
     return json.dumps({"unparsed_arguments": arguments})
 

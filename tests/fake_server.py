@@ -509,6 +509,75 @@ class BrokenStream:
             exchange.sleep(self.stall)
 
 
+# ---- hostile streams (each an attack, or a real server's fault pushed to its end) ---------------------
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    """`reply`'s first `after` chunks, one event sent as the given bytes (not UTF-8, say), then the rest.
+
+    Imitates a server that cuts a multi-byte character between two tokens and sends each half as it is (llama.cpp
+    servers have streamed such halves), or an attacker's byte.
+    """
+
+    reply: Reply
+    after: int
+    data: bytes
+
+    def answer(self, exchange: Exchange) -> None:
+        """Send the first chunks, the raw event, the rest and [DONE]."""
+        events = self.reply.events(exchange.request)
+        exchange.start_stream(headers=self.reply.headers)
+        for event in events[: self.after]:
+            exchange.send_event(event)
+        exchange.write(b"data: " + self.data + b"\n\n")
+        for event in events[self.after :]:
+            exchange.send_event(event)
+        exchange.finish()
+
+
+@dataclass(frozen=True)
+class CommentsOnly:
+    """A 200 stream that sends only `: keep-alive` comments, one every `every` seconds, until the client leaves.
+
+    OpenRouter sends `: OPENROUTER PROCESSING` comments while a request waits for a model; one that never ends is
+    an attack (each comment comes well within the client's read timeout). `most` comments at most, so no test hangs.
+    """
+
+    every: float
+    most: int = 100_000
+
+    def answer(self, exchange: Exchange) -> None:
+        """Send comments until the client hangs up (a write fails), or `most` were sent."""
+        exchange.start_stream()
+        for _ in range(self.most):
+            exchange.send_raw(": keep-alive\n\n")
+            exchange.sleep(self.every)
+        exchange.finish()
+
+
+@dataclass(frozen=True)
+class EndlessReply:
+    """A text reply that never ends: chunks of `piece` characters until the client hangs up (`most` at most).
+
+    A model caught in a repetition loop writes until max_tokens; with no max_tokens, or from an attacker, it goes on.
+    """
+
+    piece: int = 65_536
+    most: int = 100_000
+
+    def answer(self, exchange: Exchange) -> None:
+        """Send text chunks until a write fails, or `most` were sent."""
+        envelope = _envelope(exchange.request, "chat.completion.chunk")
+        text = ("all work and no play " * (self.piece // 21 + 1))[: self.piece]
+        chunk = {**envelope, "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+        exchange.start_stream()
+        event = json.dumps(chunk)
+        for _ in range(self.most):
+            exchange.send_event(event)
+        exchange.finish()
+
+
 _A = TypeVar("_A", bound=Answer)
 
 _SERVER_ERRORS: Mapping[int, tuple[str, str]] = {

@@ -273,6 +273,7 @@ def test_save_as_markdown_writes_a_transcript(rig: Rig, tmp_path: Path) -> None:
         ("%save /nonexistent-dir/x.json", "cannot write /nonexistent-dir/x.json: No such file or directory"),
         ("%load", "usage: %load FILE"),
         ("%load /nonexistent.json", "cannot read /nonexistent.json: No such file or directory"),
+        ("%load /dev/zero", "cannot read /dev/zero: it is a character device, not a regular file"),
     ],
 )
 def test_file_problems_are_one_line(rig: Rig, line: str, problem: str) -> None:
@@ -290,6 +291,7 @@ def test_file_problems_are_one_line(rig: Rig, line: str, problem: str) -> None:
         ("[1, 2]", "bad.json: the file is not a JSON object"),
         ('{"version": 2, "messages": [{"role": "wizard", "content": "hi"}]}', "message 1 has an unknown role 'wizard'"),
         ('{"version": 2, "messages": [{"role": "user", "content": 7}]}', "message 1 has a 'content' that is not text"),
+        ('{"version": 2, "messages": ' + "[" * 100_000, "bad.json: its JSON is nested too deeply"),
     ],
 )
 def test_a_file_that_is_not_a_conversation_is_one_line_and_nothing_changes(

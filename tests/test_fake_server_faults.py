@@ -17,9 +17,12 @@ import openai
 import pytest
 from fake_server import (
     FALLBACK_TEXT,
+    CommentsOnly,
+    EndlessReply,
     FakeServer,
     Fault,
     RateLimit,
+    RawEvent,
     Reply,
     StatusFault,
     closed_port,
@@ -544,3 +547,40 @@ def test_a_none_header_value_removes_a_server_default(server: FakeServer, client
     assert "x-ratelimit-reset-tokens" not in response.headers
     assert response.headers["x-extra"] == "1"
     assert response.headers["x-ratelimit-reset-requests"] == "120ms"
+
+
+# ---- hostile streams ----------------------------------------------------------------------------------
+
+
+def test_a_raw_event_reaches_the_sdk_as_bytes_that_are_not_utf8(server: FakeServer, client: openai.OpenAI) -> None:
+    server.enqueue(RawEvent(WORDS, after=2, data=b'{"choices": [{"index": 0, "delta": {"content": "\xff"}}]}'))
+
+    with pytest.raises(UnicodeDecodeError):  # observed: the SDK's own decoder is strict, and wraps nothing
+        list(create(client, stream=True))
+
+
+def test_comments_only_sends_nothing_else_until_the_client_leaves(server: FakeServer) -> None:
+    server.enqueue(CommentsOnly(every=0.0, most=50))
+
+    body = raw_stream_body(server.port)
+
+    assert body == ": keep-alive\n\n" * 50
+
+
+def test_a_comments_only_stream_gives_the_sdk_no_chunk(server: FakeServer, client: openai.OpenAI) -> None:
+    server.enqueue(CommentsOnly(every=0.0, most=50))
+
+    assert list(create(client, stream=True)) == []  # comments are skipped: the caller never gets control
+
+
+def test_an_endless_reply_streams_text_until_the_client_leaves(server: FakeServer, client: openai.OpenAI) -> None:
+    server.enqueue(EndlessReply(piece=1_000))
+
+    stream = create(client, stream=True)
+    texts = [chunk.choices[0].delta.content for chunk, _ in zip(stream, range(20), strict=False)]
+    stream.close()
+
+    assert [len(text) for text in texts] == [1_000] * 20
+    assert texts[0].startswith("all work and no play all work")
+    server.enqueue(Reply.text("next"))
+    assert text_of(list(create(client, stream=True))) == "next"  # the server went on to the next request

@@ -6,11 +6,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from fake_server import Answer, FakeServer, Fault, RecordedRequest, ScriptedCall, openai_error, prompt_tokens
+from fake_server import (
+    Answer,
+    CommentsOnly,
+    FakeServer,
+    Fault,
+    RawEvent,
+    RecordedRequest,
+    ScriptedCall,
+    openai_error,
+    prompt_tokens,
+)
 from fake_server import Reply as Scripted
 from flavours import DEEPSEEK, FLAVOURS, GEMINI, GROQ, MISTRAL, SIGNATURE, THINKERS, Flavour, Frames, Turn, data, script
 
-from interpreter.errors import ApiConnectionError, ApiStatusError
+from interpreter.errors import ApiConnectionError, ApiResponseError, ApiStatusError, ApiTimeoutError
 from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Reply, TextDelta, Thinking, ToolCall, ToolCallDraft, Usage
 
@@ -222,3 +232,35 @@ def test_a_call_made_elsewhere_goes_without_its_extras_under_an_id_mistral_takes
     model = OpenAIChatModel(model="m", api_base=server.url, api_key="x")
     reply = reply_of(list(model.stream([Message("user", "hi"), made_elsewhere, answer], [])))
     assert reply.message.content == "fine"  # Mistral refuses foreign fields and ids (tests/flavours.py)
+
+
+class Ticking:
+    """A clock that moves `step` seconds each time it is read: each chunk of a stream comes that long after the last."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_a_stream_of_comments_only_times_out_after_ten_idle_timeouts(server: FakeServer) -> None:
+    server.enqueue(CommentsOnly(every=0.01, most=500))  # would end, unfinished, after 500 comments
+    model = OpenAIChatModel(model="m", api_base=server.url, api_key="x", idle_timeout=5.0, clock=Ticking(30.0))
+    with pytest.raises(ApiTimeoutError, match=r"sent no reply for 60s, only keep-alive comments"):
+        ask(model)
+
+
+def test_comments_between_events_keep_a_slow_stream_alive(server: FakeServer) -> None:
+    frames = [chunk({"content": "word "}) if n % 10 == 0 else ": keep-alive\n\n" for n in range(300)]
+    server.responder = raw([*frames, chunk({"content": "end"}, "stop"), "data: [DONE]\n\n"])
+    model = OpenAIChatModel(model="m", api_base=server.url, api_key="x", idle_timeout=5.0, clock=Ticking(1.0))
+    assert reply_of(ask(model)).message.content == "word " * 30 + "end"  # 300 s in all, never 50 s without an event
+
+
+def test_a_chunk_nested_too_deeply_is_a_broken_reply_not_a_crash(server: FakeServer) -> None:
+    server.enqueue(RawEvent(Scripted.text("fine"), after=1, data=b"[" * 100_000 + b"]" * 100_000))
+    with pytest.raises(ApiResponseError, match=r"not valid JSON \(nested too deeply\)"):
+        ask(OpenAIChatModel(model="m", api_base=server.url, api_key="x"))

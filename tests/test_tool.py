@@ -9,6 +9,7 @@ from fake_server import FakeServer, Fault, Reply
 from fakes import FakeClock
 
 from interpreter import fences, tool
+from interpreter.assembly import REPLY_CAP
 from interpreter.llm import OpenAIChatModel
 from interpreter.messages import CodeCell, CodeDraft, Message, ToolCall, ToolCallDraft
 from interpreter.resilience.model import ResilientModel
@@ -23,6 +24,7 @@ def test_a_well_formed_call_becomes_a_cell() -> None:
     ("name", "arguments", "problem"),
     [
         ("execute", '{"language": "python", "code": ', "not valid JSON"),
+        ("execute", "[" * 100_000 + "]" * 100_000, r"not valid JSON \(nested too deeply\); call execute again"),
         ("execute", "[1, 2]", "must be a JSON object"),
         ("execute", '{"language": "python"}', "needs two strings"),
         ("run_code", '{"language": "python", "code": "1"}', "no tool named 'run_code'"),
@@ -52,6 +54,18 @@ def test_fenced_blocks_tagged_with_a_language_are_code_the_rest_is_prose() -> No
 
 def test_an_unclosed_fence_is_not_run() -> None:
     assert fences.code_cells("```python\nprint(1)\n", lambda name: True) == []
+
+
+def test_a_reply_at_the_cap_of_unclosed_fences_then_one_block_is_read_whole() -> None:
+    # A regex retried from each of these 170,000 unclosed fences took about an hour (quadratic); this finishes at
+    # all within the test's timeout only when reading is linear.
+    text = "```python\nx\n" * (REPLY_CAP // 12) + "~~~bash\necho done\n~~~\n"
+    assert fences.code_cells(text, lambda name: True) == [CodeCell("bash", "echo done")]
+
+
+def test_a_longer_fence_is_closed_only_by_the_same_fence() -> None:
+    text = "~~~~python\nprint(1)\n~~~\nprint(2)\n~~~~\n"
+    assert fences.code_cells(text, lambda name: True) == [CodeCell("python", "print(1)\n~~~\nprint(2)")]
 
 
 # ---- a call still being written -------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from interpreter.errors import ConfigError, InterpreterError, NoSuchConversation, StorageError
+from interpreter.errors import ConfigError, FileRefused, InterpreterError, NoSuchConversation, StorageError
 
 EXIT_USAGE = 2
 
@@ -33,8 +33,10 @@ def guarded(
 
 
 def exit_code(error: InterpreterError, *, resuming: bool) -> int:
-    """2 for what the person can fix in the command or the settings (a conversation to resume too), 1 for the rest."""
-    usage = isinstance(error, ConfigError | NoSuchConversation) or (resuming and isinstance(error, StorageError))
+    """2 for what the person can fix in the command or the settings (a conversation to resume, a file that is not one
+    to read), 1 for the rest."""
+    fixable = ConfigError | NoSuchConversation | FileRefused
+    usage = isinstance(error, fixable) or (resuming and isinstance(error, StorageError))
     return EXIT_USAGE if usage else 1
 
 
