@@ -42,7 +42,7 @@ class Keeper:
         self._aside = aside
         self._spares = spares or Path(tempfile.gettempdir())
         self._away: dict[str, Path | None] = {}  # conversation id -> its spare file, or _MEMORY, while not home
-        self._said = False  # whether a line about the home failing was said
+        self._held: list[str] = []  # lines given to `aside` since the last save
 
     def save(self, conversation: Conversation) -> None:
         """Save the conversation in the home, else in its spare file, else nowhere; ConversationInUse if it is open
@@ -51,21 +51,30 @@ class Keeper:
             self._store.save(conversation)
         except HomeNotWritable as exc:
             self._keep_away(conversation, exc)
-            return
-        if conversation.id in self._away:
-            self._back_home(conversation.id)
+        else:
+            if conversation.id in self._away:
+                self._back_home(conversation.id)
+        self._tell_held()
 
     def aside(self, line: str) -> None:
-        """A line about another writer into the home (the log, the history, the budget): shown unless a line about
-        the home failing was shown already, since it would only repeat the cause; then only with --verbose."""
-        (self._aside if self._said else self._say)(line)
-        self._said = True
+        """A line about another writer into the home failing (the log, the history, the budget), held until the
+        next save shows whether the whole home fails: then the line about the conversation says it all, and this one
+        is shown only with --verbose; else it is shown."""
+        self._held.append(line)
 
     def close(self) -> None:
-        """At the end of the session: say which conversations never reached a disk, and are lost."""
+        """At the end of the session: the lines still held, and which conversations never reached a disk (lost)."""
+        self._tell_held()
         for conversation_id, where in self._away.items():
             if where is _MEMORY:
                 self._say(f"conversation {conversation_id} was not saved: {self._store.folder} cannot be written")
+
+    def _tell_held(self) -> None:
+        """Show the lines held by `aside`: only with --verbose while the home fails (that was said), else plainly."""
+        tell = self._aside if self._away else self._say
+        lines, self._held = self._held, []
+        for line in lines:
+            tell(line)
 
     def _keep_away(self, conversation: Conversation, problem: HomeNotWritable) -> None:
         """Write the conversation to its spare file, or keep it in memory; a line when that changes where it is."""
@@ -79,7 +88,6 @@ class Keeper:
             line = f"{problem}, nor in {self._spares} ({reason(exc)}): it is kept in memory only until it can be"
         self._away[conversation.id] = where
         if first or where != before:
-            self._said = True
             self._say(line)
 
     def _write_spare(self, conversation: Conversation) -> Path:
