@@ -5,6 +5,10 @@ directory instead, named in one line; the first save that reaches the home again
 spare. Where the temp directory cannot be written either, the conversation is kept in memory only, the line says so,
 and so does the end of the session if it never reached a disk. A save failing midway leaves the file it would have
 replaced as it was (`locks.write_atomically`).
+
+The other writers into the home (the log, the prompt history, the shared budget's file) hand their one line to the
+Keeper, which holds it until the next save: when the home as a whole fails, the line about the conversation says it
+all and theirs is shown only with --verbose; so a full home is one line, whichever writer meets it first.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ _MEMORY = None  # where a conversation is when no disk took its latest save
 class Keeper:
     """Saves conversations in the home, or in a spare file while it cannot be written; says each change once.
 
-    `say` shows a line; `aside` a line only with --verbose. `spares` is where spare files go (the temp directory).
+    `say` shows a line; `verbose` a line only with --verbose. `spares` is where spare files go (the temp directory).
     """
 
     def __init__(
@@ -34,12 +38,12 @@ class Keeper:
         store: ConversationStore,
         *,
         say: Callable[[str], None],
-        aside: Callable[[str], None],
+        verbose: Callable[[str], None],
         spares: Path | None = None,
     ) -> None:
         self._store = store
         self._say = say
-        self._aside = aside
+        self._verbose = verbose
         self._spares = spares or Path(tempfile.gettempdir())
         self._away: dict[str, Path | None] = {}  # conversation id -> its spare file, or _MEMORY, while not home
         self._held: list[str] = []  # lines given to `aside` since the last save
@@ -71,10 +75,9 @@ class Keeper:
 
     def _tell_held(self) -> None:
         """Show the lines held by `aside`: only with --verbose while the home fails (that was said), else plainly."""
-        tell = self._aside if self._away else self._say
-        lines, self._held = self._held, []
-        for line in lines:
-            tell(line)
+        tell = self._verbose if self._away else self._say
+        while self._held:  # popped one by one: the log may add a line from another thread meanwhile
+            tell(self._held.pop(0))
 
     def _keep_away(self, conversation: Conversation, problem: HomeNotWritable) -> None:
         """Write the conversation to its spare file, or keep it in memory; a line when that changes where it is."""

@@ -50,7 +50,7 @@ def start(settings: Settings, *, task: str | None, resume: str | None, copy: boo
 def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: str | None, copy: bool) -> int:
     """Build the session and run it, drawing on `renderer`; returns the exit status."""
     store = ConversationStore(settings.home / CONVERSATIONS)
-    keeper = Keeper(store, say=renderer.info, aside=renderer.log)  # what a home that fails mid-session says
+    keeper = Keeper(store, say=renderer.info, verbose=renderer.log)  # what a home that fails mid-session says
     home = _home(settings.home, renderer, say=keeper.aside)  # None when it cannot be written: nothing is kept
     if settings.key_warning:  # after the log is set up: it goes there too
         logging.getLogger(diagnostics.LOGGER_NAME).warning(settings.key_warning)

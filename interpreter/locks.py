@@ -82,5 +82,6 @@ def write_atomically(path: Path, text: str) -> None:
             os.fsync(file.fileno())
             os.replace(temp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder locked meanwhile: a sweep removes it later
+            Path(temp).unlink(missing_ok=True)
         raise

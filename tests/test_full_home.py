@@ -274,7 +274,7 @@ def lines() -> Lines:
 
 
 def keeper_on(store: ConversationStore, lines: Lines, spares: Path) -> Keeper:
-    return Keeper(store, say=lines.said.append, aside=lines.verbose.append, spares=spares)
+    return Keeper(store, say=lines.said.append, verbose=lines.verbose.append, spares=spares)
 
 
 def test_the_keeper_says_once_where_the_conversation_went_and_once_that_it_came_back(
