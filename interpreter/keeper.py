@@ -71,7 +71,9 @@ class Keeper:
         self._tell_held()
         for conversation_id, where in self._away.items():
             if where is _MEMORY:
-                self._say(f"conversation {conversation_id} was not saved: {self._store.folder} cannot be written")
+                self._say(
+                    f"conversation {conversation_id} was not saved in full: {self._store.folder} cannot be written"
+                )
 
     def _tell_held(self) -> None:
         """Show the lines held by `aside`: only with --verbose while the home fails (that was said), else plainly."""

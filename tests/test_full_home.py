@@ -114,7 +114,7 @@ def test_a_temp_directory_full_too_keeps_it_in_memory_and_says_at_exit_it_was_no
         f"cannot save the conversation in {folder} (no space left on device), nor in {temp} "
         "(no space left on device): it is kept in memory only until it can be"
     )
-    lost = f"conversation {home_file.stem} was not saved: {folder} cannot be written"
+    lost = f"conversation {home_file.stem} was not saved in full: {folder} cannot be written"
     assert lines_with(out, "cannot ") == [kept_in_memory, lost]
     assert not [problem for problem in PROBLEMS if problem in out]
     assert spare_files(temp) == []  # no empty spare file left behind
@@ -239,7 +239,8 @@ def test_chmod_000_on_the_home_mid_session_keeps_the_cell_result_in_a_spare_file
     # The next session, the home still locked: one line saying which file it cannot read, and no traceback.
     refused = session(server, "hello")
     assert refused.returncode == 2
-    assert refused.stderr == f"interpreter: cannot read the settings file {home / 'config.toml'}: Permission denied\n"
+    [line] = refused.stderr.splitlines()
+    assert line.startswith(f"interpreter: cannot read the settings file {home / 'config.toml'}")
 
     home.chmod(0o700)  # the person unlocks it, and goes on with what the spare file holds
     loaded = session(server, f"%load {spare}")
@@ -347,7 +348,7 @@ def test_with_no_usable_temp_directory_it_is_kept_in_memory_and_the_end_says_it_
     assert lines.said == [
         f"cannot save the conversation in {store.folder} (no space left on device), nor in {not_a_folder} "
         "(not a directory): it is kept in memory only until it can be",
-        f"conversation {conversation.id} was not saved: {store.folder} cannot be written",
+        f"conversation {conversation.id} was not saved in full: {store.folder} cannot be written",
     ]
 
 
