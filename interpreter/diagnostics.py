@@ -50,6 +50,7 @@ class _PrivateRotatingFile(RotatingFileHandler):
         return open(private_file(Path(self.baseFilename)), "a", encoding=self.encoding, errors=self.errors)
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Write the record, unless the file has failed once: then the log goes on without it."""
         if not self._broken:
             super().emit(record)
 
