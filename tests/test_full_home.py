@@ -24,9 +24,10 @@ from small_disk import FILL_CELL, FILLER, PAGE, fill, tmpfs
 from terminal import Terminal
 
 from interpreter import diagnostics, storage
-from interpreter.errors import HomeNotWritable
+from interpreter.errors import BudgetStoreUnavailable, HomeNotWritable
 from interpreter.locks import holder, lock
 from interpreter.messages import Message
+from interpreter.resilience.shared.sqlite import SqliteStore
 from interpreter.storage import Conversation, ConversationStore
 
 PROBLEMS = ("Traceback", "Logging error", "internal error")  # what a user must never see
@@ -315,3 +316,18 @@ def test_a_log_call_with_a_bug_still_gets_loggings_own_report(
         diagnostics.configure()
     assert said == []
     assert "--- Logging error ---" in capsys.readouterr().err  # a programming error, not the disk's: logging says it
+
+
+def test_the_shared_budget_on_a_full_disk_is_one_clear_error_the_session_falls_back_on(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "disk") as disk:
+        store = SqliteStore(disk / "budget.sqlite3")
+        store.reserve("key", "one session", 100)  # the file and its write-ahead log exist, with room of their own
+        fill(disk)
+        with pytest.raises(BudgetStoreUnavailable) as failure:
+            for number in range(200):  # ledgers of new budgets, until the file needs a page the disk has not got
+                store.reserve(f"key {number} {'x' * PAGE}", "one session", 100)
+        store.close()
+    assert (
+        str(failure.value)
+        == f"the shared budget file {disk / 'budget.sqlite3'} cannot be used: database or disk is full"
+    )
