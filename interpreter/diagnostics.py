@@ -6,8 +6,10 @@ stderr. Never log the API key: nothing here receives it, and headers are filtere
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import sys
 from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -35,11 +37,33 @@ class _Echo(logging.Handler):
 
 
 class _PrivateRotatingFile(RotatingFileHandler):
-    """A rotated log file only its owner can read: each file, the first and those after a rollover, is 0600."""
+    """A rotated log file only its owner can read (each file, the first and those after a rollover, is 0600); one
+    that stops taking writes (a full disk) says so once through `say`, then is left alone."""
+
+    def __init__(self, path: Path, *, say: Callable[[str], None]) -> None:
+        super().__init__(path, maxBytes=_MAX_BYTES, backupCount=_BACKUPS)
+        self._say = say
+        self._broken = False
 
     def _open(self) -> io.TextIOWrapper:
         # logging opens with the umask's mode (0644, readable by every local user): open it ourselves instead.
         return open(private_file(Path(self.baseFilename)), "a", encoding=self.encoding, errors=self.errors)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the record, unless the file has failed once: then the log goes on without it."""
+        if not self._broken:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        # logging's own handleError prints "--- Logging error ---" and a traceback on stderr, at every record.
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):  # not the disk: a bug in a log call, worth logging's full report
+            super().handleError(record)
+            return
+        self._broken = True
+        with contextlib.suppress(OSError):  # flushing what is left fails the same way
+            self.close()
+        self._say(f"cannot write the log {self.baseFilename} ({reason(error)}): going on without it")
 
 
 def configure(*, echo: Callable[[str], None] | None = None) -> logging.Logger:
@@ -57,11 +81,13 @@ def configure(*, echo: Callable[[str], None] | None = None) -> logging.Logger:
     return logger
 
 
-def log_to_file(folder: Path) -> None:
-    """Also write the log to `folder/interpreter.log` (rotated; 0600 in a 0700 folder); HomeNotWritable if it cannot."""
+def log_to_file(folder: Path, *, say: Callable[[str], None]) -> None:
+    """Also write the log to `folder/interpreter.log` (rotated; 0600 in a 0700 folder); HomeNotWritable if it cannot.
+
+    If the file stops taking writes later, `say` gets one line, and the log goes on without it."""
     path = folder / "interpreter.log"
     try:
-        to_file = _PrivateRotatingFile(private_folder(folder) / path.name, maxBytes=_MAX_BYTES, backupCount=_BACKUPS)
+        to_file = _PrivateRotatingFile(private_folder(folder) / path.name, say=say)
     except OSError as exc:
         raise HomeNotWritable(f"cannot write the log {path} ({reason(exc)}): going on without it") from exc
     to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

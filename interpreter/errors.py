@@ -21,7 +21,7 @@
     ├── StorageError                  a conversation could not be read or written
     │   ├── NoSuchConversation        no conversation has the id given
     │   ├── ConversationInUse         another session has the conversation open
-    │   └── HomeNotWritable           the home or the log in it cannot be written (the session goes on)
+    │   └── HomeNotWritable           the home, or a file in it, cannot be written (the session goes on)
     ├── BudgetStoreUnavailable        the shared rate-limit store cannot be used (the session limits itself alone)
     ├── EditorFailed                  $EDITOR could not be started or failed (the question is asked again)
     ├── FileRefused                   a file the tool was pointed at is not a regular file, or too large, or unreadable
@@ -191,7 +191,8 @@ class ConversationInUse(StorageError):
 
 
 class HomeNotWritable(StorageError):
-    """Raised when the home directory or the log in it cannot be written; a session goes on without keeping them."""
+    """Raised when the home directory, the log or a conversation in it cannot be written (full, or denied); a session
+    goes on, keeping the conversation elsewhere when it can (`keeper.py`)."""
 
 
 class BudgetStoreUnavailable(InterpreterError):

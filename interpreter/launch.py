@@ -16,6 +16,7 @@ from interpreter.errors import ConfigError, ConversationInUse, HomeNotWritable
 from interpreter.execution import Executor
 from interpreter.execution.figures import OUTPUTS, FigureShelf
 from interpreter.interrupts import CtrlC
+from interpreter.keeper import Keeper
 from interpreter.llm import ChatModel, OpenAIChatModel, warm_up
 from interpreter.prompt import Prompter
 from interpreter.repl import replay, run_interactive, run_task
@@ -25,6 +26,7 @@ from interpreter.resilience.limiter import Limiter, RateLimiter, TokenEstimator
 from interpreter.resilience.model import ResilientModel, log_transition
 from interpreter.resilience.policy import RetrySettings
 from interpreter.resilience.shared.budget import SharedLimiter
+from interpreter.resilience.shared.setting import SQLITE
 from interpreter.resilience.shared.store import budget_key, open_store
 from interpreter.session import CodeRunner, Confirm, Session
 from interpreter.storage import Conversation, ConversationStore
@@ -47,13 +49,14 @@ def start(settings: Settings, *, task: str | None, resume: str | None, copy: boo
 
 def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: str | None, copy: bool) -> int:
     """Build the session and run it, drawing on `renderer`; returns the exit status."""
-    home = _home(settings.home, renderer)  # None when it cannot be written: nothing is kept, as said once
+    store = ConversationStore(settings.home / CONVERSATIONS)
+    keeper = Keeper(store, say=renderer.info, verbose=renderer.log)  # what a home that fails mid-session says
+    home = _home(settings.home, renderer, say=keeper.aside)  # None when it cannot be written: nothing is kept
     if settings.key_warning:  # after the log is set up: it goes there too
         logging.getLogger(diagnostics.LOGGER_NAME).warning(settings.key_warning)
     history = home / "history" if home else None
-    prompter = Prompter(history, before_prompt=renderer.stop, say=renderer.info, completions=commands.names())
-    store = ConversationStore(settings.home / CONVERSATIONS)
-    save = store.save if home else _not_kept
+    prompter = Prompter(history, before_prompt=renderer.stop, say=keeper.aside, completions=commands.names())
+    save = keeper.save if home else _not_kept
     store.sweep()
     conversation = (
         Conversation.new(settings.model) if resume is None else _resume(store, resume, renderer, copy=copy, save=save)
@@ -67,7 +70,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         renderer.info("--json without -y: code is not run (each cell is declined); add -y to run it")
         ask = _no_answer
     estimator = TokenEstimator()  # shared: the context window's estimates learn from the usage the model sees
-    model = build_chain(settings, estimator, home=home, say=renderer.info)
+    model = build_chain(settings, estimator, home=home, say=renderer.info, about_home=keeper.aside)
     try:
         # The shelf reads the conversation going on when a cell has drawn a figure: by then the session exists.
         shelf = FigureShelf(home / OUTPUTS, lambda: session.conversation.id) if home else None
@@ -107,6 +110,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         if summary := model.summary():
             renderer.info(summary)
         warming.join()
+        keeper.close()
         store.release()
         model.close()
 
@@ -162,11 +166,18 @@ def build_adapter(settings: Settings) -> OpenAIChatModel:
 
 
 def build_chain(
-    settings: Settings, estimator: TokenEstimator, *, home: Path | None, say: Callable[[str], None]
+    settings: Settings,
+    estimator: TokenEstimator,
+    *,
+    home: Path | None,
+    say: Callable[[str], None],
+    about_home: Callable[[str], None] | None = None,
 ) -> FallbackModel:
-    """The model asked for, then each fallback model, each in the resilience layer; one circuit breaker per server."""
+    """The model asked for, then each fallback model, each in the resilience layer; one circuit breaker per server.
+
+    `say` shows a line about the shared budget; `about_home` one about its file under the home (default: `say`)."""
     breakers: dict[str, CircuitBreaker] = {}
-    limiter = partial(build_limiter, home=home, say=say)
+    limiter = partial(build_limiter, home=home, say=say, about_home=about_home or say)
     routes = [_route(settings, estimator, breakers, limiter)]
     for entry in settings.fallback_models:
         profile = entry.removeprefix(PROFILE_PREFIX) if entry.startswith(PROFILE_PREFIX) else None
@@ -175,9 +186,16 @@ def build_chain(
 
 
 def build_limiter(
-    settings: Settings, adapter: OpenAIChatModel, *, home: Path | None, say: Callable[[str], None]
+    settings: Settings,
+    adapter: OpenAIChatModel,
+    *,
+    home: Path | None,
+    say: Callable[[str], None],
+    about_home: Callable[[str], None],
 ) -> Limiter:
-    """The rate limiter: shared through the store the settings name, or this session's own (off; no `home`)."""
+    """The rate limiter: shared through the store the settings name, or this session's own (off; no `home`).
+
+    A store's failure is said by `say`; the SQLite file's by `about_home`, as it lives in the home."""
     store = open_store(settings.rate_limit_store, home)
     if store is None:
         return RateLimiter()
@@ -186,7 +204,8 @@ def build_limiter(
         # A budget belongs to the endpoint, the key and the model: read at each use, as %model changes the model.
         return budget_key(settings.api_base, settings.api_key, adapter.model)
 
-    return SharedLimiter(store, key, local=RateLimiter(), say=say)
+    tell = about_home if settings.rate_limit_store == SQLITE else say
+    return SharedLimiter(store, key, local=RateLimiter(), say=tell)
 
 
 def _route(
@@ -234,8 +253,10 @@ def _breaker(settings: Settings) -> CircuitBreaker:
     )
 
 
-def _home(path: Path, renderer: Renderer) -> Path | None:
-    """The home, ready to keep the conversation, history and log; None (said once) when nothing can be written there."""
+def _home(path: Path, renderer: Renderer, *, say: Callable[[str], None]) -> Path | None:
+    """The home, ready to keep the conversation, history and log; None (said once) when nothing can be written there.
+
+    `say` tells of the log file failing later."""
     diagnostics.configure(echo=renderer.log)
     try:
         home = writable_home(path)
@@ -243,7 +264,7 @@ def _home(path: Path, renderer: Renderer) -> Path | None:
         renderer.info(str(exc))
         return None
     try:
-        diagnostics.log_to_file(home / "logs")
+        diagnostics.log_to_file(home / "logs", say=say)
     except HomeNotWritable as exc:  # the session is kept all the same; only the API log is lost
         renderer.info(str(exc))
     return home

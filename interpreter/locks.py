@@ -7,6 +7,7 @@ written (so a sweep of leftovers can tell a save under way from a killed one), t
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import tempfile
@@ -29,10 +30,16 @@ def lock(path: Path) -> int | None:
             os.close(fd)
             return None
         if _is_file_at(fd, path):
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            _write_pid(fd)
             return fd
         os.close(fd)  # its holder removed it between our open and our lock: lock the file now at `path`
+
+
+def _write_pid(fd: int) -> None:
+    """Our PID into the lock file, for `holder`; on a full disk the lock holds all the same, its holder unnamed."""
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
 
 
 def _is_file_at(fd: int, path: Path) -> bool:
@@ -75,5 +82,6 @@ def write_atomically(path: Path, text: str) -> None:
             os.fsync(file.fileno())
             os.replace(temp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder locked meanwhile: a sweep removes it later
+            Path(temp).unlink(missing_ok=True)
         raise

@@ -119,7 +119,7 @@ class Prompter:
 
     def _task_history(self) -> History:
         """The history file, readable only by its owner; in memory (said once) when there is none or it is unusable."""
-        from prompt_toolkit.history import FileHistory, InMemoryHistory  # noqa: PLC0415 - with the session
+        from prompt_toolkit.history import InMemoryHistory  # noqa: PLC0415 - with the session
 
         if self._history is None:
             return InMemoryHistory()
@@ -128,7 +128,7 @@ class Prompter:
         except OSError as exc:
             self._say(f"cannot use the history file {self._history} ({reason(exc)}): going on without it")
             return InMemoryHistory()
-        return FileHistory(str(self._history))
+        return _kept_history(self._history, self._say)
 
     def _completer(self) -> Completer | None:
         """Completes the whole line typed so far against the command words (so only a line's first word)."""
@@ -137,6 +137,26 @@ class Prompter:
         from prompt_toolkit.completion import WordCompleter  # noqa: PLC0415 - with the session, on first use
 
         return WordCompleter(self._completions, sentence=True)
+
+
+def _kept_history(path: Path, say: Callable[[str], None]) -> History:
+    """The history file at `path`; one that stops taking writes (a full disk) says so once through `say`, and the
+    rest of the session's tasks stay in memory (prompt_toolkit adds each there before writing it)."""
+    from prompt_toolkit.history import FileHistory  # noqa: PLC0415 - with the session, on first use
+
+    class KeptHistory(FileHistory):
+        broken = False
+
+        def store_string(self, string: str) -> None:
+            if self.broken:
+                return
+            try:
+                super().store_string(string)
+            except OSError as exc:
+                self.broken = True
+                say(f"cannot write the history file {path} ({reason(exc)}): going on without it")
+
+    return KeptHistory(str(path))
 
 
 def _controlling_terminal() -> TextIO:

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, get_args
 
-from interpreter.errors import ConversationInUse, FileRefused, NoSuchConversation, StorageError
+from interpreter.directories import reason
+from interpreter.errors import ConversationInUse, FileRefused, HomeNotWritable, NoSuchConversation, StorageError
 from interpreter.locks import holder, is_held, lock, write_atomically
 from interpreter.messages import Kind, Message, Role, ToolCall, valid_text
 from interpreter.regular_files import read_regular
@@ -133,13 +134,15 @@ class ConversationStore:
         self._held: tuple[str, int | None] | None = None  # (id, lock fd) of the conversation this session writes
 
     def save(self, conversation: Conversation) -> None:
-        """Write the conversation to its file, holding its lock; ConversationInUse if another session holds it."""
+        """Write the conversation to its file, holding its lock; ConversationInUse if another session holds it,
+        HomeNotWritable (the file as it was left untouched) when the folder cannot be written: full, or denied."""
+        path = self._path(conversation.id)
         try:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.hold(conversation.id)
+            write_atomically(path, to_json(conversation))
         except OSError as exc:
-            raise StorageError(f"cannot save the conversation in {self.folder}: {exc.strerror}") from exc
-        self.hold(conversation.id)
-        write(conversation, self._path(conversation.id))
+            raise HomeNotWritable(f"cannot save the conversation in {self.folder} ({reason(exc)})") from exc
 
     def load(self, conversation_id: str) -> Conversation:
         """The conversation in the file named for this id; StorageError if there is none or it is not one,
