@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
-import shutil
 import stat
 import subprocess
-import sysconfig
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +18,7 @@ import pytest
 from fake_server import FakeServer, Reply
 from small_disk import FILL_CELL, FILLER, PAGE, fill, tmpfs
 from terminal import Terminal
+from users import User, everyone_command, made_user, open_folder
 
 from interpreter import diagnostics, storage
 from interpreter.errors import BudgetStoreUnavailable, HomeNotWritable
@@ -31,7 +28,6 @@ from interpreter.resilience.shared.sqlite import SqliteStore
 from interpreter.storage import Conversation, ConversationStore
 
 PROBLEMS = ("Traceback", "Logging error", "internal error")  # what a user must never see
-SYSTEM_PYTHON = Path("/usr/bin/python3.11")  # what a user without access to this venv's Python runs the tool on
 
 
 @pytest.fixture
@@ -173,56 +169,33 @@ def test_an_interactive_session_on_a_home_that_fills_then_frees_says_so_twice_an
 
 
 @pytest.fixture
-def stranger(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A user made for the test, and a folder of theirs (outside root's private temp directory); removed after."""
-    if os.geteuid() != 0:
-        pytest.skip("creating a user needs root")
-    if not SYSTEM_PYTHON.exists():
-        pytest.skip(f"{SYSTEM_PYTHON} is not installed: the user could not run the tool")
-    name = f"si-home-{os.getpid() % 100000}"
-    made = subprocess.run(["useradd", "--no-create-home", name], capture_output=True, text=True, check=False)
-    if made.returncode != 0:
-        pytest.skip(f"cannot create a user: {made.stderr.strip()}")
-    place = Path(tempfile.mkdtemp(prefix="si-home-"))
-    try:
-        place.chmod(0o755)
-        account = pwd.getpwnam(name)
-        own = place / "own"
-        own.mkdir()
-        os.chown(own, account.pw_uid, account.pw_gid)
-        yield name, own
-    finally:
-        subprocess.run(["chmod", "-R", "u+rwx", str(place)], check=False)
-        shutil.rmtree(place, ignore_errors=True)
-        subprocess.run(["userdel", name], capture_output=True, check=False)
+def stranger() -> Iterator[tuple[User, Path, list[str]]]:
+    """A user made for the test, a folder of theirs (outside root's private temp directory), and the tool they run."""
+    with made_user("si-home") as user, open_folder() as place:
+        own = user.folder(place / "own", 0o700)
+        try:
+            yield user, own, everyone_command(place)
+        finally:
+            subprocess.run(["chmod", "-R", "u+rwx", str(own)], check=False)  # a home left at 000 is removed too
 
 
-def as_user(name: str, own: Path) -> Callable[[FakeServer, str], subprocess.CompletedProcess[str]]:
-    """Run the installed tool as `name`: its Python lives under root's home, so the same package on the system
-    Python 3.11 (the console script the install made, with the venv's packages added)."""
-    script = own.parent / "interpreter"
-    packages = sysconfig.get_paths()["purelib"]
-    script.write_text(
-        f"#!{SYSTEM_PYTHON}\nimport site, sys\nsite.addsitedir({packages!r})\n"
-        "from interpreter.cli import main\nsys.exit(main())\n"
-    )
-    script.chmod(0o755)
-    env = ["PATH=/usr/local/bin:/usr/bin:/bin", f"HOME={own}", f"INTERPRETER_HOME={own / 'home'}", f"TMPDIR={own}"]
+def as_user(user: User, own: Path, command: list[str]) -> Callable[[FakeServer, str], subprocess.CompletedProcess[str]]:
+    """Run the installed tool as `user`, with a home and a temp directory of theirs."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(own), "INTERPRETER_HOME": str(own / "home")}
 
     def start(server: FakeServer, task: str) -> subprocess.CompletedProcess[str]:
-        argv = [str(script), "--api-base", server.url, "--api-key", "sk-test", "-y", "-c", task]
-        command = ["runuser", "-u", name, "--", "env", "-i", *env, *argv]
-        return subprocess.run(command, capture_output=True, text=True, cwd=own, timeout=60, check=False)
+        argv = [*command, "--api-base", server.url, "--api-key", "sk-test", "-y", "-c", task]
+        return user.run(argv, env={**env, "TMPDIR": str(own)}, cwd=own, timeout=60)
 
     return start
 
 
 def test_chmod_000_on_the_home_mid_session_keeps_the_cell_result_in_a_spare_file_a_later_session_loads(
-    stranger: tuple[str, Path], server: FakeServer
+    stranger: tuple[User, Path, list[str]], server: FakeServer
 ) -> None:
-    name, own = stranger
+    user, own, command = stranger
     home = own / "home"
-    session = as_user(name, own)
+    session = as_user(user, own, command)
     server.enqueue(Reply.tool_call("python", f"import os; os.chmod({str(home)!r}, 0); print('locked')"))
     server.enqueue(Reply.text("Locked it."))
 
