@@ -11,7 +11,9 @@ a cell prints 200 MB. Then, where cells can be sandboxed, the warm python and sh
 Executor's first cell with `--sandbox` against the same without it. Targets: a warm python round trip at most
 0.25x of the bare process; 1,000 prints within 1.5x of the bare subprocess; peak RSS under 100 MB; the sandbox
 within 1.1x. The predecessor took 33.5 s to show 100 flushed prints and
-had ~1 s of overhead per shell run.
+had ~1 s of overhead per shell run. Last, one 200 KB line against 200 lines of 1 KB, with the default output cap
+and with one that keeps it all: target 1.5x (before the output cap was made linear: 8.3x with the default cap,
+and 111 s against 0.5 s, 217x, with a 300,000-character cap).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ ROUND_TRIP = {
     "ruby": "puts 1",
     "r": "cat(1, '\\n')",
 }
+LONG_LINE = "print('x' * 200_000)"
+SHORT_LINES = "for _ in range(200):\n    print('x' * 1_000)"
 PRINTS = "import sys\nfor i in range(1000):\n    print(i, flush=True)"
 # Run in a child so that its peak RSS is the tool's alone: the program's modules, the Executor, a 200 MB cell.
 PEAK_RSS = """
@@ -104,6 +108,16 @@ def main() -> None:
     figures = f"{peak / 1e6:8.1f} MB   (before the cell: {before / 1e6:.1f} MB)"
     print(f"{'peak RSS, a cell prints 200 MB':<30} {figures}  (target < 100 MB: {verdict})")
     sandbox_cost(runs)
+    long_line(runs)
+
+
+def long_line(runs: int) -> None:
+    """One 200 KB line against 200 lines of 1 KB, warm, with the default output cap and a cap that keeps all."""
+    for cap in (12_000, 300_000):
+        with Executor(output_cap=cap) as executor:
+            short = median_seconds(partial(consume, executor, "python", SHORT_LINES), runs)
+            long = median_seconds(partial(consume, executor, "python", LONG_LINE), runs)
+        report(f"one 200 KB line, cap {cap:,}", long, "200 lines of 1 KB", short, 1.5, ms=True)
 
 
 def sandbox_cost(runs: int) -> None:
