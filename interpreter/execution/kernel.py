@@ -281,6 +281,8 @@ class Kernel:
         cell.outcome = (end, status)
         if end is not _End.COMPLETED:
             self._discard(cell.worker)
+        elif cell.stop is not None:  # the cell obeyed SIGINT; what it forked may not have, nor leave when told
+            cell.worker.process.end_group()
         self._release(cell)
 
     def _release(self, cell: _Cell) -> None:

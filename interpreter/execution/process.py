@@ -24,6 +24,8 @@ from interpreter.execution.supervisor import Proc
 
 # How long the supervisor may take, beyond the term wait, to kill the tree before we kill it and its worker.
 _SUPERVISOR_SLACK = 10.0
+# How many times end_group looks again for processes of the group, which it stops and kills each time.
+_END_ROUNDS = 20
 # How long the supervisor may take to start the worker and tell us its pid.
 _START_TIMEOUT = 30.0
 
@@ -113,6 +115,23 @@ class GroupProcess:
         # PermissionError: macOS answers EPERM for a group whose members are all zombies.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signum)
+
+    def end_group(self) -> None:
+        """SIGKILL every process of the worker's group but the worker itself, until none is left.
+
+        The group is stopped first, all at once: a process forking meanwhile has its child stopped too (Linux
+        delivers a group's signal to a fork under way), so none of them can start another while we look.
+        """
+        for _ in range(_END_ROUNDS):
+            self.signal(signal.SIGSTOP)
+            try:
+                others = [proc.pid for proc in supervisor.group_members(self.pid) if proc.pid != self.pid]
+                supervisor.kill_all(others)
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGCONT)
+            if not others:
+                return
 
     def descendants(self) -> list[Proc]:
         """The processes below the worker now, each with its group and session (empty without /proc)."""

@@ -119,6 +119,12 @@ def descendants(root: int, *, newer_than: int = 0) -> list[Proc]:
     return [proc for proc in found if proc.state != "Z"]
 
 
+def group_members(pgid: int) -> list[Proc]:
+    """The live processes of process group `pgid` (zombies left out)."""
+    found = (read_proc(pid) for pid in pids())
+    return [proc for proc in found if proc is not None and proc.pgid == pgid and proc.state != "Z"]
+
+
 def command_line(pid: int) -> str:
     """The process's arguments joined by spaces ("" when unreadable)."""
     try:
