@@ -6,6 +6,7 @@ whose output reaches the model in the next request.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -116,3 +117,18 @@ def test_a_forked_child_hit_by_the_timeout_never_prints_into_the_next_cell(run_c
     assert second == "second False\n", second
     assert third == "third\n"
     assert result.stdout.count("CHILD LATE") == 1  # in the code shown, never as output
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_a_javascript_cell_closing_fds_1_and_2_ends_and_the_next_one_prints(run_cli: Run, server: FakeServer) -> None:
+    server.enqueue(
+        Reply.tool_call("javascript", "const fs = require('fs'); fs.closeSync(1); fs.closeSync(2)"),
+        Reply.tool_call("javascript", "console.log('next'); console.error('and its errors')"),
+        Reply.text("done"),
+    )
+    result = run_cli("-c", "close", "-y", "--timeout", "30", timeout=120)
+    assert result.returncode == 0, result.stderr
+    closing, following = tool_outputs(server)
+    assert "[this cell replaced or closed fd 1, fd 2; restored for the next cell]" in closing
+    assert "timed out" not in closing
+    assert following.startswith("next\nand its errors\n"), following
