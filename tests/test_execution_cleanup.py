@@ -154,6 +154,26 @@ def test_a_cell_that_keeps_forking_until_its_timeout_is_ended() -> None:
     assert_nothing_left(executor.tag)
 
 
+def test_a_timeout_ends_the_cells_group_and_keeps_what_left_it_with_setsid() -> None:
+    code = (
+        "import signal, subprocess, time\n"
+        "ignore = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "grouped = subprocess.Popen(['sleep', '1000'], preexec_fn=ignore)\n"
+        "detached = subprocess.Popen(['sleep', '1001'], start_new_session=True)\n"
+        "time.sleep(60)"
+    )
+    with Executor(grace=5.0) as executor:
+        _, result = run(executor, "python", code, timeout=1)
+        assert result.output.startswith("Traceback")  # the cell obeyed SIGINT: its worker and state are kept
+        assert "[timed out after 1 s and was interrupted]\n[still running: PID " in result.output
+        assert "(sleep 1001; detached with setsid)" in result.output
+        assert "sleep 1000" not in result.output  # it ignored SIGINT, yet went with the cell's group
+        _, after = run(executor, "python", "print(grouped.poll(), detached.poll())")
+        assert after.output == "-9 None\n"
+        assert not after.restarted
+    assert_nothing_left(executor.tag)
+
+
 def test_a_cell_that_ignores_sigint_and_sigterm_is_killed_with_its_children() -> None:
     code = (
         "import signal, subprocess\n"
