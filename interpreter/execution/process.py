@@ -1,9 +1,10 @@
 """GroupProcess: a worker in a process group of its own under a supervisor, and the one place such processes end.
 
 The supervisor (supervisor.py) is our child, in a new session; the worker is its child, leading its own process
-group in that session. Signals for the running code go straight to the worker's group. Ending the worker means
-closing the supervisor's lifeline: the supervisor then ends the worker's whole tree, orphans and detached
-daemons included, and exits. Should this process die, even by SIGKILL, the lifeline closes all the same.
+group in that session. Signals for the running code go straight to the worker's group, and what a stopped cell
+left in that group can be ended without the worker (`end_group`). Ending the worker means closing the
+supervisor's lifeline: the supervisor then ends the worker's whole tree, orphans and detached daemons included,
+and exits. Should this process die, even by SIGKILL, the lifeline closes all the same.
 """
 
 from __future__ import annotations
