@@ -128,9 +128,8 @@ class GroupProcess:
             try:
                 others = [proc.pid for proc in supervisor.group_members(self.pid) if proc.pid != self.pid]
                 supervisor.kill_all(others)
-            finally:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.pid, signal.SIGCONT)
+            finally:  # the worker, and where /proc cannot show the others (not Linux), them too, as they were
+                self.signal(signal.SIGCONT)
             if not others:
                 return
 
