@@ -28,7 +28,18 @@ process.on('uncaughtException', (error) => quietly(() => console.error(describe(
 
 // Copies of fds 0-2, opened anew (node has no dup): a cell's `fs.closeSync(1)` leaves ours open. Reopening
 // /dev/fd/N of a pipe opens that same pipe; they are close-on-exec, so the cells' processes never hold them.
-const descriptors = [0, 1, 2].map((fd) => ({ fd, copy: fs.openSync(`/dev/fd/${fd}`, fd === 0 ? 'r' : 'w') }));
+// Where /dev/fd cannot reopen one (a socket, say), that one is not put back.
+const descriptors = [0, 1, 2].flatMap((fd) => {
+  try {
+    return [{ fd, copy: reopen(fd) }];
+  } catch {
+    return [];
+  }
+});
+
+function reopen(fd) {
+  return fs.openSync(`/dev/fd/${fd}`, fd === 0 ? 'r' : 'w');
+}
 
 // What a cell may replace to silence later cells (`console.log = () => {}`): put back after each cell, saying so.
 const standard = [
@@ -56,8 +67,8 @@ function restoreDescriptors() {
   const moved = descriptors.filter(({ fd, copy }) => !sameFile(fd, copy));
   for (const { fd } of moved) quietly(() => fs.closeSync(fd));
   for (const { fd, copy } of moved) {
-    const opened = fs.openSync(`/dev/fd/${copy}`, fd === 0 ? 'r' : 'w');
-    if (opened !== fd) fs.closeSync(opened); // a lower one was free: cannot happen, as they are put back in order
+    const opened = reopen(copy);
+    if (opened !== fd) fs.closeSync(opened); // a lower one is closed and has no copy: this one stays closed
   }
   return moved.map(({ fd }) => `fd ${fd}`);
 }
@@ -125,7 +136,7 @@ async function evaluate(code) {
   } catch (error) {
     outcome = { status: 1, show: () => console.error(describe(error)) };
   }
-  restoreStandard();
+  quietly(restoreStandard);
   quietly(outcome.show);
   return outcome.status;
 }
