@@ -11,12 +11,18 @@ a cell prints 200 MB. Then, where cells can be sandboxed, the warm python and sh
 Executor's first cell with `--sandbox` against the same without it. Targets: a warm python round trip at most
 0.25x of the bare process; 1,000 prints within 1.5x of the bare subprocess; peak RSS under 100 MB; the sandbox
 within 1.1x. The predecessor took 33.5 s to show 100 flushed prints and
-had ~1 s of overhead per shell run.
+had ~1 s of overhead per shell run. Last, one 200 KB line against 200 lines of 1 KB, with the default output cap
+and with one that keeps it all: target 1.5x (before the output cap was made linear: 8.3x with the default cap,
+and 111 s against 0.5 s, 217x, with a 300,000-character cap). Where perl is installed, a timed-out cell that
+ignores SIGINT and left a chain of processes each forking the next in a session of its own, against the same cell
+without the chain: target 1.5x (before the supervisor read the pids given during its /proc scan: 1.15x, at worst
+2.2 s against 1.6 s; a faster chain written in C took 2.2 to 12.6 s to end, and in one run of seven outlived it).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,6 +41,15 @@ ROUND_TRIP = {
     "ruby": "puts 1",
     "r": "cat(1, '\\n')",
 }
+LONG_LINE = "print('x' * 200_000)"
+SHORT_LINES = "for _ in range(200):\n    print('x' * 1_000)"
+# A cell that ignores SIGINT, so its timeout kills the worker; with {chain}, it first starts a chain of processes
+# that each fork the next, exit and take a session of their own (perl forks fast; 20,000 generations at most).
+STUBBORN = "import signal, subprocess, time\n{chain}signal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)"
+CHAIN = (
+    "subprocess.Popen(['perl', '-MPOSIX', '-e', "
+    "'for (1 .. 20000) { my $p = fork; next unless defined $p; POSIX::_exit(0) if $p; POSIX::setsid() }'])\n"
+)
 PRINTS = "import sys\nfor i in range(1000):\n    print(i, flush=True)"
 # Run in a child so that its peak RSS is the tool's alone: the program's modules, the Executor, a 200 MB cell.
 PEAK_RSS = """
@@ -104,6 +119,39 @@ def main() -> None:
     figures = f"{peak / 1e6:8.1f} MB   (before the cell: {before / 1e6:.1f} MB)"
     print(f"{'peak RSS, a cell prints 200 MB':<30} {figures}  (target < 100 MB: {verdict})")
     sandbox_cost(runs)
+    long_line(runs)
+    chain_ending(runs)
+
+
+def long_line(runs: int) -> None:
+    """One 200 KB line against 200 lines of 1 KB, warm, with the default output cap and a cap that keeps all."""
+    for cap in (12_000, 300_000):
+        with Executor(output_cap=cap) as executor:
+            short = median_seconds(partial(consume, executor, "python", SHORT_LINES), runs)
+            long = median_seconds(partial(consume, executor, "python", LONG_LINE), runs)
+        report(f"one 200 KB line, cap {cap:,}", long, "200 lines of 1 KB", short, 1.5, ms=True)
+
+
+def chain_ending(runs: int) -> None:
+    """A timed-out cell that left a self-replacing chain of processes, against the same cell without it."""
+    if shutil.which("perl") is None:
+        print(f"{'ending a self-replacing chain':<30} (perl is not installed here)")
+        return
+    with Executor(grace=0.5) as executor:
+        timed = [
+            (consume_timed(executor, STUBBORN.format(chain="")), consume_timed(executor, STUBBORN.format(chain=CHAIN)))
+            for _ in range(max(3, runs // 3))  # each takes over a second
+        ]
+    alone, chained = (statistics.median(column) for column in zip(*timed, strict=True))
+    report("timeout, self-replacing chain", chained, "the same, no chain", alone, 1.5, ms=True)
+
+
+def consume_timed(executor: Executor, code: str) -> float:
+    """Seconds a python cell with a 1 s timeout takes to end."""
+    start = time.perf_counter()
+    for _ in executor.run("python", code, timeout=1):
+        pass
+    return time.perf_counter() - start
 
 
 def sandbox_cost(runs: int) -> None:

@@ -294,6 +294,38 @@ def test_ctrl_c_propagates_and_python_keeps_its_state(executor: Executor) -> Non
     assert (after.output, after.restarted) == ("42\n", False)
 
 
+def test_a_forked_child_hit_by_ctrl_c_never_prints_into_the_next_cell(executor: Executor) -> None:
+    code = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    try:\n"
+        "        time.sleep(100)\n"
+        "    except KeyboardInterrupt:\n"
+        "        time.sleep(0.5)\n"
+        "        print('child late', flush=True)\n"
+        "time.sleep(100)"
+    )
+    run_until_interrupted(executor, "python", code)
+    _, after = run(executor, "python", "time.sleep(1)\nprint('next')")
+    assert (after.output, after.restarted) == ("next\n", False)
+
+
+def test_a_forked_child_that_leaves_the_cell_never_runs_a_later_cell(executor: Executor) -> None:
+    code = (
+        "import os, sys\n"
+        "worker = os.getpid()\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    print('child done', flush=True)\n"
+        "    sys.exit(0)\n"
+        "print(os.waitpid(child, 0)[1])"
+    )
+    _, forked = run(executor, "python", code, timeout=30)  # a child that went on to the worker's loop never ends
+    assert forked.output == "child done\n0\n"
+    for _ in range(5):  # a child that took a cell would print False, or nothing
+        assert run(executor, "python", "print(os.getpid() == worker)")[1].output == "True\n"
+
+
 def test_ctrl_c_on_code_that_ignores_it_kills_the_worker_and_restarts(impatient: Executor) -> None:
     code = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nlost = 1\ntime.sleep(100)"
     run_until_interrupted(impatient, "python", code)

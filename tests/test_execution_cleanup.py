@@ -14,7 +14,7 @@ from pathlib import Path
 import pexpect
 import pytest
 from fake_server import FakeServer, Reply
-from test_execution import assert_nothing_left, run, tagged_processes
+from test_execution import assert_nothing_left, needs_perl, run, tagged_processes
 
 from interpreter.execution import Executor, KernelState
 from interpreter.execution.executor import TAG_VARIABLE
@@ -151,6 +151,63 @@ def test_a_cell_that_keeps_forking_until_its_timeout_is_ended() -> None:
         _, result = run(executor, "shell", "while :; do sleep 1000 & done", timeout=1)
         assert result.interrupted
         assert "state is lost" in result.output
+    assert_nothing_left(executor.tag)
+
+
+def test_a_timeout_ends_the_cells_group_and_keeps_what_left_it_with_setsid() -> None:
+    code = (
+        "import signal, subprocess, time\n"
+        "ignore = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "grouped = subprocess.Popen(['sleep', '1000'], preexec_fn=ignore)\n"
+        "detached = subprocess.Popen(['sleep', '1001'], start_new_session=True)\n"
+        "time.sleep(60)"
+    )
+    with Executor(grace=5.0) as executor:
+        _, result = run(executor, "python", code, timeout=1)
+        assert result.output.startswith("Traceback")  # the cell obeyed SIGINT: its worker and state are kept
+        assert "[timed out after 1 s and was interrupted]\n[still running: PID " in result.output
+        assert "(sleep 1001; detached with setsid)" in result.output
+        assert "sleep 1000" not in result.output  # it ignored SIGINT, yet went with the cell's group
+        _, after = run(executor, "python", "print(grouped.poll(), detached.poll())")
+        assert after.output == "-9 None\n"
+        assert not after.restarted
+    assert_nothing_left(executor.tag)
+
+
+# Each generation forks the next, exits, and takes a session of its own, as fast as perl forks; the 1st, 51st,
+# 101st... write their number to the file. Bounded for the shared machine: 20,000 generations, two alive at a time.
+FAST_CHAIN = """
+use POSIX;
+$SIG{INT} = "IGNORE";
+for my $i (1 .. 20000) {
+    my $pid = fork;
+    next unless defined $pid;
+    POSIX::_exit(0) if $pid;
+    POSIX::setsid();
+    next if $i % 50 != 1;
+    open(my $file, ">", $ARGV[0]) or next;
+    print $file "$i\n";
+    close($file);
+}
+"""
+
+
+@needs_perl
+def test_a_chain_forking_faster_than_proc_can_be_read_is_ended_with_its_worker(tmp_path: Path) -> None:
+    progress = tmp_path / "progress"
+    code = (
+        "import signal, subprocess, time\n"
+        f"subprocess.Popen(['perl', '-e', {FAST_CHAIN!r}, {str(progress)!r}])\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "time.sleep(60)"
+    )
+    with Executor(grace=0.5) as executor:
+        _, result = run(executor, "python", code, timeout=2)
+        assert "state is lost" in result.output
+        wait_until(progress.exists, 30, "the chain to have run")
+        then = progress.read_text()
+        time.sleep(3)  # 50 generations take ~0.2 s here: a live chain would have written again
+        assert progress.read_text() == then
     assert_nothing_left(executor.tag)
 
 

@@ -51,3 +51,17 @@ def test_progress_bars_are_collapsed_for_the_model_only() -> None:
     cap = OutputCap(100)
     assert cap.feed(b"10%\r50%\r100%\r\ndone\n") == "10%\r50%\r100%\r\ndone\n"
     assert cap.output == "100%\r\ndone\n"
+
+
+def test_one_200_kb_line_keeps_a_head_and_a_tail_and_names_the_cut() -> None:
+    cap = OutputCap(12_000)
+    shown = cap.feed(b"<" + b"x" * 199_998 + b">\n") + cap.finish()
+    assert shown == "<" + "x" * 7_999
+    assert cap.cut == 188_001
+    assert cap.output == "<" + "x" * 7_999 + "\n[... 188,001 characters cut ...]\n" + "x" * 3_998 + ">\n"
+
+
+def test_a_long_line_redrawn_by_carriage_returns_keeps_its_last_frame_only() -> None:
+    cap = OutputCap(1_000_000)
+    cap.feed(b"a" * 200_000 + b"\r" + b"b" * 100_000 + b"\rdone\r\n" + b"c" * 200_000)
+    assert cap.output == "done\r\n" + "c" * 200_000

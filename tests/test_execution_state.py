@@ -77,9 +77,35 @@ def test_a_python_cell_that_silences_output_is_undone_and_says_so(executor: Exec
 @needs_node
 def test_a_javascript_cell_that_replaces_console_log_is_undone_and_says_so(executor: Executor) -> None:
     _, silencing = run(executor, "javascript", "console.log = () => {}; kept = 3")
-    assert silencing.output == f"[this cell replaced console.log; {RESTORED}\n3\n"
+    assert silencing.output == f"[this cell replaced or closed console.log; {RESTORED}\n3\n"
 
     assert run(executor, "javascript", "console.log(kept)")[1].output == "3\n"
+
+
+CLOSING = {
+    "fd 1": ("fs.closeSync(1)", "fd 1"),
+    "fd 1 and 2": ("fs.closeSync(1); fs.closeSync(2)", "fd 1, fd 2"),
+    "fd 1 reopened on /dev/null": ("fs.closeSync(1); fs.openSync('/dev/null', 'w'); undefined", "fd 1"),
+}
+
+
+@needs_node
+@pytest.mark.parametrize(("code", "named"), CLOSING.values(), ids=CLOSING.keys())
+def test_a_javascript_cell_that_closes_its_output_ends_and_the_next_cell_prints(
+    executor: Executor, code: str, named: str
+) -> None:
+    run(executor, "javascript", "fs = require('fs'); kept = 7")
+    _, closing = run(executor, "javascript", code, timeout=60)
+    assert (closing.output, closing.exit_status, closing.interrupted) == (
+        f"[this cell replaced or closed {named}; {RESTORED}\n",
+        0,
+        False,
+    )
+
+    echo = "require('child_process').execFileSync('echo', ['child'], { stdio: 'inherit' })"
+    _, result = run(executor, "javascript", f"console.log(kept); console.error('err'); {echo}; 8")
+    assert result.output == "7\nerr\nchild\n8\n"
+    assert (result.exit_status, result.restarted) == (0, False)
 
 
 # ---- restart ---------------------------------------------------------------------------------------------------

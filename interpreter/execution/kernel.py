@@ -3,7 +3,8 @@
     IDLE ──run()──▶ RUNNING ──the cell completes, or its worker exits──▶ IDLE
                        │ interrupt(), Ctrl-C, a dropped run, the timeout: SIGINT to the worker's group
                        ▼
-                  INTERRUPTING ──the cell completes within the grace period──▶ IDLE, state kept
+                  INTERRUPTING ──the cell completes within the grace period──▶ IDLE, state kept, and
+                       │         every other process of the worker's group killed (what left it with setsid stays)
                        └─────────the grace period passes: the worker's tree is killed──▶ IDLE, state lost
     any state ──close()──▶ CLOSED: every process ended; no more cells
 
@@ -284,6 +285,8 @@ class Kernel:
         cell.outcome = (end, status)
         if end is not _End.COMPLETED:
             self._discard(cell.worker)
+        elif cell.stop is not None:  # the cell obeyed SIGINT; what it forked may not have, nor leave when told
+            cell.worker.process.end_group()
         self._release(cell)
 
     def _release(self, cell: _Cell) -> None:

@@ -1,7 +1,8 @@
 'use strict';
 // The JavaScript worker: runs cells in the global context so their globals persist, like the node REPL.
 // Usage: node node_worker.js CELL_FD DONE_FD. A cell is UTF-8 code ended by a NUL byte; after each cell the
-// worker writes its exit status as a decimal line to DONE_FD.
+// worker writes its exit status as a decimal line to DONE_FD. The protocol never goes through fds 0-2: a cell
+// that closes or replaces them still ends, and they are put back for the next cell.
 
 const fs = require('fs');
 const net = require('net');
@@ -23,7 +24,22 @@ process.on('SIGINT', () => {
   if (stopWaiting) stopWaiting();
 });
 // An error thrown later by a cell's callback is shown, and the worker keeps its state.
-process.on('uncaughtException', (error) => console.error(describe(error)));
+process.on('uncaughtException', (error) => quietly(() => console.error(describe(error))));
+
+// Copies of fds 0-2, opened anew (node has no dup): a cell's `fs.closeSync(1)` leaves ours open. Reopening
+// /dev/fd/N of a pipe opens that same pipe; they are close-on-exec, so the cells' processes never hold them.
+// Where /dev/fd cannot reopen one (a socket, say), that one is not put back.
+const descriptors = [0, 1, 2].flatMap((fd) => {
+  try {
+    return [{ fd, copy: reopen(fd) }];
+  } catch {
+    return [];
+  }
+});
+
+function reopen(fd) {
+  return fs.openSync(`/dev/fd/${fd}`, fd === 0 ? 'r' : 'w');
+}
 
 // What a cell may replace to silence later cells (`console.log = () => {}`): put back after each cell, saying so.
 const standard = [
@@ -33,11 +49,45 @@ const standard = [
 ].flatMap(([owner, name, keys]) => keys.map((key) => ({ owner, name: `${name}.${key}`, key, value: owner[key] })));
 
 function restoreStandard() {
-  const changed = standard.filter(({ owner, key, value }) => owner[key] !== value);
-  for (const { owner, key, value } of changed) owner[key] = value;
+  const changed = restoreDescriptors();
+  for (const entry of standard.filter(({ owner, key, value }) => owner[key] !== value)) {
+    entry.owner[entry.key] = entry.value;
+    changed.push(entry.name);
+  }
   if (changed.length > 0) {
-    const names = changed.map(({ name }) => name).join(', ');
-    process.stdout.write(`[this cell replaced ${names}; restored for the next cell]\n`);
+    // Straight to fd 1, which is ours again: the stream on it may be the part that broke.
+    const line = `[this cell replaced or closed ${changed.join(', ')}; restored for the next cell]\n`;
+    quietly(() => fs.writeSync(1, line));
+  }
+}
+
+// Closed or replaced ones are closed, then reopened lowest first: open() takes the lowest free number, so each
+// lands on its own (node's streams on fds 1 and 2 then write to the pipe again).
+function restoreDescriptors() {
+  const moved = descriptors.filter(({ fd, copy }) => !sameFile(fd, copy));
+  for (const { fd } of moved) quietly(() => fs.closeSync(fd));
+  for (const { fd, copy } of moved) {
+    const opened = reopen(copy);
+    if (opened !== fd) fs.closeSync(opened); // a lower one is closed and has no copy: this one stays closed
+  }
+  return moved.map(({ fd }) => `fd ${fd}`);
+}
+
+function sameFile(fd, copy) {
+  try {
+    const [now, then] = [fs.fstatSync(fd), fs.fstatSync(copy)];
+    return now.dev === then.dev && now.ino === then.ino;
+  } catch {
+    return false; // closed
+  }
+}
+
+// For what the worker itself writes, which must not stop it reporting the cell's end.
+function quietly(action) {
+  try {
+    action();
+  } catch {
+    // nowhere left to say it
   }
 }
 
@@ -64,23 +114,31 @@ function flushed(stream) {
 
 async function runCell(code) {
   cellNumber += 1;
-  let status = 0;
+  let status = 1;
+  try {
+    status = await evaluate(code);
+    // On some platforms writes to a pipe are asynchronous; the status must not overtake the output.
+    await flushed(process.stdout);
+    await flushed(process.stderr);
+  } finally {
+    fs.writeSync(doneFd, `${status}\n`);
+  }
+}
+
+async function evaluate(code) {
+  let outcome;
   try {
     let value = vm.runInThisContext(code, { filename: `<cell ${cellNumber}>`, breakOnSigint: true });
     if (value !== null && typeof value === 'object' && typeof value.then === 'function') {
       value = await interruptible(value);
     }
-    restoreStandard();
-    if (value !== undefined) console.log(util.inspect(value));
+    outcome = { status: 0, show: () => value !== undefined && console.log(util.inspect(value)) };
   } catch (error) {
-    restoreStandard();
-    console.error(describe(error));
-    status = 1;
+    outcome = { status: 1, show: () => console.error(describe(error)) };
   }
-  // On some platforms writes to a pipe are asynchronous; the status must not overtake the output.
-  await flushed(process.stdout);
-  await flushed(process.stderr);
-  fs.writeSync(doneFd, `${status}\n`);
+  quietly(restoreStandard);
+  quietly(outcome.show);
+  return outcome.status;
 }
 
 let pending = Buffer.alloc(0);

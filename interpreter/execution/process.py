@@ -1,9 +1,10 @@
 """GroupProcess: a worker in a process group of its own under a supervisor, and the one place such processes end.
 
 The supervisor (supervisor.py) is our child, in a new session; the worker is its child, leading its own process
-group in that session. Signals for the running code go straight to the worker's group. Ending the worker means
-closing the supervisor's lifeline: the supervisor then ends the worker's whole tree, orphans and detached
-daemons included, and exits. Should this process die, even by SIGKILL, the lifeline closes all the same.
+group in that session. Signals for the running code go straight to the worker's group, and what a stopped cell
+left in that group can be ended without the worker (`end_group`). Ending the worker means closing the
+supervisor's lifeline: the supervisor then ends the worker's whole tree, orphans and detached daemons included,
+and exits. Should this process die, even by SIGKILL, the lifeline closes all the same.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from interpreter.execution.supervisor import Proc
 
 # How long the supervisor may take, beyond the term wait, to kill the tree before we kill it and its worker.
 _SUPERVISOR_SLACK = 10.0
+# How many times end_group looks again for processes of the group, which it stops and kills each time.
+_END_ROUNDS = 20
 # How long the supervisor may take to start the worker and tell us its pid.
 _START_TIMEOUT = 30.0
 
@@ -113,6 +116,22 @@ class GroupProcess:
         # PermissionError: macOS answers EPERM for a group whose members are all zombies.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signum)
+
+    def end_group(self) -> None:
+        """SIGKILL every process of the worker's group but the worker itself, until none is left.
+
+        The group is stopped first, all at once: a process forking meanwhile has its child stopped too (Linux
+        delivers a group's signal to a fork under way), so none of them can start another while we look.
+        """
+        for _ in range(_END_ROUNDS):
+            self.signal(signal.SIGSTOP)
+            try:
+                others = [proc.pid for proc in supervisor.group_members(self.pid) if proc.pid != self.pid]
+                supervisor.kill_all(others)
+            finally:  # the worker, and where /proc cannot show the others (not Linux), them too, as they were
+                self.signal(signal.SIGCONT)
+            if not others:
+                return
 
     def descendants(self) -> list[Proc]:
         """The processes below the worker now, each with its group and session (empty without /proc)."""

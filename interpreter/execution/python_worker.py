@@ -63,8 +63,9 @@ def main() -> None:
     signal.signal(signal.SIGINT, _ignore_interrupt)
     standard = _Standard()
     figures = _Figures.install(done_fd)
+    worker = os.getpid()
     for number, source in enumerate(_cells(cell_fd), start=1):
-        status = _run(source, f"<cell {number}>", namespace)
+        status = _run(source, f"<cell {number}>", namespace, worker)
         figures.save_open()
         _flush()
         standard.restore()
@@ -236,15 +237,23 @@ def _cells(fd: int) -> Iterator[str]:
             yield cell.decode("utf-8", "replace")
 
 
-def _run(source: str, filename: str, namespace: dict[str, Any]) -> int:
-    """Run one cell, interruptible; its exit status."""
+def _run(source: str, filename: str, namespace: dict[str, Any], worker: int) -> int:
+    """Run one cell, interruptible; its exit status. A process the cell forked ends here instead of returning."""
     # Registered like IPython does, so tracebacks can show the cell's lines.
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    status = 1
     try:
         with _interruptible():
-            return _execute(source, filename, namespace)
+            status = _execute(source, filename, namespace)
     except KeyboardInterrupt:  # arrived after the cell's own code, while its outcome was being reported
-        return 1
+        pass
+    finally:
+        # A forked child that left the cell's code (KeyboardInterrupt, sys.exit, its last line) must not go on
+        # to the worker's loop: it would take the next cells and report on the worker's pipes.
+        if os.getpid() != worker:
+            _flush()
+            os._exit(status & 0xFF)
+    return status
 
 
 def _execute(source: str, filename: str, namespace: dict[str, Any]) -> int:

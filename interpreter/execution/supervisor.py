@@ -114,13 +114,26 @@ def pids(newer_than: int = 0) -> list[int]:
     return [pid for pid in map(_number, names) if pid > newer_than]
 
 
-def descendants(root: int, *, newer_than: int = 0) -> list[Proc]:
-    """The live processes below `root`, found by their parent links (zombies left out)."""
-    children: dict[int, list[Proc]] = {}
+def processes(newer_than: int = 0) -> Iterator[Proc]:
+    """Every process above `newer_than` that /proc lists, then every process born while those were read."""
+    # A chain of processes that each fork the next and exit has one live process at a time, born after the
+    # listing and gone by the next listing: the pids given meanwhile name it, read last, while it still runs.
+    before = _last_pid()
     for pid in pids(newer_than):
         proc = read_proc(pid)
         if proc is not None:
-            children.setdefault(proc.ppid, []).append(proc)
+            yield proc
+    for pid in _given_since(before):
+        proc = read_proc(pid)
+        if proc is not None:
+            yield proc
+
+
+def descendants(root: int, *, newer_than: int = 0) -> list[Proc]:
+    """The live processes below `root`, found by their parent links (zombies left out)."""
+    children: dict[int, list[Proc]] = {}
+    for proc in processes(newer_than):
+        children.setdefault(proc.ppid, []).append(proc)
     found: list[Proc] = []
     parents = [root]
     while parents:
@@ -128,6 +141,11 @@ def descendants(root: int, *, newer_than: int = 0) -> list[Proc]:
         found += below
         parents = [child.pid for child in below]
     return [proc for proc in found if proc.state != "Z"]
+
+
+def group_members(pgid: int) -> list[Proc]:
+    """The live processes of process group `pgid` (zombies left out)."""
+    return [proc for proc in processes() if proc.pgid == pgid and proc.state != "Z"]
 
 
 def command_line(pid: int) -> str:
@@ -208,6 +226,30 @@ def _ignoring_os_errors(call: Callable[..., object], *args: int | bytes) -> None
 
 def _number(name: str) -> int:
     return int(name) if name.isdigit() else 0
+
+
+def _given_since(before: int) -> list[int]:
+    """The pids given since the last given pid was `before` (pids are given in turn, wrapping at pid_max)."""
+    after = _last_pid()
+    if not (before and after):
+        return []
+    if after >= before:
+        return list(range(before + 1, after + 1))
+    return [*range(before + 1, _read_number("/proc/sys/kernel/pid_max")), *range(1, after + 1)]
+
+
+def _last_pid() -> int:
+    """The pid this pid namespace gave last (0 when unknown)."""
+    return _read_number("/proc/sys/kernel/ns_last_pid")
+
+
+def _read_number(path: str) -> int:
+    """The number a /proc file holds (0 when it cannot be read)."""
+    try:
+        with open(path, "rb") as file:
+            return int(file.read())
+    except (OSError, ValueError):
+        return 0
 
 
 def _pid_namespace(pid: str) -> str:
