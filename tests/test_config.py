@@ -338,7 +338,8 @@ def test_a_settings_file_that_is_not_utf8_is_one_line_naming_it(tmp_path: Path) 
 
 def test_a_settings_file_that_is_a_directory_is_one_line_naming_it(tmp_path: Path) -> None:
     (tmp_path / "config.toml").mkdir(parents=True)
-    with pytest.raises(ConfigError, match=r"the settings file is refused: cannot read .*config.toml: it is a directory"):
+    refused = r"the settings file is refused: cannot read .*config.toml: it is a directory"
+    with pytest.raises(ConfigError, match=refused):
         effective(Flags(), {"INTERPRETER_HOME": str(tmp_path)})
 
 
