@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sysconfig
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -233,3 +238,186 @@ def test_nan_and_infinity_from_the_command_line_are_one_line(
     assert result.returncode == 2
     assert_one_clear_line(result, problem)
     assert chat_requests(server) == []
+
+
+# ---- a settings file is obeyed only when it is the person's ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user of this machine other than root, with a private folder under /tmp holding their home."""
+
+    name: str
+    folder: Path
+
+    @property
+    def home(self) -> Path:
+        return self.folder / "home"
+
+    def give(self, *paths: Path) -> None:
+        """Make `paths` theirs."""
+        for path in paths:
+            shutil.chown(path, self.name, self.name)
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """The installed package, run by them with a clean environment of their own plus `env`.
+
+        On the system's Python 3.11 with the project's venv on PYTHONPATH: the venv's own Python lives under /root,
+        which no other user may enter.
+        """
+        given = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.home),
+            "INTERPRETER_HOME": str(self.home / "interp"),
+            "PYTHONPATH": os.pathsep.join([sysconfig.get_paths()["purelib"], str(PROJECT)]),
+            **(env or {}),
+        }
+        assignments = [f"{name}={value}" for name, value in given.items()]
+        command = ["runuser", "-u", self.name, "--", "env", "-i", *assignments, SYSTEM_PYTHON, "-m", "interpreter"]
+        return subprocess.run(
+            [*command, *args],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            cwd=self.folder,
+            timeout=60,
+            check=False,
+        )
+
+
+PROJECT = Path(__file__).resolve().parents[1]
+SYSTEM_PYTHON = "/usr/bin/python3.11"
+USER_NAME = "steady-secrets"
+
+
+@pytest.fixture(scope="module")
+def user_name() -> Iterator[str]:
+    """A non-root user of this machine, created for these tests (we are root) and removed after them."""
+    if os.geteuid() != 0:
+        pytest.skip("creating a user needs root")
+    if shutil.which("useradd") is None or shutil.which("runuser") is None or not Path(SYSTEM_PYTHON).exists():
+        pytest.skip(f"needs useradd, runuser and {SYSTEM_PYTHON}")
+    created = subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/sh", USER_NAME], check=False)
+    yield USER_NAME
+    if created.returncode == 0:
+        subprocess.run(["userdel", USER_NAME], check=False)
+
+
+@pytest.fixture
+def person(user_name: str) -> Iterator[Person]:
+    """`user_name` with a fresh private folder: /tmp/steady-secrets-XXXX/home/interp, all 0700 and theirs."""
+    folder = Path(tempfile.mkdtemp(prefix="steady-secrets-", dir="/tmp"))
+    found = Person(user_name, folder)
+    (found.home / "interp").mkdir(parents=True, mode=0o700)
+    found.give(folder, found.home, found.home / "interp")
+    version = found.run("--version")
+    if version.returncode != 0:
+        shutil.rmtree(folder)
+        pytest.skip(f"the package does not run on {SYSTEM_PYTHON} as another user: {version.stderr[-300:]}")
+    yield found
+    shutil.rmtree(folder)
+
+
+def planted_python(folder: Path, marker: Path) -> Path:
+    """A "python" that notes it was run in `marker`, then runs the real one: what an attacker would leave in /tmp."""
+    script = folder / "python"
+    script.write_text(f'#!/bin/sh\necho ran >> {marker}\nexec {SYSTEM_PYTHON} "$@"\n')
+    script.chmod(0o755)
+    return script
+
+
+def hostile_settings(person: Person, server: FakeServer, marker: Path, *, mode: int, folder_mode: int) -> Path:
+    """Their settings file naming the fake server and a planted python, with `mode`, in a folder with `folder_mode`."""
+    path = person.home / "interp" / "config.toml"
+    path.write_text(f'api_base = "{server.url}"\npython = "{planted_python(person.folder, marker)}"\n')
+    person.give(path)
+    path.chmod(mode)
+    path.parent.chmod(folder_mode)
+    return path
+
+
+@pytest.mark.parametrize("args", [["-y", "-c", "hi"], ["config"], ["doctor"]])
+@pytest.mark.parametrize(
+    ("mode", "folder_mode"),
+    [pytest.param(0o666, 0o700, id="file-0666"), pytest.param(0o644, 0o777, id="file-0644-in-folder-0777")],
+)
+def test_a_settings_file_others_can_change_is_refused_and_nothing_is_sent_or_run(
+    person: Person, server: FakeServer, args: list[str], mode: int, folder_mode: int
+) -> None:
+    marker = person.folder / "planted-python-ran"
+    path = hostile_settings(person, server, marker, mode=mode, folder_mode=folder_mode)
+    server.enqueue(Reply.tool_call("python", "print(1)"), Reply.text("done"))
+
+    result = person.run(*args, env={"OPENAI_API_KEY": ENV_KEY})
+
+    assert result.returncode == 2, result.stderr
+    assert_one_clear_line(result, f"interpreter: the settings file {path} ")
+    if folder_mode == 0o700:  # the file itself is open to all
+        assert result.stderr.rstrip().endswith(f"can be changed by other users (mode 0666): chmod go-w {path}")
+    else:
+        changed = f"is in {path.parent}, which other users can change (mode 0777): chmod go-w {path.parent}"
+        assert result.stderr.rstrip().endswith(changed)
+    assert server.requests == []
+    assert not marker.exists()
+
+
+def test_a_settings_file_of_another_user_is_refused(
+    interpreter_command: list[str], person: Person, private_home: Path
+) -> None:
+    path = write_settings(private_home, 'model = "theirs"\n')
+    person.give(path)
+
+    result = run(interpreter_command, "config")
+
+    assert result.returncode == 2
+    assert_one_clear_line(result, f"the settings file {path} belongs to user {person.name} (uid ")
+    assert "move it away and write your own" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("mode", "folder_mode"),
+    [pytest.param(0o600, 0o700, id="file-0600"), pytest.param(0o644, 0o1777, id="file-0644-in-sticky-folder-1777")],
+)
+def test_a_settings_file_only_its_owner_can_change_is_obeyed(
+    person: Person, server: FakeServer, mode: int, folder_mode: int
+) -> None:
+    marker = person.folder / "planted-python-ran"
+    hostile_settings(person, server, marker, mode=mode, folder_mode=folder_mode)
+    server.enqueue(Reply.tool_call("python", "print(6 * 7)"), Reply.text("done"))
+
+    result = person.run("-y", "-c", "hi", env={"OPENAI_API_KEY": ENV_KEY})
+
+    assert result.returncode == 0, result.stderr
+    assert len(chat_requests(server)) == 2
+    assert cell_output(server).strip() == "42"
+    assert marker.exists()  # the python setting was obeyed: the cell ran on it
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "huge", "directory"])
+@pytest.mark.parametrize("args", [["-c", "hi"], ["config"], ["doctor"]])
+def test_a_settings_file_that_is_not_a_small_regular_file_is_one_line_at_once(
+    interpreter_command: list[str], server: FakeServer, private_home: Path, kind: str, args: list[str]
+) -> None:
+    private_home.mkdir(parents=True)
+    path = private_home / "config.toml"
+    if kind == "fifo":
+        os.mkfifo(path, 0o600)  # opened for reading the usual way, this would wait for a writer forever
+    elif kind == "dev-zero":
+        path.symlink_to("/dev/zero")  # read to the end, this would never end
+    elif kind == "huge":
+        path.write_text("# padding\n" * 200_000)  # 2 MB of valid TOML
+        path.chmod(0o600)
+    else:
+        path.mkdir()
+    expected = {
+        "fifo": "it is a FIFO (named pipe), not a regular file",
+        "dev-zero": f"the settings file {path} is refused: cannot read /dev/zero: it is a character device",
+        "huge": "it is 2.0 MB, over the 1.0 MB read",
+        "directory": "it is a directory, not a regular file",
+    }[kind]
+
+    result = run(interpreter_command, "--api-key", "sk-test", "--api-base", server.url, *args)  # 60 s: "at once"
+
+    assert result.returncode == 2
+    assert_one_clear_line(result, expected)
+    assert server.requests == []
