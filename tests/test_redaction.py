@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from interpreter.cli.failures import fail
+from interpreter.diagnostics import configure, log_to_file
 from interpreter.messages import Message, ToolCall
 from interpreter.redaction import is_secret_name, redact_text, redact_url
 from interpreter.storage import Conversation, from_json, to_json
@@ -127,3 +129,22 @@ def test_another_server_does_not_get_the_fields() -> None:
 
     assert "reasoning_content" not in sent[1]
     assert "extra_content" not in sent[1]["tool_calls"][0]
+
+
+def test_a_log_line_quoting_a_url_is_written_redacted(tmp_path: Path) -> None:
+    shown: list[str] = []
+    logger = configure(echo=shown.append)
+    log_to_file(tmp_path / "logs")
+
+    logger.getChild("api").warning("the server refused: %s", "no route to http://u:PASS@h/v1?api-key=KEY")
+    configure()  # closes the file
+
+    written = (tmp_path / "logs" / "interpreter.log").read_text()
+    assert shown == ["[interpreter.api] the server refused: no route to http://***@h/v1?api-key=***"]
+    assert written.endswith("the server refused: no route to http://***@h/v1?api-key=***\n")
+
+
+def test_a_last_line_quoting_a_url_is_printed_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    assert fail(RuntimeError("internal: ConnectError('http://u:PASS@h/v1')"), 1) == 1
+
+    assert capsys.readouterr().err == "interpreter: internal: ConnectError('http://***@h/v1')\n"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fake_server import FakeServer, RecordedRequest, Reply
+from fake_server import FakeServer, RecordedRequest, Reply, closed_port
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc, as an attacker would")
 
@@ -421,3 +421,134 @@ def test_a_settings_file_that_is_not_a_small_regular_file_is_one_line_at_once(
     assert result.returncode == 2
     assert_one_clear_line(result, expected)
     assert server.requests == []
+
+
+# ---- no URL password or key on screen, in the log or on disk ----------------------------------------------
+
+URL_PASSWORD = "pw-hunter2-in-the-url"
+URL_KEY = "key-0123456789-in-the-url"
+STORE_PASSWORD = "redis-pw-in-the-url"
+URL_SECRETS = (URL_PASSWORD, URL_KEY, STORE_PASSWORD)
+STORE = f"redis://:{STORE_PASSWORD}@127.0.0.1:1/0"  # nothing listens on port 1: the store fails at once
+
+
+def with_credentials(url: str, *, query: bool = True) -> str:
+    """`url` (http://127.0.0.1:PORT/v1) with a user and password, and with `query` an api-key parameter."""
+    return url.replace("http://", f"http://ada:{URL_PASSWORD}@") + (f"?api-key={URL_KEY}" if query else "")
+
+
+def assert_no_secret(*texts: str | bytes) -> None:
+    for text in texts:
+        data = text.encode() if isinstance(text, str) else text
+        assert not [secret for secret in URL_SECRETS if secret.encode() in data], data[-2000:]
+
+
+def everything_kept(home: Path) -> bytes:
+    """Every byte of every file under the home: conversations, the log, the budget, the history."""
+    return b"".join(path.read_bytes() for path in sorted(home.rglob("*")) if path.is_file())
+
+
+def test_config_shows_urls_without_their_password_or_key(interpreter_command: list[str], server: FakeServer) -> None:
+    base = with_credentials(server.url)
+    env = {"INTERPRETER_RATE_LIMIT_STORE": f"{STORE}?password={STORE_PASSWORD}"}
+
+    result = run(interpreter_command, "--api-base", base, "config", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert_no_secret(result.stdout, result.stderr)
+    assert "http://ada:***@" not in result.stdout
+    assert f"{server.url.replace('http://', 'http://***@')}?api-key=***" in result.stdout
+    assert "redis://***@127.0.0.1:1/0?password=***" in result.stdout
+
+
+def test_doctor_names_the_endpoint_and_the_store_without_their_password_or_key(
+    interpreter_command: list[str], server: FakeServer, private_home: Path
+) -> None:
+    base = with_credentials(server.url)
+    env = {"OPENAI_API_KEY": ENV_KEY, "INTERPRETER_RATE_LIMIT_STORE": STORE}
+
+    result = run(interpreter_command, "--api-base", base, "doctor", env=env)
+
+    assert_no_secret(result.stdout, result.stderr, everything_kept(private_home))
+    redacted = f"{server.url.replace('http://', 'http://***@')}?api-key=***"
+    assert f"is sent to {redacted}, set by --api-base" in result.stdout  # the key warning
+    assert f"endpoint        FAILED   {redacted}" in result.stdout  # the SDK's path mangles a query: 404 on both
+    assert "the shared budget at redis://***@127.0.0.1:1/0 cannot be used" in result.stdout
+    assert server.requests, "the real URL still goes to the server"
+
+
+def test_a_session_keeps_no_url_password_in_its_output_log_or_conversation(
+    interpreter_command: list[str], server: FakeServer, private_home: Path
+) -> None:
+    base = with_credentials(server.url, query=False)
+    server.enqueue(Reply.tool_call("python", "print(6 * 7)"), Reply.text("done"))
+
+    result = run(
+        interpreter_command, "--api-base", base, "--rate-limit-store", STORE, "-y", "--verbose", "-c", "hi", env=SECRETS
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Basic " in chat_requests(server)[0].headers["authorization"]  # the real URL's user and password, sent
+    (saved,) = (private_home / "conversations").glob("*.json")
+    origins = [m.get("origin") for m in json.loads(saved.read_text())["messages"] if m["role"] == "assistant"]
+    assert origins[0] == server.url.replace("http://", "http://***@")
+    shown = run(interpreter_command, "conversations", "show", saved.stem)
+    exported = [run(interpreter_command, "conversations", "export", saved.stem, "-f", kind) for kind in ("md", "json")]
+    assert_no_secret(result.stdout, result.stderr, everything_kept(private_home), shown.stdout)
+    assert_no_secret(*(done.stdout for done in exported))
+    assert "redis://***@127.0.0.1:1/0" in result.stdout + result.stderr  # the store that failed, named
+    assert "***@" in exported[1].stdout
+
+
+def test_json_events_and_the_verbose_log_of_a_failed_request_hold_no_url_key(
+    interpreter_command: list[str], server: FakeServer, private_home: Path
+) -> None:
+    base = with_credentials(f"http://127.0.0.1:{closed_port()}/v1")
+
+    result = run(
+        interpreter_command,
+        "--api-key",
+        "sk-test",
+        "--api-base",
+        base,
+        "--max-retries",
+        "0",
+        "--json",
+        "--verbose",
+        "-c",
+        "hi",
+    )
+
+    assert result.returncode == 1
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    (error,) = [event for event in events if event["type"] == "error"]
+    assert "cannot reach the API at http://***@127.0.0.1:" in error["message"]
+    assert error["message"].endswith("?api-key=***: check --api-base and your connection")
+    assert "[interpreter.api] attempt 1 failed" in result.stderr  # the verbose log, on stderr
+    assert_no_secret(result.stdout, result.stderr, everything_kept(private_home))
+
+
+def test_a_conversation_saved_with_a_secret_origin_is_shown_redacted_and_saved_again_without_it(
+    interpreter_command: list[str], server: FakeServer, private_home: Path
+) -> None:
+    folder = private_home / "conversations"
+    folder.mkdir(parents=True)
+    old = folder / "20260101-000000-abcd.json"
+    call = {"id": "call_1", "type": "function", "function": {"name": "execute", "arguments": "{}"}}
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "", "tool_calls": [call], "origin": with_credentials("http://old.example/v1")},
+        {"role": "tool", "content": "1", "tool_call_id": "call_1", "kind": "output"},
+    ]
+    record = {"version": 2, "id": old.stem, "created": "2026-01-01T00:00:00+00:00", "model": "gpt-4o"}
+    old.write_text(json.dumps({**record, "messages": messages}))
+    server.enqueue(Reply.text("again"))
+
+    shown = run(interpreter_command, "conversations", "export", old.stem, "-f", "json")
+    resumed = run(
+        interpreter_command, "--api-key", "sk-test", "--api-base", server.url, "--resume", old.stem, "-c", "more"
+    )
+
+    assert shown.returncode == resumed.returncode == 0, resumed.stderr
+    assert_no_secret(shown.stdout, old.read_bytes())
+    assert "http://***@old.example/v1?api-key=***" in old.read_text()
