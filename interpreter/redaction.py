@@ -39,6 +39,7 @@ SECRET_WORDS: Final = frozenset(
 )
 _URL: Final = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
 _WORD: Final = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+_PARAMETER: Final = re.compile(r"([^?&#=]*)=([^&#]*)")  # one name=value of a query or fragment
 
 
 def redact_url(url: str) -> str:
@@ -46,15 +47,9 @@ def redact_url(url: str) -> str:
 
     Text that is not a URL (`sqlite`, `off`) comes back as it was.
     """
-    scheme, separator, rest = url.partition("://")
-    if not separator:
-        return url
-    rest, hash_mark, fragment = rest.partition("#")
-    rest, question_mark, query = rest.partition("?")
-    # Everything up to the last "@" before the query is userinfo: a password with a "/" in it is hidden too.
-    user, at, place = rest.rpartition("@")
-    shown = f"{MASK}@{place}" if at and user else rest
-    return f"{scheme}://{shown}{question_mark}{_parameters(query)}{hash_mark}{_parameters(fragment)}"
+    for start, end in reversed(secret_spans(url)):
+        url = url[:start] + MASK + url[end:]
+    return url
 
 
 def redact_text(text: str) -> str:
@@ -62,20 +57,24 @@ def redact_text(text: str) -> str:
     return _URL.sub(lambda found: redact_url(found.group()), text)
 
 
+def secret_spans(url: str) -> list[tuple[int, int]]:
+    """Where the credentials of `url` are, as (start, end) offsets in order: its userinfo, then the value of each
+    secret-looking parameter of its query and fragment. None when `url` is not a URL."""
+    scheme_end = url.find("://")
+    if scheme_end < 0:
+        return []
+    start = scheme_end + len("://")
+    tail = min((found for found in (url.find("?", start), url.find("#", start)) if found >= 0), default=len(url))
+    # Everything up to the last "@" before the query is userinfo: a password with a "/" in it is hidden whole.
+    at = url.rfind("@", start, tail)
+    spans = [(start, at)] if at > start else []
+    for found in _PARAMETER.finditer(url, tail):
+        if found.group(2) and is_secret_name(unquote(found.group(1))):
+            spans.append(found.span(2))
+    return spans
+
+
 def is_secret_name(name: str) -> bool:
     """Whether a parameter named `name` holds a credential (`api-key`, `X-Amz-Signature`, `sig`, `apiKey`)."""
     words = [word.lower() for word in _WORD.findall(name)]
     return "".join(words) in SECRET_WORDS or any(word in SECRET_WORDS for word in words)
-
-
-def _parameters(query: str) -> str:
-    """A query (or fragment) with the value of each secret-looking `name=value` replaced; the rest as written."""
-    if "=" not in query:
-        return query
-    return "&".join(_parameter(part) for part in query.split("&"))
-
-
-def _parameter(part: str) -> str:
-    """One `name=value`, its value hidden when the name looks like a credential's."""
-    name, equals, value = part.partition("=")
-    return f"{name}={MASK}" if equals and value and is_secret_name(unquote(name)) else part

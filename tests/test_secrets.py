@@ -149,6 +149,22 @@ def test_a_key_given_as_an_option_is_gone_from_the_command_line_cells_can_read(
     assert f" --api-key {'*' * len(FLAG_KEY)} --api-base {server.url} -y -c look around" in command
 
 
+def test_a_password_in_the_api_base_is_gone_from_the_command_line_cells_can_read(
+    interpreter_command: list[str], server: FakeServer
+) -> None:
+    password = "pw-on-the-command-line"
+    server.enqueue(Reply.tool_call("python", SNOOP), Reply.text("done"))
+
+    base = server.url.replace("http://", f"http://ada:{password}@")
+    result = run(interpreter_command, "--api-key", FLAG_KEY, "--api-base", base, "-y", "-c", "look around")
+
+    assert result.returncode == 0, result.stderr
+    command = interpreter_entry(json.loads(cell_output(server))["ancestors"])["command"]
+    assert password not in command
+    masked = "*" * len(f"ada:{password}")
+    assert f" --api-base {server.url.replace('http://', f'http://{masked}@')} -y -c look around" in command
+
+
 def test_a_profiles_own_key_reaches_its_server_not_the_environments(
     interpreter_command: list[str], server: FakeServer, private_home: Path
 ) -> None:
