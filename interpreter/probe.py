@@ -65,8 +65,9 @@ class Answer:
 
     @property
     def words(self) -> str:
-        """The server's own words about a failure: the error message, else the start of the body."""
-        return " ".join(self.fault.message.split())[:200]
+        """The server's own words about a failure: the error message, else the start of the body; redacted, for a
+        server may quote the URL it was sent (`Invalid URL (POST /v1/?api-key=KEY...)`)."""
+        return redact_text(" ".join(self.fault.message.split())[:200])
 
 
 def client(read_timeout: float = READ_TIMEOUT) -> httpx2.Client:

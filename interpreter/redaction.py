@@ -40,6 +40,8 @@ SECRET_WORDS: Final = frozenset(
 _URL: Final = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
 _WORD: Final = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 _PARAMETER: Final = re.compile(r"([^?&#=]*)=([^&#]*)")  # one name=value of a query or fragment
+# One name=value after "?", "&" or "#" in free text: it ends where the text around it starts again.
+_QUOTED_PARAMETER: Final = re.compile(r"(?<=[?&#])([^?&#=\s]+)=([^&#\s'\"<>`),]+)")
 
 
 def redact_url(url: str) -> str:
@@ -53,8 +55,10 @@ def redact_url(url: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """`text` with every URL in it redacted: for lines that may quote one (an error, a library's message)."""
-    return _URL.sub(lambda found: redact_url(found.group()), text)
+    """`text` with every URL in it redacted, and every secret-looking parameter of a URL quoted in part (a server's
+    `Invalid URL (POST /v1/?api-key=KEY)`): for lines that may quote one (an error, a library's message)."""
+    text = _URL.sub(lambda found: redact_url(found.group()), text)
+    return _QUOTED_PARAMETER.sub(_hidden_parameter, text)
 
 
 def secret_spans(url: str) -> list[tuple[int, int]]:
@@ -78,3 +82,8 @@ def is_secret_name(name: str) -> bool:
     """Whether a parameter named `name` holds a credential (`api-key`, `X-Amz-Signature`, `sig`, `apiKey`)."""
     words = [word.lower() for word in _WORD.findall(name)]
     return "".join(words) in SECRET_WORDS or any(word in SECRET_WORDS for word in words)
+
+
+def _hidden_parameter(found: re.Match[str]) -> str:
+    """A name=value found in free text, its value hidden when the name looks like a credential's."""
+    return f"{found.group(1)}={MASK}" if is_secret_name(unquote(found.group(1))) else found.group()

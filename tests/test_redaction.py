@@ -84,6 +84,12 @@ def test_every_url_quoted_in_a_line_is_redacted_and_the_words_around_kept() -> N
     )
 
 
+def test_a_credential_in_a_url_quoted_in_part_is_redacted_too() -> None:
+    line = "Invalid URL (POST /v1/?api-key=KEYchat/completions), or /v1?max_tokens=5&sig=abc&x=1"
+
+    assert redact_text(line) == "Invalid URL (POST /v1/?api-key=***), or /v1?max_tokens=5&sig=***&x=1"
+
+
 def signed_reply(origin: str) -> list[Message]:
     """A task, then a call made by the server at `origin` with a signature of its own, and the call's answer."""
     call = ToolCall("call_1", "execute", '{"language": "python", "code": "1"}', extras={"extra_content": {"sig": "S"}})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fake_server import FakeServer, RecordedRequest, Reply, closed_port
+from fake_server import FakeServer, Fault, RecordedRequest, Reply, closed_port, openai_error
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc, as an attacker would")
 
@@ -568,3 +568,17 @@ def test_a_conversation_saved_with_a_secret_origin_is_shown_redacted_and_saved_a
     assert shown.returncode == resumed.returncode == 0, resumed.stderr
     assert_no_secret(shown.stdout, old.read_bytes())
     assert "http://***@old.example/v1?api-key=***" in old.read_text()
+
+
+@pytest.mark.parametrize("args", [["--verbose", "-c", "hi"], ["--json", "--verbose", "-c", "hi"], ["doctor"]])
+def test_a_server_quoting_the_key_in_its_url_back_is_shown_redacted(
+    interpreter_command: list[str], server: FakeServer, private_home: Path, args: list[str]
+) -> None:
+    quoted = f"Invalid URL (POST /v1/chat/completions?api-key={URL_KEY})"
+    server.enqueue(Fault.status(400, openai_error(quoted, "invalid_request_error")))
+
+    result = run(interpreter_command, "--api-key", "sk-test", "--api-base", server.url, *args)
+
+    assert result.returncode == 1
+    assert "Invalid URL (POST /v1/chat/completions?api-key=***)" in result.stdout + result.stderr
+    assert_no_secret(result.stdout, result.stderr, everything_kept(private_home))
