@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import sysconfig
 import tempfile
 from collections.abc import Iterator
@@ -278,8 +279,8 @@ class Person:
     def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """The installed package, run by them with a clean environment of their own plus `env`.
 
-        On the system's Python 3.11 with the project's venv on PYTHONPATH: the venv's own Python lives under /root,
-        which no other user may enter.
+        On the system's Python of the same version, with the venv's packages on PYTHONPATH: the venv's own Python
+        may live where no other user may enter (pyenv's, under /root).
         """
         given = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -302,7 +303,7 @@ class Person:
 
 
 PROJECT = Path(__file__).resolve().parents[1]
-SYSTEM_PYTHON = "/usr/bin/python3.11"
+SYSTEM_PYTHON = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"  # the same ABI as the venv's
 USER_NAME = "steady-secrets"
 
 
