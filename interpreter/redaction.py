@@ -37,11 +37,12 @@ SECRET_WORDS: Final = frozenset(
         "credentials",
     }
 )
-_URL: Final = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
+# A URL in free text: punctuation that ends it belongs to the sentence ("cannot reach http://h/v1: check ...").
+_URL: Final = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]*[^\s'\"<>`.,:;!?)\]]")
 _WORD: Final = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 _PARAMETER: Final = re.compile(r"([^?&#=]*)=([^&#]*)")  # one name=value of a query or fragment
 # One name=value after "?", "&" or "#" in free text: it ends where the text around it starts again.
-_QUOTED_PARAMETER: Final = re.compile(r"(?<=[?&#])([^?&#=\s]+)=([^&#\s'\"<>`),]+)")
+_QUOTED_PARAMETER: Final = re.compile(r"(?<=[?&#])([^?&#=\s]+)=([^&#\s'\"<>`),]*[^&#\s'\"<>`),.:;!?])")
 
 
 def redact_url(url: str) -> str:

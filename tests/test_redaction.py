@@ -85,9 +85,19 @@ def test_every_url_quoted_in_a_line_is_redacted_and_the_words_around_kept() -> N
 
 
 def test_a_credential_in_a_url_quoted_in_part_is_redacted_too() -> None:
-    line = "Invalid URL (POST /v1/?api-key=KEYchat/completions), or /v1?max_tokens=5&sig=abc&x=1"
+    line = "Invalid URL (POST /v1/?api-key=KEYchat/completions), or /v1?max_tokens=5&sig=abc&x=1; or ?token=T."
 
-    assert redact_text(line) == "Invalid URL (POST /v1/?api-key=***), or /v1?max_tokens=5&sig=***&x=1"
+    assert redact_text(line) == "Invalid URL (POST /v1/?api-key=***), or /v1?max_tokens=5&sig=***&x=1; or ?token=***."
+
+
+def test_the_punctuation_ending_a_sentence_is_kept_after_a_url() -> None:
+    line = "cannot reach the API at http://u:P@h/v1?api-key=K: check it (or http://h/v1?token=T), then http://h/v1."
+
+    shown = (
+        "cannot reach the API at http://***@h/v1?api-key=***: check it (or http://h/v1?token=***), then http://h/v1."
+    )
+    assert redact_text(line) == shown
+    assert redact_text(shown) == shown
 
 
 def signed_reply(origin: str) -> list[Message]:
