@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from interpreter.errors import ConfigError, MissingApiKey
+from interpreter.redaction import redact_url
 from interpreter.resilience.shared.setting import DEFAULT_STORE, check_setting
 from interpreter.settings_file import FILE_KEYS, SettingsFile, read_file
 
@@ -74,8 +75,8 @@ class Settings:
     fallback_after: float = DEFAULT_FALLBACK_AFTER  # a named wait longer than this moves to a fallback
 
     def __repr__(self) -> str:
-        # The key must never reach a log or a traceback through repr().
-        return f"Settings(model={self.model!r}, api_base={self.api_base!r}, home={str(self.home)!r}, ...)"
+        # The key, and a password or key in the URL, must never reach a log or a traceback through repr().
+        return f"Settings(model={self.model!r}, api_base={redact_url(self.api_base)!r}, home={str(self.home)!r}, ...)"
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ def _key_warning(settings: Settings, sources: Mapping[str, str]) -> str:
         return ""
     return (
         f"the API key from {_origin(key_from, 'api_key')} ({mask_key(settings.api_key)}) is sent to "
-        f"{settings.api_base}, set by {_origin(base_from, 'api_base')}; "
+        f"{redact_url(settings.api_base)}, set by {_origin(base_from, 'api_base')}; "
         "if that server has a key of its own, set it beside the endpoint"
     )
 
@@ -269,7 +270,7 @@ def _validate(settings: Settings, sources: Mapping[str, str]) -> None:
             source = sources.get(name, DEFAULT_SOURCE)
             raise ConfigError(f"{name} must be a finite number, not {value} (set by {source})")
     if not settings.api_base.startswith(("http://", "https://")):
-        raise ConfigError(f"the API base must be an http:// or https:// URL, got {settings.api_base!r}")
+        raise ConfigError(f"the API base must be an http:// or https:// URL, got {redact_url(settings.api_base)!r}")
     if settings.max_steps < 1:
         raise ConfigError(f"max_steps must be at least 1, got {settings.max_steps}")
     negative = [name for name, kind in FILE_KEYS.items() if kind in (int, float) and (getattr(settings, name) or 0) < 0]

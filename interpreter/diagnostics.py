@@ -1,7 +1,8 @@
 """The diagnostics log: retries, waits, breaker transitions and rate-limit headers, in a rotated file under the home.
 
 `--verbose` (or `%verbose on`) also shows them, through the renderer: above the live rows on a terminal, else on
-stderr. Never log the API key: nothing here receives it, and headers are filtered.
+stderr. Never log the API key: nothing here receives it, and headers are filtered. Every line has its URLs redacted
+(a password or key in the api_base, quoted by a library's message, stays out of the log and off the screen).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from interpreter.directories import private_file, private_folder, reason
 from interpreter.errors import HomeNotWritable
+from interpreter.redaction import redact_text
 
 LOGGER_NAME = "interpreter"
 _MAX_BYTES = 1_000_000
@@ -34,6 +36,13 @@ class _Echo(logging.Handler):
             self._echo(self.format(record))
         except Exception:  # a log line must never break the session (logging's own rule)
             self.handleError(record)
+
+
+class _Redacted(logging.Formatter):
+    """A formatter whose lines have every URL in them redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
 
 
 class _PrivateRotatingFile(RotatingFileHandler):
@@ -76,7 +85,7 @@ def configure(*, echo: Callable[[str], None] | None = None) -> logging.Logger:
         handler.close()
     if echo is not None:
         to_screen = _Echo(echo)
-        to_screen.setFormatter(logging.Formatter("[%(name)s] %(message)s"))
+        to_screen.setFormatter(_Redacted("[%(name)s] %(message)s"))
         logger.addHandler(to_screen)
     return logger
 
@@ -90,7 +99,7 @@ def log_to_file(folder: Path, *, say: Callable[[str], None]) -> None:
         to_file = _PrivateRotatingFile(private_folder(folder) / path.name, say=say)
     except OSError as exc:
         raise HomeNotWritable(f"cannot write the log {path} ({reason(exc)}): going on without it") from exc
-    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    to_file.setFormatter(_Redacted("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger(LOGGER_NAME).addHandler(to_file)
 
 

@@ -3,12 +3,13 @@
 Others read a process's arguments from /proc/PID/cmdline (any user) and its starting environment from
 /proc/PID/environ (its own user, and root): both are the process's own memory, the ranges arg_start..arg_end and
 env_start..env_end that /proc/self/stat gives. `harden()` overwrites in place, with `*`, the value of a secret
-option (`--api-key KEY`, `--api-key=KEY`) in the first, and the value of each secret variable (see
-environment.is_withheld) in the second, after handing the variable to the C library again (os.putenv copies it
-to the heap), so getenv and child processes see it unchanged. Python copied both at start-up, so nothing here
-reads them again. Then the process becomes non-dumpable (PR_SET_DUMPABLE 0): no core dump holds the key, and a
-process of the same user, a cell included, can neither ptrace it nor read its /proc/PID/environ or mem (root
-still can). The key is visible in the process list until this runs, the first tenth of a second or so.
+option (`--api-key KEY`, `--api-key=KEY`) and the credentials in a URL option's (the PASS and KEY of `--api-base
+http://user:PASS@host/v1?api-key=KEY`, found by redaction.py) in the first, and the value of each secret variable
+(see environment.is_withheld) in the second, after handing the variable to the C library again (os.putenv copies it
+to the heap), so getenv and child processes see it unchanged. Python copied both at start-up, so nothing here reads
+them again. Then the process becomes non-dumpable (PR_SET_DUMPABLE 0): no core dump holds the key, and a process of
+the same user, a cell included, can neither ptrace it nor read its /proc/PID/environ or mem (root still can). The
+key is visible in the process list until this runs, the first tenth of a second or so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from collections.abc import Collection, Iterator
 
 from interpreter.environment import is_withheld
+from interpreter.redaction import secret_spans
 
 _PR_SET_DUMPABLE = 4
 # Positions of arg_start, arg_end, env_start, env_end among the /proc/PID/stat fields after the command name
@@ -26,8 +28,9 @@ _MEMORY_FIELDS = slice(45, 49)
 _MASK = ord("*")
 
 
-def harden(secret_options: Collection[str]) -> None:
-    """Hide the values of `secret_options` and of secret variables from /proc, and make this process non-dumpable."""
+def harden(secret_options: Collection[str], url_options: Collection[str] = ()) -> None:
+    """Hide the values of `secret_options`, the credentials in those of `url_options` and the values of secret
+    variables from /proc, and make this process non-dumpable."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes  # noqa: PLC0415 - Linux only
@@ -35,7 +38,8 @@ def harden(secret_options: Collection[str]) -> None:
     ranges = _memory_ranges()
     if ranges is not None:
         (arg_start, arg_end), (env_start, env_end) = ranges
-        for offset, length in secret_values(ctypes.string_at(arg_start, arg_end - arg_start), secret_options):
+        arguments = ctypes.string_at(arg_start, arg_end - arg_start)
+        for offset, length in [*secret_values(arguments, secret_options), *url_secrets(arguments, url_options)]:
             ctypes.memset(arg_start + offset, _MASK, length)
         for offset, length in _moved_variables(ctypes.string_at(env_start, env_end - env_start)):
             ctypes.memset(env_start + offset, _MASK, length)
@@ -55,6 +59,14 @@ def secret_values(arguments: bytes, secret_options: Collection[str]) -> Iterator
             yield offset + len(name) + 1, len(value)
         follows_option = argument in options
         offset += len(argument) + 1
+
+
+def url_secrets(arguments: bytes, url_options: Collection[str]) -> Iterator[tuple[int, int]]:
+    """(offset, length) in the NUL-separated `arguments` of each credential in a URL given to one of `url_options`."""
+    for offset, length in secret_values(arguments, url_options):
+        url = arguments[offset : offset + length].decode("latin-1")  # one character per byte: offsets carry over
+        for start, end in secret_spans(url):
+            yield offset + start, end - start
 
 
 def secret_variables(environment: bytes) -> Iterator[tuple[bytes, bytes, int]]:

@@ -25,6 +25,7 @@ from interpreter.messages import (
     ResponseHeaders,
     StreamItem,
 )
+from interpreter.redaction import redact_text, redact_url
 from interpreter.resilience.bodies import parse_body, refuses_images, refuses_stream_options
 from interpreter.sse_guard import GuardedEvents, guarded_client
 from interpreter.vision import takes_images
@@ -170,14 +171,15 @@ class OpenAIChatModel:
 
 
 def translate(exc: Exception, *, api_base: str) -> ApiError:
-    """Map an SDK exception to ours, by type; the message says what to do."""
+    """Map an SDK exception to ours, by type; the message says what to do, naming the server redacted."""
     import httpx2  # noqa: PLC0415 - only reached after the SDK was imported by a request
     import openai  # noqa: PLC0415 - as above
 
+    where = redact_url(api_base)
     if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
-        return ApiTimeoutError(f"the API at {api_base} stopped answering (timed out)")
+        return ApiTimeoutError(f"the API at {where} stopped answering (timed out)")
     if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
-        return ApiConnectionError(f"cannot reach the API at {api_base}: check --api-base and your connection")
+        return ApiConnectionError(f"cannot reach the API at {where}: check --api-base and your connection")
     if isinstance(exc, openai.APIStatusError):
         return _status_error(exc)
     if isinstance(exc, openai.APIError):
@@ -185,7 +187,7 @@ def translate(exc: Exception, *, api_base: str) -> ApiError:
     if isinstance(exc, json.JSONDecodeError | RecursionError):
         why = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
         return ApiResponseError(f"the API sent a reply that is not valid JSON ({why})")
-    return ApiResponseError(f"the API reply could not be used: {exc}")
+    return ApiResponseError(f"the API reply could not be used: {redact_text(str(exc))}")  # httpx may quote the URL
 
 
 def _error_inside_reply(exc: openai.APIError) -> ApiError:

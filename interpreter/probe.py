@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from interpreter import tool
+from interpreter.redaction import redact_text
 from interpreter.resilience.bodies import ErrorBody, parse_body
 
 if TYPE_CHECKING:
@@ -64,8 +65,9 @@ class Answer:
 
     @property
     def words(self) -> str:
-        """The server's own words about a failure: the error message, else the start of the body."""
-        return " ".join(self.fault.message.split())[:200]
+        """The server's own words about a failure: the error message, else the start of the body; redacted, for a
+        server may quote the URL it was sent (`Invalid URL (POST /v1/?api-key=KEY...)`)."""
+        return redact_text(" ".join(self.fault.message.split())[:200])
 
 
 def client(read_timeout: float = READ_TIMEOUT) -> httpx2.Client:
@@ -130,9 +132,9 @@ def _send(http: httpx2.Client, method: str, url: str, api_key: str, body: object
     except httpx2.TimeoutException:
         return Answer(failure=f"no answer within {http.timeout.read:g}s (timed out)", timed_out=True)
     except httpx2.ConnectError as exc:
-        return Answer(failure=f"cannot connect: {exc}")
-    except httpx2.HTTPError as exc:  # the connection broke, or the URL cannot be used
-        return Answer(failure=f"no usable answer ({type(exc).__name__}: {exc})")
+        return Answer(failure=f"cannot connect: {redact_text(str(exc))}")
+    except httpx2.HTTPError as exc:  # the connection broke, or the URL cannot be used (httpx may quote it)
+        return Answer(failure=f"no usable answer ({type(exc).__name__}: {redact_text(str(exc))})")
     headers = {name.lower(): value for name, value in response.headers.items()}
     if headers.get("content-type", "").startswith("text/event-stream"):
         return Answer(response.status_code, headers, _events(response.text), streamed=True)

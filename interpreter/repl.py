@@ -11,6 +11,7 @@ from interpreter.commands import is_command
 from interpreter.errors import CommandError, FileRefused, InterpreterError
 from interpreter.interrupts import CtrlC
 from interpreter.messages import CodeProposed, Event, Message, TextDelta, TurnEnded
+from interpreter.redaction import redact_text
 
 if TYPE_CHECKING:
     from interpreter.prompt import Prompter
@@ -117,8 +118,9 @@ def _command_status(command: Callable[[str], None], line: str, renderer: Rendere
 
 
 def _report(error: InterpreterError, renderer: Renderer) -> None:
-    """One line about a failure; the chain of causes behind it is shown with --verbose."""
-    renderer.error(str(error), details="".join(traceback.format_exception(error)))
+    """One line about a failure; the chain of causes behind it is shown with --verbose. Both may quote the api_base
+    (a library's or a server's message): redacted."""
+    renderer.error(redact_text(str(error)), details=redact_text("".join(traceback.format_exception(error))))
 
 
 def _show(events: Generator[Event, None, None], renderer: Renderer, ctrl_c: CtrlC) -> TurnEnded | None:

@@ -1,4 +1,8 @@
-"""The settings file: TOML with a closed set of typed keys, and named profiles holding the same keys. Never run."""
+"""The settings file: TOML with a closed set of typed keys, and named profiles holding the same keys. Never run.
+
+It names the endpoint the key goes to and the program cells run on, so it is read only as a regular file of
+bounded size, and obeyed only when no one but the person (or root) could have written it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from interpreter.errors import ConfigError
+from interpreter.errors import ConfigError, FileRefused
+from interpreter.ownership import check_owned
+from interpreter.regular_files import read_regular
 
 # The settings file (and each of its profiles) may hold exactly these keys, of these types; anything else is an error.
 FILE_KEYS: dict[str, type] = {
@@ -45,6 +51,7 @@ _TYPE_NAMES = {
 }
 _LIST_NAMES = {"fallback_models": 'a list of model names in quotes, like ["gpt-4o-mini", "profile:local"]'}
 _SHARED_BITS = 0o044  # read permission for the group and for others
+MAX_SIZE = 1_000_000  # bytes: a settings file is a few hundred; anything near this is not one
 
 
 @dataclass(frozen=True)
@@ -70,16 +77,21 @@ class SettingsFile:
 
 
 def read_file(path: Path) -> SettingsFile:
-    """The settings file at `path` (empty if it does not exist); ConfigError naming the file and the problem."""
+    """The settings file at `path` (empty if it does not exist); ConfigError naming the file and the problem.
+
+    Read as a regular file only, bounded, and obeyed only when it is the person's (see ownership.py).
+    """
+    real = Path(os.path.realpath(path))  # what is read, and whose folders are checked, is the file itself
     try:
-        with path.open("rb") as file:
-            raw, mode = file.read(), os.fstat(file.fileno()).st_mode
-    except (FileNotFoundError, NotADirectoryError):  # no file; an unusable home is reported when it is created
-        return SettingsFile(path)
-    except OSError as exc:
-        raise ConfigError(f"cannot read the settings file {path}: {exc.strerror}") from exc
+        raw = read_regular(real, limit=MAX_SIZE, follow=False)
+    except FileRefused as exc:
+        if isinstance(exc.__cause__, FileNotFoundError | NotADirectoryError):  # no file: nothing to obey
+            return SettingsFile(path)
+        named = "" if real == path else f" {path}"  # the refusal names the file read: the link's target
+        raise ConfigError(f"the settings file{named} is refused: {exc}") from exc
+    mode = check_owned(path, real).st_mode
     found = _parsed(_text(raw, path), path)
-    if found.holds_key and os.name == "posix" and mode & _SHARED_BITS:
+    if found.holds_key and mode & _SHARED_BITS:
         raise ConfigError(f"the settings file {path} holds an API key that other users can read: chmod 600 {path}")
     return found
 

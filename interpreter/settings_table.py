@@ -1,9 +1,10 @@
-"""What `interpreter config` shows: each effective setting, its value and where it came from, the key masked."""
+"""What `interpreter config` shows: each effective setting, its value and where it came from, the key masked and
+URLs redacted."""
 
 from __future__ import annotations
 
 from interpreter.config import Effective, mask_key
-from interpreter.resilience.shared.setting import shown
+from interpreter.redaction import redact_url
 from interpreter.settings_file import FILE_KEYS
 
 
@@ -18,19 +19,19 @@ def settings_table(effective: Effective) -> str:
 
 
 def _shown(effective: Effective, name: str) -> str:
-    """The value of setting `name` as the settings file would spell it; the key masked."""
+    """The value of setting `name` as the settings file would spell it; the key masked, a URL's credentials hidden."""
     value = getattr(effective.settings, name)
     if name == "api_key":
         return mask_key(value)
-    if name == "rate_limit_store":
-        return shown(value)  # a Redis URL may hold a password
     if value is None:
         return "none"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, tuple):
         return "[" + ", ".join(f'"{item}"' for item in value) + "]"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return redact_url(str(value))  # the endpoint and the store may be URLs holding a password or key
 
 
 def _aligned(rows: list[tuple[str, str, str]]) -> str:

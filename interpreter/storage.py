@@ -24,12 +24,14 @@ from interpreter.directories import reason
 from interpreter.errors import ConversationInUse, FileRefused, HomeNotWritable, NoSuchConversation, StorageError
 from interpreter.locks import holder, is_held, lock, write_atomically
 from interpreter.messages import Kind, Message, Role, ToolCall, valid_text
+from interpreter.redaction import redact_url
 from interpreter.regular_files import read_regular
 from interpreter.words import counted
 
 SCHEMA_VERSION: Final = 2  # 2: user messages carry their kind ("output" for code output), 1 did not
 # Since version 2 too, optional: a server's `extras` on an assistant message and its tool calls, and the `origin`
-# that produced them; an older reader ignores them (and so sends the server without them, as it always did).
+# that produced them, redacted (see redaction.py); an older reader ignores them (and so sends the server without
+# them, as it always did).
 # Also optional, so version 2 still: the `model` that wrote an answer (a fallback's when one stood in); files written
 # before it was kept have none, and an older reader ignores it. So too the `figures` of a code output: their paths,
 # never the pictures, which are read from those files when a request is formed.
@@ -265,7 +267,7 @@ def _stored(message: Message) -> dict[str, Any]:
     if message.extras:
         data["extras"] = dict(message.extras)
     if message.origin is not None:
-        data["origin"] = message.origin
+        data["origin"] = redact_url(message.origin)  # a password or key in the api_base is never kept
     if message.model is not None:
         data["model"] = message.model
     if message.figures:
@@ -316,10 +318,16 @@ def _message(data: object, where: str) -> Message:
         tool_call_id=_field(record, "tool_call_id", str, where, default=None),
         kind=kind,
         extras=_field(record, "extras", dict, where, default={}),
-        origin=_field(record, "origin", str, where, default=None),
+        origin=_origin(record, where),
         model=_field(record, "model", str, where, default=None),
         figures=_figures(record, where),
     ).valid()
+
+
+def _origin(record: dict[str, Any], where: str) -> str | None:
+    """The server a message's extras belong to, redacted: a file saved by an older version may hold its password."""
+    origin = _field(record, "origin", str, where, default=None)
+    return None if origin is None else redact_url(origin)
 
 
 def _figures(record: dict[str, Any], where: str) -> tuple[str, ...]:

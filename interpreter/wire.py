@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from interpreter.messages import Message, ToolCall
+from interpreter.redaction import redact_url
 from interpreter.vision import image_part
 
 _PORTABLE_ID: Final = re.compile("[A-Za-z0-9]{9}")
@@ -55,7 +56,7 @@ def wire(messages: Sequence[Message], server: str, *, images: Path | None = None
         if message.tool_calls:
             sent_ids = {}  # answers follow their calls: ids repeat across replies (Gemini counts anew in each)
             data["tool_calls"] = [_call(call, message.origin, server, sent_ids) for call in message.tool_calls]
-        if message.origin == server:
+        if _same_server(message.origin, server):
             data = {**message.extras, **data}  # the server's own fields never replace the message's
         if message.tool_call_id is not None:
             data["tool_call_id"] = sent_ids.get(message.tool_call_id, message.tool_call_id)
@@ -94,12 +95,17 @@ def _call(call: ToolCall, origin: str | None, server: str, sent_ids: dict[str, s
     """One call's wire form: with its extras for the server that made it, under a portable id for another."""
     data = call.to_dict()
     data["function"]["arguments"] = _object_arguments(call.arguments)
-    if origin == server:
+    if _same_server(origin, server):
         return {**call.extras, **data}
     if origin is None:  # made by a Python API caller, or saved before origins were kept: its id as it was made
         return data
     sent_ids[call.id] = data["id"] = portable_id(call.id)
     return data
+
+
+def _same_server(origin: str | None, server: str) -> bool:
+    """Whether a message made by `origin` goes back to it: compared redacted, as origins are kept."""
+    return origin is not None and redact_url(origin) == redact_url(server)
 
 
 def _object_arguments(arguments: str) -> str:

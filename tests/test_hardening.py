@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from interpreter.hardening import secret_values, secret_variables
+from interpreter.hardening import secret_values, secret_variables, url_secrets
 
 KEY = "sk-hardening-0123456789abcdef"
 
@@ -25,6 +25,17 @@ def test_the_value_of_a_secret_option_is_found_in_either_spelling() -> None:
 )
 def test_no_secret_option_no_value(arguments: bytes) -> None:
     assert list(secret_values(arguments, ["--api-key"])) == []
+
+
+def test_only_the_credentials_of_a_url_option_are_found_in_either_spelling() -> None:
+    arguments = (
+        b"interpreter\0--api-base\0http://ada:PW@h/v1?api-version=1&api-key=K\0--rate-limit-store=redis://:R@h/0\0"
+    )
+    found = [
+        arguments[offset : offset + length]
+        for offset, length in url_secrets(arguments, ["--api-base", "--rate-limit-store"])
+    ]
+    assert found == [b"ada:PW", b"K", b":R"]
 
 
 def test_secret_variables_are_found_by_name_and_others_left_alone() -> None:

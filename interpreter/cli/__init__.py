@@ -36,7 +36,8 @@ def _exit_on_signal(signum: int, frame: FrameType | None) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Console-script entry point."""
-    hardening.harden(secret_options=("--api-key",))  # first: the key leaves the process list and environ
+    # First: the key, and a password or key in a URL, leave the process list and environ.
+    hardening.harden(secret_options=("--api-key",), url_options=("--api-base", "--rate-limit-store"))
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGHUP, _exit_on_signal)
     args = _normalize_resume(sys.argv[1:] if argv is None else argv)

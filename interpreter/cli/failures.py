@@ -7,6 +7,7 @@ import traceback
 from collections.abc import Callable
 
 from interpreter.errors import ConfigError, FileRefused, InterpreterError, NoSuchConversation, StorageError
+from interpreter.redaction import redact_text
 
 EXIT_USAGE = 2
 
@@ -41,15 +42,19 @@ def exit_code(error: InterpreterError, *, resuming: bool) -> int:
 
 
 def fail(problem: object, code: int, *, json: bool = False) -> int:
-    """Print one line about what went wrong on stderr, and with `json` end stdout with error and exit lines."""
+    """Print one line about what went wrong on stderr, and with `json` end stdout with error and exit lines.
+
+    Any URL in the line is redacted: a library's message (an internal error's repr) may quote the api_base whole.
+    """
+    line = redact_text(str(problem))
     if not json:
         from interpreter.ui.untrusted import visible  # noqa: PLC0415 - only a failure needs it
 
-        print(f"interpreter: {visible(str(problem))}", file=sys.stderr)  # through the gate: it may quote a server
+        print(f"interpreter: {visible(line)}", file=sys.stderr)  # through the gate: it may quote a server
         return code
     from interpreter.ui.jsonl import JsonLinesRenderer  # noqa: PLC0415 - only a failure with --json needs it
 
     lines = JsonLinesRenderer(sys.stdout)
-    lines.error(str(problem))  # the same line on stderr too, through the gate
+    lines.error(line)  # the same line on stderr too, through the gate
     lines.exit(code)
     return code

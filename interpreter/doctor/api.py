@@ -14,6 +14,7 @@ from interpreter.doctor.check import Check, Status
 from interpreter.doctor.headroom import HEADROOM, headroom_check
 from interpreter.identity import Identity, identify, with_deployments
 from interpreter.probe import Answer
+from interpreter.redaction import redact_url
 from interpreter.resilience.bodies import refuses_stream_options
 from interpreter.resilience.classify import JINJA_FIX, needs_jinja
 
@@ -69,7 +70,7 @@ def api_checks(settings: Settings, answers: Answers, identity: Identity) -> list
     listed, chat = answers.listed, answers.chat
     blocked = _blocked(listed, chat)
     return [
-        endpoint_check(settings.api_base, listed, chat),
+        endpoint_check(redact_url(settings.api_base), listed, chat),
         server_check(listed, identity, answers.adaptations),
         key_check(settings.api_key, listed, chat, answers.plain),
         model_check(settings.model, listed, chat, blocked),
@@ -87,7 +88,7 @@ def server_check(listed: Answer, identity: Identity, adaptations: Sequence[str] 
 
 
 def endpoint_check(api_base: str, listed: Answer, chat: Answer) -> Check:
-    """The server at `api_base` answers, as an OpenAI-compatible API."""
+    """The server at `api_base` (as it may be shown: redacted) answers, as an OpenAI-compatible API."""
     if listed.timed_out:
         return Check(ENDPOINT, Status.FAILED, f"{api_base} took the request but sent {listed.failure}", _SLOW_FIX)
     if listed.status is None:

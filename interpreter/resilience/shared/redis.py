@@ -18,9 +18,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from interpreter.errors import BudgetStoreUnavailable
+from interpreter.redaction import redact_text, redact_url
 from interpreter.resilience.limiter import LABELS, SLACK, Headroom, Reading
 from interpreter.resilience.shared.ledger import ACTIVE_FOR, HELD_FOR, LEASE, RECHECK_BEHIND, Turn, View
-from interpreter.resilience.shared.setting import shown
 
 TIMEOUT = 2.0  # seconds to connect or to get an answer: a store that is slower is no help
 KEPT_FOR = 86_400  # seconds a budget's ledger outlives its last use
@@ -165,7 +165,7 @@ class RedisStore:
     """Budgets kept in a Redis server; connects at first use, once (no retries: the session falls back instead)."""
 
     def __init__(self, url: str, *, clock: Callable[[], float] | None = None, timeout: float = TIMEOUT) -> None:
-        self.where = shown(url)
+        self.where = redact_url(url)
         self._clock = clock
         options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
         self._client = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
@@ -206,7 +206,9 @@ class RedisStore:
         try:
             answer = self._script(keys=[PREFIX + key], args=arguments)
         except redis.RedisError as exc:
-            raise BudgetStoreUnavailable(f"the shared budget at {self.where} cannot be used: {exc}") from exc
+            raise BudgetStoreUnavailable(
+                f"the shared budget at {self.where} cannot be used: {redact_text(str(exc))}"
+            ) from exc
         found: dict[str, Any] = json.loads(answer)
         return found
 

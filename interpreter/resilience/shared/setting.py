@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from interpreter.errors import ConfigError
+from interpreter.redaction import redact_url
 
 SQLITE, OFF = "sqlite", "off"
 DEFAULT_STORE = SQLITE
@@ -28,14 +29,4 @@ def check_setting(value: str) -> None:
     database = parts.path.strip("/")
     if parts.scheme in REDIS_SCHEMES and parts.hostname and port_ok and (not database or database.isdigit()):
         return
-    raise ConfigError(f"rate_limit_store must be {_CHOICES}, got {shown(value)!r}")
-
-
-def shown(value: str) -> str:
-    """The setting as it may be shown: a Redis URL's password hidden."""
-    parts = urlsplit(value)
-    if parts.scheme not in REDIS_SCHEMES or not parts.password:
-        return value
-    host = parts.netloc.rpartition("@")[2]
-    user = parts.username or ""
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+    raise ConfigError(f"rate_limit_store must be {_CHOICES}, got {redact_url(value)!r}")

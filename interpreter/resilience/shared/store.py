@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from interpreter.redaction import redact_url
 from interpreter.resilience.limiter import Reading
 from interpreter.resilience.shared.ledger import Turn, View
 from interpreter.resilience.shared.setting import OFF, SQLITE
@@ -56,6 +57,11 @@ def open_store(setting: str, home: Path | None) -> Store | None:
 
 
 def budget_key(api_base: str, api_key: str, model: str) -> str:
-    """What a rate limit belongs to: the endpoint, the key (a hash of it: the key itself is never stored), the model."""
-    digest = hashlib.sha256(api_key.encode()).hexdigest()[:16]
-    return f"{api_base.rstrip('/')}|{digest}|{model}"
+    """What a rate limit belongs to: the endpoint, the key, the model; stored, so credentials only as a hash.
+
+    The endpoint is kept redacted (readable in the store), and hashed whole with the key: two accounts on one
+    server, told apart only by a password or key in the URL, keep budgets of their own.
+    """
+    base = api_base.rstrip("/")
+    digest = hashlib.sha256(f"{base}\n{api_key}".encode()).hexdigest()[:16]
+    return f"{redact_url(base)}|{digest}|{model}"
