@@ -6,8 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import sysconfig
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fake_server import FakeServer, Fault, RecordedRequest, Reply, closed_port, openai_error
+from users import User, everyone_command, everyone_python, made_user, open_folder
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc, as an attacker would")
 
@@ -264,8 +263,13 @@ def test_nan_and_infinity_from_the_command_line_are_one_line(
 class Person:
     """A user of this machine other than root, with a private folder under /tmp holding their home."""
 
-    name: str
+    user: User
     folder: Path
+    command: list[str]  # the installed tool, as this user can run it
+
+    @property
+    def name(self) -> str:
+        return self.user.name
 
     @property
     def home(self) -> Path:
@@ -274,63 +278,34 @@ class Person:
     def give(self, *paths: Path) -> None:
         """Make `paths` theirs."""
         for path in paths:
-            shutil.chown(path, self.name, self.name)
+            os.chown(path, self.user.uid, self.user.gid)
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        """The installed package, run by them with a clean environment of their own plus `env`.
-
-        On the system's Python of the same version, with the venv's packages on PYTHONPATH: the venv's own Python
-        may live where no other user may enter (pyenv's, under /root).
-        """
+        """The installed tool, run by them with a clean environment of their own plus `env`."""
         given = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": str(self.home),
             "INTERPRETER_HOME": str(self.home / "interp"),
-            "PYTHONPATH": os.pathsep.join([sysconfig.get_paths()["purelib"], str(PROJECT)]),
             **(env or {}),
         }
-        assignments = [f"{name}={value}" for name, value in given.items()]
-        command = ["runuser", "-u", self.name, "--", "env", "-i", *assignments, SYSTEM_PYTHON, "-m", "interpreter"]
-        return subprocess.run(
-            [*command, *args],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            cwd=self.folder,
-            timeout=60,
-            check=False,
-        )
-
-
-PROJECT = Path(__file__).resolve().parents[1]
-SYSTEM_PYTHON = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"  # the same ABI as the venv's
-USER_NAME = "steady-secrets"
+        return self.user.run([*self.command, *args], env=given, cwd=self.folder, timeout=60)
 
 
 @pytest.fixture(scope="module")
-def user_name() -> Iterator[str]:
-    """A non-root user of this machine, created for these tests (we are root) and removed after them."""
-    if os.geteuid() != 0:
-        pytest.skip("creating a user needs root")
-    if shutil.which("useradd") is None or shutil.which("runuser") is None or not Path(SYSTEM_PYTHON).exists():
-        pytest.skip(f"needs useradd, runuser and {SYSTEM_PYTHON}")
-    created = subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/sh", USER_NAME], check=False)
-    yield USER_NAME
-    if created.returncode == 0:
-        subprocess.run(["userdel", USER_NAME], check=False)
+def someone() -> Iterator[tuple[User, list[str]]]:
+    """A non-root user of this machine, created for these tests (we are root), and the tool as they can run it."""
+    with made_user("si-secrets") as user, open_folder() as place:
+        yield user, everyone_command(place)
 
 
 @pytest.fixture
-def person(user_name: str) -> Iterator[Person]:
-    """`user_name` with a fresh private folder: /tmp/steady-secrets-XXXX/home/interp, all 0700 and theirs."""
+def person(someone: tuple[User, list[str]]) -> Iterator[Person]:
+    """`someone` with a fresh private folder: /tmp/steady-secrets-XXXX/home/interp, all 0700 and theirs."""
     folder = Path(tempfile.mkdtemp(prefix="steady-secrets-", dir="/tmp"))
-    found = Person(user_name, folder)
+    user, command = someone
+    found = Person(user, folder, command)
     (found.home / "interp").mkdir(parents=True, mode=0o700)
     found.give(folder, found.home, found.home / "interp")
-    version = found.run("--version")
-    if version.returncode != 0:
-        shutil.rmtree(folder)
-        pytest.skip(f"the package does not run on {SYSTEM_PYTHON} as another user: {version.stderr[-300:]}")
     yield found
     shutil.rmtree(folder)
 
@@ -338,7 +313,7 @@ def person(user_name: str) -> Iterator[Person]:
 def planted_python(folder: Path, marker: Path) -> Path:
     """A "python" that notes it was run in `marker`, then runs the real one: what an attacker would leave in /tmp."""
     script = folder / "python"
-    script.write_text(f'#!/bin/sh\necho ran >> {marker}\nexec {SYSTEM_PYTHON} "$@"\n')
+    script.write_text(f'#!/bin/sh\necho ran >> {marker}\nexec {everyone_python()} "$@"\n')
     script.chmod(0o755)
     return script
 

@@ -98,9 +98,9 @@ def open_folder(parent: Path = Path("/tmp")) -> Iterator[Path]:
 def everyone_command(folder: Path) -> list[str]:
     """The installed `interpreter` script, runnable by every user, written into `folder` (which they may enter)."""
     installed = shutil.which("interpreter")
-    python = next((path for path in _PYTHONS if _same_python(path)), None)
-    if installed is None or python is None:
-        pytest.skip(f"no Python {sys.version_info.major}.{sys.version_info.minor} that every user may run")
+    if installed is None:
+        pytest.fail("the `interpreter` command is not installed: run README's install command first")
+    python = everyone_python()
     site = folder / "site"
     if not site.exists():  # mirrored once per folder
         _mirror_packages(site)
@@ -109,6 +109,14 @@ def everyone_command(folder: Path) -> list[str]:
     script.write_text(f"#!{python} -s\nimport sys\nsys.path[:0] = [{str(site)!r}]\n{body}")
     script.chmod(_OPEN_FOLDER)
     return [str(script)]
+
+
+def everyone_python() -> str:
+    """A Python of this version that every user may run (skips the test where there is none)."""
+    found = next((path for path in _PYTHONS if _same_python(path)), None)
+    if found is None:
+        pytest.skip(f"no Python {sys.version_info.major}.{sys.version_info.minor} that every user may run")
+    return found
 
 
 def _mirror_packages(site: Path) -> None:
