@@ -163,7 +163,7 @@ class OpenAIChatModel:
 
             timeout = openai.Timeout(self._idle_timeout, connect=CONNECT_TIMEOUT)
             quiet = QUIET_TIMEOUTS * self._idle_timeout
-            guard = partial(GuardedEvents, api_base=self._api_base, quiet_limit=quiet, clock=self._clock)
+            guard = partial(GuardedEvents, api_base=redact_url(self._api_base), quiet_limit=quiet, clock=self._clock)
             self._client = guarded_client(
                 guard, api_key=self._api_key, base_url=self._api_base, max_retries=0, timeout=timeout
             )

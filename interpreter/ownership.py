@@ -5,7 +5,8 @@ hands them both. So, as OpenSSH checks `~/.ssh/config` and `authorized_keys` (`s
 must belong to the person or root and be writable by neither group nor others; and so must each folder above it, from
 its own up to the person's home directory (or the root): whoever can write a folder can put another file in its
 place. One difference from OpenSSH: a folder others can write is fine when it is sticky (`/tmp`), for there only
-a file's owner can rename or remove it.
+a file's owner can rename or remove it. Another: inside a user namespace (`unshare --user`, a rootless container)
+the machine's root is not mapped and owns `/` and `/tmp` as the overflow uid (`nobody`); that owner is taken as root.
 """
 
 from __future__ import annotations
@@ -19,25 +20,26 @@ from interpreter.errors import ConfigError
 
 _WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 ROOT = 0
+_IDENTITY_MAP = ["0", "0", "4294967295"]  # /proc/self/uid_map outside any user namespace
 
 
 def check_owned(path: Path, real: Path) -> os.stat_result:
     """The status of `real` (the settings file `path`, symlinks resolved), once it and its folders are the person's;
     else ConfigError naming `path` and the fix."""
-    uid = os.getuid()
+    trusted = {os.getuid(), ROOT, *_unmapped_root()}
     try:
         status = os.stat(real, follow_symlinks=False)
-        _check_file(path, status, uid)
-        for folder in _folders(real, _home(uid)):
-            _check_folder(path, folder, os.stat(folder), uid)
+        _check_file(path, status, trusted)
+        for folder in _folders(real, _home(os.getuid())):
+            _check_folder(path, folder, os.stat(folder), trusted)
     except OSError as exc:  # gone, or a folder that cannot be looked at, since it was read
         raise ConfigError(f"cannot check the settings file {path}: {exc.strerror}") from exc
     return status
 
 
-def _check_file(path: Path, status: os.stat_result, uid: int) -> None:
+def _check_file(path: Path, status: os.stat_result, trusted: set[int]) -> None:
     """ConfigError when the settings file `path` belongs to another user, or others can write it."""
-    if status.st_uid not in (uid, ROOT):
+    if status.st_uid not in trusted:
         owner = _user(status.st_uid)
         raise ConfigError(f"the settings file {path} belongs to {owner}, not you: move it away and write your own")
     if status.st_mode & _WRITABLE_BY_OTHERS:
@@ -46,9 +48,9 @@ def _check_file(path: Path, status: os.stat_result, uid: int) -> None:
         )
 
 
-def _check_folder(path: Path, folder: Path, status: os.stat_result, uid: int) -> None:
+def _check_folder(path: Path, folder: Path, status: os.stat_result, trusted: set[int]) -> None:
     """ConfigError when `folder`, above the settings file `path`, belongs to another user or others can write it."""
-    if status.st_uid not in (uid, ROOT):
+    if status.st_uid not in trusted:
         raise ConfigError(
             f"the settings file {path} is in {folder}, which belongs to {_user(status.st_uid)}: "
             "set INTERPRETER_HOME to a folder of your own"
@@ -68,6 +70,16 @@ def _folders(real: Path, home: Path | None) -> list[Path]:
         if folder == home:
             break
     return folders
+
+
+def _unmapped_root() -> tuple[int, ...]:
+    """Inside a user namespace, the overflow uid the machine's unmapped root owns files as; else nothing."""
+    try:
+        mapping = Path("/proc/self/uid_map").read_text().split()
+        overflow = int(Path("/proc/sys/kernel/overflowuid").read_text())
+    except (OSError, ValueError):  # not Linux, or no /proc
+        return ()
+    return () if mapping == _IDENTITY_MAP else (overflow,)
 
 
 def _home(uid: int) -> Path | None:

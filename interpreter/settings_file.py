@@ -87,6 +87,9 @@ def read_file(path: Path) -> SettingsFile:
     except FileRefused as exc:
         if isinstance(exc.__cause__, FileNotFoundError | NotADirectoryError):  # no file: nothing to obey
             return SettingsFile(path)
+        if isinstance(exc.__cause__, PermissionError):  # e.g. the home left at chmod 000
+            fix = f"chmod u+rwx {path.parent}; chmod u+r {path}"
+            raise ConfigError(f"cannot read the settings file {path}: permission denied ({fix})") from exc
         named = "" if real == path else f" {path}"  # the refusal names the file read: the link's target
         raise ConfigError(f"the settings file{named} is refused: {exc}") from exc
     mode = check_owned(path, real).st_mode

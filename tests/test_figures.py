@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fake_server import FakeServer, Reply
+from no_bwrap import path_without_bwrap
 from sixels import read_sixel
 from terminal import Terminal
 
@@ -530,6 +531,8 @@ def test_links_a_sandboxed_cell_plants_among_the_figures_are_passed_over_and_nev
 ) -> None:
     home = tmp_path / "person" / ".interpreter"  # the working directory holds the home: a sandboxed cell can write it
     monkeypatch.setenv("INTERPRETER_HOME", str(home))
+    # Under bubblewrap the home is hidden from cells; Landlock alone (no bwrap installed) leaves it writable here.
+    monkeypatch.setenv("PATH", path_without_bwrap(os.environ["PATH"], tmp_path))
     pictures = person / "Pictures"
     plot = "plt.figure(figsize=(2, 1), dpi=50)\nplt.plot([1])\nplt.show()\n"
     links = (

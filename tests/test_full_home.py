@@ -216,7 +216,10 @@ def test_chmod_000_on_the_home_mid_session_keeps_the_cell_result_in_a_spare_file
     refused = session(server, "hello")
     assert refused.returncode == 2
     [line] = refused.stderr.splitlines()
-    assert line.startswith(f"interpreter: cannot read the settings file {home / 'config.toml'}")
+    assert line == (
+        f"interpreter: cannot read the settings file {home / 'config.toml'}: permission denied "
+        f"(chmod u+rwx {home}; chmod u+r {home / 'config.toml'})"
+    )
 
     home.chmod(0o700)  # the person unlocks it, and goes on with what the spare file holds
     loaded = session(server, f"%load {spare}")

@@ -150,7 +150,7 @@ def test_another_server_does_not_get_the_fields() -> None:
 def test_a_log_line_quoting_a_url_is_written_redacted(tmp_path: Path) -> None:
     shown: list[str] = []
     logger = configure(echo=shown.append)
-    log_to_file(tmp_path / "logs")
+    log_to_file(tmp_path / "logs", say=shown.append)
 
     logger.getChild("api").warning("the server refused: %s", "no route to http://u:PASS@h/v1?api-key=KEY")
     configure()  # closes the file
