@@ -170,10 +170,10 @@ def test_newlines_and_tabs_stay_and_a_crlf_is_a_newline() -> None:
 
 def test_the_warning_counts_the_control_characters_and_names_their_stand_ins() -> None:
     assert warning("x = 1 # \x1b[2K\x1b[1A\x1b[2K\nprint('harmless')") == (
-        "3 control characters in this code, shown as ␛: read it closely"
+        "3 hidden characters in this code, shown as ␛: read it closely"
     )
     assert warning("s = '\u202e' + '\x00' + '\x00' + '\x1b' + '\x7f' + '\x9b'") == (
-        "6 control characters in this code, shown as ⟨U+202E⟩ ␀ ␛ ␡ …: read it closely"
+        "6 hidden characters in this code, shown as ⟨U+202E⟩ ␀ ␛ ␡ …: read it closely"
     )
     assert warning("print('fine')\r\n") is None
 
@@ -246,7 +246,7 @@ def test_a_terminal_warns_above_the_question_when_code_holds_control_characters(
     renderer.handle(CodeProposed(CodeCell("python", code(case)), in_text=True))
     renderer.stop()
     rows = [row.strip() for row in replayed(out.getvalue()).display]
-    warnings = [row for row in rows if row.startswith("warning: ") and "control character" in row]
+    warnings = [row for row in rows if row.startswith("warning: ") and "hidden character" in row]
     assert len(warnings) == 2 and rows.index(warnings[0]) == rows.index("print('after')") + 1
 
 
@@ -282,7 +282,7 @@ def test_plain_output_carries_the_same_stand_ins_and_no_control_character(case: 
     assert case.shown in written
     assert not CONTROL.search(written.replace("\n", "")), repr(written)
     if role == "code":
-        assert re.search(r"\nwarning: \d+ control characters? in this code, shown as ", written)
+        assert re.search(r"\nwarning: \d+ hidden characters? in this code, shown as ", written)
 
 
 def test_plain_warns_of_fenced_code_in_the_text_without_writing_it_twice() -> None:
@@ -292,7 +292,7 @@ def test_plain_warns_of_fenced_code_in_the_text_without_writing_it_twice() -> No
     renderer.handle(CodeProposed(CodeCell("python", "x = '\u202e'"), in_text=True))
     assert out.getvalue() == (
         "```python\nx = '⟨U+202E⟩'\n```\n"
-        "warning: 1 control character in this code, shown as ⟨U+202E⟩: read it closely\n"
+        "warning: 1 hidden character in this code, shown as ⟨U+202E⟩: read it closely\n"
     )
 
 
@@ -345,7 +345,7 @@ def test_code_that_erases_its_own_lines_shows_every_line_and_a_warning_at_the_qu
         code_at = rows.index("x = 1 # ␛[2K␛[1A␛[2K")
         assert rows[code_at + 1 : code_at + 3] == [
             'print("harmless")',
-            "warning: 3 control characters in this code, shown as ␛: read it closely",
+            "warning: 3 hidden characters in this code, shown as ␛: read it closely",
         ]
         assert rows[code_at + 3].startswith("Run this code? [y/N/e]")
         terminal.send("n\r")

@@ -78,7 +78,7 @@ def warning(code: str) -> str | None:
         return None
     named = list(dict.fromkeys(found))
     shown = " ".join(named[:MAX_NAMED]) + (" …" if len(named) > MAX_NAMED else "")
-    return f"{counted(len(found), 'control or invisible character')} in this code, shown as {shown}: read it closely"
+    return f"{counted(len(found), 'hidden character')} in this code, shown as {shown}: read it closely"
 
 
 def json_escaped(document: str) -> str:
