@@ -91,10 +91,12 @@ def edit_in_editor(cell: CodeCell) -> str:
 
 def _read_back(path: Path, program: str) -> str:
     """The code the editor left in `path`: a regular file, not a link swapped in; EditorFailed if there is none."""
+    if not path.is_symlink() and not path.exists():
+        raise EditorFailed(f"the editor {program} left no file to read: the code was not changed")
     try:
         edited = read_regular(path, limit=EDITED_LIMIT, follow=False)
     except FileRefused as exc:
-        raise EditorFailed(f"after the editor {program}, {exc}: the code was not changed") from exc
+        raise EditorFailed(f"the editor {program} left no code to read ({exc}): the code was not changed") from exc
     return edited.decode("utf-8", errors="replace").rstrip("\n")
 
 
