@@ -58,7 +58,7 @@ _PICTURE_CHAR = re.compile(f"[{_PICTURE}]")
 _JOINER, _SELECTORS = "\u200d", "\ufe0e\ufe0f"  # ZWJ; VS15 and VS16 choose the text or the emoji form
 _HIDDEN = re.compile(f"[{''.join(_HIDDEN_RANGES)}]")
 STAND_IN = re.compile(r"[\u2400-\u2421]|⟨U\+[0-9A-F]{4,6}⟩")  # what a stand-in looks like, to draw it dim
-MAX_NAMED = 4  # distinct stand-ins a warning names
+NAMED_WIDTH = 20  # characters of stand-ins a warning names, at most (but one): the line fits 80 columns
 
 
 def visible(text: str) -> str:
@@ -77,8 +77,9 @@ def warning(code: str) -> str | None:
     if not found:
         return None
     named = list(dict.fromkeys(found))
-    shown = " ".join(named[:MAX_NAMED]) + (" …" if len(named) > MAX_NAMED else "")
-    return f"{counted(len(found), 'hidden character')} in this code, shown as {shown}: read it closely"
+    count = next((count for count in range(len(named), 1, -1) if len(" ".join(named[:count])) <= NAMED_WIDTH), 1)
+    shown = " ".join(named[:count]) + (" …" if len(named) > count else "")
+    return f"{counted(len(found), 'hidden character')}, shown as {shown}: read it closely"
 
 
 def json_escaped(document: str) -> str:
