@@ -60,6 +60,17 @@ def encode(cells: Sequence[Cell], color_system: ColorSystem | None) -> str:
     )
 
 
+def encode_line(line: list[Segment], color_system: ColorSystem | None) -> str:
+    """The codes that write a line of segments from the cursor on: as `encode` writes its cells, without making
+    them (a printed block may be megabytes of code)."""
+    text = "".join(segment.text for segment in line if not segment.control)
+    if STAND_IN.search(text):
+        return encode(dim_stand_ins(row_of(line)), color_system)
+    return "".join(
+        _styled(segment.text, segment.style, color_system) for segment in Segment.simplify(line) if not segment.control
+    )
+
+
 def changed_spans(old: Row, new: Row) -> list[tuple[int, int]]:
     """The spans [start, end) of `new` to write over `old`: whole wide characters, changes close together merged."""
     spans: list[tuple[int, int]] = []
