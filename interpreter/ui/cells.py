@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from itertools import groupby
 
@@ -19,6 +20,14 @@ ERASE_LINE = "\x1b[K"  # EL: clear from the cursor to the end of the row
 _BLANK: Cell = (" ", None)
 _DIM = Style(dim=True)
 MERGE_GAP = 4  # equal cells between two changes cheaper to rewrite than to jump over (a jump costs 4-5 bytes)
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
+
+
+def cell_width(text: str) -> int:
+    """The cells `text` fills, as `rich.cells.cell_len` counts them, looking one by one only at the characters
+    that are not printable ASCII (Rich looks at every character of a line that holds one: slow on megabytes)."""
+    others = _NOT_PRINTABLE_ASCII.findall(text)
+    return len(text) - len(others) + sum(map(get_character_cell_size, others))
 
 
 def row_of(segments: Iterable[Segment]) -> Row:

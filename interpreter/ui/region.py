@@ -11,7 +11,7 @@ from rich.console import COLOR_SYSTEMS, Console, RenderableType
 from rich.segment import Segment
 
 from interpreter.diagnostics import LOGGER_NAME
-from interpreter.ui.cells import Row, dim_stand_ins, encode, encode_line, rewrite, row_of
+from interpreter.ui.cells import Row, cell_width, dim_stand_ins, encode, encode_line, rewrite, row_of
 from interpreter.ui.frame import Frame, View
 
 SYNC_BEGIN = "\x1b[?2026h"  # DEC mode 2026: hold painting until SYNC_END; terminals without it ignore both
@@ -78,9 +78,11 @@ class LiveRegion:
 
         One at a time, so printing a block of many megabytes (a large cell's code) keeps only its text in memory.
         """
-        console, options = self._console, self._console.options
-        rendered = console.render(renderable, options)
-        for line in Segment.split_and_crop_lines(rendered, options.max_width, pad=False, include_new_lines=False):
+        console, width = self._console, self._console.options.max_width
+        for split in Segment.split_lines(console.render(renderable, console.options)):
+            text = "".join(segment.text for segment in split if not segment.control)
+            # Cropped to the width, as Rich's render_lines crops, but measured without looking at every character.
+            line = Segment.adjust_line_length(split, width, pad=False) if cell_width(text) > width else split
             yield list(Segment.remove_color(line)) if console.no_color else line
 
     def _draw(self, printed: Iterable[list[Segment]], region: list[Row]) -> None:
