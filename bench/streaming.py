@@ -91,7 +91,7 @@ def piped(code: str, home: Path) -> Run:
     with FakeServer() as server:
         server.enqueue(*answers(code))
         env = {**os.environ, "INTERPRETER_HOME": str(home)}
-        subprocess.run(timed_command(report, server), input="n\n", env=env, capture_output=True, check=True)
+        subprocess.run(timed_command(report, server), input=b"n\n", env=env, capture_output=True, check=True)
     return read_run(report)
 
 
