@@ -78,7 +78,10 @@ def test_characters_an_entity_names_pass_the_gate_after_parsing() -> None:
 def test_a_lying_link_in_an_answer_shows_its_target_on_the_terminal(
     interpreter_command: list[str], server: FakeServer
 ) -> None:
-    answer = "Read [https://docs.python.org/3/](https://evil.example/payload.sh) or [notes](smb://evil.example/n)."
+    answer = (
+        "Read [https://docs.python.org/3/](https://evil.example/payload.sh), <file:///etc/passwd>,"
+        " [key](file:///root/.ssh/id_rsa) or [notes](smb://evil.example/n)."
+    )
     server.enqueue(Reply.text(answer))
     terminal = Terminal(interpreter_command[0], ["--api-base", server.url, "--api-key", "sk-test"], env={})
     try:
@@ -90,6 +93,6 @@ def test_a_lying_link_in_an_answer_shows_its_target_on_the_terminal(
         assert terminal.exit_status() == 0
     finally:
         terminal.close()
-    assert "Read https://docs.python.org/3/ (https://evil.example/payload.sh) or notes" in terminal.text()
+    assert "Read https://docs.python.org/3/ (https://evil.example/payload.sh), <file:///etc/passwd>," in terminal.text()
     targets = [target for target in OSC8_TARGET.findall(terminal.written.decode()) if target]
     assert targets == ["https://evil.example/payload.sh"]
