@@ -93,6 +93,8 @@ def test_a_lying_link_in_an_answer_shows_its_target_on_the_terminal(
         assert terminal.exit_status() == 0
     finally:
         terminal.close()
-    assert "Read https://docs.python.org/3/ (https://evil.example/payload.sh), <file:///etc/passwd>," in terminal.text()
+    read = " ".join(terminal.text().split())  # rows joined: the answer wraps at 80 columns
+    assert "Read https://docs.python.org/3/ (https://evil.example/payload.sh), <file:///etc/passwd>," in read
+    assert "[key](file:///root/.ssh/id_rsa) or notes (smb://evil.example/n)." in read
     targets = [target for target in OSC8_TARGET.findall(terminal.written.decode()) if target]
     assert targets == ["https://evil.example/payload.sh"]
