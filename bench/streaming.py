@@ -91,7 +91,9 @@ def piped(code: str, home: Path) -> Run:
     with FakeServer() as server:
         server.enqueue(*answers(code))
         env = {**os.environ, "INTERPRETER_HOME": str(home)}
-        subprocess.run(timed_command(report, server), input=b"n\n", env=env, capture_output=True, check=True)
+        done = subprocess.run(timed_command(report, server), input=b"n\n", env=env, capture_output=True, check=True)
+    if b"Run this code?" not in done.stdout:  # e.g. the server too slow to start streaming: nothing was measured
+        raise SystemExit(f"the piped run never reached the question: {done.stderr.decode()[-500:]}")
     return read_run(report)
 
 
