@@ -176,7 +176,7 @@ def test_cell_width_counts_as_rich_does(text: str) -> None:
 
 def test_a_printed_line_is_written_as_its_cells_would_be_and_its_stand_ins_dim() -> None:
     bold = Style(bold=True)
-    line = [Segment("a "), Segment("b", bold), Segment("c", bold), Segment(" 数"), Segment("\x1b[K", control=((2,),))]
+    line = [Segment("a "), Segment("b", bold), Segment("c", bold), Segment(" 数")]
     assert (
         encode_line(line, ColorSystem.TRUECOLOR)
         == encode(row_of(line), ColorSystem.TRUECOLOR)
