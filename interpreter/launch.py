@@ -76,7 +76,11 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         shelf = FigureShelf(home / OUTPUTS, lambda: session.conversation.id) if home else None
         with CtrlC().installed() as ctrl_c, build_executor(settings, figures=shelf) as executor:
             approver = Approver(
-                ask, tell=renderer.error, auto_run=settings.auto_run, sandboxed=lambda: executor.sandboxed
+                ask,
+                tell=renderer.error,
+                show=renderer.handle,
+                auto_run=settings.auto_run,
+                sandboxed=lambda: executor.sandboxed,
             )
             executor.prepare("python")  # the most asked-for language boots while the first request is out
             session = build_session(

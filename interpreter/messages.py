@@ -282,10 +282,12 @@ class RequestStarted:
 
 @dataclass(frozen=True)
 class CodeProposed:
-    """The model proposed a cell; `in_text` when it was already shown as a fenced block of the answer."""
+    """The model proposed a cell; `in_text` when it was already shown as a fenced block of the answer; `edited` when
+    the person changed it at the question (it is asked again)."""
 
     cell: CodeCell
     in_text: bool = False
+    edited: bool = False
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,9 @@ def build(
         return "n"
 
     runner = FakeRunner()
-    approver = Approver(decline, tell=renderer.error, sandboxed=lambda: (executor or runner).sandboxed)
+    approver = Approver(
+        decline, tell=renderer.error, show=renderer.handle, sandboxed=lambda: (executor or runner).sandboxed
+    )
     store = ConversationStore(tmp_path / "conversations")
     session = Session(
         model=api,

@@ -34,6 +34,7 @@ from interpreter.messages import (
 )
 from interpreter.ui import Renderer, make_renderer
 from interpreter.ui.blocks import BlockSplitter
+from interpreter.ui.codeblock import HIGHLIGHT_LIMIT
 from interpreter.ui.frame import TAIL_ROWS, Frame, Status, View
 from interpreter.ui.labels import duration, outcome
 from interpreter.ui.output import LineSplitter, lines_of
@@ -211,7 +212,8 @@ def test_plain_shows_edited_code_restarts_and_interruptions() -> None:
     out = io.StringIO()
     cell = CodeCell("python", "while True: pass")
     result = RunResult("", None, elapsed=4.0, interrupted=True, restarted=True)
-    play(PlainRenderer(out), [CodeStarted(cell, edited=True), CodeFinished(cell, result)])
+    events: list[Event] = [CodeProposed(cell, edited=True), CodeStarted(cell, edited=True), CodeFinished(cell, result)]
+    play(PlainRenderer(out), events)
     assert out.getvalue() == (
         "```python (edited)\nwhile True: pass\n```\n(interrupted, 4.0s)\n"
         "note: python was restarted: its variables and imports are gone\n"
@@ -341,14 +343,12 @@ def test_proposed_code_is_highlighted_and_labelled_unless_already_in_the_text(
     renderer: TerminalRenderer, out: io.StringIO
 ) -> None:
     shell = CodeCell("shell", "echo hi | wc -c\n")
-    play(renderer, [CodeProposed(shell), CodeProposed(CELL, in_text=True), CodeStarted(shell, edited=True)])
+    events = [CodeProposed(shell), CodeProposed(CELL, in_text=True), CodeProposed(shell, edited=True)]
+    play(renderer, [*events, CodeStarted(shell, edited=True)])  # the edited code shows at the question, once
     shown = screen(out.getvalue())
-    assert [row.strip() for row in shown if row.strip()] == [
-        "shell",
-        "echo hi | wc -c",
-        "shell (edited)",
-        "echo hi | wc -c",
-    ]
+    rows = [row.strip() for row in shown if row.strip()]
+    assert rows[:4] == ["shell", "echo hi | wc -c", "shell (edited)", "echo hi | wc -c"]
+    assert rows[4:] == [] or rows[4].startswith("⠋ running shell")
     assert len(SGR.findall(out.getvalue())) > 4  # highlighted
 
 
@@ -566,3 +566,30 @@ def test_reasoning_shows_dim_while_it_streams_then_leaves_one_line(out: io.Strin
     assert shown[:1] == ["thought for 4.2s"]
     assert ("Six times seven is forty-two." in shown) is verbose  # the live rows went; --verbose keeps the text
     assert shown[-1] == "It is 42."
+
+
+def test_code_too_long_to_highlight_is_drawn_plain_each_line_whole_or_wrapped_at_the_width(
+    renderer: TerminalRenderer, out: io.StringIO
+) -> None:
+    lines = [f"value_{number:05d} = {number}  # a line of a long generated cell" for number in range(1300)]
+    lines[1:4] = ["s = '" + "数" * 45 + "'", "\tindented = 1", "hidden = '\u2028'"]
+    code = "\n".join(lines)
+    assert len(code) > HIGHLIGHT_LIMIT
+    play(renderer, [CodeProposed(CodeCell("python", code))])
+    shown = screen(out.getvalue(), rows=1400)
+    assert shown[:7] == [
+        "python",
+        " value_00000 = 0  # a line of a long generated cell",
+        " s = '" + "数" * 36,  # 78 columns: the 37th wide character would not fit
+        " " + "数" * 9 + "'",
+        "     indented = 1",
+        " hidden = '⟨U+2028⟩'",
+        " value_00004 = 4  # a line of a long generated cell",
+    ]
+    assert shown[-2:] == [
+        " value_01299 = 1299  # a line of a long generated cell",
+        "warning: 1 hidden character, shown as ⟨U+2028⟩: read it closely",
+    ]
+    assert len(shown) == 1 + 1300 + 1 + 1
+    # No colours of a highlighter: the bold cyan header, dim stand-ins, the bold yellow warning (its stand-in dim too).
+    assert set(SGR.findall(out.getvalue())) <= {"", "0", "1;36", "2", "1;33", "1;2;33"}

@@ -8,13 +8,14 @@ import random
 import pyte
 import pytest
 from fakes import FakeClock
+from rich.cells import cell_len
 from rich.color import ColorSystem
 from rich.console import Console, RenderableType
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from interpreter.ui.cells import Row, changed_spans, encode, rewrite, row_of
+from interpreter.ui.cells import Row, cell_width, changed_spans, encode, encode_line, rewrite, row_of
 from interpreter.ui.frame import Frame, Status, View
 from interpreter.ui.region import HIDE_CURSOR, SHOW_CURSOR, SYNC_BEGIN, LiveRegion
 
@@ -163,3 +164,23 @@ def test_after_a_resize_the_region_is_drawn_anew_from_its_top(size: tuple[int, i
     assert written.endswith("\x1b[?2026l") and "\x1b[1A\r\x1b[J" in written.rsplit(SYNC_BEGIN, 1)[1]
     region.show(View())
     assert terminal_lines(written + out.getvalue()[len(written) :]) == ["kept"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "plain ascii", "é ✓ tab\there", "数据 wide", "a\u0301 combining", "🙂 emoji", "\x1b[2m control", "⟨U+2028⟩"],
+)
+def test_cell_width_counts_as_rich_does(text: str) -> None:
+    assert cell_width(text) == cell_len(text)
+
+
+def test_a_printed_line_is_written_as_its_cells_would_be_and_its_stand_ins_dim() -> None:
+    bold = Style(bold=True)
+    line = [Segment("a "), Segment("b", bold), Segment("c", bold), Segment(" 数")]
+    assert (
+        encode_line(line, ColorSystem.TRUECOLOR)
+        == encode(row_of(line), ColorSystem.TRUECOLOR)
+        == "a \x1b[1mbc\x1b[0m 数"
+    )
+    hostile = [Segment("x ␛[2K "), Segment("⟨U+202E⟩", bold)]
+    assert encode_line(hostile, ColorSystem.TRUECOLOR) == "x \x1b[2m␛\x1b[0m[2K \x1b[1;2m⟨U+202E⟩\x1b[0m"

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import subprocess
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,10 +74,24 @@ HOSTILE = [
     Hostile("bidi override", "\u202eevil", "⟨U+202E⟩evil"),
     Hostile("lone ESC", "\x1b", "␛"),
     Hostile("lone surrogate", "\ud83d!", "⟨U+D83D⟩!"),  # JSON's "\\ud83d": no encoding can write it
+    # Drawn as nothing, yet they change what runs: a line end for node, a different name, a hidden payload.
+    Hostile("line separator", "// note\u2028run()", "// note⟨U+2028⟩run()"),
+    Hostile("paragraph separator", "// note\u2029run()", "// note⟨U+2029⟩run()"),
+    Hostile("next line (NEL)", "# note\x85run()", "# note⟨U+0085⟩run()"),
+    Hostile("zero width space", "pass\u200bword", "pass⟨U+200B⟩word"),
+    Hostile("zero width non-joiner", "pass\u200cword", "pass⟨U+200C⟩word"),
+    Hostile("zero width joiner", "pass\u200dword", "pass⟨U+200D⟩word"),
+    Hostile("word joiner", "pass\u2060word", "pass⟨U+2060⟩word"),
+    Hostile("byte order mark", "pass\ufeffword", "pass⟨U+FEFF⟩word"),
+    Hostile("tag character", "ok\U000e0072\U000e006d", "ok⟨U+E0072⟩⟨U+E006D⟩"),
+    Hostile("variation selector", "pass\ufe0fword", "pass⟨U+FE0F⟩word"),
+    Hostile("bidi isolate", "\u2066evil\u2069", "⟨U+2066⟩evil⟨U+2069⟩"),
 ]
 IDS = [case.name for case in HOSTILE]
 MARKER = "drawn before the hostile text"
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff\U000e0000-\U000e0fff]"
+)
 # Everything the terminal renderer itself writes: colours, cursor moves within its rows, erasing, sync, the cursor.
 OWN_CODES = re.compile(r"\x1b\[[0-9;]*m|\x1b\[\d*[ABG]|\x1b\[K|\x1b\[J|\x1b\[\?(?:2026|25)[hl]")
 
@@ -168,14 +183,30 @@ def test_newlines_and_tabs_stay_and_a_crlf_is_a_newline() -> None:
     assert visible("plain text, ünïcödé, 数据 🙂") == "plain text, ünïcödé, 数据 🙂"
 
 
+def test_every_format_character_of_unicode_is_a_stand_in() -> None:
+    formats = [chr(code) for code in range(0x110000) if unicodedata.category(chr(code)) == "Cf"]
+    assert len(formats) > 160
+    shown = visible("".join(formats))
+    assert re.fullmatch(r"(⟨U\+[0-9A-F]{4,5}⟩)+", shown) and shown.count("⟨") == len(formats)
+
+
+def test_emoji_sequences_keep_their_joiners_and_selectors_and_letters_do_not() -> None:
+    emoji = "👩\u200d💻 ❤\ufe0f ❤\ufe0f\u200d🔥 🏳\ufe0f\u200d🌈 ☺\ufe0e"
+    assert visible(emoji) == emoji and warning(f"x = '{emoji}'") is None
+    assert visible("a\u200d💻 💻\u200da e\ufe0f") == "a⟨U+200D⟩💻 💻⟨U+200D⟩a e⟨U+FE0F⟩"
+
+
 def test_the_warning_counts_the_control_characters_and_names_their_stand_ins() -> None:
     assert warning("x = 1 # \x1b[2K\x1b[1A\x1b[2K\nprint('harmless')") == (
-        "3 control characters in this code, shown as ␛: read it closely"
+        "3 hidden characters, shown as ␛: read it closely"
     )
     assert warning("s = '\u202e' + '\x00' + '\x00' + '\x1b' + '\x7f' + '\x9b'") == (
-        "6 control characters in this code, shown as ⟨U+202E⟩ ␀ ␛ ␡ …: read it closely"
+        "6 hidden characters, shown as ⟨U+202E⟩ ␀ ␛ ␡ …: read it closely"
     )
     assert warning("print('fine')\r\n") is None
+    assert warning("// a\u2028require('fs')\nx\u200b = '\U000e0041\ufe0f'") == (
+        "4 hidden characters, shown as ⟨U+2028⟩ ⟨U+200B⟩ …: read it closely"
+    )
 
 
 def test_json_to_a_terminal_escapes_what_json_leaves_raw_and_means_the_same() -> None:
@@ -246,7 +277,7 @@ def test_a_terminal_warns_above_the_question_when_code_holds_control_characters(
     renderer.handle(CodeProposed(CodeCell("python", code(case)), in_text=True))
     renderer.stop()
     rows = [row.strip() for row in replayed(out.getvalue()).display]
-    warnings = [row for row in rows if row.startswith("warning: ") and "control character" in row]
+    warnings = [row for row in rows if row.startswith("warning: ") and "hidden character" in row]
     assert len(warnings) == 2 and rows.index(warnings[0]) == rows.index("print('after')") + 1
 
 
@@ -282,7 +313,7 @@ def test_plain_output_carries_the_same_stand_ins_and_no_control_character(case: 
     assert case.shown in written
     assert not CONTROL.search(written.replace("\n", "")), repr(written)
     if role == "code":
-        assert re.search(r"\nwarning: \d+ control characters? in this code, shown as ", written)
+        assert re.search(r"\nwarning: \d+ hidden characters?, shown as ", written)
 
 
 def test_plain_warns_of_fenced_code_in_the_text_without_writing_it_twice() -> None:
@@ -291,8 +322,7 @@ def test_plain_warns_of_fenced_code_in_the_text_without_writing_it_twice() -> No
     renderer.handle(TextDelta("```python\nx = '\u202e'\n```\n"))
     renderer.handle(CodeProposed(CodeCell("python", "x = '\u202e'"), in_text=True))
     assert out.getvalue() == (
-        "```python\nx = '⟨U+202E⟩'\n```\n"
-        "warning: 1 control character in this code, shown as ⟨U+202E⟩: read it closely\n"
+        "```python\nx = '⟨U+202E⟩'\n```\nwarning: 1 hidden character, shown as ⟨U+202E⟩: read it closely\n"
     )
 
 
@@ -345,7 +375,7 @@ def test_code_that_erases_its_own_lines_shows_every_line_and_a_warning_at_the_qu
         code_at = rows.index("x = 1 # ␛[2K␛[1A␛[2K")
         assert rows[code_at + 1 : code_at + 3] == [
             'print("harmless")',
-            "warning: 3 control characters in this code, shown as ␛: read it closely",
+            "warning: 3 hidden characters, shown as ␛: read it closely",
         ]
         assert rows[code_at + 3].startswith("Run this code? [y/N/e]")
         terminal.send("n\r")
@@ -354,6 +384,43 @@ def test_code_that_erases_its_own_lines_shows_every_line_and_a_warning_at_the_qu
     finally:
         terminal.close()
     assert b"\x1b[2K\x1b[1A" not in terminal.written
+
+
+# Code that reads as comments and a string, and runs a second line in node: every hidden character class at once.
+DISGUISED = (
+    "// tidy the cache\u2028require('fs').writeFileSync('owned', '')\n"
+    "// para\u2029run() // nel\x85run()\n"
+    "const s = 'a\u200bb\u200cc\u200dd\u2060e\ufeff'\n"
+    "const t = 'tag\U000e0041 vs\ufe0f bidi\u2066'\n"
+)
+
+
+def test_code_with_hidden_characters_shows_each_at_the_question_and_the_warning_counts_them(
+    interpreter_command: list[str], server: FakeServer
+) -> None:
+    server.enqueue(Reply.tool_call("javascript", DISGUISED), Reply.text("Not run, fine."))
+    terminal = session_in_a_pty(interpreter_command, server)
+    try:
+        terminal.wait_for_prompt()
+        terminal.send("tidy up\r")
+        terminal.wait_for("Run this code? [y/N/e]")
+        rows = [row.strip() for row in terminal.lines()]
+        terminal.send("n\r")
+        terminal.wait_for("Not run, fine.")
+        leave(terminal)
+    finally:
+        terminal.close()
+    code_at = rows.index("// tidy the cache⟨U+2028⟩require('fs').writeFileSync('owned', '')")
+    assert rows[code_at + 1 : code_at + 6] == [
+        "// para⟨U+2029⟩run() // nel⟨U+0085⟩run()",
+        "const s = 'a⟨U+200B⟩b⟨U+200C⟩c⟨U+200D⟩d⟨U+2060⟩e⟨U+FEFF⟩'",
+        "const t = 'tag⟨U+E0041⟩ vs⟨U+FE0F⟩ bidi⟨U+2066⟩'",
+        "warning: 11 hidden characters, shown as ⟨U+2028⟩ ⟨U+2029⟩ …: read it closely",
+        "Run this code? [y/N/e]",
+    ]
+    assert not set("\u2028\u2029\x85\u200b\u200c\u200d\u2060\ufeff\U000e0041\ufe0f\u2066") & set(
+        terminal.written.decode()
+    )
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from itertools import groupby
 
@@ -19,6 +20,14 @@ ERASE_LINE = "\x1b[K"  # EL: clear from the cursor to the end of the row
 _BLANK: Cell = (" ", None)
 _DIM = Style(dim=True)
 MERGE_GAP = 4  # equal cells between two changes cheaper to rewrite than to jump over (a jump costs 4-5 bytes)
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
+
+
+def cell_width(text: str) -> int:
+    """The cells `text` fills, as `rich.cells.cell_len` counts them, looking one by one only at the characters
+    that are not printable ASCII (Rich looks at every character of a line that holds one: slow on megabytes)."""
+    others = _NOT_PRINTABLE_ASCII.findall(text)
+    return len(text) - len(others) + sum(map(get_character_cell_size, others))
 
 
 def row_of(segments: Iterable[Segment]) -> Row:
@@ -57,6 +66,17 @@ def encode(cells: Sequence[Cell], color_system: ColorSystem | None) -> str:
     """The text and style codes that write `cells` from the cursor on."""
     return "".join(
         _styled("".join(char for char, _ in run), style, color_system) for style, run in groupby(cells, key=_style)
+    )
+
+
+def encode_line(line: list[Segment], color_system: ColorSystem | None) -> str:
+    """The codes that write a line of segments from the cursor on: as `encode` writes its cells, without making
+    them (a printed block may be megabytes of code)."""
+    text = "".join(segment.text for segment in line if not segment.control)
+    if STAND_IN.search(text):
+        return encode(dim_stand_ins(row_of(line)), color_system)
+    return "".join(
+        _styled(segment.text, segment.style, color_system) for segment in Segment.simplify(line) if not segment.control
     )
 
 

@@ -1,4 +1,4 @@
-"""Markdown as the transcript shows it: as Rich renders it, less the blank rows around some blocks."""
+"""Markdown as the transcript shows it: as Rich renders it, less the blank rows around some blocks, links honest."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.markdown import Markdown
 from rich.segment import Segment
 
+from interpreter.ui.links import honest
 from interpreter.ui.untrusted import visible
 
 CODE_THEME = "monokai"
@@ -43,6 +44,24 @@ class Trimmed:
             yield Segment.line()
 
 
+class ModelMarkdown(Markdown):
+    """Rich's Markdown of the model's text, every parsed text through the gate and every link honest (`ui.links`).
+
+    The gate runs on the source and again on what the parser made of it: an entity (`&#x202e;`, `&#x2028;`) becomes
+    the character it names only when parsed.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(visible(text), code_theme=CODE_THEME)
+        for token in self.parsed:
+            token.content = visible(token.content)
+            if token.children:
+                for child in token.children:
+                    child.content = visible(child.content)
+                    child.attrs = {name: visible(str(value)) for name, value in child.attrs.items()}
+                token.children = honest(token.children)
+
+
 def markdown(text: str) -> RenderableType:
-    """`text` (the model's) rendered as markdown, trimmed, its control characters shown as stand-ins."""
-    return Trimmed(Markdown(visible(text), code_theme=CODE_THEME))
+    """`text` (the model's) rendered as markdown, trimmed, its hidden characters shown as stand-ins."""
+    return Trimmed(ModelMarkdown(text))

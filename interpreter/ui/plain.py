@@ -51,10 +51,11 @@ def _fenced(cell: CodeCell, note: str) -> str:
     return f"{fence}{cell.language}{note}\n{code}\n{fence}"
 
 
-def _proposed(cell: CodeCell, in_text: bool) -> list[str]:
-    """A cell to approve: its code (unless the text showed it), and a warning when it holds control characters."""
+def _proposed(cell: CodeCell, in_text: bool, edited: bool) -> list[str]:
+    """A cell to approve: its code (unless the text showed it), and a warning when it holds hidden characters."""
     caution = warning(cell.code)
-    return [*([] if in_text else [_fenced(cell, "")]), *([] if caution is None else [f"warning: {caution}"])]
+    code = [] if in_text else [_fenced(cell, " (edited)" if edited else "")]
+    return [*code, *([] if caution is None else [f"warning: {caution}"])]
 
 
 class PlainRenderer:
@@ -124,11 +125,11 @@ class PlainRenderer:
                 return [event.describe(event.until - self._clock())]
             case RequestStarted(step=step):
                 return [f"[step {step}]"] if self.verbose else []
-            case CodeProposed(cell=cell, in_text=in_text):
-                return _proposed(cell, in_text)
-            case CodeStarted(cell=cell, edited=edited):
-                self._output = LineSplitter()
-                return [_fenced(cell, " (edited)")] if edited else []
+            case CodeProposed(cell=cell, in_text=in_text, edited=edited):
+                return _proposed(cell, in_text, edited)
+            case CodeStarted():
+                self._output = LineSplitter()  # edited code was shown at the question, just above
+                return []
             case OutputChunk(text=text):
                 return self._output.feed(text)
             case Figure():

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
+from rich.color import ColorSystem
 from rich.console import COLOR_SYSTEMS, Console, RenderableType
 from rich.segment import Segment
 
 from interpreter.diagnostics import LOGGER_NAME
-from interpreter.ui.cells import Row, dim_stand_ins, encode, rewrite, row_of
+from interpreter.ui.cells import Row, cell_width, dim_stand_ins, encode, encode_line, rewrite, row_of
 from interpreter.ui.frame import Frame, View
 
 SYNC_BEGIN = "\x1b[?2026h"  # DEC mode 2026: hold painting until SYNC_END; terminals without it ignore both
@@ -47,7 +48,7 @@ class LiveRegion:
             self._frame.view = view
             if printed is None and self._rows and not view.empty and self._ticking:
                 return
-            self._draw([] if printed is None else self._render(printed), self._frame_rows())
+            self._draw([] if printed is None else self._lines(printed), self._frame_rows())
             active = bool(self._rows)
         self._keep_ticking(active)
 
@@ -70,16 +71,21 @@ class LiveRegion:
                 self._draw([], self._frame_rows())
 
     def _frame_rows(self) -> list[Row]:
-        return [] if self._frame.view.empty else self._render(self._frame)
+        return [] if self._frame.view.empty else [_cells(line) for line in self._lines(self._frame)]
 
-    def _render(self, renderable: RenderableType) -> list[Row]:
-        """`renderable` as rows of cells at the terminal's width (stand-ins dim, colour dropped under NO_COLOR)."""
-        lines = self._console.render_lines(renderable, self._console.options, pad=False)
-        if self._console.no_color:
-            lines = [list(Segment.remove_color(line)) for line in lines]
-        return [dim_stand_ins(row_of(line)) for line in lines]
+    def _lines(self, renderable: RenderableType) -> Iterator[list[Segment]]:
+        """`renderable` as lines of segments at the terminal's width, one at a time (colour dropped under NO_COLOR).
 
-    def _draw(self, printed: list[Row], region: list[Row]) -> None:
+        One at a time, so printing a block of many megabytes (a large cell's code) keeps only its text in memory.
+        """
+        console, width = self._console, self._console.options.max_width
+        for split in Segment.split_lines(console.render(renderable, console.options)):
+            text = "".join(segment.text for segment in split if not segment.control)
+            # Cropped to the width, as Rich's render_lines crops, but measured without looking at every character.
+            line = Segment.adjust_line_length(split, width, pad=False) if cell_width(text) > width else split
+            yield list(Segment.remove_color(line)) if console.no_color else line
+
+    def _draw(self, printed: Iterable[list[Segment]], region: list[Row]) -> None:
         """Turn the screen from the rows drawn last into `printed` + `region`, `printed` staying above for good."""
         # With no region up, the cursor waits at the start of the row below the last thing printed.
         pen = _Pen(self._row, bottom=max(len(self._rows) - 1, self._row), at_line_start=not self._rows)
@@ -87,17 +93,14 @@ class LiveRegion:
         resized = self._rows and size != self._size
         old = self._forget(pen) if resized else self._rows
         color_system = COLOR_SYSTEMS.get(self._console.color_system or "")
-        for index, row in enumerate([*printed, *region]):
-            if index < len(old):
-                if codes := rewrite(old[index], row, color_system):
-                    pen.go(index)
-                    pen.write(codes)
-            else:
-                pen.go(index)
-                pen.write(("" if pen.at_line_start else "\r") + encode(row, color_system))
-        self._finish(pen, len(printed), len(region), len(old))
+        count = 0
+        for count, line in enumerate(printed, start=1):
+            _put(pen, count - 1, old, line, color_system)
+        for index, row in enumerate(region, start=count):
+            _put(pen, index, old, row, color_system)
+        self._finish(pen, count, len(region), len(old))
         self._write(pen.text(), touches_region=bool(old or region), was_shown=bool(self._rows), shown=bool(region))
-        self._rows, self._row, self._size = region, pen.row - len(printed), size
+        self._rows, self._row, self._size = region, pen.row - count, size
 
     def _forget(self, pen: _Pen) -> list[Row]:
         """After a resize the old rows may have moved or wrapped: erase from the region's top and draw it anew."""
@@ -142,6 +145,24 @@ class LiveRegion:
         elif not active and self._ticker is not None:
             ticker, self._ticker = self._ticker, None
             ticker.stop()
+
+
+def _cells(line: list[Segment]) -> Row:
+    """A line of segments as the cells it fills, the gate's stand-ins dim."""
+    return dim_stand_ins(row_of(line))
+
+
+def _put(pen: _Pen, index: int, old: list[Row], line: Row | list[Segment], color_system: ColorSystem | None) -> None:
+    """Draw row `index`: over a row on screen, only the cells that differ; below them, written out whole."""
+    if index < len(old):
+        row = line if isinstance(line, tuple) else _cells(line)
+        if codes := rewrite(old[index], row, color_system):
+            pen.go(index)
+            pen.write(codes)
+        return
+    pen.go(index)
+    codes = encode(line, color_system) if isinstance(line, tuple) else encode_line(line, color_system)
+    pen.write(("" if pen.at_line_start else "\r") + codes)
 
 
 class _Pen:

@@ -149,10 +149,10 @@ class TerminalRenderer:
             case RequestStarted(step=step):
                 self._status = Status("thinking… ", self._clock(), f" · {self._in_use}" if self._in_use else "")
                 return self._section(Text(f"step {step}", style="dim")) if self.verbose else []
-            case CodeProposed(cell=cell, in_text=in_text):
-                return self._proposed(cell, in_text)
-            case CodeStarted(cell=cell, edited=edited):
-                return self._start(cell, edited)
+            case CodeProposed(cell=cell, in_text=in_text, edited=edited):
+                return self._proposed(cell, in_text, edited)
+            case CodeStarted(cell=cell):
+                return self._start(cell)
             case OutputChunk(text=text):
                 return self._output_lines(self._output.feed(text))
             case Figure():
@@ -188,20 +188,20 @@ class TerminalRenderer:
             self._images = self._ask()
         return self._images
 
-    def _proposed(self, cell: CodeCell, in_text: bool) -> list[RenderableType]:
-        """A cell to approve: its code (unless the text showed it), and a warning when it holds control characters."""
+    def _proposed(self, cell: CodeCell, in_text: bool, edited: bool) -> list[RenderableType]:
+        """A cell to approve: its code (unless the text showed it), and a warning when it holds hidden characters."""
         caution = warning(cell.code)
-        shown: list[RenderableType] = [] if in_text else [code_block(cell)]
+        shown: list[RenderableType] = [] if in_text else [code_block(cell, " (edited)" if edited else "")]
         if caution is not None:
             shown.append(Text(f"warning: {caution}", style="bold yellow"))
         return self._section(Group(*shown)) if shown else []
 
-    def _start(self, cell: CodeCell, edited: bool) -> list[RenderableType]:
-        """Begin a run: the edited code (if edited) and the running status."""
+    def _start(self, cell: CodeCell) -> list[RenderableType]:
+        """Begin a run: the running status (edited code was shown at the question, just above)."""
         self._output = LineSplitter()
         self._output_shown = False
         self._status = Status(f"running {cell.language} · ", self._clock(), " · Ctrl-C to stop")
-        return self._section(code_block(cell, " (edited)")) if edited else []
+        return []
 
     def _finish(self, cell: CodeCell, result: RunResult) -> list[RenderableType]:
         """End a run: its last line, the cut and the tail, then how it ended."""
