@@ -362,28 +362,35 @@ def leave(terminal: Terminal) -> None:
     assert terminal.exit_status() == 0
 
 
-def test_code_that_erases_its_own_lines_shows_every_line_and_a_warning_at_the_question(
-    interpreter_command: list[str], server: FakeServer
-) -> None:
-    server.enqueue(Reply.tool_call("python", SPOOF), Reply.text("Not run, fine."))
-    terminal = session_in_a_pty(interpreter_command, server)
+def rows_at_the_question(command: list[str], server: FakeServer, language: str, code: str) -> tuple[list[str], bytes]:
+    """The screen's rows at `Run this code?` for `code` in a pty session (then declined), and all it wrote."""
+    server.enqueue(Reply.tool_call(language, code), Reply.text("Not run, fine."))
+    terminal = session_in_a_pty(command, server)
     try:
         terminal.wait_for_prompt()
         terminal.send("tidy up\r")
         terminal.wait_for("Run this code? [y/N/e]")
         rows = [row.strip() for row in terminal.lines()]
-        code_at = rows.index("x = 1 # ␛[2K␛[1A␛[2K")
-        assert rows[code_at + 1 : code_at + 3] == [
-            'print("harmless")',
-            "warning: 3 hidden characters, shown as ␛: read it closely",
-        ]
-        assert rows[code_at + 3].startswith("Run this code? [y/N/e]")
         terminal.send("n\r")
         terminal.wait_for("Not run, fine.")
         leave(terminal)
     finally:
         terminal.close()
-    assert b"\x1b[2K\x1b[1A" not in terminal.written
+    return rows, terminal.written
+
+
+def test_code_that_erases_its_own_lines_shows_every_line_and_a_warning_at_the_question(
+    interpreter_command: list[str], server: FakeServer
+) -> None:
+    rows, written = rows_at_the_question(interpreter_command, server, "python", SPOOF)
+
+    code_at = rows.index("x = 1 # ␛[2K␛[1A␛[2K")
+    assert rows[code_at + 1 : code_at + 3] == [
+        'print("harmless")',
+        "warning: 3 hidden characters, shown as ␛: read it closely",
+    ]
+    assert rows[code_at + 3].startswith("Run this code? [y/N/e]")
+    assert b"\x1b[2K\x1b[1A" not in written
 
 
 # Code that reads as comments and a string, and runs a second line in node: every hidden character class at once.
@@ -398,18 +405,8 @@ DISGUISED = (
 def test_code_with_hidden_characters_shows_each_at_the_question_and_the_warning_counts_them(
     interpreter_command: list[str], server: FakeServer
 ) -> None:
-    server.enqueue(Reply.tool_call("javascript", DISGUISED), Reply.text("Not run, fine."))
-    terminal = session_in_a_pty(interpreter_command, server)
-    try:
-        terminal.wait_for_prompt()
-        terminal.send("tidy up\r")
-        terminal.wait_for("Run this code? [y/N/e]")
-        rows = [row.strip() for row in terminal.lines()]
-        terminal.send("n\r")
-        terminal.wait_for("Not run, fine.")
-        leave(terminal)
-    finally:
-        terminal.close()
+    rows, written = rows_at_the_question(interpreter_command, server, "javascript", DISGUISED)
+
     code_at = rows.index("// tidy the cache⟨U+2028⟩require('fs').writeFileSync('owned', '')")
     assert rows[code_at + 1 : code_at + 6] == [
         "// para⟨U+2029⟩run() // nel⟨U+0085⟩run()",
@@ -418,9 +415,7 @@ def test_code_with_hidden_characters_shows_each_at_the_question_and_the_warning_
         "warning: 11 hidden characters, shown as ⟨U+2028⟩ ⟨U+2029⟩ …: read it closely",
         "Run this code? [y/N/e]",
     ]
-    assert not set("\u2028\u2029\x85\u200b\u200c\u200d\u2060\ufeff\U000e0041\ufe0f\u2066") & set(
-        terminal.written.decode()
-    )
+    assert not set("\u2028\u2029\x85\u200b\u200c\u200d\u2060\ufeff\U000e0041\ufe0f\u2066") & set(written.decode())
 
 
 @pytest.fixture
