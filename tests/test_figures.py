@@ -16,6 +16,7 @@ import pytest
 from fake_server import FakeServer, Reply
 from no_bwrap import path_without_bwrap
 from sixels import read_sixel
+from small_disk import PAGE, fill, tmpfs
 from terminal import Terminal
 
 from interpreter.errors import ExecutionError
@@ -352,6 +353,18 @@ def test_the_shelf_writes_new_files_numbered_on_and_passes_over_a_name_a_link_ho
     assert (folder / "figure-4.png").read_bytes() == png_of(30, 40, 5)
     assert holiday.read_bytes() == b"the person's picture" and (folder / "figure-2.png").is_symlink()
     assert (folder / "figure-3.png").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_figure_that_does_not_fit_the_disk_is_one_line_and_leaves_no_file(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "disk") as disk:
+        shelf = FigureShelf(disk / "outputs", lambda: "conv")
+        shelf.file([png_of(8, 8)])
+        fill(disk)
+
+        with pytest.raises(ExecutionError, match=r"a figure could not be kept in .*conv: No space left on device"):
+            shelf.file([png_of(640, 480, 3 * PAGE)])
+
+        assert sorted(path.name for path in (disk / "outputs" / "conv").iterdir()) == ["figure-1.png"]
 
 
 def test_the_shelf_does_not_follow_a_link_put_in_place_of_the_conversations_folder(tmp_path: Path) -> None:

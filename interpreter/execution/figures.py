@@ -146,8 +146,13 @@ def _opened_folder(root: Path, name: str) -> Iterator[int]:
 def _keep(data: bytes, folder: Path, folder_fd: int) -> Figure:
     """Write one picture into the folder as a new file, the next figure; whatever is there already is left alone."""
     fd, number = _create(folder_fd, 1 + max((_number(name) for name in os.listdir(folder_fd)), default=0))
-    with open(fd, "wb") as file:
-        file.write(data)
+    try:
+        with open(fd, "wb") as file:
+            file.write(data)
+    except OSError:  # a full disk: the file just made holds part of a picture, or none, and is never a figure
+        with contextlib.suppress(OSError):
+            os.unlink(f"figure-{number}.png", dir_fd=folder_fd)  # a link a cell put there instead goes, not its target
+        raise
     width, height = png_dimensions(data) or (0, 0)
     return Figure(number, str(folder / f"figure-{number}.png"), width, height)
 
