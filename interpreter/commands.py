@@ -91,6 +91,7 @@ class CommandContext:
     replay: Callable[[list[Message]], None]  # shows a conversation's earlier turns, as --resume does
     restart: Callable[[], None]  # ends the language processes: variables, imports and background jobs go
     sandbox: SandboxSwitch
+    save: Callable[[Conversation], None]  # keeps a conversation: in the home, else where the session says it goes
     find_figure: Callable[[int], Path | None] = no_figures  # figure N of this conversation, if kept
 
 
@@ -179,7 +180,7 @@ def _load(context: CommandContext, argument: str) -> None:
     loaded = storage.read(path)
     conversation = Conversation.new(loaded.model)
     conversation.messages = [message for message in loaded.messages if message.role != "system"]
-    context.store.save(conversation)
+    context.save(conversation)
     context.session.switch(conversation)
     context.replay(conversation.messages)
     count = counted(len(conversation.messages), "message")

@@ -104,6 +104,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 replay=lambda past: replay(past, renderer),
                 restart=executor.restart,
                 sandbox=executor,
+                save=save,
                 find_figure=shelf.find if shelf else commands.no_figures,
             )
             command = partial(commands.run, context=context)

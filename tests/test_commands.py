@@ -129,6 +129,7 @@ def build(
         replay=lambda past: replay(past, renderer),
         restart=executor.restart if executor else runner.restart,
         sandbox=executor or runner,
+        save=store.save,
     )
     return Rig(model, runner, screen, context, asked, clock)
 

@@ -165,6 +165,45 @@ def test_an_interactive_session_on_a_home_that_fills_then_frees_says_so_twice_an
     assert history.stat().st_size == PAGE  # left as it was, never half an entry
 
 
+def test_load_on_a_full_home_goes_on_with_the_loaded_conversation_kept_in_a_spare_file(
+    small_home: Path, spares: Path, server: FakeServer, interpreter_command: list[str], tmp_path: Path
+) -> None:
+    saved = Conversation.new("gpt-4o")
+    saved.messages += [Message("user", "remember 42"), Message("assistant", "I will remember 42.")]
+    path = tmp_path / "saved.json"
+    storage.write(saved, path)
+    server.enqueue(Reply.text("It was 42."))
+    terminal = Terminal(
+        interpreter_command[0],
+        ["--api-base", server.url, "--api-key", "sk-test"],
+        cols=400,
+        env={"TMPDIR": str(spares)},
+    )
+    try:
+        terminal.wait_for_prompt()
+        fill(small_home)
+        terminal.send(f"%load {path}\r")
+        terminal.wait_for("loaded 2 messages")
+        terminal.wait_for_prompt()
+        terminal.send("what was it?\r")
+        terminal.wait_for("It was 42.")
+        terminal.wait_for_prompt()
+        terminal.press("d")
+        assert terminal.exit_status() == 0
+    finally:
+        terminal.close()
+
+    [spare] = spare_files(spares)
+    screen = terminal.text()
+    assert len(lines_with(screen, f"it goes to {spare}")) == 1
+    assert not [problem for problem in PROBLEMS if problem in screen]
+    body = server.requests[-1].body
+    assert body is not None
+    sent = [message["content"] for message in body["messages"] if message["role"] != "system"]
+    assert sent == ["remember 42", "I will remember 42.", "what was it?"]
+    assert [message.content for message in storage.read(spare).messages][-2:] == ["what was it?", "It was 42."]
+
+
 # ---- chmod 000, by a user who is not root ----------------------------------------------------------------------
 
 
