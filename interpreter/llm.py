@@ -85,6 +85,7 @@ class OpenAIChatModel:
     ) -> None:
         self.model = model
         self._api_base = api_base
+        self._shown_base = redact_url(api_base)  # how the server is named on screen and in messages' origin
         self._api_key = api_key
         self._idle_timeout = idle_timeout  # no byte for this long and the stream counts as broken
         self._clock = clock  # for how long a stream sent only comments
@@ -148,7 +149,7 @@ class OpenAIChatModel:
             yield ResponseHeaders(dict(response.headers))
             stream = response.parse()
             try:
-                yield from assemble(stream, origin=self._api_base)
+                yield from assemble(stream, origin=self._shown_base)
             finally:
                 stream.close()
         # Raw httpx2 errors can escape a stream, and so can a JSONDecodeError from a malformed SSE data line, and a
@@ -163,7 +164,7 @@ class OpenAIChatModel:
 
             timeout = openai.Timeout(self._idle_timeout, connect=CONNECT_TIMEOUT)
             quiet = QUIET_TIMEOUTS * self._idle_timeout
-            guard = partial(GuardedEvents, api_base=redact_url(self._api_base), quiet_limit=quiet, clock=self._clock)
+            guard = partial(GuardedEvents, api_base=self._shown_base, quiet_limit=quiet, clock=self._clock)
             self._client = guarded_client(
                 guard, api_key=self._api_key, base_url=self._api_base, max_retries=0, timeout=timeout
             )

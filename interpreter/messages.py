@@ -54,7 +54,7 @@ class Message:
     tool_call_id: str | None = None
     kind: Kind = "text"
     # What the server put on a message with tool calls beside its text that must go back to it alone (DeepSeek's
-    # `reasoning_content`), and that server: the api_base that made the calls (None: not known, or no calls).
+    # `reasoning_content`), and that server: the api_base that made the calls, redacted (None: not known, or no calls).
     extras: Mapping[str, Any] = field(default_factory=dict)
     origin: str | None = None
     model: str | None = None  # the model that wrote an answer (a fallback's name when one stood in); ours, never sent

@@ -42,6 +42,7 @@ FIGURES_HEADING: Final = "The figures the code above drew:"
 def wire(messages: Sequence[Message], server: str, *, images: Path | None = None) -> list[dict[str, Any]]:
     """The wire form of `messages` as sent to the api_base `server`; with `images` (the folder figures are kept in),
     the figures beneath it as pictures too."""
+    server = redact_url(server)  # as messages name their origin
     sent_ids: dict[str, str] = {}  # the ids of the calls the tool messages now answer -> the ids sent for them
     sent: list[dict[str, Any]] = []
     drawn: list[str] = []  # figures of the tool messages since the last reply with calls, sent after the last of them
@@ -56,7 +57,7 @@ def wire(messages: Sequence[Message], server: str, *, images: Path | None = None
         if message.tool_calls:
             sent_ids = {}  # answers follow their calls: ids repeat across replies (Gemini counts anew in each)
             data["tool_calls"] = [_call(call, message.origin, server, sent_ids) for call in message.tool_calls]
-        if _same_server(message.origin, server):
+        if message.origin == server:
             data = {**message.extras, **data}  # the server's own fields never replace the message's
         if message.tool_call_id is not None:
             data["tool_call_id"] = sent_ids.get(message.tool_call_id, message.tool_call_id)
@@ -95,17 +96,12 @@ def _call(call: ToolCall, origin: str | None, server: str, sent_ids: dict[str, s
     """One call's wire form: with its extras for the server that made it, under a portable id for another."""
     data = call.to_dict()
     data["function"]["arguments"] = _object_arguments(call.arguments)
-    if _same_server(origin, server):
+    if origin == server:
         return {**call.extras, **data}
     if origin is None:  # made by a Python API caller, or saved before origins were kept: its id as it was made
         return data
     sent_ids[call.id] = data["id"] = portable_id(call.id)
     return data
-
-
-def _same_server(origin: str | None, server: str) -> bool:
-    """Whether a message made by `origin` goes back to it: compared redacted, as origins are kept."""
-    return origin is not None and redact_url(origin) == redact_url(server)
 
 
 def _object_arguments(arguments: str) -> str:

@@ -61,7 +61,7 @@ _TICK = 0.01
 _KILL_ROUNDS = 500
 _ENTRY = "import supervisor; supervisor.main(sys.argv[1:])"
 _INNER = "import supervisor; supervisor.enter(sys.argv[1:])"
-_LANDLOCK, _BWRAP = "landlock", "bwrap"  # sandbox.LANDLOCK and sandbox.BWRAP
+_BWRAP = "bwrap"  # sandbox.BWRAP: the first sandbox argument when bubblewrap builds the sandbox
 _SIGNALS = 64  # bwrap exits with 128 + N for a worker killed by signal N
 
 
