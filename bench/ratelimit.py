@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from fake_server import COMPLETION_ESTIMATE, FakeServer, TokenLimits  # the fake lives with the tests
 
 from interpreter.errors import ApiError
-from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message
+from interpreter.model.llm import OpenAIChatModel
 from interpreter.resilience.model import ResilientModel
 
 TPM = 10_000

@@ -16,14 +16,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from types import TracebackType
 
-from interpreter import config
-from interpreter.context import ContextWindow
-from interpreter.diagnostics import LOGGER_NAME
-from interpreter.directories import working_directory
+from interpreter.conversation.storage import Conversation
 from interpreter.launch import build_chain, build_executor, build_session
 from interpreter.messages import CodeCell, Decision, Event, Message
+from interpreter.model.context import ContextWindow
+from interpreter.resilience.diagnostics import LOGGER_NAME
 from interpreter.resilience.limiter import TokenEstimator
-from interpreter.storage import Conversation
+from interpreter.settings import config
+from interpreter.settings.directories import working_directory
 
 # A library leaves logging to its caller: without this, Python would print our retry warnings on stderr.
 logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())

@@ -12,22 +12,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from interpreter import storage, viewer
-from interpreter.conversations import cut
+from interpreter.conversation import storage
+from interpreter.conversation.conversations import cut
+from interpreter.conversation.storage import Conversation
+from interpreter.conversation.transcript import to_markdown
 from interpreter.errors import CommandError
 from interpreter.resilience.durations import format_wait
-from interpreter.storage import Conversation
-from interpreter.transcript import to_markdown
-from interpreter.words import counted
+from interpreter.ui import viewer
+from interpreter.ui.words import counted
 
 if TYPE_CHECKING:
-    from interpreter.approval import Approver
+    from interpreter.conversation.storage import ConversationStore
     from interpreter.messages import Message
     from interpreter.resilience.limiter import Headroom
     from interpreter.resilience.model import Traffic
     from interpreter.session import Session
-    from interpreter.storage import ConversationStore
     from interpreter.ui import Renderer
+    from interpreter.ui.approval import Approver
 
 PREFIX = "%"
 RECENT = 10  # conversations %conversations lists

@@ -7,19 +7,17 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from interpreter import commands, diagnostics
-from interpreter.approval import Approver
-from interpreter.config import CONFIG_FILE, PROFILE_PREFIX, RESUME_LATEST, Settings, fallback_settings
-from interpreter.context import ContextWindow
-from interpreter.directories import CONVERSATIONS, working_directory, writable_home
+from interpreter import commands
+from interpreter.conversation.keeper import Keeper
+from interpreter.conversation.storage import Conversation, ConversationStore
 from interpreter.errors import ConfigError, ConversationInUse, HomeNotWritable
 from interpreter.execution import Executor
 from interpreter.execution.figures import OUTPUTS, FigureShelf
-from interpreter.interrupts import CtrlC
-from interpreter.keeper import Keeper
-from interpreter.llm import ChatModel, OpenAIChatModel, warm_up
-from interpreter.prompt import Prompter
+from interpreter.model.context import ContextWindow
+from interpreter.model.llm import ChatModel, OpenAIChatModel, warm_up
+from interpreter.model.system_prompt import system_message
 from interpreter.repl import replay, run_interactive, run_task
+from interpreter.resilience import diagnostics
 from interpreter.resilience.breaker import CircuitBreaker
 from interpreter.resilience.fallback import FallbackModel, Route
 from interpreter.resilience.limiter import Limiter, RateLimiter, TokenEstimator
@@ -29,10 +27,13 @@ from interpreter.resilience.shared.budget import SharedLimiter
 from interpreter.resilience.shared.setting import SQLITE
 from interpreter.resilience.shared.store import budget_key, open_store
 from interpreter.session import CodeRunner, Confirm, Session
-from interpreter.storage import Conversation, ConversationStore
-from interpreter.system_prompt import system_message
+from interpreter.settings.config import CONFIG_FILE, PROFILE_PREFIX, RESUME_LATEST, Settings, fallback_settings
+from interpreter.settings.directories import CONVERSATIONS, working_directory, writable_home
 from interpreter.ui import Renderer, make_renderer
+from interpreter.ui.approval import Approver
+from interpreter.ui.interrupts import CtrlC
 from interpreter.ui.jsonl import JsonLinesRenderer
+from interpreter.ui.prompt import Prompter
 
 
 def start(settings: Settings, *, task: str | None, resume: str | None, copy: bool = False) -> int:

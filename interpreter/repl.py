@@ -6,17 +6,17 @@ import traceback
 from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING
 
-from interpreter import tool
 from interpreter.commands import is_command
 from interpreter.errors import CommandError, FileRefused, InterpreterError
-from interpreter.interrupts import CtrlC
 from interpreter.messages import CodeProposed, Event, Message, TextDelta, TurnEnded
-from interpreter.redaction import redact_text
+from interpreter.model import tool
+from interpreter.trust.redaction import redact_text
+from interpreter.ui.interrupts import CtrlC
 
 if TYPE_CHECKING:
-    from interpreter.prompt import Prompter
     from interpreter.session import Session
     from interpreter.ui import Renderer
+    from interpreter.ui.prompt import Prompter
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

@@ -6,10 +6,8 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from interpreter import fences, tool
-from interpreter.context import ContextWindow, last_task
+from interpreter.conversation.storage import Conversation
 from interpreter.errors import ContextTooLong, ExecutionError, InterpreterError, TaskTooLong, UnknownLanguage
-from interpreter.llm import ChatModel
 from interpreter.messages import (
     CodeCell,
     CodeDeclined,
@@ -34,7 +32,9 @@ from interpreter.messages import (
     TurnEnded,
     Waiting,
 )
-from interpreter.storage import Conversation
+from interpreter.model import fences, tool
+from interpreter.model.context import ContextWindow, last_task
+from interpreter.model.llm import ChatModel
 
 DECLINED = "The user declined to run this code."
 CANCELLED = "Not run: the user cancelled this step (Ctrl-C)."

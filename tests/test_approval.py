@@ -10,9 +10,9 @@ import pytest
 from fake_server import FakeServer, Reply
 from terminal import Terminal
 
-from interpreter.approval import QUESTION, Approver, edit_in_editor
 from interpreter.errors import EditorFailed
 from interpreter.messages import CodeCell, CodeProposed, Decision
+from interpreter.ui.approval import QUESTION, Approver, edit_in_editor
 
 CELL = CodeCell("python", "print(1)")
 

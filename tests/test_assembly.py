@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from openai.types.chat import ChatCompletionChunk
 
-from interpreter.assembly import assemble
 from interpreter.errors import ApiConnectionError
 from interpreter.messages import Reply, StreamItem, TextDelta
+from interpreter.model.assembly import assemble
 
 CAP = 100
 NOTE = f"\n\n[the reply was cut here: it passed {CAP:,} characters]"

@@ -18,14 +18,12 @@ from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, call_reply,
 from rich.cells import cell_len
 
 from interpreter import commands
-from interpreter.approval import Approver
-from interpreter.context import ContextWindow
+from interpreter.conversation.storage import Conversation, ConversationStore, to_json
 from interpreter.errors import CommandError, InterpreterError, SandboxUnavailable, StorageError
 from interpreter.execution import Executor, sandbox
-from interpreter.interrupts import CtrlC
-from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, TextDelta, Usage
-from interpreter.prompt import Prompter
+from interpreter.model.context import ContextWindow
+from interpreter.model.llm import OpenAIChatModel
 from interpreter.repl import replay, run_interactive
 from interpreter.resilience.fallback import FallbackModel, Route
 from interpreter.resilience.limiter import Limiter, RateLimiter, Reading
@@ -33,8 +31,10 @@ from interpreter.resilience.model import ResilientModel
 from interpreter.resilience.shared.budget import SharedLimiter
 from interpreter.resilience.shared.sqlite import SqliteStore
 from interpreter.session import Session
-from interpreter.storage import Conversation, ConversationStore, to_json
+from interpreter.ui.approval import Approver
+from interpreter.ui.interrupts import CtrlC
 from interpreter.ui.plain import PlainRenderer
+from interpreter.ui.prompt import Prompter
 
 NEW_PROCESSES = "code runs in new processes (earlier variables are gone)"
 HEADERS = {

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from interpreter.config import (
+from interpreter.errors import ConfigError, MissingApiKey
+from interpreter.settings.config import (
     DEFAULT_API_BASE,
     DEFAULT_MODEL,
     NO_KEY,
@@ -18,8 +19,7 @@ from interpreter.config import (
     mask_key,
     resolve,
 )
-from interpreter.errors import ConfigError, MissingApiKey
-from interpreter.settings_table import settings_table
+from interpreter.settings.settings_table import settings_table
 
 
 def test_flags_beat_the_environment_which_beats_defaults() -> None:

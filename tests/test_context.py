@@ -11,14 +11,14 @@ from fake_server import Answer, FakeServer, Fault, RecordedRequest, StatusFault,
 from fake_server import Reply as Scripted
 from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, always, call_reply, text_reply
 
-from interpreter.context import FALLBACK_WINDOW, ContextWindow, Trim, window_for
+from interpreter.conversation.storage import Conversation
 from interpreter.errors import ApiStatusError, ContextTooLong, TaskTooLong
-from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Notice, OutputChunk, RunResult, ToolCall, TurnEnded
+from interpreter.model.context import FALLBACK_WINDOW, ContextWindow, Trim, window_for
+from interpreter.model.llm import OpenAIChatModel
 from interpreter.resilience.classify import classify
 from interpreter.resilience.model import ResilientModel
 from interpreter.session import Session
-from interpreter.storage import Conversation
 
 SYSTEM = Message("system", "SYSTEM")
 BIG = "x" * 4_000  # about 1,000 tokens

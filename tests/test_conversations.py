@@ -12,8 +12,8 @@ import pytest
 from fake_server import FakeServer, Reply
 from rich.cells import cell_len
 
+from interpreter.conversation.storage import Conversation, ConversationStore
 from interpreter.messages import Message, ToolCall
-from interpreter.storage import Conversation, ConversationStore
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -14,11 +14,12 @@ import pytest
 from fake_server import FakeServer, Fault, RateLimit, RecordedRequest, Reply, ScriptedCall, closed_port
 from terminal import Terminal
 
-from interpreter import doctor, probe
-from interpreter.config import Settings
+from interpreter import doctor
+from interpreter.doctor import probe
 from interpreter.doctor.check import Status
 from interpreter.doctor.machine import languages_check
 from interpreter.execution.languages import LANGUAGES, Language
+from interpreter.settings.config import Settings
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 CALLS_THE_TOOL = Reply(calls=(ScriptedCall("execute", '{"language": "python", "code": "print(1)"}'),))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from interpreter.environment import cell_environment, is_withheld, withheld_names
 from interpreter.execution import Executor
 from interpreter.messages import RunResult
+from interpreter.trust.environment import cell_environment, is_withheld, withheld_names
 
 
 @pytest.mark.parametrize(

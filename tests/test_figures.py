@@ -24,8 +24,8 @@ from interpreter.execution import sandbox
 from interpreter.execution.done_pipe import DoneLines
 from interpreter.execution.figures import FIGURE_LIMIT, LINE_LIMIT, FigureInbox, FigureShelf, png_dimensions
 from interpreter.messages import Figure
+from interpreter.model.vision import image_part
 from interpreter.ui.images import ImageProtocol, image_protocol, inline_image
-from interpreter.vision import image_part
 
 pytest.importorskip("matplotlib", reason="matplotlib (a dev dependency) draws the figures")
 

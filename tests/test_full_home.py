@@ -20,12 +20,13 @@ from small_disk import FILL_CELL, FILLER, PAGE, fill, tmpfs
 from terminal import Terminal
 from users import User, everyone_command, made_user, open_folder
 
-from interpreter import diagnostics, storage
+from interpreter.conversation import storage
+from interpreter.conversation.locks import holder, lock
+from interpreter.conversation.storage import Conversation, ConversationStore
 from interpreter.errors import BudgetStoreUnavailable, HomeNotWritable
-from interpreter.locks import holder, lock
 from interpreter.messages import Message
+from interpreter.resilience import diagnostics
 from interpreter.resilience.shared.sqlite import SqliteStore
-from interpreter.storage import Conversation, ConversationStore
 
 PROBLEMS = ("Traceback", "Logging error", "internal error")  # what a user must never see
 

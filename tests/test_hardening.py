@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from interpreter.hardening import secret_values, secret_variables, url_secrets
+from interpreter.trust.hardening import secret_values, secret_variables, url_secrets
 
 KEY = "sk-hardening-0123456789abcdef"
 
@@ -50,7 +50,7 @@ def test_secret_variables_are_found_by_name_and_others_left_alone() -> None:
 # The program below runs in a process of its own: harden() changes the process it runs in for good.
 PROBE = """
 import ctypes, json, subprocess, sys
-from interpreter.hardening import harden
+from interpreter.trust.hardening import harden
 harden(secret_options=["--api-key"])
 libc = ctypes.CDLL(None)
 libc.getenv.restype = ctypes.c_char_p

@@ -14,8 +14,8 @@ import pytest
 from fake_server import CommentsOnly, EndlessReply, FakeServer, Fault, RawEvent, Reply
 from terminal import Terminal
 
-from interpreter.assembly import REPLY_CAP
-from interpreter.storage import CONVERSATION_CAP
+from interpreter.conversation.storage import CONVERSATION_CAP
+from interpreter.model.assembly import REPLY_CAP
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 Spawn = Callable[..., Terminal]

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from interpreter.identity import Identity, Sighting, retry_warning, with_deployments
-from interpreter.probe import Answer
+from interpreter.doctor.identity import Identity, Sighting, retry_warning, with_deployments
+from interpreter.doctor.probe import Answer
 
 PROXY = Identity(proxy=Sighting("LiteLLM proxy", "header x-litellm-version: 1.110.2"))
 

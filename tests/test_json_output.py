@@ -15,10 +15,10 @@ from fake_server import FakeServer, Fault, RateLimit, Reply
 from fakes import FakeClock
 
 from interpreter.cli.failures import guarded
-from interpreter.config import Settings
 from interpreter.errors import ConfigError
 from interpreter.launch import start
 from interpreter.messages import CodeCell, CodeFinished, RunResult, Runtime, Waiting
+from interpreter.settings.config import Settings
 from interpreter.ui import make_renderer
 from interpreter.ui.jsonl import JsonLinesRenderer
 

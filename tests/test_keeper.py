@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from interpreter import storage
+from interpreter.conversation import storage
+from interpreter.conversation.keeper import Keeper
+from interpreter.conversation.storage import Conversation, ConversationStore
 from interpreter.errors import HomeNotWritable
-from interpreter.keeper import Keeper
 from interpreter.messages import Message
-from interpreter.storage import Conversation, ConversationStore
 
 
 @pytest.fixture

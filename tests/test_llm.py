@@ -21,8 +21,8 @@ from fake_server import Reply as Scripted
 from flavours import DEEPSEEK, FLAVOURS, GEMINI, GROQ, MISTRAL, SIGNATURE, THINKERS, Flavour, Frames, Turn, data, script
 
 from interpreter.errors import ApiConnectionError, ApiResponseError, ApiStatusError, ApiTimeoutError
-from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Reply, TextDelta, Thinking, ToolCall, ToolCallDraft, Usage
+from interpreter.model.llm import OpenAIChatModel
 
 AZURE_REFUSAL = Fault.status(
     400, {"error": {"code": None, "message": "Unrecognized request argument supplied: stream_options", "param": None}}

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 from typing import TextIO
 
-from interpreter.prompt import Prompter
+from interpreter.ui.prompt import Prompter
 
 
 class FakeTty(io.StringIO):

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from interpreter.cli.failures import fail
-from interpreter.diagnostics import configure, log_to_file
+from interpreter.conversation.storage import Conversation, from_json, to_json
 from interpreter.messages import Message, ToolCall
-from interpreter.redaction import is_secret_name, redact_text, redact_url
-from interpreter.storage import Conversation, from_json, to_json
-from interpreter.wire import wire
+from interpreter.model.wire import wire
+from interpreter.resilience.diagnostics import configure, log_to_file
+from interpreter.trust.redaction import is_secret_name, redact_text, redact_url
 
 
 @pytest.mark.parametrize(

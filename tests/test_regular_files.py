@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from interpreter.errors import FileRefused
-from interpreter.regular_files import read_regular, size_text
+from interpreter.trust.regular_files import read_regular, size_text
 
 
 def test_a_regular_file_is_read_whole(tmp_path: Path) -> None:

@@ -32,8 +32,8 @@ from fake_server import Reply as Scripted
 from fakes import FakeClock
 
 from interpreter.errors import ApiError, AttemptFailed, BreakerOpen, GaveUp
-from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Reply, StreamBroken, StreamItem, TextDelta, Waiting
+from interpreter.model.llm import OpenAIChatModel
 from interpreter.resilience.breaker import BreakerState, CircuitBreaker
 from interpreter.resilience.model import ResilientModel
 

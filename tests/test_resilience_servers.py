@@ -22,8 +22,8 @@ from fakes import FakeClock
 from provider_errors import LITELLM_OVERFLOW, QUOTA_WORDS, VLLM_OVERFLOW, gemini_429, litellm_429, llama_cpp_overflow
 
 from interpreter.errors import AttemptFailed, ContextTooLong
-from interpreter.llm import OpenAIChatModel
 from interpreter.messages import Message, Reply, StreamItem, Waiting
+from interpreter.model.llm import OpenAIChatModel
 from interpreter.resilience.model import ResilientModel
 
 JITTER = 1.05  # random() is 0.5 and the jitter 10%: a wait of w seconds is waited as 1.05 w

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from fakes import FakeAdapter, FakeChatModel, FakeRunner, always, call_reply, text_reply
 
-from interpreter.context import ContextWindow
+from interpreter.conversation.storage import Conversation
 from interpreter.errors import ApiConnectionError, TaskTooLong
 from interpreter.messages import (
     CodeCell,
@@ -26,8 +26,8 @@ from interpreter.messages import (
     TurnEnded,
     Waiting,
 )
+from interpreter.model.context import ContextWindow
 from interpreter.session import CANCELLED, DECLINED, Confirm, Session
-from interpreter.storage import Conversation
 
 
 def make_session(

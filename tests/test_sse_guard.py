@@ -9,7 +9,7 @@ import pytest
 from fakes import FakeClock
 
 from interpreter.errors import ApiResponseError, ApiTimeoutError
-from interpreter.sse_guard import GuardedEvents
+from interpreter.model.sse_guard import GuardedEvents
 
 QUIET = 50.0
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from interpreter.conversation.storage import ENDED, SCHEMA_VERSION, Conversation, ConversationStore
 from interpreter.errors import ConversationInUse, NoSuchConversation, StorageError
 from interpreter.messages import Message, ToolCall
-from interpreter.storage import ENDED, SCHEMA_VERSION, Conversation, ConversationStore
 
 
 def test_a_saved_conversation_loads_back_identical_and_private(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from interpreter.system_prompt import system_message
+from interpreter.model.system_prompt import system_message
 
 
 def test_the_model_is_told_what_persists_between_runs_and_that_secrets_are_withheld() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from interpreter.thinking import ThinkSplitter
+from interpreter.model.thinking import ThinkSplitter
 
 STREAMED = "<think>Six times seven.\nIt is 42.</think>\n\nThe answer is 42."
 

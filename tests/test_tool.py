@@ -8,10 +8,10 @@ import pytest
 from fake_server import FakeServer, Fault, Reply
 from fakes import FakeClock
 
-from interpreter import fences, tool
-from interpreter.assembly import REPLY_CAP
-from interpreter.llm import OpenAIChatModel
 from interpreter.messages import CodeCell, CodeDraft, Message, ToolCall, ToolCallDraft
+from interpreter.model import fences, tool
+from interpreter.model.assembly import REPLY_CAP
+from interpreter.model.llm import OpenAIChatModel
 from interpreter.resilience.model import ResilientModel
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from interpreter.conversation.storage import Conversation
+from interpreter.conversation.transcript import to_markdown
 from interpreter.messages import Message, ToolCall
-from interpreter.storage import Conversation
-from interpreter.transcript import to_markdown
 
 
 def conversation(*messages: Message) -> Conversation:

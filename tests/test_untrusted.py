@@ -25,7 +25,7 @@ from rich.console import Console
 from terminal import Terminal
 
 from interpreter import doctor
-from interpreter.config import Settings
+from interpreter.conversation.storage import Conversation, ConversationStore
 from interpreter.messages import (
     CodeCell,
     CodeDraft,
@@ -39,7 +39,7 @@ from interpreter.messages import (
     TextDelta,
     ToolCall,
 )
-from interpreter.storage import Conversation, ConversationStore
+from interpreter.settings.config import Settings
 from interpreter.ui import Renderer
 from interpreter.ui.jsonl import JsonLinesRenderer
 from interpreter.ui.plain import PlainRenderer

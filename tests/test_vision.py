@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from fake_server import Answer, FakeServer, Fault, RecordedRequest, Reply, openai_error
 
-from interpreter.context import ContextWindow
+from interpreter.conversation.storage import Conversation, from_json, to_json
 from interpreter.messages import Message, ToolCall
+from interpreter.model.context import ContextWindow
+from interpreter.model.vision import IMAGE_TOKENS, MAX_IMAGE_BYTES, takes_images
+from interpreter.model.wire import FIGURES_HEADING, wire
 from interpreter.resilience.bodies import refuses_images
-from interpreter.storage import Conversation, from_json, to_json
-from interpreter.vision import IMAGE_TOKENS, MAX_IMAGE_BYTES, takes_images
-from interpreter.wire import FIGURES_HEADING, wire
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 PLOT = "import matplotlib.pyplot as plt\nplt.figure(figsize=(2, 1), dpi=50)\nplt.plot([1, 2])\nplt.show()"

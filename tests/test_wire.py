@@ -8,7 +8,7 @@ import re
 import pytest
 
 from interpreter.messages import Message, ToolCall
-from interpreter.wire import portable_id, wire
+from interpreter.model.wire import portable_id, wire
 
 HERE, ELSEWHERE = "https://here/v1", "https://elsewhere/v1"
 SIGNED = {"extra_content": {"google": {"thought_signature": "c2ln"}}}

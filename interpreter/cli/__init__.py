@@ -15,9 +15,10 @@ from typing import NoReturn
 import typer
 from typer.exceptions import TyperException
 
-from interpreter import config, hardening
 from interpreter.cli.app import JSON_FLAG, app
 from interpreter.cli.failures import fail
+from interpreter.settings import config
+from interpreter.trust import hardening
 
 
 def _normalize_resume(argv: list[str]) -> list[str]:

@@ -9,10 +9,11 @@ from typing import Annotated, TextIO
 
 import typer
 
-from interpreter import __version__, config
+from interpreter import __version__
 from interpreter.cli.conversations import conversations_app
 from interpreter.cli.failures import EXIT_USAGE, fail, guarded
 from interpreter.errors import ConfigError
+from interpreter.settings import config
 
 JSON_FLAG = "--json"
 
@@ -237,7 +238,7 @@ def _task(command: str | None, stdin: TextIO | None) -> str | None:
 
 def _print_config(flags: config.Flags) -> int:
     """Print the effective settings table."""
-    from interpreter.settings_table import settings_table  # noqa: PLC0415 - only this command needs it
+    from interpreter.settings.settings_table import settings_table  # noqa: PLC0415 - only this command needs it
 
     print(settings_table(config.effective(flags)))
     return 0

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from interpreter import config
 from interpreter.cli.failures import guarded
+from interpreter.settings import config
 
 if TYPE_CHECKING:
-    from interpreter.conversations import ExportFormat
-    from interpreter.storage import ConversationStore
+    from interpreter.conversation.conversations import ExportFormat
+    from interpreter.conversation.storage import ConversationStore
 
 PIPED_WIDTH = 120  # the width lists are fitted to when stdout is not a terminal (and COLUMNS is unset)
 
@@ -78,14 +78,14 @@ def export(
 
 def _store() -> ConversationStore:
     """The conversations under the home directory."""
-    from interpreter.storage import ConversationStore  # noqa: PLC0415 - keep --help and --version fast
+    from interpreter.conversation.storage import ConversationStore  # noqa: PLC0415 - keep --help and --version fast
 
     return ConversationStore(config.home_dir() / "conversations")
 
 
 def _list_conversations() -> int:
     """Print the saved conversations, newest first, fitted to the terminal's width."""
-    from interpreter.conversations import listing  # noqa: PLC0415 - only this command needs it
+    from interpreter.conversation.conversations import listing  # noqa: PLC0415 - only this command needs it
 
     store = _store()
     summaries = store.summaries()
@@ -98,7 +98,7 @@ def _list_conversations() -> int:
 
 def _export(conversation_id: str, kind: ExportFormat, output: Path | None) -> int:
     """Print a conversation in `kind`, or write it to `output`."""
-    from interpreter.conversations import export, write  # noqa: PLC0415 - only these commands need it
+    from interpreter.conversation.conversations import export, write  # noqa: PLC0415 - only these commands need it
     from interpreter.ui.untrusted import json_escaped, visible  # noqa: PLC0415
 
     text = export(_store().load(conversation_id), kind)

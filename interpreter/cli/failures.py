@@ -7,7 +7,7 @@ import traceback
 from collections.abc import Callable
 
 from interpreter.errors import ConfigError, FileRefused, InterpreterError, NoSuchConversation, StorageError
-from interpreter.redaction import redact_text
+from interpreter.trust.redaction import redact_text
 
 EXIT_USAGE = 2
 

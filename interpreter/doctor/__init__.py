@@ -11,13 +11,13 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from interpreter import probe
-from interpreter.config import Settings
+from interpreter.doctor import probe
 from interpreter.doctor.api import api_checks, ask, identify_server
 from interpreter.doctor.check import Status
+from interpreter.doctor.identity import retry_warning
 from interpreter.doctor.machine import home_check, languages_check, python_check, sandbox_check, store_check
 from interpreter.execution import sandbox
-from interpreter.identity import retry_warning
+from interpreter.settings.config import Settings
 from interpreter.ui.checklist import print_checklist
 
 

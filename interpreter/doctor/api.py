@@ -8,15 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from interpreter import probe
-from interpreter.config import Settings
+from interpreter.doctor import probe
 from interpreter.doctor.check import Check, Status
 from interpreter.doctor.headroom import HEADROOM, headroom_check
-from interpreter.identity import Identity, identify, with_deployments
-from interpreter.probe import Answer
-from interpreter.redaction import redact_url
+from interpreter.doctor.identity import Identity, identify, with_deployments
+from interpreter.doctor.probe import Answer
 from interpreter.resilience.bodies import refuses_stream_options
 from interpreter.resilience.classify import JINJA_FIX, needs_jinja
+from interpreter.settings.config import Settings
+from interpreter.trust.redaction import redact_url
 
 if TYPE_CHECKING:
     import httpx2

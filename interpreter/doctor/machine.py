@@ -8,14 +8,14 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from interpreter.config import Settings, ensure_home
 from interpreter.doctor.check import Check, Status
 from interpreter.errors import BudgetStoreUnavailable, ConfigError
 from interpreter.execution import sandbox
 from interpreter.execution.interpreters import choose_python
 from interpreter.execution.languages import LANGUAGES, Language
 from interpreter.resilience.shared.store import budget_key, open_store
-from interpreter.words import counted
+from interpreter.settings.config import Settings, ensure_home
+from interpreter.ui.words import counted
 
 STORE, LANGUAGES_CHECK, PYTHON_CHECK = "shared budget", "languages", "python"
 SANDBOX, HOME = "sandbox", "home directory"

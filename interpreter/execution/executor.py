@@ -32,8 +32,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
-from interpreter.diagnostics import LOGGER_NAME
-from interpreter.environment import cell_environment, withheld_names
 from interpreter.errors import ExecutionError
 from interpreter.execution import sandbox, supervisor
 from interpreter.execution.figures import FigureShelf
@@ -42,6 +40,8 @@ from interpreter.execution.kernel import Kernel, KernelState
 from interpreter.execution.languages import LANGUAGES, PYTHON, Language, find_language, require_executable
 from interpreter.execution.supervisor import TAG_VARIABLE
 from interpreter.messages import Notice, RunItem, RunResult, Runtime
+from interpreter.resilience.diagnostics import LOGGER_NAME
+from interpreter.trust.environment import cell_environment, withheld_names
 
 __all__ = ["TAG_VARIABLE", "Executor", "ExecutorState"]
 

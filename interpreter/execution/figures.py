@@ -25,7 +25,7 @@ from pathlib import Path
 
 from interpreter.errors import ExecutionError, FileRefused
 from interpreter.messages import Figure
-from interpreter.regular_files import read_regular, size_text
+from interpreter.trust.regular_files import read_regular, size_text
 
 OUTPUTS = "outputs"
 FIGURE_LINE = b"figure "  # what starts a figure's line on the done pipe (python_worker.py writes it)

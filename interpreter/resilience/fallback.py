@@ -27,11 +27,11 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from interpreter.context import Named
-from interpreter.diagnostics import LOGGER_NAME
 from interpreter.errors import ApiError, AttemptFailed, GaveUp
 from interpreter.messages import Message, ModelSwitched, Reply, StreamBroken, StreamItem, Waiting
+from interpreter.model.context import Named
 from interpreter.resilience.classify import classify
+from interpreter.resilience.diagnostics import LOGGER_NAME
 from interpreter.resilience.durations import format_wait
 from interpreter.resilience.limiter import Headroom
 from interpreter.resilience.model import ResilientModel, Traffic

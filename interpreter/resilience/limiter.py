@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from interpreter.messages import Message
+from interpreter.model.vision import IMAGE_TOKENS
 from interpreter.resilience.durations import parse_duration
-from interpreter.vision import IMAGE_TOKENS
 
 CHARS_PER_TOKEN = 4
 SLACK = 1e-3  # tokens: after waiting exactly the time asked, float rounding must not leave a request short

@@ -17,9 +17,7 @@ from typing import Any
 
 from tenacity import DoAttempt, DoSleep, RetryCallState
 
-from interpreter.diagnostics import LOGGER_NAME, safe_headers
 from interpreter.errors import ApiError, ApiStatusError, BreakerOpen, GaveUp
-from interpreter.llm import ChatModel
 from interpreter.messages import (
     Message,
     Reply,
@@ -30,12 +28,14 @@ from interpreter.messages import (
     Usage,
     Waiting,
 )
+from interpreter.model.llm import ChatModel
 from interpreter.resilience.breaker import BreakerState, CircuitBreaker
 from interpreter.resilience.classify import Verdict, classify
+from interpreter.resilience.diagnostics import LOGGER_NAME, safe_headers
 from interpreter.resilience.durations import format_wait
 from interpreter.resilience.limiter import Headroom, Limiter, RateLimiter, TokenEstimator, characters
 from interpreter.resilience.policy import RetrySettings, build_retrying
-from interpreter.words import counted
+from interpreter.ui.words import counted
 
 COMPLETION_ALLOWANCE = 1_000  # tokens a reply may take, counted against the TPM budget before it is sent
 _MOVED = 1.0  # seconds a held request's countdown may drift before it is announced again

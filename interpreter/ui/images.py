@@ -26,7 +26,7 @@ from typing import IO
 
 from interpreter.errors import FileRefused
 from interpreter.messages import Figure
-from interpreter.regular_files import read_regular
+from interpreter.trust.regular_files import read_regular
 from interpreter.ui import png
 from interpreter.ui.sixel import sixel
 

@@ -10,7 +10,7 @@ from rich.color import ColorSystem
 from rich.console import COLOR_SYSTEMS, Console, RenderableType
 from rich.segment import Segment
 
-from interpreter.diagnostics import LOGGER_NAME
+from interpreter.resilience.diagnostics import LOGGER_NAME
 from interpreter.ui.cells import Row, cell_width, dim_stand_ins, encode, encode_line, rewrite, row_of
 from interpreter.ui.frame import Frame, View
 

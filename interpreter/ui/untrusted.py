@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 
-from interpreter.words import counted
+from interpreter.ui.words import counted
 
 # Each range as a regex class item; the comments name what they hold.
 _HIDDEN_RANGES = (

@@ -12,12 +12,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from interpreter.diagnostics import LOGGER_NAME
 from interpreter.errors import BudgetStoreUnavailable
+from interpreter.resilience.diagnostics import LOGGER_NAME
 from interpreter.resilience.limiter import Headroom, Hold, RateLimiter, readings
 from interpreter.resilience.shared.ledger import RECHECK, RECHECK_BEHIND, Turn
 from interpreter.resilience.shared.store import Store
-from interpreter.words import counted
+from interpreter.ui.words import counted
 
 SHARED_REASON = "waiting for the shared budget"
 T = TypeVar("T")

@@ -18,9 +18,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from interpreter.errors import BudgetStoreUnavailable
-from interpreter.redaction import redact_text, redact_url
 from interpreter.resilience.limiter import LABELS, SLACK, Headroom, Reading
 from interpreter.resilience.shared.ledger import ACTIVE_FOR, HELD_FOR, LEASE, RECHECK_BEHIND, Turn, View
+from interpreter.trust.redaction import redact_text, redact_url
 
 TIMEOUT = 2.0  # seconds to connect or to get an answer: a store that is slower is no help
 KEPT_FOR = 86_400  # seconds a budget's ledger outlives its last use

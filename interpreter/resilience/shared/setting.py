@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from interpreter.errors import ConfigError
-from interpreter.redaction import redact_url
+from interpreter.trust.redaction import redact_url
 
 SQLITE, OFF = "sqlite", "off"
 DEFAULT_STORE = SQLITE

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from interpreter.redaction import redact_url
 from interpreter.resilience.limiter import Reading
 from interpreter.resilience.shared.ledger import Turn, View
 from interpreter.resilience.shared.setting import OFF, SQLITE
+from interpreter.trust.redaction import redact_url
 
 BUDGET_FILE = "budget.sqlite3"
 

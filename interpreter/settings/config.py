@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, cast
 
 from interpreter.errors import ConfigError, MissingApiKey
-from interpreter.redaction import redact_url
 from interpreter.resilience.shared.setting import DEFAULT_STORE, check_setting
-from interpreter.settings_file import FILE_KEYS, SettingsFile, read_file
+from interpreter.settings.settings_file import FILE_KEYS, SettingsFile, read_file
+from interpreter.trust.redaction import redact_url
 
 DEFAULT_MODEL = "gpt-4o"
 DEFAULT_API_BASE = "https://api.openai.com/v1"

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from interpreter.errors import ConfigError, FileRefused
-from interpreter.ownership import check_owned
-from interpreter.regular_files import read_regular
+from interpreter.trust.ownership import check_owned
+from interpreter.trust.regular_files import read_regular
 
 # The settings file (and each of its profiles) may hold exactly these keys, of these types; anything else is an error.
 FILE_KEYS: dict[str, type] = {

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from interpreter import tool
-from interpreter.redaction import redact_text
+from interpreter.model import tool
 from interpreter.resilience.bodies import ErrorBody, parse_body
+from interpreter.trust.redaction import redact_text
 
 if TYPE_CHECKING:
     import httpx2

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from interpreter.errors import ApiResponseError, ApiTimeoutError
-from interpreter.regular_files import size_text
+from interpreter.trust.regular_files import size_text
 
 if TYPE_CHECKING:
     import openai

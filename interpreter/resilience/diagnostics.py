@@ -15,9 +15,9 @@ from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from interpreter.directories import private_file, private_folder, reason
 from interpreter.errors import HomeNotWritable
-from interpreter.redaction import redact_text
+from interpreter.settings.directories import private_file, private_folder, reason
+from interpreter.trust.redaction import redact_text
 
 LOGGER_NAME = "interpreter"
 _MAX_BYTES = 1_000_000

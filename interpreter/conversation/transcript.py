@@ -6,11 +6,11 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from interpreter import tool
 from interpreter.messages import Message, ToolCall
+from interpreter.model import tool
 
 if TYPE_CHECKING:
-    from interpreter.storage import Conversation
+    from interpreter.conversation.storage import Conversation
 
 _BACKTICK_RUNS = re.compile(r"`{3,}")
 

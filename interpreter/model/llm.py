@@ -11,8 +11,6 @@ from functools import partial
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
-from interpreter.assembly import assemble
-from interpreter.diagnostics import LOGGER_NAME
 from interpreter.errors import (
     ApiConnectionError,
     ApiError,
@@ -25,11 +23,13 @@ from interpreter.messages import (
     ResponseHeaders,
     StreamItem,
 )
-from interpreter.redaction import redact_text, redact_url
+from interpreter.model.assembly import assemble
+from interpreter.model.sse_guard import GuardedEvents, guarded_client
+from interpreter.model.vision import takes_images
+from interpreter.model.wire import carries_images, wire
 from interpreter.resilience.bodies import parse_body, refuses_images, refuses_stream_options
-from interpreter.sse_guard import GuardedEvents, guarded_client
-from interpreter.vision import takes_images
-from interpreter.wire import carries_images, wire
+from interpreter.resilience.diagnostics import LOGGER_NAME
+from interpreter.trust.redaction import redact_text, redact_url
 
 if TYPE_CHECKING:
     from pathlib import Path

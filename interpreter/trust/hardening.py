@@ -18,8 +18,8 @@ import os
 import sys
 from collections.abc import Collection, Iterator
 
-from interpreter.environment import is_withheld
-from interpreter.redaction import secret_spans
+from interpreter.trust.environment import is_withheld
+from interpreter.trust.redaction import secret_spans
 
 _PR_SET_DUMPABLE = 4
 # Positions of arg_start, arg_end, env_start, env_end among the /proc/PID/stat fields after the command name

@@ -13,10 +13,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from interpreter.directories import reason
 from interpreter.errors import EditorFailed, FileRefused
 from interpreter.messages import CodeCell, CodeProposed, Decision
-from interpreter.regular_files import read_regular
+from interpreter.settings.directories import reason
+from interpreter.trust.regular_files import read_regular
 
 QUESTION = "Run this code? [y/N/e] "
 SANDBOXED_QUESTION = "Run this code (sandboxed)? [y/N/e] "

@@ -19,10 +19,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from interpreter.directories import reason
+from interpreter.conversation.locks import write_atomically
+from interpreter.conversation.storage import Conversation, ConversationStore, to_json
 from interpreter.errors import HomeNotWritable
-from interpreter.locks import write_atomically
-from interpreter.storage import Conversation, ConversationStore, to_json
+from interpreter.settings.directories import reason
 
 _MEMORY = None  # where a conversation is when no disk took its latest save
 

@@ -25,7 +25,7 @@ from interpreter.messages import (
     Usage,
     valid_text,
 )
-from interpreter.thinking import ThinkSplitter
+from interpreter.model.thinking import ThinkSplitter
 
 # Characters of one reply (answer, reasoning and tool-call arguments together). The longest replies models write
 # (128,000 output tokens) are about 500,000 characters; an endless one is cut here, before memory runs out.

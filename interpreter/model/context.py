@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from interpreter.messages import Message
+from interpreter.model.vision import takes_images
 from interpreter.resilience.limiter import CHARS_PER_TOKEN, TokenEstimator, characters
-from interpreter.vision import takes_images
-from interpreter.words import counted
+from interpreter.ui.words import counted
 
 # Context windows of well-known models, matched as prefixes of the lower-case name without any "provider/" part;
 # the first match wins, so a more specific prefix comes before a shorter one.

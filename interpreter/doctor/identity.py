@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from interpreter.probe import Answer
+from interpreter.doctor.probe import Answer
 
 _OWNERS = {
     "vllm": "vLLM",

@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, get_args
 
-from interpreter.directories import reason
+from interpreter.conversation.locks import holder, is_held, lock, write_atomically
 from interpreter.errors import ConversationInUse, FileRefused, HomeNotWritable, NoSuchConversation, StorageError
-from interpreter.locks import holder, is_held, lock, write_atomically
 from interpreter.messages import Kind, Message, Role, ToolCall, valid_text
-from interpreter.redaction import redact_url
-from interpreter.regular_files import read_regular
-from interpreter.words import counted
+from interpreter.settings.directories import reason
+from interpreter.trust.redaction import redact_url
+from interpreter.trust.regular_files import read_regular
+from interpreter.ui.words import counted
 
 SCHEMA_VERSION: Final = 2  # 2: user messages carry their kind ("output" for code output), 1 did not
 # Since version 2 too, optional: a server's `extras` on an assistant message and its tool calls, and the `origin`

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from interpreter.directories import private_file, reason
+from interpreter.settings.directories import private_file, reason
 
 CONTROLLING_TERMINAL = "/dev/tty"
 

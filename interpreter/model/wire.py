@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from interpreter.messages import Message, ToolCall
-from interpreter.redaction import redact_url
-from interpreter.vision import image_part
+from interpreter.model.vision import image_part
+from interpreter.trust.redaction import redact_url
 
 _PORTABLE_ID: Final = re.compile("[A-Za-z0-9]{9}")
 _ALPHABET: Final = string.ascii_letters + string.digits

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Literal
 from rich.cells import cell_len, set_cell_size
 
 from interpreter.errors import StorageError
-from interpreter.regular_files import size_text
+from interpreter.trust.regular_files import size_text
 from interpreter.ui.untrusted import visible
 
 if TYPE_CHECKING:
-    from interpreter.storage import Conversation, Summary
+    from interpreter.conversation.storage import Conversation, Summary
 
 MIN_FIRST_LINE = 20  # columns the first line keeps however narrow the terminal
 
@@ -40,10 +40,10 @@ def listing(summaries: Sequence[Summary], width: int = 100) -> str:
 def export(conversation: Conversation, kind: ExportFormat) -> str:
     """The conversation as a Markdown transcript or as its stored JSON."""
     if kind == "md":
-        from interpreter.transcript import to_markdown  # noqa: PLC0415 - only the Markdown export needs it
+        from interpreter.conversation.transcript import to_markdown  # noqa: PLC0415 - only the Markdown export needs it
 
         return to_markdown(conversation)
-    from interpreter.storage import to_json  # noqa: PLC0415 - only the JSON export needs it
+    from interpreter.conversation.storage import to_json  # noqa: PLC0415 - only the JSON export needs it
 
     return to_json(conversation)
 

@@ -3,9 +3,9 @@ URLs redacted."""
 
 from __future__ import annotations
 
-from interpreter.config import Effective, mask_key
-from interpreter.redaction import redact_url
-from interpreter.settings_file import FILE_KEYS
+from interpreter.settings.config import Effective, mask_key
+from interpreter.settings.settings_file import FILE_KEYS
+from interpreter.trust.redaction import redact_url
 
 
 def settings_table(effective: Effective) -> str:

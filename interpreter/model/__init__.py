@@ -1,0 +1,16 @@
+"""The model side: what is sent to a model and how its streamed reply is read.
+
+llm          the ChatModel protocol and the OpenAI-compatible adapter; SDK errors are translated here and only here
+wire         a conversation in the form one server is sent (each server's own fields back to it alone)
+sse_guard    the decoder the SDK reads a stream through, guarded against hostile streams
+assembly     a reply assembled from streamed chunks, however a server streams them
+thinking     reasoning told apart from the answer (`<think>` blocks)
+tool         the one function tool offered, `execute`, and reading the model's calls of it
+fences       fenced code blocks in an answer, for servers without function calling
+vision       which models take images, and a figure as an image part
+context      the context window and trimming what is sent to fit it
+system_prompt  the short system message
+
+May import `errors`, `messages`, `trust`, `settings`, `resilience` (its pure pieces), `execution.figures`, `ui.words`;
+never the session, the screen or the command line.
+"""
