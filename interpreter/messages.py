@@ -60,6 +60,9 @@ class Message:
     model: str | None = None  # the model that wrote an answer (a fallback's name when one stood in); ours, never sent
     # The figures a code output names, by path (stored so): a model that takes images is sent the pictures (`wire`).
     figures: tuple[str, ...] = ()
+    # The Responses API's reasoning items that came before this answer, as the server sent them (`type: "reasoning"`,
+    # its `encrypted_content` included): sent back to `origin` alone, on that API alone; never shown.
+    reasoning: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def is_output(self) -> bool:

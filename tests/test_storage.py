@@ -50,6 +50,20 @@ def test_what_a_server_put_on_a_reply_and_which_server_it_was_load_back(tmp_path
     assert loaded.origin == "https://example.test/v1"
 
 
+def test_the_responses_apis_reasoning_items_load_back_with_their_server(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    conversation = Conversation.new("gpt-5.1-codex")
+    item = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAAB..."}
+    conversation.messages += [
+        Message("user", "hi"),
+        Message("assistant", "42", reasoning=(item,), origin="https://api.openai.com/v1"),
+    ]
+    store.save(conversation)
+    loaded = store.load(conversation.id).messages[1]
+    assert loaded.reasoning == (item,) and loaded.origin == "https://api.openai.com/v1"
+    assert store.load(conversation.id).messages[0].reasoning == ()
+
+
 def test_latest_is_the_most_recently_written(tmp_path: Path) -> None:
     store = ConversationStore(tmp_path)
     first, second = Conversation.new("m"), Conversation.new("m")
@@ -131,6 +145,10 @@ def stored(*messages: object, version: int = 2) -> str:
         (stored({"role": "assistant", "tool_calls": [{"id": "c"}]}), "the function of a tool call of message 1"),
         (stored({"role": "assistant", "extras": ["r"]}), "message 1 has a 'extras' that is not a JSON object"),
         (stored({"role": "assistant", "origin": 7}), "message 1 has a 'origin' that is not text"),
+        (
+            stored({"role": "assistant", "reasoning": ["r"]}),
+            "message 1 has a 'reasoning' that is not a list of objects",
+        ),
         (
             stored({"role": "assistant", "tool_calls": [{**CALL, "id": "c", "extras": "sig"}]}),
             "a tool call of message 1 has a 'extras' that is not a JSON object",

@@ -34,7 +34,8 @@ SCHEMA_VERSION: Final = 2  # 2: user messages carry their kind ("output" for cod
 # them, as it always did).
 # Also optional, so version 2 still: the `model` that wrote an answer (a fallback's when one stood in); files written
 # before it was kept have none, and an older reader ignores it. So too the `figures` of a code output: their paths,
-# never the pictures, which are read from those files when a request is formed.
+# never the pictures, which are read from those files when a request is formed. So too the `reasoning` items the
+# Responses API sent before an answer (opaque objects, kept for their `origin` alone).
 ENDED: Final = "not run: the session ended"  # the answer given to a tool call a killed session left unanswered
 # Bytes a conversation file may weigh: 1,000 steps, each with a cell's output at the default cap (12,000 characters),
 # weigh 15 MB (38 MB in a three-byte script such as Chinese), so no conversation a person had reaches this.
@@ -258,7 +259,7 @@ class ConversationStore:
 
 def _stored(message: Message) -> dict[str, Any]:
     """One message as stored: its wire form; its kind when not plain text; a server's extras, and that server; the
-    model that wrote it; the paths of the figures it names."""
+    model that wrote it; the paths of the figures it names; the Responses API's reasoning items before it."""
     data = message.to_dict()
     if message.tool_calls:
         data["tool_calls"] = [_stored_call(call) for call in message.tool_calls]
@@ -272,6 +273,8 @@ def _stored(message: Message) -> dict[str, Any]:
         data["model"] = message.model
     if message.figures:
         data["figures"] = list(message.figures)
+    if message.reasoning:
+        data["reasoning"] = [dict(item) for item in message.reasoning]
     return data
 
 
@@ -321,6 +324,7 @@ def _message(data: object, where: str) -> Message:
         origin=_origin(record, where),
         model=_field(record, "model", str, where, default=None),
         figures=_figures(record, where),
+        reasoning=_reasoning(record, where),
     ).valid()
 
 
@@ -336,6 +340,14 @@ def _figures(record: dict[str, Any], where: str) -> tuple[str, ...]:
     if not all(isinstance(path, str) for path in paths):
         raise StorageError(f"{where} has a 'figures' that is not a list of paths")
     return tuple(paths)
+
+
+def _reasoning(record: dict[str, Any], where: str) -> tuple[dict[str, Any], ...]:
+    """The Responses API's reasoning items kept with a message; StorageError when they are not a list of objects."""
+    items = _field(record, "reasoning", list, where, default=[])
+    if not all(isinstance(item, dict) for item in items):
+        raise StorageError(f"{where} has a 'reasoning' that is not a list of objects")
+    return tuple(items)
 
 
 def _tool_call(data: object, where: str) -> ToolCall:
