@@ -2,6 +2,8 @@
 
 `main` here is the console script; `app` holds the options and commands, `conversations` the `conversations`
 subcommands, `failures` how a failure becomes one line and an exit code.
+
+At the top with `launch`: may import anything; nothing imports it but `__main__`.
 """
 
 from __future__ import annotations

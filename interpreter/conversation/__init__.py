@@ -6,5 +6,6 @@ keeper         keeping the conversation when the home stops taking writes (a spa
 transcript     a conversation as a readable Markdown transcript
 conversations  what `interpreter conversations` shows and exports
 
-May import `errors`, `messages`, `trust`, `settings`, `model.tool`, `ui.untrusted`, `ui.words`; never the session.
+May import `errors`, `messages`, `trust`, `settings.directories`, `model.tool`, `ui.untrusted`, `ui.words`; never the
+session.
 """

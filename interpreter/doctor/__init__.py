@@ -3,7 +3,11 @@
 The endpoint answers, the key is accepted, the model exists, tool calling works, the rate-limit headroom the
 server reports (`api`, `headroom`); the store of the shared rate-limit budget answers, which languages can run here,
 which Python runs python cells, which sandbox cells get (if any), and whether the home directory is writable
-(`machine`).
+(`machine`). `check` is one line of the report, `probe` the plain HTTP requests doctor sends, `identity` which
+server answers.
+
+May import `errors`, `trust`, `settings`, `execution`, `resilience`, `model.tool` and `ui`: it looks at everything
+below the session, and nothing imports it but the command line (and `ui.checklist`, its `check` value).
 """
 
 from __future__ import annotations

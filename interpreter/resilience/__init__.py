@@ -10,4 +10,8 @@ policy      the retry policy: pure decisions and the tenacity Retrying built fro
 model       ResilientModel: the ChatModel that runs all of the above around the real one
 shared/     one rate-limit budget for many sessions: its rules, its stores (SQLite, Redis), the session's limiter
 fallback    FallbackModel: a chain of ResilientModels; another model while the one asked for is busy, and back
+diagnostics the diagnostics log: what went wrong and what the server sent, secrets redacted, under the home
+
+May import `errors`, `messages`, `trust`, `settings.directories`, `ui.words`, and of `model` the pieces the wrapper
+needs (`llm`'s protocol and errors, `context`, `vision`); never the session, the screen or the command line.
 """
