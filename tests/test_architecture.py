@@ -148,10 +148,12 @@ def _allowed(target: str, allowed: frozenset[str]) -> bool:
 
 def _named_paths(text: str) -> Iterator[tuple[str, Path]]:
     """Each path ARCHITECTURE.md names in backticks, resolved: from the repository's root when it starts with one of
-    the root's entries, else from the folder the section's heading names (`interpreter/model/`)."""
+    the root's entries, else from the folder its section's heading names (`interpreter/model/`)."""
     roots = {entry.name for entry in ROOT.iterdir()}
     base = ROOT
     for line in text.splitlines():
+        if line.startswith("#"):
+            base = ROOT
         for token in re.findall(r"`([^`\s]+)`", line):
             if token.split("/")[0] in roots:
                 path = ROOT / token
@@ -161,7 +163,7 @@ def _named_paths(text: str) -> Iterator[tuple[str, Path]]:
                 continue
             yield token, path
             if line.startswith("#") and token.endswith("/"):
-                base = path
+                base = path  # the section's folder, until the next heading
 
 
 def test_every_path_architecture_md_names_exists() -> None:
