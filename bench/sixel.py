@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import io
+from functools import partial
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 from measure import median_seconds, report
 
 from interpreter.ui.png import decode
@@ -26,7 +28,7 @@ from interpreter.ui.sixel import sixel
 SIZES = {"640x480": (6.4, 4.8), "1600x1250": (16.0, 12.5)}
 
 
-def figure_png(inches: tuple[float, float]) -> tuple[plt.Figure, bytes]:
+def figure_png(inches: tuple[float, float]) -> tuple[Figure, bytes]:
     """A typical figure of this size at 100 dpi, and its PNG."""
     figure = plt.figure(figsize=inches, dpi=100)
     xs = [step / 50 for step in range(500)]
@@ -38,7 +40,7 @@ def figure_png(inches: tuple[float, float]) -> tuple[plt.Figure, bytes]:
     return figure, saved(figure)
 
 
-def saved(figure: plt.Figure) -> bytes:
+def saved(figure: Figure) -> bytes:
     """The figure as matplotlib saves it."""
     out = io.BytesIO()
     figure.savefig(out, format="png")
@@ -58,10 +60,10 @@ def main() -> None:
     runs = parser.parse_args().runs
     for name, inches in SIZES.items():
         figure, png = figure_png(inches)
-        saving = median_seconds(lambda figure=figure: saved(figure), runs)
+        saving = median_seconds(partial(saved, figure), runs)
         print(f"matplotlib saves {name} in {saving * 1000:.0f} ms")
         for columns in (99, 249):
-            measured = median_seconds(lambda png=png, columns=columns: draw(png, columns * 10), runs)
+            measured = median_seconds(partial(draw, png, columns * 10), runs)
             report(f"sixel {name} in {columns} cols", measured, "one second", 1.0, 0.5, ms=True)
         plt.close(figure)
 

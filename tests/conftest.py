@@ -65,7 +65,9 @@ def run_cli(
 ) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the installed CLI against the fake server, without a terminal; returns the finished process."""
 
-    def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 60):
+    def run(
+        *args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, **(env or {})}
         command = [*interpreter_command, "--api-base", server.url, "--api-key", "sk-test", *args]
         return subprocess.run(

@@ -95,7 +95,9 @@ class Pty:
 
     def __init__(self, command: str, args: list[str], rows: int, cols: int, home: Path) -> None:
         self.recording = Recording(rows, cols)
-        self.child = pexpect.spawn(command, args, dimensions=(rows, cols), env=child_env(home), timeout=60)
+        self.child: pexpect.spawn[bytes] = pexpect.spawn(
+            command, args, dimensions=(rows, cols), env=child_env(home), timeout=60
+        )
         self.screen = pyte.HistoryScreen(cols, rows, history=10_000)
         self._stream = pyte.ByteStream(self.screen)
         self._eof = False

@@ -17,7 +17,9 @@ class Terminal:
     def __init__(self, command: str, args: list[str], *, rows: int = 24, cols: int = 80, env: dict[str, str]) -> None:
         # A real terminal answers cursor-position requests; pexpect does not, so prompt_toolkit must not ask.
         full_env = {**os.environ, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1", **env}
-        self.child = pexpect.spawn(command, args, dimensions=(rows, cols), env=full_env, timeout=30)
+        self.child: pexpect.spawn[bytes] = pexpect.spawn(
+            command, args, dimensions=(rows, cols), env=full_env, timeout=30
+        )
         self.screen = pyte.HistoryScreen(cols, rows, history=5000)
         self._stream = pyte.ByteStream(self.screen)
         self.written = b""

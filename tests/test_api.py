@@ -60,7 +60,7 @@ def test_importing_the_package_loads_neither_the_sdk_nor_rich() -> None:
 
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="Interpreterr"):
-        interpreter.Interpreterr  # type: ignore[attr-defined]  # noqa: B018
+        interpreter.Interpreterr  # noqa: B018
 
 
 def test_chat_yields_the_session_events_and_runs_code(make: Make, server: FakeServer) -> None:

@@ -37,7 +37,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "errors",
             "messages",
             "trust",
-            "resilience.diagnostics",  # the name of the one diagnostics log, where a worker that failed to start is told
+            "resilience.diagnostics",  # the name of the diagnostics log, told which secrets cells do not get
         }
     ),
     "model": frozenset(
@@ -178,7 +178,7 @@ def test_architecture_md_names_every_package() -> None:
     assert sorted(str(package.relative_to(ROOT)) for package in packages - named) == []
 
 
-@pytest.mark.parametrize("init", sorted(PACKAGE.rglob("__init__.py")), ids=lambda init: _module_name(init))
+@pytest.mark.parametrize("init", sorted(PACKAGE.rglob("__init__.py")), ids=_module_name)
 def test_every_package_says_what_it_holds(init: Path) -> None:
     docstring = ast.get_docstring(ast.parse(init.read_text()))
     assert docstring, f"{init.relative_to(ROOT)} has no docstring"
@@ -219,6 +219,10 @@ def test_the_supervisor_imports_alone_without_the_package_or_typing(tmp_path: Pa
     )
     folder = str(PACKAGE / "execution")
     result = subprocess.run(
-        [sys.executable, "-E", "-s", "-S", "-c", code, folder], capture_output=True, text=True, cwd=tmp_path, check=False
+        [sys.executable, "-E", "-s", "-S", "-c", code, folder],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert (result.returncode, result.stderr, result.stdout) == (0, "", "[]\n")

@@ -23,7 +23,7 @@ KEY = "http://127.0.0.1/v1|0123456789abcdef|gpt-4o"
 HEADERS = {"x-ratelimit-limit-tokens": "6000", "x-ratelimit-remaining-tokens": "5000"}
 
 
-def answer(text: str = "Done.", headers: dict[str, str] = HEADERS) -> list[StreamItem]:
+def answer(text: str = "Done.", headers: dict[str, str] = HEADERS) -> list[StreamItem | BaseException]:
     return [ResponseHeaders(headers), TextDelta(text), Reply(Message("assistant", text), "stop")]
 
 

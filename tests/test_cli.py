@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import psutil
 import pytest
@@ -25,7 +26,7 @@ def chat_requests(server: FakeServer) -> list[RecordedRequest]:
 
 def last_message(request: RecordedRequest) -> dict[str, object]:
     assert request.body is not None
-    return request.body["messages"][-1]
+    return cast("dict[str, object]", request.body["messages"][-1])
 
 
 def assert_one_clear_line(result: subprocess.CompletedProcess[str], expected: str) -> None:

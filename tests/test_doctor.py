@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fake_server import FakeServer, Fault, RateLimit, RecordedRequest, Reply, ScriptedCall, closed_port
+from fake_server import Answer, FakeServer, Fault, RateLimit, RecordedRequest, Reply, ScriptedCall, closed_port
 from terminal import Terminal
 
 from interpreter import doctor
@@ -49,7 +49,7 @@ def status_of(text: str, name: str) -> str:
     return row(text, name)[len(name) :].split()[0]
 
 
-def without_tools(request: RecordedRequest) -> Reply | object:
+def without_tools(request: RecordedRequest) -> Answer:
     """A server whose model has no tool calling: a request offering tools gets a 400, one without an answer."""
     if request.body is not None and "tools" in request.body:
         return Fault.tools_unsupported()

@@ -17,7 +17,7 @@ import pytest
 from interpreter.errors import ExecutionError, LanguageUnavailable, UnknownLanguage
 from interpreter.execution import LANGUAGES, Executor, ExecutorState, KernelState, Language
 from interpreter.execution.executor import TAG_VARIABLE
-from interpreter.messages import Notice, OutputChunk, RunResult
+from interpreter.messages import Notice, OutputChunk, RunItem, RunResult
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds processes through /proc")
 
@@ -274,9 +274,9 @@ def interrupt_soon() -> threading.Timer:
     return timer
 
 
-def run_until_interrupted(executor: Executor, language: str, code: str) -> list[OutputChunk | RunResult]:
+def run_until_interrupted(executor: Executor, language: str, code: str) -> list[RunItem]:
     """Run a cell that never ends by itself, Ctrl-C it, and return what the run yielded."""
-    items: list[OutputChunk | RunResult] = []
+    items: list[RunItem] = []
     timer = interrupt_soon()
     with pytest.raises(KeyboardInterrupt):
         for item in executor.run(language, code):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import pexpect
 import pytest
@@ -277,12 +279,12 @@ def test_a_terminal_prompt_fails_at_once_even_when_we_have_a_terminal(tmp_path: 
             """
         )
     )
-    child = pexpect.spawn(sys.executable, [str(script)], timeout=120, env=dict(os.environ))
+    child: pexpect.spawn[bytes] = pexpect.spawn(sys.executable, [str(script)], timeout=120, env=dict(os.environ))
     try:
         child.expect("HAS TTY")
         for _ in range(2):
             child.expect(r"RESULT (\S+) (\S+)")
-            status, interrupted = child.match.group(1), child.match.group(2)
+            status, interrupted = cast("re.Match[bytes]", child.match).group(1, 2)
             assert (interrupted, status != b"0") == (b"False", True)  # it failed by itself, not by the timeout
         child.expect(pexpect.EOF)
     finally:

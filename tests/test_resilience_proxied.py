@@ -24,7 +24,7 @@ OWN = {
 }
 
 
-def refused(body: dict[str, object]) -> ApiStatusError:
+def refused(body: object) -> ApiStatusError:
     """The 401 as the adapter hands it over."""
     return ApiStatusError("HTTP 401", status=401, code="401", body=body)
 

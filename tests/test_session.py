@@ -123,7 +123,12 @@ def test_a_language_that_cannot_run_is_reported_to_the_model(language: str, expe
     model = FakeChatModel()
     model.enqueue(call_reply((language, "x")), text_reply("I will use python instead."))
     asked: list[CodeCell] = []
-    session = make_session(model, confirm=lambda cell: asked.append(cell) or Decision(True, cell))
+
+    def confirm(cell: CodeCell) -> Decision:
+        asked.append(cell)
+        return Decision(True, cell)
+
+    session = make_session(model, confirm=confirm)
     events = list(session.send("task"))
     assert asked == []  # nothing to approve: it could not run anyway
     assert any(isinstance(e, Notice) and expected in e.text for e in events)
