@@ -45,6 +45,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "errors",
             "messages",
             "trust",
+            "settings",  # below the model: a setting's values (which API a model is asked on)
             "resilience.bodies",  # the adapter reads a server's error body the way the retry policy does
             "resilience.diagnostics",  # the name of the diagnostics log the adapter writes what the server sent to
             "resilience.limiter",  # the context window is measured in the limiter's token estimates
@@ -86,7 +87,9 @@ ALLOWED: dict[str, frozenset[str]] = {
             "doctor.check",  # the checklist draws the doctor's report lines (a value)
         }
     ),
-    "doctor": frozenset({"errors", "trust", "settings", "execution", "resilience", "model.tool", "ui"}),
+    # The doctor looks at everything below the session; only the command line imports it (and ui.checklist its
+    # report line, a value).
+    "doctor": frozenset({"errors", "messages", "trust", "settings", "execution", "resilience", "model", "ui"}),
 }
 # The values at the bottom, imported by everything.
 LEAVES = ("errors", "messages")

@@ -6,8 +6,8 @@ which Python runs python cells, which sandbox cells get (if any), and whether th
 (`machine`). `check` is one line of the report, `probe` the plain HTTP requests doctor sends, `identity` which
 server answers.
 
-May import `errors`, `trust`, `settings`, `execution`, `resilience`, `model.tool` and `ui`: it looks at everything
-below the session, and nothing imports it but the command line (and `ui.checklist`, its `check` value).
+May import every package below the session (`errors`, `messages`, `trust`, `settings`, `execution`, `resilience`,
+`model`, `ui`); nothing imports it but the command line (and `ui.checklist`, its `check` value).
 """
 
 from __future__ import annotations

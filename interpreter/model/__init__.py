@@ -11,7 +11,7 @@ vision       which models take images, and a figure as an image part
 context      the context window and trimming what is sent to fit it
 system_prompt  the short system message
 
-May import `errors`, `messages`, `trust`, three pure pieces of `resilience` (`bodies`, `diagnostics`, `limiter`),
-`execution.figures` and `ui.words`; never the session, the screen or the command line. (`resilience` wraps `llm`'s
-models in turn: the pieces named here import nothing of `model` but `vision`.)
+May import `errors`, `messages`, `trust`, `settings`, three pure pieces of `resilience` (`bodies`, `diagnostics`,
+`limiter`), `execution.figures` and `ui.words`; never the session, the screen or the command line. (`resilience`
+wraps `llm`'s models in turn: the pieces named here import nothing of `model` but `vision`.)
 """
