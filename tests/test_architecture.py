@@ -91,6 +91,16 @@ ALLOWED: dict[str, frozenset[str]] = {
     # report line, a value).
     "doctor": frozenset({"errors", "messages", "trust", "settings", "execution", "resilience", "model", "ui"}),
 }
+# Each library the tool depends on, and the only modules that import it.
+LIBRARIES: dict[str, frozenset[str]] = {
+    "openai": frozenset({"model"}),  # so SDK errors can be translated in the model adapters alone
+    "httpx2": frozenset({"model", "doctor.probe", "doctor.api"}),  # under the SDK; the doctor's own plain requests
+    "typer": frozenset({"cli"}),
+    "prompt_toolkit": frozenset({"ui.prompt"}),
+    "tenacity": frozenset({"resilience"}),
+    "redis": frozenset({"resilience.shared.redis"}),  # imported only when that store is chosen
+    "rich": frozenset({"ui", "conversation.conversations"}),  # the listing aligns titles by their width in cells
+}
 # The values at the bottom, imported by everything.
 LEAVES = ("errors", "messages")
 # session.py holds one conversation's loop and the protocols it needs: no terminal, no processes, no wiring.
@@ -129,6 +139,18 @@ def _imported(module: str) -> frozenset[str]:
             if node.module and node.module.split(".")[0] == "interpreter":
                 found |= {_resolve(f"{node.module}.{alias.name}") for alias in node.names}
     return frozenset(found - {module})
+
+
+@cache
+def _libraries(module: str) -> frozenset[str]:
+    """The top-level names of everything else `module` imports (`openai`, `os`)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(_modules()[module].read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return frozenset(names - {"interpreter"})
 
 
 def _unit(module: str) -> str:
@@ -198,6 +220,13 @@ def test_no_package_imports_an_entry_module(unit: str) -> None:
 def test_each_package_imports_only_what_lies_below_it(unit: str) -> None:
     upward = [(module, target) for module, target in _imports_of(unit) if not _allowed(target, ALLOWED[unit])]
     assert upward == []
+
+
+@pytest.mark.parametrize("library", sorted(LIBRARIES))
+def test_each_library_is_imported_only_where_it_belongs(library: str) -> None:
+    importers = {module for module in _modules() if library in _libraries(module)}
+    assert importers, f"nothing imports {library}: the rule is stale"
+    assert sorted(module for module in importers if not _allowed(module, LIBRARIES[library])) == []
 
 
 def test_the_values_at_the_bottom_import_nothing_of_the_tool() -> None:
