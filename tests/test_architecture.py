@@ -59,7 +59,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "messages",
             "trust",
             "settings.directories",  # the diagnostics log is a private file under the home
-            "model.llm",  # ResilientModel wraps the ChatModel protocol and raises its errors
+            "model.llm",  # the ChatModel protocol, which ResilientModel wraps and is
             "model.context",  # its Named protocol: the fallback chain switches the model by name
             "model.vision",  # the limiter estimates an image part's tokens
             "ui.words",

@@ -12,6 +12,7 @@ shared/     one rate-limit budget for many sessions: its rules, its stores (SQLi
 fallback    FallbackModel: a chain of ResilientModels; another model while the one asked for is busy, and back
 diagnostics the diagnostics log: what went wrong and what the server sent, secrets redacted, under the home
 
-May import `errors`, `messages`, `trust`, `settings.directories`, `ui.words`, and of `model` the pieces the wrapper
-needs (`llm`'s protocol and errors, `context`, `vision`); never the session, the screen or the command line.
+May import `errors`, `messages`, `trust`, `settings.directories`, `ui.words`, and of `model` what the wrappers need
+(`llm`'s ChatModel protocol, `context`'s Named, `vision`'s cost of an image); never the session, the screen or the
+command line.
 """
