@@ -4,7 +4,8 @@ renderer     the Renderer protocol, and make_renderer, which picks one of the th
 terminal     the terminal renderer: the transcript printed once, above a small live region (`region`, `cells`, `frame`)
 plain        the plain renderer for pipes and dumb terminals; `jsonl` the JSON-lines one
 untrusted    the one gate: every string this program did not write passes `visible` before it is drawn
-markdown     the model's markdown as the transcript shows it (`blocks`, `links`, `codeblock`, `gutter`, `output`)
+markdown     the model's markdown as the transcript shows it (`blocks`, `links`); `codeblock` a code cell
+output       a running program's output in finished lines, drawn behind a dim bar (`gutter`)
 thoughts     the model's reasoning while it streams; `labels` and `words` the wording every renderer shares
 images       pictures on a terminal (`sixel`, `png`); `viewer` the system viewer for the rest
 prompt       reading from the person (the only module that touches prompt_toolkit); `approval` asking before running
