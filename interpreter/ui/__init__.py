@@ -7,7 +7,7 @@ untrusted    the one gate: every string this program did not write passes `visib
 markdown     the model's markdown as the transcript shows it (`blocks`, `links`); `codeblock` a code cell
 output       a running program's output in finished lines, drawn behind a dim bar (`gutter`)
 thoughts     the model's reasoning while it streams; `labels` and `words` the wording every renderer shares
-images       pictures on a terminal (`sixel`, `png`); `viewer` the system viewer for the rest
+images       pictures on a terminal (`sixel`, `png`); `viewer` the system viewer (`xdg-open`, macOS's `open`)
 prompt       reading from the person (the only module that touches prompt_toolkit); `approval` asking before running
 interrupts   Ctrl-C that never lands mid-draw; `checklist` the doctor's report
 
