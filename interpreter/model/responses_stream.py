@@ -100,7 +100,7 @@ class _Reply:
         """An item is whole: a reasoning item is kept; a call no event announced (some servers) is added."""
         kind = _field(item, "type")
         if kind == "reasoning":
-            kept = item.to_dict() if hasattr(item, "to_dict") else dict(item)
+            kept = dict(item) if isinstance(item, Mapping) else item.to_dict()
             self.size += len(str(kept))
             self.reasoning.append(kept)
         elif kind == "function_call" and (_field(item, "id") or "") not in self._by_item:
