@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_server import Answer, FakeServer, Fault, RecordedRequest, openai_error
+from fake_server import Answer, CommentsOnly, FakeServer, Fault, RawEvent, RecordedRequest, openai_error
 from fake_server import Reply as Scripted
 
-from interpreter.errors import ApiStatusError
+from interpreter.errors import ApiStatusError, ApiTimeoutError
 from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, Thinking
 from interpreter.model.responses import OpenAIResponsesModel, reasoning_model
 from interpreter.model.tool import schema
@@ -191,3 +191,16 @@ def test_a_server_refusing_pictures_is_asked_again_without_them(server: FakeServ
 
     assert isinstance(items[-1], Reply) and not model.sends_images
     assert ["input_image" in str(body(request)) for request in server.requests] == [True, False]
+
+
+def test_the_stream_is_read_through_the_guard_a_stream_of_comments_alone_times_out(server: FakeServer) -> None:
+    server.enqueue(CommentsOnly(every=0.02))
+    with pytest.raises(ApiTimeoutError, match="only keep-alive comments"):
+        ask(adapter(server, idle_timeout=0.05))  # quiet for ten idle timeouts: 0.5 s
+
+
+def test_bytes_that_are_not_utf8_in_an_event_are_repaired(server: FakeServer) -> None:
+    delta = b'{"type": "response.output_text.delta", "delta": "caf\xc3 ok", "sequence_number": 9}'
+    server.enqueue(RawEvent(Scripted.text("hello"), 3, delta))
+    reply = ask(adapter(server))[-1]
+    assert isinstance(reply, Reply) and reply.message.content == "caf\ufffd okhello"
