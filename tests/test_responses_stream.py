@@ -183,3 +183,14 @@ def test_a_reply_past_the_cap_is_cut_there_keeping_only_whole_calls() -> None:
 def test_text_that_is_not_valid_unicode_is_made_valid() -> None:
     items = read([text("bad \ud83d half"), COMPLETED])
     assert final(items).message.content == "bad \ufffd half"
+
+
+def test_a_server_that_gives_its_items_no_ids_is_followed_by_their_place() -> None:
+    item = {"type": "function_call", "call_id": "call_a", "name": "execute", "arguments": ""}
+    events = [
+        {"type": "response.output_item.added", "output_index": 1, "item": item},
+        {"type": "response.function_call_arguments.delta", "output_index": 1, "delta": "{}"},
+        {"type": "response.output_item.done", "output_index": 1, "item": {**item, "arguments": "{}"}},
+        COMPLETED,
+    ]
+    assert final(read(events)).message.tool_calls == (ToolCall("call_a", "execute", "{}"),)
