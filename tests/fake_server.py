@@ -1,4 +1,4 @@
-"""A fake OpenAI-compatible chat API on 127.0.0.1, scripted per test.
+"""A fake OpenAI-compatible API on 127.0.0.1 (Chat Completions and the Responses API), scripted per test.
 
     with FakeServer() as server:
         server.enqueue(Reply.tool_call("python", "print(6*7)"), Reply.text("It printed 42."))
@@ -11,6 +11,13 @@ Each `POST /v1/chat/completions` takes the next scripted item, first in first ou
 one JSON completion otherwise; a `Fault` misbehaves (error status, cut stream, slow first byte). With
 nothing scripted the server asks its `responder`, by default a fixed text reply, so nothing ever hangs.
 New faults are new `Answer`s written with the few `Exchange` primitives; the server needs no change.
+
+`POST /v1/responses` takes the same script: each `Reply` and fault answers in the wire form of the path it was asked
+on (tests/fake_responses.py holds the Responses API's shapes: `event:` lines, no `[DONE]`, the response object), so
+one scenario runs on both APIs. A `Reply` with `reasoning` opens with a reasoning item there, and the server refuses a
+call it made after reasoning that comes back without that reasoning item, as OpenAI words it. `stream_failure` and
+`RateLimit.in_stream` report a failure inside a 200 stream (`response.failed`, an `error` event; on Chat an error
+mid-stream).
 
 Every fault scenario of shared/RESILIENCE.md has a constructor: `RateLimit.*` for 429s exactly as OpenAI words
 them, `Fault.*` for other statuses and broken connections and streams, `Fault.times(n, item)` to repeat one, and
