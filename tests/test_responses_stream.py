@@ -187,7 +187,7 @@ def test_text_that_is_not_valid_unicode_is_made_valid() -> None:
 
 def test_a_server_that_gives_its_items_no_ids_is_followed_by_their_place() -> None:
     item = {"type": "function_call", "call_id": "call_a", "name": "execute", "arguments": ""}
-    events = [
+    events: list[dict[str, Any]] = [
         {"type": "response.output_item.added", "output_index": 1, "item": item},
         {"type": "response.function_call_arguments.delta", "output_index": 1, "delta": "{}"},
         {"type": "response.output_item.done", "output_index": 1, "item": {**item, "arguments": "{}"}},
