@@ -208,3 +208,37 @@ def test_cells_counts_the_outputs_on_either_api(server: FakeServer) -> None:
     assert first[0]["type"] == "function_call"
     done = post(server, {"model": "gpt-5", "input": [USER, first[0], output(first[0]["call_id"])]}).json()
     assert done["output"][0]["content"][0]["text"] == "All 1 cells ran."
+
+
+def test_a_model_chat_completions_refuses_is_refused_there_every_time_and_served_on_responses() -> None:
+    with FakeServer(chat_refusals={"gpt-5.1-codex": Fault.responses_only()}) as server:
+        server.enqueue(Reply.text("on responses"))
+        chat = {"model": "gpt-5.1-codex", "messages": [{"role": "user", "content": "hi"}]}
+        for _ in range(2):
+            refused = post(server, chat, "/chat/completions")
+            assert refused.status_code == 404
+            assert refused.json()["error"] == {
+                "message": "This model is only supported in v1/responses and not in v1/chat/completions.",
+                "type": "invalid_request_error",
+                "param": "model",
+                "code": None,
+            }
+        assert server.pending == 1  # the refusals took nothing scripted
+        answered = post(server, {"model": "gpt-5.1-codex", "input": [USER]}).json()
+        assert answered["output"][0]["content"][0]["text"] == "on responses"
+        other = post(server, {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}, "/chat/completions")
+        assert other.status_code == 200
+
+
+def test_the_refusals_of_reasoning_on_chat_completions_in_openais_words() -> None:
+    with_effort = Fault.tools_with_reasoning("gpt-5.4").body
+    default = Fault.tools_with_reasoning("gpt-5.6", default_effort=True).body
+    assert isinstance(with_effort, dict) and isinstance(default, dict)
+    assert with_effort["error"]["message"] == (
+        "Function tools with reasoning_effort are not supported for gpt-5.4 in /v1/chat/completions. "
+        "Please use /v1/responses instead."
+    )
+    assert default["error"]["message"].endswith("Please use /v1/responses or set reasoning_effort to 'none'.")
+    assert with_effort["error"]["param"] == default["error"]["param"] == "reasoning_effort"
+    refused = Fault.effort_unsupported("minimal").body
+    assert isinstance(refused, dict) and refused["error"]["code"] == "unsupported_value"
