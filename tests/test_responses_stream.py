@@ -194,3 +194,8 @@ def test_a_server_that_gives_its_items_no_ids_is_followed_by_their_place() -> No
         COMPLETED,
     ]
     assert final(read(events)).message.tool_calls == (ToolCall("call_a", "execute", "{}"),)
+
+
+def test_usage_counts_that_are_not_numbers_count_as_none() -> None:
+    completed = {"type": "response.completed", "response": {"usage": {"input_tokens": "12", "output_tokens": None}}}
+    assert Usage(0, 0) in read([text("ok"), completed])

@@ -99,8 +99,8 @@ class _Reply:
     def finish(self, item: Any, key: str) -> Iterator[StreamItem]:
         """An item is whole: a reasoning item is kept; a call no event announced (some servers) is added."""
         kind = _field(item, "type")
-        if kind == "reasoning":
-            kept = dict(item) if isinstance(item, Mapping) else item.to_dict()
+        if kind == "reasoning" and isinstance(item, Mapping):
+            kept = dict(item)  # as the server sent it: that server alone is sent it back
             self.size += len(str(kept))
             self.reasoning.append(kept)
         elif kind == "function_call" and key not in self._by_item:
@@ -184,7 +184,13 @@ def _usage(response: Any) -> Iterator[Usage]:
     """The tokens a finished response reports, if it reports them."""
     usage = _field(response, "usage")
     if usage is not None:
-        yield Usage(_field(usage, "input_tokens") or 0, _field(usage, "output_tokens") or 0)
+        yield Usage(_count(usage, "input_tokens"), _count(usage, "output_tokens"))
+
+
+def _count(usage: Any, name: str) -> int:
+    """One token count of the usage; 0 when missing or not a number."""
+    value = _field(usage, name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _cut(reply: _Reply, cap: int, origin: str) -> Iterator[StreamItem]:
