@@ -1260,7 +1260,7 @@ def pairing_error(
             continue
         if waiting:
             return _invalid(UNANSWERED_CALLS.format(ids=", ".join(waiting)), asker)
-        asked = [call.get("id") for call in message.get("tool_calls") or () if isinstance(call, dict)]
+        asked = [str(call.get("id")) for call in message.get("tool_calls") or () if isinstance(call, dict)]
         waiting, asker = list(asked), index
     return None
 
