@@ -105,6 +105,23 @@ def interpreter(
             help="Use NAME (or profile:NAME) while the model is rate limited or down; repeat for more, tried in order.",
         ),
     ] = None,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            "--api",
+            metavar="API",
+            help="The API requests go on: chat (Chat Completions), responses, or auto (Responses where the model "
+            "needs it) [default: auto]",
+        ),
+    ] = None,
+    reasoning_effort: Annotated[
+        str | None,
+        typer.Option(
+            "--reasoning-effort",
+            metavar="EFFORT",
+            help=f"How hard a reasoning model thinks: {', '.join(config.EFFORTS)} [default: the model's own]",
+        ),
+    ] = None,
     resume: Annotated[
         str | None,
         typer.Option("--resume", metavar="[ID]", help="Continue the latest conversation, or the one with ID."),
@@ -151,6 +168,8 @@ def interpreter(
         rate_limit_store=rate_limit_store,
         sandbox=sandbox,
         fallback_models=tuple(fallback_model) if fallback_model else None,
+        api=api,
+        reasoning_effort=reasoning_effort,
     )
     if ctx.invoked_subcommand is None:
         raise typer.Exit(_run(flags, command, resume, copy=copy))
