@@ -48,6 +48,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self, TypeVar
 
+import fake_responses
+from fake_responses import Call, Output, Reasoning
+
 MODELS = ("gpt-4o-mini", "gpt-4o")
 FALLBACK_TEXT = "(fake server: no scripted reply)"
 # What OpenAI sends on every response; `FakeServer.headers` starts as a copy, items may override.
@@ -85,6 +88,11 @@ class RecordedRequest:
         return self.body is not None and self.body.get("stream") is True
 
     @property
+    def wire(self) -> Literal["chat", "responses"]:
+        """Which API the request was sent to: Chat Completions, or the Responses API (`/v1/responses`)."""
+        return "responses" if self.path.split("?", 1)[0].endswith("/responses") else "chat"
+
+    @property
     def model(self) -> str:
         """The model the client asked for (the first known model if it named none)."""
         model = (self.body or {}).get("model")
@@ -107,9 +115,12 @@ class Exchange:
         request: RecordedRequest,
         headers: Headers,
         sleep: Callable[[float], object],
+        made: dict[str, tuple[Call, Reasoning]] | None = None,
     ) -> None:
         self.request = request
         self.sleep = sleep
+        # The calls this server made after reasoning, by call id: sent back, they must come after that reasoning.
+        self.made: dict[str, tuple[Call, Reasoning]] = {} if made is None else made
         self._handler = handler
         self._headers = headers
         self._chunked = False
@@ -178,7 +189,10 @@ class Exchange:
         self.start(200, content_type=SSE_CONTENT_TYPE, headers={"cache-control": "no-cache", **(headers or {})})
 
     def send_event(self, data: str) -> None:
-        """Send one SSE `data:` event."""
+        """Send one SSE `data:` event; on the Responses API with the `event:` line naming its type before it."""
+        if self.request.wire == "responses" and data.startswith("{"):
+            self.write(fake_responses.frame(json.loads(data)).encode())
+            return
         self.write(f"data: {data}\n\n".encode())
 
     def send_raw(self, text: str) -> None:
@@ -204,30 +218,41 @@ class ScriptedCall:
 
 @dataclass(frozen=True)
 class Reply:
-    """A successful answer: text and/or tool calls, streamed or whole as the request asks."""
+    """A successful answer: text and/or tool calls, streamed or whole as the request asks, on either API.
+
+    `reasoning` is a summary the Responses API streams before the answer, with an encrypted reasoning item the client
+    must send back before these calls (Chat Completions leaves it out). `incomplete` ends the reply short:
+    "max_output_tokens" or "content_filter" (`response.incomplete`; finish_reason "length" / "content_filter").
+    """
 
     content: str = ""
     calls: tuple[ScriptedCall, ...] = ()
     chunk_delay: float = 0.0  # seconds between stream chunks, e.g. to press Ctrl-C mid-stream
     headers: Headers = field(default_factory=dict)
+    reasoning: str = ""
+    incomplete: str | None = None
 
     @classmethod
-    def text(cls, content: str, *, chunk_delay: float = 0.0) -> Reply:
+    def text(cls, content: str, *, chunk_delay: float = 0.0, reasoning: str = "") -> Reply:
         """A plain text answer."""
-        return cls(content, chunk_delay=chunk_delay)
+        return cls(content, chunk_delay=chunk_delay, reasoning=reasoning)
 
     @classmethod
-    def tool_call(cls, language: str, code: str, *, content: str = "", chunk_delay: float = 0.0) -> Reply:
+    def tool_call(
+        cls, language: str, code: str, *, content: str = "", chunk_delay: float = 0.0, reasoning: str = ""
+    ) -> Reply:
         """One `execute` call running `code` in `language`."""
-        return cls.tool_calls([(language, code)], content=content, chunk_delay=chunk_delay)
+        return cls.tool_calls([(language, code)], content=content, chunk_delay=chunk_delay, reasoning=reasoning)
 
     @classmethod
-    def tool_calls(cls, calls: Iterable[tuple[str, str]], *, content: str = "", chunk_delay: float = 0.0) -> Reply:
+    def tool_calls(
+        cls, calls: Iterable[tuple[str, str]], *, content: str = "", chunk_delay: float = 0.0, reasoning: str = ""
+    ) -> Reply:
         """Several `execute` calls, one per (language, code) pair."""
         scripted = tuple(
             ScriptedCall("execute", json.dumps({"language": language, "code": code})) for language, code in calls
         )
-        return cls(content, scripted, chunk_delay=chunk_delay)
+        return cls(content, scripted, chunk_delay=chunk_delay, reasoning=reasoning)
 
     @classmethod
     def raw_arguments(cls, arguments: str, *, name: str = "execute", chunk_delay: float = 0.0) -> Reply:
@@ -241,22 +266,29 @@ class Reply:
     @property
     def finish_reason(self) -> str:
         """What the final chunk (or the completion) reports."""
+        if self.incomplete is not None:
+            return "length" if self.incomplete == "max_output_tokens" else self.incomplete
         return "tool_calls" if self.calls else "stop"
 
     def answer(self, exchange: Exchange) -> None:
         """Stream every event, or send the whole completion."""
         if not exchange.request.streaming:
-            exchange.send_json(200, self.completion(exchange.request), headers=self.headers)
+            exchange.send_json(200, self.completion(exchange.request, exchange.made), headers=self.headers)
             return
         exchange.start_stream(headers=self.headers)
-        for index, event in enumerate(self.events(exchange.request)):
+        for index, event in enumerate(self.events(exchange.request, exchange.made)):
             if index and self.chunk_delay:
                 exchange.sleep(self.chunk_delay)
             exchange.send_event(event)
         exchange.finish()
 
-    def completion(self, request: RecordedRequest) -> dict[str, Any]:
-        """The non-streamed `chat.completion` body."""
+    def completion(
+        self, request: RecordedRequest, made: dict[str, tuple[Call, Reasoning]] | None = None
+    ) -> dict[str, Any]:
+        """The non-streamed body: a `chat.completion`, or the Responses API's response object."""
+        if request.wire == "responses":
+            body: dict[str, Any] = self._ending(request, self.output(made))["response"]
+            return body
         message: dict[str, Any] = {"role": "assistant", "content": self.content or None, "refusal": None}
         if self.calls:
             message["tool_calls"] = [
@@ -270,8 +302,15 @@ class Reply:
         choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": self.finish_reason}
         return {**_envelope(request, "chat.completion"), "choices": [choice], "usage": self._usage(request)}
 
-    def events(self, request: RecordedRequest) -> list[str]:
-        """The SSE `data:` payloads of the stream, `[DONE]` last."""
+    def events(self, request: RecordedRequest, made: dict[str, tuple[Call, Reasoning]] | None = None) -> list[str]:
+        """The SSE `data:` payloads of the stream: on Chat Completions `[DONE]` last; on the Responses API the
+        events, the one ending it (`response.completed`) last."""
+        if request.wire == "responses":
+            output = self.output(made)
+            return [
+                json.dumps(event)
+                for event in fake_responses.stream(request.model, output, self._ending(request, output))
+            ]
         envelope = _envelope(request, "chat.completion.chunk")
         with_usage = _wants_usage(request)
         extra: dict[str, Any] = {"usage": None} if with_usage else {}
@@ -287,6 +326,29 @@ class Reply:
             chunks.append({**envelope, "choices": [], "usage": self._usage(request)})
         return [*(json.dumps(chunk) for chunk in chunks), "[DONE]"]
 
+    def output(self, made: dict[str, tuple[Call, Reasoning]] | None = None) -> Output:
+        """This reply in the Responses API's terms, with new item ids; its calls made after reasoning go in `made`."""
+        calls = tuple(Call(fake_responses.new_id("fc"), call.id, call.name, call.arguments) for call in self.calls)
+        reasoning = None
+        if self.reasoning:
+            encrypted = f"gAAAAB{uuid.uuid4().hex}{uuid.uuid4().hex}"  # Fernet-like, as OpenAI's tokens look
+            reasoning = Reasoning(fake_responses.new_id("rs"), self.reasoning, encrypted)
+            if made is not None:
+                made.update({call.call_id: (call, reasoning) for call in calls})
+        return Output(self.content, calls, reasoning, fake_responses.new_id("msg"))
+
+    def _ending(self, request: RecordedRequest, output: Output) -> dict[str, Any]:
+        """The `response.completed` event, or `response.incomplete` for a reply cut short."""
+        prompt = prompt_tokens(request)
+        thought = math.ceil(len(self.reasoning) / 4)
+        usage = fake_responses.usage(prompt, self._completion_tokens() + thought, thought)
+        if self.incomplete is None:
+            return fake_responses.ending("response.completed", request.model, output, usage=usage)
+        details = {"reason": self.incomplete}
+        return fake_responses.ending(
+            "response.incomplete", request.model, output, usage=usage, incomplete_details=details
+        )
+
     def _deltas(self) -> list[tuple[dict[str, Any], str | None]]:
         """(delta, finish_reason) per chunk: role, words, call fragments, then the finish."""
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": "" if self.content else None}]
@@ -299,11 +361,14 @@ class Reply:
                 deltas.append({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
         return [*((delta, None) for delta in deltas), ({}, self.finish_reason)]
 
+    def _completion_tokens(self) -> int:
+        written = len(self.content) + sum(len(call.arguments) for call in self.calls)
+        return max(1, math.ceil(written / 4))
+
     def _usage(self, request: RecordedRequest) -> dict[str, int]:
         # Roughly four characters a token, the same estimate the enforcing mode charges: calibration converges.
         prompt = prompt_tokens(request)
-        written = len(self.content) + sum(len(call.arguments) for call in self.calls)
-        completion = max(1, math.ceil(written / 4))
+        completion = self._completion_tokens()
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
@@ -334,17 +399,20 @@ def _characters(value: object) -> int:
 
 
 def prompt_tokens(request: RecordedRequest) -> int:
-    """The prompt's tokens as this server counts them: characters of all messages / 4, rounded up, at least 1."""
-    return max(1, math.ceil(_characters((request.body or {}).get("messages", [])) / 4))
+    """The prompt's tokens as this server counts them: characters of all messages (on the Responses API, of the
+    instructions and input) / 4, rounded up, at least 1."""
+    body = request.body or {}
+    return max(1, math.ceil(_characters([body.get(key) for key in ("messages", "instructions", "input")]) / 4))
 
 
 def requested_tokens(request: RecordedRequest, completion_estimate: int = COMPLETION_ESTIMATE) -> int:
     """What a request is charged, as OpenAI does: prompt tokens plus the completion it may need.
 
-    The completion is `max_completion_tokens` or `max_tokens` when the request names one, else `completion_estimate`.
+    The completion is `max_completion_tokens`, `max_tokens` or `max_output_tokens` when the request names one, else
+    `completion_estimate`.
     """
     body = request.body or {}
-    for key in ("max_completion_tokens", "max_tokens"):
+    for key in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
         value = body.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
             return prompt_tokens(request) + value
@@ -507,6 +575,42 @@ class BrokenStream:
     def _pause(self, exchange: Exchange) -> None:
         if self.stall:
             exchange.sleep(self.stall)
+
+
+@dataclass(frozen=True)
+class StreamFailure:
+    """`reply`'s first `after` events, then `error` (`{"code", "message"}`) reported inside the stream, then the end.
+
+    On the Responses API as `response.failed` carrying it in `response.error` ("Streaming events",
+    `response.failed`), or with `standalone` as an `error` event (`code`, `message`, `param`); on Chat Completions as
+    OpenAI sends an error mid-stream, `data: {"error": {...}}`. Either way the body then ends.
+    """
+
+    reply: Reply
+    after: int
+    error: Mapping[str, Any]
+    standalone: bool = False
+
+    def answer(self, exchange: Exchange) -> None:
+        """Send the first events, the failure, the end."""
+        request = exchange.request
+        exchange.start_stream(headers=self.reply.headers)
+        for event in self.reply.events(request)[: self.after]:
+            exchange.send_event(event)
+        exchange.send_event(json.dumps(self._failure(request)))
+        exchange.finish()
+
+    def _failure(self, request: RecordedRequest) -> dict[str, Any]:
+        if request.wire == "chat":
+            return {"error": {"type": None, "param": None, **self.error}}
+        code, message = self.error.get("code"), str(self.error.get("message", ""))
+        if self.standalone:
+            event = fake_responses.error_event(code, message, self.error.get("param"))
+        else:
+            nothing = Output("", (), None, fake_responses.new_id("msg"))
+            error = {"code": code, "message": message}
+            event = fake_responses.ending("response.failed", request.model, nothing, error=error)
+        return {**event, "sequence_number": self.after}
 
 
 # ---- hostile streams (each an attack, or a real server's fault pushed to its end) ---------------------
@@ -736,6 +840,14 @@ class Fault:
         return BrokenStream(reply, after, insert=f"{line}\n\n")
 
 
+def stream_failure(
+    code: str | None, message: str, *, reply: Reply | None = None, after: int = 2, standalone: bool = False
+) -> StreamFailure:
+    """`reply` (an empty one by default) cut after `after` events by a failure with `code` and `message` reported
+    inside the stream: `response.failed`, or with `standalone` an `error` event (a mid-stream error on Chat)."""
+    return StreamFailure(reply or Reply(), after, {"code": code, "message": message}, standalone)
+
+
 def closed_port() -> int:
     """A loopback port nothing listens on (bound once, then released), for "connection refused".
 
@@ -897,6 +1009,18 @@ class RateLimit:
         message = too_large_message(limit, requested, model=model, organization=organization)
         headers = {"x-ratelimit-limit-tokens": str(limit), "x-ratelimit-remaining-tokens": str(limit)}
         return StatusFault(429, openai_error(message, "tokens", "rate_limit_exceeded"), headers)
+
+    @staticmethod
+    def in_stream(hint: str = "11.054s", *, after: int = 2, standalone: bool = False) -> StreamFailure:
+        """A TPM rate limit reported inside a 200 stream, its wait named only in its words ("Please try again in
+        11.054s."): `response.failed` with code `rate_limit_exceeded` (or with `standalone` an `error` event)."""
+        message = rate_limit_message("tokens", limit=30_000, used=29_500, requested=4_265, hint=hint)
+        return stream_failure("rate_limit_exceeded", message, after=after, standalone=standalone)
+
+    @staticmethod
+    def quota_in_stream() -> StreamFailure:
+        """The billing failure (`insufficient_quota`) reported inside a 200 stream."""
+        return stream_failure("insufficient_quota", _QUOTA_MESSAGE)
 
     @staticmethod
     def insufficient_quota() -> StatusFault:
@@ -1066,8 +1190,16 @@ UNASKED_ANSWER = (  # "preceeding" [sic]
 )
 
 
-def pairing_error(request: RecordedRequest) -> StatusFault | None:
-    """OpenAI's 400 when tool calls and the tool messages right after them do not pair up; None when they do."""
+def pairing_error(
+    request: RecordedRequest, made: Mapping[str, tuple[Call, Reasoning]] | None = None
+) -> StatusFault | None:
+    """OpenAI's 400 when tool calls and the tool messages right after them do not pair up (on the Responses API: calls
+    and their outputs, and a call `made` after reasoning sent without it); None when they do."""
+    if request.wire == "responses":
+        items = (request.body or {}).get("input")
+        items = items if isinstance(items, list) else []
+        problem = fake_responses.pairing_problem(items) or fake_responses.reasoning_problem(items, made or {})
+        return StatusFault(400, openai_error(problem, "invalid_request_error", None, "input")) if problem else None
     messages = (request.body or {}).get("messages")
     asked: list[str] = []  # the calls of the latest assistant message
     waiting: list[str] = []  # those of them no tool message answered yet
@@ -1134,6 +1266,7 @@ class FakeServer:
         self._script: deque[Answer] = deque()
         self._by_model: dict[str, deque[Answer]] = {}  # answers for the requests naming one model, before the rest
         self._requests: list[RecordedRequest] = []
+        self._made: dict[str, tuple[Call, Reasoning]] = {}  # see Exchange.made
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         # The default sleep wakes on stop(), so a delayed answer never holds the server up.
@@ -1209,8 +1342,8 @@ class FakeServer:
         path = request.path.split("?", 1)[0]
         if self.api_key is not None and request.headers.get("authorization") != f"Bearer {self.api_key}":
             return Fault.invalid_api_key(), headers
-        if (request.method, path) == ("POST", "/v1/chat/completions"):
-            if (unpaired := pairing_error(request)) is not None:
+        if request.method == "POST" and path in ("/v1/chat/completions", "/v1/responses"):
+            if (unpaired := pairing_error(request, self._made)) is not None:
                 return unpaired, headers
             if self.limiter is not None:
                 refusal, limit_headers = self.limiter.admit(request)
@@ -1226,7 +1359,7 @@ class FakeServer:
         return Fault.status(404, openai_error(f"Unknown path {path}", "invalid_request_error")), headers
 
     def _exchange(self, handler: BaseHTTPRequestHandler, request: RecordedRequest, headers: Headers) -> Exchange:
-        return Exchange(handler, request, headers, self._sleep)
+        return Exchange(handler, request, headers, self._sleep, self._made)
 
 
 def _json_object(raw: bytes) -> dict[str, Any] | None:
@@ -1310,8 +1443,10 @@ def cells(count: int) -> Callable[[RecordedRequest], Answer]:
     """A responder for a task of `count` python cells: one cell a request until `count` have run, then an answer."""
 
     def respond(request: RecordedRequest) -> Answer:
-        messages = (request.body or {}).get("messages") or []
-        ran = sum(1 for message in messages if isinstance(message, dict) and message.get("role") == "tool")
+        body = request.body or {}
+        messages = body.get("messages") or []
+        tools = sum(1 for message in messages if isinstance(message, dict) and message.get("role") == "tool")
+        ran = tools + fake_responses.outputs_sent(body)
         if ran < count:
             return Reply.tool_call("python", f"print({ran + 1})")
         return Reply.text(f"All {count} cells ran.")

@@ -95,7 +95,7 @@ def carries_images(sent: Sequence[dict[str, Any]]) -> bool:
 def _call(call: ToolCall, origin: str | None, server: str, sent_ids: dict[str, str]) -> dict[str, Any]:
     """One call's wire form: with its extras for the server that made it, under a portable id for another."""
     data = call.to_dict()
-    data["function"]["arguments"] = _object_arguments(call.arguments)
+    data["function"]["arguments"] = object_arguments(call.arguments)
     if origin == server:
         return {**call.extras, **data}
     if origin is None:  # made by a Python API caller, or saved before origins were kept: its id as it was made
@@ -104,7 +104,7 @@ def _call(call: ToolCall, origin: str | None, server: str, sent_ids: dict[str, s
     return data
 
 
-def _object_arguments(arguments: str) -> str:
+def object_arguments(arguments: str) -> str:
     """`arguments` if they are a JSON object, else an object holding them as text."""
     try:
         if isinstance(json.loads(arguments), dict):

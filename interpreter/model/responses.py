@@ -1,0 +1,154 @@
+"""The ChatModel adapter for the Responses API (`POST {api_base}/responses`), and which models reason.
+
+The request (OpenAI's API reference, "Create a model response"): `model`, `instructions`, `input` items
+(responses_input), flat function `tools`, `store: false` so no state is kept on the server, and for a model that
+reasons (or when an effort is asked) `reasoning: {"summary": "auto", "effort"}` with
+`include: ["reasoning.encrypted_content"]`, so its reasoning can go back with the next request, as Codex sends it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final
+
+from interpreter.errors import ApiStatusError
+from interpreter.messages import Message, StreamItem
+from interpreter.model.openai_client import READ_TIMEOUT, openai_client, streamed
+from interpreter.model.responses_input import carries_images, flat_tools, responses_input
+from interpreter.model.responses_stream import read_events
+from interpreter.model.vision import takes_images
+from interpreter.resilience.bodies import refuses_images
+from interpreter.resilience.diagnostics import LOGGER_NAME
+from interpreter.trust.redaction import redact_url
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import openai
+
+_log = logging.getLogger(f"{LOGGER_NAME}.api")
+
+# OpenAI's reasoning models, matched at the start of the lower-case name without any "provider/" part: gpt-5 and
+# later, the o-series, and every codex model (codex-mini-latest, gpt-5.1-codex).
+_REASONING: Final = re.compile(r"gpt-5|o[134](?![0-9])|.*codex")
+ENCRYPTED_REASONING: Final = "reasoning.encrypted_content"
+
+
+def reasoning_model(name: str) -> bool:
+    """Whether `name` is one of OpenAI's reasoning models (gpt-5*, o1/o3/o4*, *codex*)."""
+    return _REASONING.match(name.lower().rsplit("/", 1)[-1]) is not None
+
+
+class OpenAIResponsesModel:
+    """A ChatModel backed by a server's Responses API, through the openai SDK (its own retries off)."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_base: str,
+        api_key: str,
+        idle_timeout: float = READ_TIMEOUT,
+        images: bool | None = None,
+        figures: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        effort: str | None = None,
+    ) -> None:
+        self.model = model
+        self.effort = effort  # the reasoning effort asked for (`reasoning.effort`); None sends none
+        self._api_base = api_base
+        self._shown_base = redact_url(api_base)  # how the server is named on screen and in messages' origin
+        self._api_key = api_key
+        self._idle_timeout = idle_timeout
+        self._clock = clock
+        self._images = images  # the `images` setting: None leaves it to the model's name
+        self._figures = figures  # the folder figures are kept in: only files beneath it go as pictures (None: none)
+        self._client: openai.OpenAI | None = None
+        self._reasons = effort is not None or reasoning_model(model)
+        self._refused: set[str] = set()  # what the server refused: "include", "summary", "images"; never sent again
+
+    @property
+    def sends_images(self) -> bool:
+        """Whether requests carry the figures as pictures: the model takes them, and the server did not refuse them."""
+        return self._figures is not None and "images" not in self._refused and takes_images(self.model, self._images)
+
+    def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
+        """Send one streamed request and yield what arrives; any failure surfaces as an ApiError.
+
+        A server that refuses the encrypted reasoning, the reasoning summary or the pictures (the model or the
+        organisation has none of them) is asked again at once without it, and never with it again.
+        """
+        request = self._request(messages, tools)
+        try:
+            yield from self._send(request)
+        except ApiStatusError as error:
+            if not self._adapted(error, request):
+                raise
+            yield from self.stream(messages, tools)
+
+    def _request(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """The body of one streamed request, with what this server has not refused."""
+        images = self._figures if self.sends_images else None
+        instructions, items = responses_input(messages, self._api_base, images=images)
+        request: dict[str, Any] = {"model": self.model, "input": items, "stream": True, "store": False}
+        if instructions:
+            request["instructions"] = instructions
+        if tools:
+            request["tools"] = flat_tools(tools)
+        reasoning = self._reasoning()
+        if reasoning:
+            request["reasoning"] = reasoning
+        if self._reasons and "include" not in self._refused:
+            request["include"] = [ENCRYPTED_REASONING]
+        return request
+
+    def _reasoning(self) -> dict[str, str]:
+        """The `reasoning` field: a summary streamed as thinking, for a model that reasons; the effort when asked."""
+        reasoning = {"summary": "auto"} if self._reasons and "summary" not in self._refused else {}
+        return reasoning | ({"effort": self.effort} if self.effort is not None else {})
+
+    def _adapted(self, error: ApiStatusError, request: dict[str, Any]) -> bool:
+        """Leave out what `error` refuses in `request`, if it was sent, for this session; whether anything was."""
+        refused = _refusal(error, request)
+        if refused is None:
+            return False
+        self._refused.add(refused)
+        _log.warning("the server refused %s; sending without it: %s", refused, error)
+        return True
+
+    def _send(self, request: dict[str, Any]) -> Iterator[StreamItem]:
+        """One streamed request."""
+        create = self._openai().responses.with_raw_response.create
+        yield from streamed(create, request, partial(read_events, origin=self._shown_base), api_base=self._api_base)
+
+    def _openai(self) -> openai.OpenAI:
+        """The SDK client, built on first use."""
+        if self._client is None:
+            self._client = openai_client(
+                api_base=self._api_base, api_key=self._api_key, idle_timeout=self._idle_timeout, clock=self._clock
+            )
+        return self._client
+
+
+def _refusal(error: ApiStatusError, request: dict[str, Any]) -> str | None:
+    """What of `request` a 400 refuses and can be left out: "include", "summary" or "images"; None for the rest.
+
+    OpenAI's words: a model without encrypted reasoning "Encrypted content is not supported with this model."
+    (OpenHands/OpenHands#11406); an unverified organisation "Your organization must be verified to generate reasoning
+    summaries." (`param: reasoning.summary`); other servers name the parameter. A refused effort is not left out:
+    the person asked for it, and is told.
+    """
+    words = f"{error} {json.dumps(error.body, default=str)}".lower()
+    if error.status in (400, 422):
+        if "include" in request and ("encrypted content" in words or '"include"' in words or "'include'" in words):
+            return "include"
+        summary = "summary" in request.get("reasoning", {})
+        if summary and ("reasoning.summary" in words or "reasoning summaries" in words):
+            return "summary"
+    images = carries_images(request["input"]) and refuses_images(error.status, error.body, str(error))
+    return "images" if images else None
