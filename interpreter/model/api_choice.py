@@ -124,20 +124,24 @@ class ApiChoice:
                 self._raise_final(error, wire)
             if self._api == CHAT:
                 raise WireRefused(f"{self._why(needs)}: use --api responses, or --api auto") from error
-            self._remembered.remember(self._api_base, self.model)
             yield Notice(f"{self._why(needs)}: using it")
             yield from self._on_responses(messages, tools, after=needs)
 
     def _on_responses(
         self, messages: Sequence[Message], tools: Sequence[dict[str, Any]], *, after: Needs
     ) -> Iterator[StreamItem]:
-        """The request resent on the Responses API after Chat Completions refused it for `after`."""
+        """The request resent on the Responses API after Chat Completions refused it for `after`; the switch is
+        remembered unless the server turns out to have no Responses API either."""
+        lacking = False
         try:
             yield from self._responses.stream(messages, tools)
         except ApiStatusError as error:
-            if lacks_responses_api(error):
+            if lacking := lacks_responses_api(error):
                 raise WireRefused(f"{self._why(after)}, and {self._no_responses(error)}") from error
             self._raise_final(error, RESPONSES)
+        finally:
+            if not lacking:
+                self._remembered.remember(self._api_base, self.model)
 
     def _raise_final(self, error: ApiStatusError, wire: str) -> NoReturn:
         """Raise `error` on `wire` as one line for a refused effort or a missing Responses API, else as it is."""
