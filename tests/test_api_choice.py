@@ -27,6 +27,7 @@ from interpreter.model.remembered import FILE, RememberedSwitches
 from interpreter.resilience.model import ResilientModel
 from interpreter.resilience.policy import RetrySettings
 from interpreter.settings import config
+from interpreter.settings.settings_table import UNSET_EFFORT, settings_table
 
 BASE = "http://127.0.0.1:8000/v1"
 OPENAI = "https://api.openai.com/v1"
@@ -440,3 +441,18 @@ def test_the_settings_file_and_a_profile_set_both(private_home: Path) -> None:
     assert (plain.settings.api, plain.settings.reasoning_effort) == ("chat", "low")
     assert (profiled.settings.api, profiled.settings.reasoning_effort) == ("responses", "high")
     assert (profiled.source("api"), profiled.source("reasoning_effort")) == ("profile o", "flag")
+
+
+def test_the_settings_table_shows_the_api_and_an_unset_effort_apart_from_none(private_home: Path) -> None:
+    env = {"INTERPRETER_HOME": str(private_home)}
+
+    unset = settings_table(config.effective(config.Flags(), env))
+    chosen = settings_table(config.effective(config.Flags(api="responses", reasoning_effort="none"), env))
+
+    def rows(table: str) -> dict[str, list[str]]:
+        return {line.split()[0]: line.split()[1:] for line in table.splitlines() if line.strip()}
+
+    assert rows(unset)["api"] == ["auto", "default"]
+    assert rows(unset)["reasoning_effort"] == [*UNSET_EFFORT.split(), "default"]
+    assert rows(chosen)["api"] == ["responses", "flag"]
+    assert rows(chosen)["reasoning_effort"] == ["none", "flag"]

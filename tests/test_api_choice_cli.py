@@ -207,3 +207,18 @@ def test_doctor_names_the_api_and_checks_tool_calling_on_it(run_cli: Run, server
     assert "API ok Responses API (auto: Chat Completions refuses this model)" in rows
     assert "tool calling ok the model called the test tool" in rows
     assert paths(server) == ["chat", "responses"]
+
+
+def test_doctor_with_api_responses_on_a_server_without_it_fails_the_api_row_with_the_fix(
+    run_cli: Run, server: FakeServer
+) -> None:
+    today(server, responses_api=False)
+
+    result = run_cli("--api", "responses", "doctor")
+
+    assert result.returncode == 1
+    rows = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert "API FAILED Responses API (api = responses), but the server has no /responses (HTTP 404)" in rows
+    assert 'fix: use --api chat (or api = "chat" in the settings file)' in rows
+    assert "tool calling skipped needs a server with the Responses API" in rows
+    assert paths(server) == ["responses"]

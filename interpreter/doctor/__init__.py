@@ -1,9 +1,9 @@
 """`interpreter doctor`: a few seconds of checks, each failure with its fix in one line.
 
-The endpoint answers, the key is accepted, the model exists, tool calling works, the rate-limit headroom the
-server reports (`api`, `headroom`); the store of the shared rate-limit budget answers, which languages can run here,
-which Python runs python cells, which sandbox cells get (if any), and whether the home directory is writable
-(`machine`).
+The endpoint answers, which API requests go on (Chat Completions or Responses, and why), the key is accepted, the
+model exists, tool calling works on that API, the rate-limit headroom the server reports (`api`, `headroom`); the
+store of the shared rate-limit budget answers, which languages can run here, which Python runs python cells, which
+sandbox cells get (if any), and whether the home directory is writable (`machine`).
 """
 
 from __future__ import annotations

@@ -81,11 +81,15 @@ def _on_responses(settings: Settings, http: httpx2.Client, listed: Answer, wire:
 
 def api_check(answers: Answers) -> Check:
     """The API requests go on, and why; failed when that is the Responses API and the server has none."""
-    chat, wire = answers.chat, answers.wire
-    if wire.wire == RESPONSES and lacks_responses(chat.status, chat.code):
-        detail = f"{wire.describe()}, but the server has no /responses (HTTP {chat.status})"
+    if _lacking(answers):
+        detail = f"{answers.wire.describe()}, but the server has no /responses (HTTP {answers.chat.status})"
         return Check(API, Status.FAILED, detail, 'use --api chat (or api = "chat" in the settings file)')
-    return Check(API, Status.OK, wire.describe())
+    return Check(API, Status.OK, answers.wire.describe())
+
+
+def _lacking(answers: Answers) -> bool:
+    """Whether the test request went to the Responses API of a server that has none."""
+    return answers.wire.wire == RESPONSES and lacks_responses(answers.chat.status, answers.chat.code)
 
 
 def identify_server(settings: Settings, answers: Answers, http: httpx2.Client) -> Identity:
@@ -100,7 +104,7 @@ def identify_server(settings: Settings, answers: Answers, http: httpx2.Client) -
 def api_checks(settings: Settings, answers: Answers, identity: Identity) -> list[Check]:
     """The checks read from the API's answers."""
     listed, chat = answers.listed, answers.chat
-    blocked = _blocked(listed, chat)
+    blocked = _blocked(listed, chat) or ("needs a server with the Responses API" if _lacking(answers) else "")
     return [
         endpoint_check(redact_url(settings.api_base), listed, chat),
         server_check(listed, identity, answers.adaptations),

@@ -10,7 +10,10 @@ fences       fenced code blocks in an answer, for servers without function calli
 vision       which models take images, and a figure as an image part
 context      the context window and trimming what is sent to fit it
 system_prompt  the short system message
+api_choice   which API a model is asked on (Chat Completions or Responses), and the switch when one refuses it
+refusals     what a refusal says about the API and the reasoning effort (the server's words)
+remembered   the switches to the Responses API, kept in the home (`responses.json`): the one owner of that file
 
-May import `errors`, `messages`, `trust`, `settings`, `resilience` (its pure pieces), `execution.figures`, `ui.words`;
-never the session, the screen or the command line.
+May import `errors`, `messages`, `trust`, `settings`, `resilience` (its pure pieces), `execution.figures`, `ui.words`,
+`conversation.locks` (its atomic write); never the session, the screen or the command line.
 """
