@@ -9,8 +9,13 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from fake_server import Answer, FakeServer, RecordedRequest, Reply, cells
+import pytest
+from fake_server import Answer, FakeServer, RateLimit, RecordedRequest, Reply, cells
 from openai_today import OpenAIToday
+
+from interpreter import Interpreter
+from interpreter.errors import ConfigError
+from interpreter.messages import TurnEnded
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 TASK = "run three steps"
@@ -222,3 +227,33 @@ def test_doctor_with_api_responses_on_a_server_without_it_fails_the_api_row_with
     assert 'fix: use --api chat (or api = "chat" in the settings file)' in rows
     assert "tool calling skipped needs a server with the Responses API" in rows
     assert paths(server) == ["responses"]
+
+
+def test_a_fallback_model_on_the_other_api_switches_on_its_own(run_cli: Run, server: FakeServer) -> None:
+    one_cell = cells(1)
+    today(server, lambda request: RateLimit.retry_after(60) if request.model == "gpt-4" else one_cell(request))
+
+    result = run_cli("-m", "gpt-4", "--fallback-model", "gpt-5.1-codex", "-y", "-c", TASK)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    asked = [(request.model, request.wire) for request in server.requests if request.method == "POST"]
+    assert asked == [
+        ("gpt-4", "chat"),
+        ("gpt-5.1-codex", "chat"),
+        ("gpt-5.1-codex", "responses"),
+        ("gpt-5.1-codex", "responses"),
+    ]
+    assert result.stdout.splitlines().count(SWITCHED) == 1
+
+
+def test_the_python_api_takes_the_api_and_the_effort(server: FakeServer) -> None:
+    today(server, lambda request: Reply.text("42"))
+
+    with Interpreter(api_base=server.url, api_key="sk-test", api="responses", reasoning_effort="low") as session:
+        events = list(session.chat("6*7?"))
+
+    assert any(isinstance(event, TurnEnded) for event in events)
+    [request] = server.requests
+    assert (request.wire, (request.body or {})["reasoning"]["effort"]) == ("responses", "low")
+    with pytest.raises(ConfigError, match="api must be one of auto, chat, responses, not 'soap'"):
+        Interpreter(api_base=server.url, api_key="sk-test", api="soap")
