@@ -107,7 +107,7 @@ class ApiChoice:
     @property
     def sends_images(self) -> bool:
         """Whether the wire in use sends the figures as pictures."""
-        return self._adapter().sends_images
+        return self._on(self.choice().wire).sends_images
 
     def choice(self) -> Choice:
         """The wire the next request goes on, and why."""
@@ -117,7 +117,7 @@ class ApiChoice:
         """Stream the answer on the chosen wire; a refusal that names the Responses API moves there (with `auto`)."""
         wire = self.choice().wire
         try:
-            yield from self._adapter().stream(messages, tools)
+            yield from self._on(wire).stream(messages, tools)
         except ApiStatusError as error:
             needs = needs_responses(words(error)) if wire == CHAT else None
             if needs is None:
@@ -153,8 +153,9 @@ class ApiChoice:
             raise WireRefused(f"{self._no_responses(error)}: use --api chat") from error
         raise error
 
-    def _adapter(self) -> Adapter:
-        return self._responses if self.choice().wire == RESPONSES else self._chat
+    def _on(self, wire: str) -> Adapter:
+        """The adapter speaking `wire`."""
+        return self._responses if wire == RESPONSES else self._chat
 
     def _why(self, needs: Needs) -> str:
         """The refusal in a person's words, naming the model."""
@@ -163,4 +164,5 @@ class ApiChoice:
         return f"{self.model} takes tools with reasoning only on the Responses API"
 
     def _no_responses(self, error: ApiStatusError) -> str:
+        """That this server has no Responses API, naming it redacted."""
         return f"{redact_url(self._api_base)} has no Responses API (HTTP {error.status} on /responses)"
