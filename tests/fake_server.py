@@ -1,4 +1,4 @@
-"""A fake OpenAI-compatible chat API on 127.0.0.1, scripted per test.
+"""A fake OpenAI-compatible API on 127.0.0.1 (Chat Completions and the Responses API), scripted per test.
 
     with FakeServer() as server:
         server.enqueue(Reply.tool_call("python", "print(6*7)"), Reply.text("It printed 42."))
@@ -11,6 +11,13 @@ Each `POST /v1/chat/completions` takes the next scripted item, first in first ou
 one JSON completion otherwise; a `Fault` misbehaves (error status, cut stream, slow first byte). With
 nothing scripted the server asks its `responder`, by default a fixed text reply, so nothing ever hangs.
 New faults are new `Answer`s written with the few `Exchange` primitives; the server needs no change.
+
+`POST /v1/responses` takes the same script: each `Reply` and fault answers in the wire form of the path it was asked
+on (tests/fake_responses.py holds the Responses API's shapes: `event:` lines, no `[DONE]`, the response object), so
+one scenario runs on both APIs. A `Reply` with `reasoning` opens with a reasoning item there, and the server refuses a
+call it made after reasoning that comes back without that reasoning item, as OpenAI words it. `stream_failure` and
+`RateLimit.in_stream` report a failure inside a 200 stream (`response.failed`, an `error` event; on Chat an error
+mid-stream).
 
 Every fault scenario of shared/RESILIENCE.md has a constructor: `RateLimit.*` for 429s exactly as OpenAI words
 them, `Fault.*` for other statuses and broken connections and streams, `Fault.times(n, item)` to repeat one, and
@@ -791,6 +798,46 @@ class Fault:
         return StatusFault(404, openai_error(message, "invalid_request_error", "model_not_found"))
 
     @staticmethod
+    def responses_only() -> StatusFault:
+        """404 for a Responses-only model on Chat Completions, OpenAI's wording (openai/codex#1306,
+        alvinunreal/tmuxai#82): codex-mini-latest, gpt-5(.1)-codex(-mini), o1-pro, o3-pro, gpt-5(.x)-pro."""
+        message = "This model is only supported in v1/responses and not in v1/chat/completions."
+        return StatusFault(404, openai_error(message, "invalid_request_error", None, "model"))
+
+    @staticmethod
+    def azure_responses_only(model: str = "gpt-5.1-codex") -> StatusFault:
+        """400 `OperationNotSupported`, Azure's wording for the same (langchain-ai/langchain-azure#228)."""
+        message = (
+            f"The chatCompletion operation does not work with the specified model, {model}. Please choose different "
+            "model and try again. You can learn more about which models can be used with each operation here: "
+            "https://go.microsoft.com/fwlink/?linkid=2197993."
+        )
+        return StatusFault(400, {"error": {"code": "OperationNotSupported", "message": message}})
+
+    @staticmethod
+    def tools_with_reasoning(model: str = "gpt-5.4", *, default_effort: bool = False) -> StatusFault:
+        """400 for function tools with reasoning on Chat Completions, `param: reasoning_effort`: gpt-5.4 when an
+        effort is sent (pipecat-ai/pipecat#4043), the gpt-5.6 family with none, its default effort (`default_effort`,
+        langflow-ai/langflow#14361)."""
+        instead = "/v1/responses or set reasoning_effort to 'none'" if default_effort else "/v1/responses instead"
+        message = (
+            f"Function tools with reasoning_effort are not supported for {model} in /v1/chat/completions. "
+            f"Please use {instead}."
+        )
+        return StatusFault(400, openai_error(message, "invalid_request_error", None, "reasoning_effort"))
+
+    @staticmethod
+    def effort_unsupported(value: str = "minimal", *, responses: bool = False) -> StatusFault:
+        """400 `unsupported_value` for an effort the model does not take (immersive-translate#3529); `responses`
+        names the parameter as the Responses API has it, `reasoning.effort`."""
+        param = "reasoning.effort" if responses else "reasoning_effort"
+        message = (
+            f"Unsupported value: '{param}' does not support '{value}' with this model. Supported values are: "
+            "'none', 'low', 'medium', and 'high'."
+        )
+        return StatusFault(400, openai_error(message, "invalid_request_error", "unsupported_value", param))
+
+    @staticmethod
     def tools_unsupported(model: str = "gemma:2b") -> StatusFault:
         """400 for a request that offers tools to a model without tool calling, as Ollama words it."""
         message = f"registry.ollama.ai/library/{model} does not support tools"
@@ -1243,7 +1290,8 @@ class FakeServer:
     `limits` turns on the enforcing mode (see `TokenLimits`; its state and counters are `limiter`). With
     `api_key`, every request that does not carry that key is refused with OpenAI's 401, `/v1/models` too. `clock`
     (default `time.monotonic`) times the buckets and the recorded requests; `sleep` is every wait an answer
-    makes. `responder` answers what nothing scripted answers; it may be replaced at any time.
+    makes. `responder` answers what nothing scripted answers; it may be replaced at any time. `chat_refusals` makes
+    models Responses-only: `FakeServer(chat_refusals={"gpt-5.1-codex": Fault.responses_only()})`.
     """
 
     def __init__(
@@ -1256,9 +1304,13 @@ class FakeServer:
         clock: Callable[[], float] = time.monotonic,
         verbose: bool = False,
         api_key: str | None = None,
+        chat_refusals: Mapping[str, Answer] | None = None,
     ) -> None:
         self.headers: dict[str, str] = dict(DEFAULT_HEADERS)
         self.api_key = api_key  # when set, a request without `Authorization: Bearer <api_key>` gets a 401
+        # Models Chat Completions refuses, each with its refusal (e.g. `Fault.responses_only()`), every time and before
+        # the script: as OpenAI answers them today. Their requests on the Responses API are answered as any other.
+        self.chat_refusals: dict[str, Answer] = dict(chat_refusals or {})
         self.verbose = verbose
         self.responder = responder
         self.clock = clock
@@ -1343,20 +1395,25 @@ class FakeServer:
         if self.api_key is not None and request.headers.get("authorization") != f"Bearer {self.api_key}":
             return Fault.invalid_api_key(), headers
         if request.method == "POST" and path in ("/v1/chat/completions", "/v1/responses"):
-            if (unpaired := pairing_error(request, self._made)) is not None:
-                return unpaired, headers
-            if self.limiter is not None:
-                refusal, limit_headers = self.limiter.admit(request)
-                headers.update(limit_headers)
-                if refusal is not None:
-                    return refusal, headers
-            with self._lock:
-                script = self._by_model.get(request.model) or self._script
-                scripted = script.popleft() if script else None
-            return scripted or self.responder(request), headers
+            return self._answer(request, headers), headers
         if (request.method, path) == ("GET", "/v1/models"):
             return _ModelList(), headers
         return Fault.status(404, openai_error(f"Unknown path {path}", "invalid_request_error")), headers
+
+    def _answer(self, request: RecordedRequest, headers: dict[str, str]) -> Answer:
+        """The answer to a chat or responses request: a refusal of its model or its input, a 429 of the enforcing
+        mode (its headers added to `headers`), else the script's next item or the responder's."""
+        refusal = self.chat_refusals.get(request.model) if request.wire == "chat" else None
+        refusal = refusal or pairing_error(request, self._made)
+        if refusal is None and self.limiter is not None:
+            refusal, limit_headers = self.limiter.admit(request)
+            headers.update(limit_headers)
+        if refusal is not None:
+            return refusal
+        with self._lock:
+            script = self._by_model.get(request.model) or self._script
+            scripted = script.popleft() if script else None
+        return scripted or self.responder(request)
 
     def _exchange(self, handler: BaseHTTPRequestHandler, request: RecordedRequest, headers: Headers) -> Exchange:
         return Exchange(handler, request, headers, self._sleep, self._made)

@@ -264,3 +264,15 @@ def test_a_chunk_nested_too_deeply_is_a_broken_reply_not_a_crash(server: FakeSer
     server.enqueue(RawEvent(Scripted.text("fine"), after=1, data=b"[" * 100_000 + b"]" * 100_000))
     with pytest.raises(ApiResponseError, match=r"not valid JSON \(nested too deeply\)"):
         ask(OpenAIChatModel(model="m", api_base=server.url, api_key="x"))
+
+
+def test_an_effort_is_sent_as_reasoning_effort(server: FakeServer) -> None:
+    ask(OpenAIChatModel(model="gpt-5.1", api_base=server.url, api_key="x", effort="low"))
+    assert server.requests[-1].body is not None
+    assert server.requests[-1].body["reasoning_effort"] == "low"
+
+
+def test_no_effort_sends_no_reasoning_effort(server: FakeServer) -> None:
+    ask(OpenAIChatModel(model="gpt-5.1", api_base=server.url, api_key="x"))
+    assert server.requests[-1].body is not None
+    assert "reasoning_effort" not in server.requests[-1].body

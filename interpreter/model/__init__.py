@@ -1,9 +1,13 @@
 """The model side: what is sent to a model and how its streamed reply is read.
 
-llm          the ChatModel protocol and the OpenAI-compatible adapter; SDK errors are translated here and only here
-wire         a conversation in the form one server is sent (each server's own fields back to it alone)
+llm          the ChatModel protocol and the Chat Completions adapter
+responses    the Responses API adapter, and which models reason
+openai_client  what both share: the guarded SDK client, one streamed request; SDK errors are translated here only
+wire         a conversation in the form one server is sent on Chat Completions (its own fields back to it alone)
+responses_input  a conversation as the Responses API is sent it (reasoning items back to their server alone)
 sse_guard    the decoder the SDK reads a stream through, guarded against hostile streams
 assembly     a reply assembled from streamed chunks, however a server streams them
+responses_stream  a reply assembled from the Responses API's events; a failure in them as the same over HTTP
 thinking     reasoning told apart from the answer (`<think>` blocks)
 tool         the one function tool offered, `execute`, and reading the model's calls of it
 fences       fenced code blocks in an answer, for servers without function calling

@@ -53,16 +53,18 @@ def streamed(
     read: Callable[[Any], Iterator[StreamItem]],
     *,
     api_base: str,
+    events: type[openai.Stream[Any]] | None = None,
 ) -> Iterator[StreamItem]:
     """One streamed request through `create` (an SDK `with_raw_response.create`): the response's headers first, then
-    what `read` makes of its events; any SDK failure surfaces as an ApiError."""
+    what `read` makes of its events (as `events` gives them: the SDK's typed ones by default); any SDK failure
+    surfaces as an ApiError."""
     import httpx2  # noqa: PLC0415 - lazy, with the SDK that sits on it
     import openai  # noqa: PLC0415 - lazy, see openai_client()
 
     try:
         response = create(**request)
         yield ResponseHeaders(dict(response.headers))
-        stream = response.parse()
+        stream = response.parse(to=events) if events is not None else response.parse()
         try:
             yield from read(stream)
         finally:

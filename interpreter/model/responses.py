@@ -124,7 +124,11 @@ class OpenAIResponsesModel:
     def _send(self, request: dict[str, Any]) -> Iterator[StreamItem]:
         """One streamed request."""
         create = self._openai().responses.with_raw_response.create
-        yield from streamed(create, request, partial(read_events, origin=self._shown_base), api_base=self._api_base)
+        # The body goes as `extra_body`, sent as it is: the SDK's type-directed transform of `input` and `tools`
+        # changes nothing in them and cost ~14 ms a request, doubling a short task's time next to Chat Completions.
+        body = {"stream": True, "extra_body": {key: value for key, value in request.items() if key != "stream"}}
+        read = partial(read_events, origin=self._shown_base)
+        yield from streamed(create, body, read, api_base=self._api_base, events=_plain_events())
 
     def _openai(self) -> openai.OpenAI:
         """The SDK client, built on first use."""
@@ -133,6 +137,14 @@ class OpenAIResponsesModel:
                 api_base=self._api_base, api_key=self._api_key, idle_timeout=self._idle_timeout, clock=self._clock
             )
         return self._client
+
+
+def _plain_events() -> type[openai.Stream[Any]]:
+    """The SDK stream that hands each event over as the plain JSON object it was: building the typed event (one of
+    some sixty) cost more than reading it, and a reasoning item goes back exactly as the server sent it."""
+    import openai  # noqa: PLC0415 - lazy: the SDK costs ~1 s to import
+
+    return openai.Stream[dict[str, Any]]
 
 
 def _refusal(error: ApiStatusError, request: dict[str, Any]) -> str | None:

@@ -69,7 +69,7 @@ class _Reply:
         self.calls: list[_Call] = []
         self.reasoning: list[dict[str, Any]] = []
         self.size = 0  # characters of answer, reasoning and arguments so far
-        self._by_item: dict[str, int] = {}  # a call's item id -> its position
+        self._by_item: dict[str, int] = {}  # a call's key (see _key) -> its position
 
     def text(self, delta: str) -> TextDelta:
         """A piece of the answer."""
@@ -77,18 +77,18 @@ class _Reply:
         self.answer.append(delta)
         return TextDelta(delta)
 
-    def open(self, item: Any) -> ToolCallDraft:
-        """A function call begins: its first draft."""
+    def open(self, item: Any, key: str) -> ToolCallDraft:
+        """A function call begins (`key` names it in later events): its first draft."""
         arguments = valid_text(_field(item, "arguments") or "")
         call = _Call(_field(item, "call_id") or "", valid_text(_field(item, "name") or ""), [arguments])
-        self._by_item[_field(item, "id") or f"#{len(self.calls)}"] = len(self.calls)
+        self._by_item[key] = len(self.calls)
         self.calls.append(call)
         self.size += len(arguments)
         return ToolCallDraft(len(self.calls) - 1, call.name, arguments, first=True)
 
-    def arguments(self, item_id: str, delta: str, *, whole: bool = False) -> ToolCallDraft | None:
-        """More arguments of the call `item_id` names (`whole`: all of them, sent only when no delta came)."""
-        position = self._by_item.get(item_id)
+    def arguments(self, key: str, delta: str, *, whole: bool = False) -> ToolCallDraft | None:
+        """More arguments of the call `key` names (`whole`: all of them, taken only when no delta came)."""
+        position = self._by_item.get(key)
         if position is None or (whole and "".join(self.calls[position].arguments)):
             return None
         call = self.calls[position]
@@ -96,15 +96,15 @@ class _Reply:
         self.size += len(delta)
         return ToolCallDraft(position, call.name, delta)
 
-    def finish(self, item: Any) -> Iterator[StreamItem]:
+    def finish(self, item: Any, key: str) -> Iterator[StreamItem]:
         """An item is whole: a reasoning item is kept; a call no event announced (some servers) is added."""
         kind = _field(item, "type")
-        if kind == "reasoning":
-            kept = item.to_dict() if hasattr(item, "to_dict") else dict(item)
+        if kind == "reasoning" and isinstance(item, Mapping):
+            kept = dict(item)  # as the server sent it: that server alone is sent it back
             self.size += len(str(kept))
             self.reasoning.append(kept)
-        elif kind == "function_call" and (_field(item, "id") or "") not in self._by_item:
-            yield self.open(item)
+        elif kind == "function_call" and key not in self._by_item:
+            yield self.open(item, key)
 
     def reply(self, finish_reason: str, origin: str) -> Reply:
         """The whole reply; one with calls or reasoning is marked as `origin`'s, to which alone its reasoning goes."""
@@ -143,14 +143,14 @@ def _step(kind: str | None, event: Any, reply: _Reply) -> Iterator[StreamItem]:
         reply.size += len(thought)
         yield Thinking(thought)
     elif kind == "response.output_item.added" and _field(_field(event, "item"), "type") == "function_call":
-        yield reply.open(_field(event, "item"))
+        yield reply.open(_field(event, "item"), _key(event))
     elif kind in ("response.function_call_arguments.delta", "response.function_call_arguments.done"):
         whole = kind.endswith(".done")
         piece = valid_text(_field(event, "arguments" if whole else "delta") or "")
-        draft = reply.arguments(_field(event, "item_id") or "", piece, whole=whole)
+        draft = reply.arguments(_key(event), piece, whole=whole)
         yield from (draft,) if draft is not None else ()
     elif kind == "response.output_item.done":
-        yield from reply.finish(_field(event, "item"))
+        yield from reply.finish(_field(event, "item"), _key(event))
 
 
 def _end(kind: str, event: Any, reply: _Reply, origin: str) -> Iterator[StreamItem]:
@@ -184,7 +184,13 @@ def _usage(response: Any) -> Iterator[Usage]:
     """The tokens a finished response reports, if it reports them."""
     usage = _field(response, "usage")
     if usage is not None:
-        yield Usage(_field(usage, "input_tokens") or 0, _field(usage, "output_tokens") or 0)
+        yield Usage(_count(usage, "input_tokens"), _count(usage, "output_tokens"))
+
+
+def _count(usage: Any, name: str) -> int:
+    """One token count of the usage; 0 when missing or not a number."""
+    value = _field(usage, name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _cut(reply: _Reply, cap: int, origin: str) -> Iterator[StreamItem]:
@@ -202,6 +208,12 @@ def _whole(call: _Call) -> bool:
     except (ValueError, RecursionError):
         return False
     return True
+
+
+def _key(event: Any) -> str:
+    """What names an event's item: its id (`item_id`, or the item's own `id`), else its place in the output."""
+    item_id = _field(event, "item_id") or _field(_field(event, "item"), "id")
+    return str(item_id) if item_id else f"#{_field(event, 'output_index')}"
 
 
 def _field(value: Any, name: str) -> Any:
