@@ -1,10 +1,10 @@
-"""OpenAI's models as they answer in late 2026, on top of the fake server: what Chat Completions refuses, and with
-which words; what reasoning efforts each model takes. Whatever is not refused goes to `answers`.
+"""OpenAI's models as they answer in late 2026, on top of the fake server: which models Chat Completions refuses,
+and when; what reasoning efforts each model takes. Whatever is not refused goes to `answers`.
 
     server.responder = OpenAIToday(answers=cells(3))  # fake_server.cells: a task of three cells, either API
 
-Every refusal is worded as shared/PROVIDERS.md ("OpenAI in late 2026") quotes the issue threads beside it; the body
-shape is OpenAI's (`{"error": {"message", "type", "param", "code"}}`).
+The refusals are the fake server's `Fault` factories, worded as shared/PROVIDERS.md ("OpenAI in late 2026") quotes
+the issue threads; a refused effort names the values each model takes (the factory lists gpt-5.1's alone).
 """
 
 from __future__ import annotations
@@ -17,23 +17,6 @@ from fake_server import Answer, Fault, RecordedRequest, StatusFault, openai_erro
 
 # Responses-only (openai/codex#1306, alvinunreal/tmuxai#82, continuedev/continue#5758, sigoden/aichat#1318).
 RESPONSES_ONLY = re.compile(r"codex-mini-latest|gpt-5(\.\d+)?-codex(-mini)?|o[13]-pro|gpt-5(\.\d+)?-pro")
-ONLY_RESPONSES = "This model is only supported in v1/responses and not in v1/chat/completions."
-# Azure's words for the same (issue 19); its code is its own.
-AZURE_WORDS = (
-    "The chatCompletion operation does not work with the specified model, {model}. Please choose different model "
-    "and try again. You can learn more about which models can be used with each operation here: "
-    "https://go.microsoft.com/fwlink/?linkid=2197993."
-)
-# gpt-5.4 with tools and an effort (pipecat-ai/pipecat#4043, openclaw/openclaw#76727); gpt-5.6 with tools and its
-# default effort (langflow-ai/langflow#14361).
-TOOLS_WITH_EFFORT = (
-    "Function tools with reasoning_effort are not supported for {model} in /v1/chat/completions. "
-    "Please use /v1/responses instead."
-)
-TOOLS_WITH_DEFAULT = (
-    "Function tools with reasoning_effort are not supported for {model} in /v1/chat/completions. "
-    "Please use /v1/responses or set reasoning_effort to 'none'."
-)
 # A refused effort (immersive-translate#3529); the Responses API names the field `reasoning.effort`.
 EFFORT_WORDS = (
     "Unsupported value: '{field}' does not support '{effort}' with this model. Supported values are: {takes}."
@@ -64,26 +47,20 @@ def refused_effort(model: str, effort: object, field_name: str) -> StatusFault |
 
 
 def chat_refusal(request: RecordedRequest, *, azure: bool = False) -> StatusFault | None:
-    """What Chat Completions answers `request` instead of a reply, today; None when it answers."""
+    """What Chat Completions answers `request` instead of a reply, today (the fake server's refusals, each with the
+    thread that quotes it); None when it answers."""
     body = request.body or {}
     model, effort, tools = request.model, body.get("reasoning_effort"), bool(body.get("tools"))
     if RESPONSES_ONLY.fullmatch(model):
-        if azure:
-            words = AZURE_WORDS.format(model=model)
-            return Fault.status(400, openai_error(words, "invalid_request_error", "OperationNotSupported"))
-        return Fault.status(404, openai_error(ONLY_RESPONSES, "invalid_request_error", None, "model"))
+        return Fault.azure_responses_only(model) if azure else Fault.responses_only()
     if (refused := refused_effort(model, effort, "reasoning_effort")) is not None:
         return refused
     family = model_family(model)
     if tools and family == "gpt-5.4" and effort not in (None, "none"):
-        return _tools_refused(TOOLS_WITH_EFFORT, model)
+        return Fault.tools_with_reasoning(model)
     if tools and family == "gpt-5.6" and effort != "none":
-        return _tools_refused(TOOLS_WITH_DEFAULT, model)
+        return Fault.tools_with_reasoning(model, default_effort=True)
     return None
-
-
-def _tools_refused(words: str, model: str) -> StatusFault:
-    return Fault.status(400, openai_error(words.format(model=model), "invalid_request_error", None, "reasoning_effort"))
 
 
 @dataclass

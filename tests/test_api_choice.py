@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fake_server import RecordedRequest
 from fakes import FakeChatModel, rate_limited_for, text_reply
-from openai_today import AZURE_WORDS, ONLY_RESPONSES, TOOLS_WITH_DEFAULT, TOOLS_WITH_EFFORT, chat_refusal
+from openai_today import chat_refusal
 
 from interpreter.errors import ApiStatusError, AttemptFailed, ConfigError, EffortRefused, WireRefused
 from interpreter.messages import Message, Notice, Reply, StreamItem
@@ -32,6 +32,16 @@ from interpreter.settings.settings_table import UNSET_EFFORT, settings_table
 BASE = "http://127.0.0.1:8000/v1"
 OPENAI = "https://api.openai.com/v1"
 TASK = [Message("user", "compute 6*7")]
+ONLY_RESPONSES = "This model is only supported in v1/responses and not in v1/chat/completions."
+AZURE_WORDS = "The chatCompletion operation does not work with the specified model, {model}. Please choose different"
+TOOLS_WITH_EFFORT = (
+    "Function tools with reasoning_effort are not supported for {model} in /v1/chat/completions. "
+    "Please use /v1/responses instead."
+)
+TOOLS_WITH_DEFAULT = (
+    "Function tools with reasoning_effort are not supported for {model} in /v1/chat/completions. "
+    "Please use /v1/responses or set reasoning_effort to 'none'."
+)
 EFFORT_REFUSED = (
     "Unsupported value: 'reasoning_effort' does not support 'minimal' with this model. Supported values are: 'none', "
     "'low', 'medium', and 'high'."
