@@ -40,10 +40,24 @@ def today(
     return responder
 
 
+def thinking_cells(count: int) -> Callable[[RecordedRequest], Answer]:
+    """A task of `count` python cells on either API, each call made after reasoning (which must come back)."""
+
+    def respond(request: RecordedRequest) -> Answer:
+        ran = len(
+            [item for item in (request.body or {}).get("input", []) if item.get("type") == "function_call_output"]
+        )
+        if ran < count:
+            return Reply.tool_call("python", f"print({ran + 1})", reasoning=f"Step {ran + 1} next.")
+        return Reply.text(f"All {count} cells ran.", reasoning="Done.")
+
+    return respond
+
+
 def test_a_responses_only_model_finishes_a_three_step_task_there_and_resume_continues_there(
     run_cli: Run, server: FakeServer
 ) -> None:
-    today(server)
+    today(server, thinking_cells(3))
 
     first = run_cli("-m", "gpt-5.1-codex", "-y", "-c", TASK)
 
@@ -58,8 +72,9 @@ def test_a_responses_only_model_finishes_a_three_step_task_there_and_resume_cont
     assert again.returncode == 0, again.stdout + again.stderr
     assert paths(server)[sent:] == ["responses"]  # no refused request: the switch was remembered
     assert "Responses API" not in again.stdout  # nor said again
-    resumed = server.requests[-1].body or {}
-    assert len([item for item in resumed["input"] if item.get("type") == "function_call_output"]) == 3
+    resumed = (server.requests[-1].body or {})["input"]
+    assert len([item for item in resumed if item.get("type") == "function_call_output"]) == 3
+    assert len([item for item in resumed if item.get("type") == "reasoning"]) == 4  # every reply's reasoning back
 
 
 def test_tools_with_reasoning_refused_on_chat_move_to_responses_carrying_the_effort(
