@@ -272,3 +272,27 @@ def test_the_python_api_takes_the_api_and_the_effort(server: FakeServer) -> None
     assert (request.wire, (request.body or {})["reasoning"]["effort"]) == ("responses", "low")
     with pytest.raises(ConfigError, match="api must be one of auto, chat, responses, not 'soap'"):
         Interpreter(api_base=server.url, api_key="sk-test", api="soap")
+
+
+def test_with_json_the_switch_is_one_notice_event(run_cli: Run, server: FakeServer) -> None:
+    today(server, lambda request: Reply.text("42"))
+
+    result = run_cli("-m", "gpt-5.1-codex", "--json", "-c", TASK)
+
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [event["text"] for event in events if event["type"] == "notice"] == [
+        "gpt-5.1-codex answers only on the Responses API: using it"
+    ]
+    assert events[-1] == {"type": "exit", "status": 0}
+
+
+def test_doctor_after_a_session_switched_goes_straight_to_responses(run_cli: Run, server: FakeServer) -> None:
+    today(server, lambda request: Reply.tool_call("python", "print(1)"))
+    run_cli("-m", "gpt-5.1-codex", "-c", TASK)  # learns the switch (the cell is declined: no -y, no terminal)
+    sent = len(server.requests)
+
+    result = run_cli("-m", "gpt-5.1-codex", "doctor")
+
+    rows = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert "API ok Responses API (remembered: Chat Completions refused it)" in rows
+    assert [request.wire for request in server.requests[sent:] if request.method == "POST"] == ["responses"]
