@@ -9,6 +9,7 @@ with no Responses API. `ApiChoice` sits below the resilience layer, so a switch 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
@@ -19,9 +20,11 @@ from interpreter.messages import Message, Notice, StreamItem
 from interpreter.model.refusals import Needs, accepted_efforts, lacks_responses_api, needs_responses, words
 from interpreter.model.remembered import RememberedSwitches
 from interpreter.model.responses import reasoning_model
+from interpreter.resilience.diagnostics import LOGGER_NAME
 from interpreter.settings.config import AUTO, CHAT, RESPONSES
 from interpreter.trust.redaction import redact_url
 
+_log = logging.getLogger(f"{LOGGER_NAME}.api")
 OPENAI_HOST = "api.openai.com"
 WIRE_NAMES = {CHAT: "Chat Completions", RESPONSES: "Responses API"}
 
@@ -124,6 +127,7 @@ class ApiChoice:
                 self._raise_final(error, wire)
             if self._api == CHAT:
                 raise WireRefused(f"{self._why(needs)}: use --api responses, or --api auto") from error
+            _log.warning("Chat Completions refused %s; resending on the Responses API: %s", self.model, error)
             yield Notice(f"{self._why(needs)}: using it")
             yield from self._on_responses(messages, tools, after=needs)
 
