@@ -51,6 +51,8 @@ class Interpreter:
         profile: str | None = None,
         sandbox: bool | None = None,
         fallback_models: Sequence[str] | None = None,
+        api: str | None = None,
+        reasoning_effort: str | None = None,
     ) -> None:
         working_directory()  # deleted under the program: the same ConfigError line the command prints
         flags = config.Flags(
@@ -62,6 +64,8 @@ class Interpreter:
             no_tools=tools is False,
             timeout=timeout,
             fallback_models=tuple(fallback_models) if fallback_models is not None else None,
+            api=api,
+            reasoning_effort=reasoning_effort,
         )
         # auto_run is never the settings file's: a program decides for itself whether code runs.
         self.settings = replace(config.resolve(flags), auto_run=auto_run)

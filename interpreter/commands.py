@@ -74,6 +74,11 @@ class Models(Protocol):
         ...
 
 
+def no_wire() -> str:
+    """The API line of `%model`, where none is known: nothing."""
+    return ""
+
+
 def no_figures(number: int) -> Path | None:
     """Figure `number`, when figures are not kept (the home cannot be written): none."""
     return None
@@ -94,6 +99,7 @@ class CommandContext:
     sandbox: SandboxSwitch
     save: Callable[[Conversation], None]  # keeps a conversation: in the home, else where the session says it goes
     find_figure: Callable[[int], Path | None] = no_figures  # figure N of this conversation, if kept
+    wire: Callable[[], str] = no_wire  # the API the model is asked on, why, and the reasoning effort
 
 
 Handler = Callable[[CommandContext, str], None]
@@ -208,6 +214,8 @@ def _model(context: CommandContext, argument: str) -> None:
     window = f"context window {context.session.window.tokens:,} tokens"
     when = " from the next request" if argument else ""
     context.renderer.info(f"model: {context.chat.model}{when} ({window})")
+    if wire := context.wire():
+        context.renderer.info(f"API: {wire}")
     for line in context.chat.fallbacks():
         context.renderer.info(line)
 

@@ -3,12 +3,14 @@
     InterpreterError                  root: every failure we expect and can explain in one line
     ├── ConfigError                   bad flags, settings or environment (exit 2)
     │   ├── MissingApiKey             no API key from flag or environment
-    │   └── SandboxUnavailable        --sandbox asked for, and this machine cannot confine cells
+    │   ├── SandboxUnavailable        --sandbox asked for, and this machine cannot confine cells
+    │   └── EffortRefused             the model does not take the --reasoning-effort asked for (the server said so)
     ├── ApiError                      the model API could not be used (exit 1)
     │   ├── ApiConnectionError        the server could not be reached or the connection broke
     │   ├── ApiTimeoutError           the server stopped answering
     │   ├── ApiStatusError            the server answered with an HTTP error status
     │   ├── ApiResponseError          the server answered with something that is not a usable reply
+    │   ├── WireRefused               the model answers on an API this session may not or cannot use
     │   ├── BreakerOpen               the circuit breaker is open: the request was not sent
     │   ├── AttemptFailed             one attempt failed: carries its Verdict through the retry policy
     │   │   └── ContextTooLong        the server said the request does not fit the model's context window
@@ -28,8 +30,9 @@
     └── CommandError                  a %command cannot do what was asked (the session goes on)
 
 Foreign exceptions (the openai SDK, OSError from subprocesses and files) are translated into these at the boundary
-that meets them (`llm.py`, `execution/`, `storage.py`, `directories.py`, `prompt.py`, `diagnostics.py`, `approval.py`,
-the shared budget's stores in `resilience/shared/`); nothing above those modules sees a foreign exception.
+that meets them (`llm.py`, `responses.py`, `execution/`, `storage.py`, `directories.py`, `prompt.py`,
+`diagnostics.py`, `approval.py`, the shared budget's stores in `resilience/shared/`); nothing above those modules
+sees a foreign exception.
 This module imports nothing of the project.
 """
 
@@ -70,6 +73,10 @@ class SandboxUnavailable(ConfigError):
     """Raised when cells are to be sandboxed and the kernel offers no way to (old kernel, not Linux): none run."""
 
 
+class EffortRefused(ConfigError):
+    """Raised when the server refuses the reasoning effort asked for, naming those the model takes: not retried."""
+
+
 class ApiError(InterpreterError):
     """Raised when the model API could not be used."""
 
@@ -108,6 +115,10 @@ class ApiStatusError(ApiError):
 
 class ApiResponseError(ApiError):
     """Raised when the server's reply cannot be understood (malformed stream, no choices)."""
+
+
+class WireRefused(ApiError):
+    """Raised when the model answers only on the Responses API and `--api chat` forbids it, or the server has none."""
 
 
 class BreakerOpen(ApiError):

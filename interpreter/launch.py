@@ -13,8 +13,12 @@ from interpreter.conversation.storage import Conversation, ConversationStore
 from interpreter.errors import ConfigError, ConversationInUse, HomeNotWritable
 from interpreter.execution import Executor
 from interpreter.execution.figures import OUTPUTS, FigureShelf
+from interpreter.model.api_choice import ApiChoice, choose, shown
 from interpreter.model.context import ContextWindow
 from interpreter.model.llm import ChatModel, OpenAIChatModel, warm_up
+from interpreter.model.remembered import FILE as REMEMBERED
+from interpreter.model.remembered import RememberedSwitches
+from interpreter.model.responses import OpenAIResponsesModel
 from interpreter.model.system_prompt import system_message
 from interpreter.repl import replay, run_interactive, run_task
 from interpreter.resilience import diagnostics
@@ -71,7 +75,10 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         renderer.info("--json without -y: code is not run (each cell is declined); add -y to run it")
         ask = _no_answer
     estimator = TokenEstimator()  # shared: the context window's estimates learn from the usage the model sees
-    model = build_chain(settings, estimator, home=home, say=renderer.info, about_home=keeper.aside)
+    remembered = RememberedSwitches(home / REMEMBERED if home else None)
+    model = build_chain(
+        settings, estimator, home=home, say=renderer.info, about_home=keeper.aside, remembered=remembered
+    )
     try:
         # The shelf reads the conversation going on when a cell has drawn a figure: by then the session exists.
         shelf = FigureShelf(home / OUTPUTS, lambda: session.conversation.id) if home else None
@@ -107,6 +114,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 sandbox=executor,
                 save=save,
                 find_figure=shelf.find if shelf else commands.no_figures,
+                wire=lambda: _wire(settings, model.model, remembered),
             )
             command = partial(commands.run, context=context)
             if task is not None:
@@ -159,15 +167,28 @@ def build_executor(settings: Settings, figures: FigureShelf | None = None) -> Ex
     )
 
 
-def build_adapter(settings: Settings) -> OpenAIChatModel:
-    """The OpenAI adapter for the settings' model and server; `%model` changes its model later."""
-    return OpenAIChatModel(
-        model=settings.model,
+def build_adapter(settings: Settings, remembered: RememberedSwitches | None = None) -> ApiChoice:
+    """The settings' model and server on both wires, each request on the one the `api` setting picks (and the
+    switches in `remembered`, this session's alone when None); `%model` changes its model later."""
+    chat, responses = (
+        wire(
+            model=settings.model,
+            api_base=settings.api_base,
+            api_key=settings.api_key,
+            idle_timeout=settings.idle_timeout,
+            images=settings.images,
+            figures=settings.home / OUTPUTS,
+            effort=settings.reasoning_effort,
+        )
+        for wire in (OpenAIChatModel, OpenAIResponsesModel)
+    )
+    return ApiChoice(
+        chat,
+        responses,
+        api=settings.api,
         api_base=settings.api_base,
-        api_key=settings.api_key,
-        idle_timeout=settings.idle_timeout,
-        images=settings.images,
-        figures=settings.home / OUTPUTS,
+        effort=settings.reasoning_effort,
+        remembered=remembered if remembered is not None else RememberedSwitches(None),
     )
 
 
@@ -178,22 +199,29 @@ def build_chain(
     home: Path | None,
     say: Callable[[str], None],
     about_home: Callable[[str], None] | None = None,
+    remembered: RememberedSwitches | None = None,
 ) -> FallbackModel:
     """The model asked for, then each fallback model, each in the resilience layer; one circuit breaker per server.
 
-    `say` shows a line about the shared budget; `about_home` one about its file under the home (default: `say`)."""
+    `say` shows a line about the shared budget; `about_home` one about its file under the home (default: `say`).
+    `remembered`: the switches to the Responses API (default: those kept in the home)."""
     breakers: dict[str, CircuitBreaker] = {}
     limiter = partial(build_limiter, home=home, say=say, about_home=about_home or say)
-    routes = [_route(settings, estimator, breakers, limiter)]
+    if remembered is None:
+        remembered = RememberedSwitches(home / REMEMBERED if home else None)
+    adapter = partial(build_adapter, remembered=remembered)
+    routes = [_route(settings, estimator, breakers, limiter, build=adapter)]
     for entry in settings.fallback_models:
         profile = entry.removeprefix(PROFILE_PREFIX) if entry.startswith(PROFILE_PREFIX) else None
-        routes.append(_route(fallback_settings(entry, settings), estimator, breakers, limiter, profile))
+        routes.append(
+            _route(fallback_settings(entry, settings), estimator, breakers, limiter, build=adapter, profile=profile)
+        )
     return FallbackModel(routes, after=settings.fallback_after)
 
 
 def build_limiter(
     settings: Settings,
-    adapter: OpenAIChatModel,
+    adapter: ApiChoice,
     *,
     home: Path | None,
     say: Callable[[str], None],
@@ -218,18 +246,20 @@ def _route(
     settings: Settings,
     estimator: TokenEstimator,
     breakers: dict[str, CircuitBreaker],
-    limiter: Callable[[Settings, OpenAIChatModel], Limiter],
+    limiter: Callable[[Settings, ApiChoice], Limiter],
+    *,
+    build: Callable[[Settings], ApiChoice],
     profile: str | None = None,
 ) -> Route:
     """One model of the chain: its adapter in the resilience layer, with the breaker of its server and its budget."""
-    adapter = build_adapter(settings)
+    adapter = build(settings)
     breaker = breakers.setdefault(settings.api_base, _breaker(settings))
     return Route(adapter, _resilient(settings, adapter, estimator, breaker, limiter(settings, adapter)), profile)
 
 
 def _resilient(
     settings: Settings,
-    adapter: OpenAIChatModel,
+    adapter: ApiChoice,
     estimator: TokenEstimator,
     breaker: CircuitBreaker,
     limiter: Limiter,
@@ -250,6 +280,11 @@ def _resilient(
         estimator=estimator,
         images=lambda: adapter.sends_images,
     )
+
+
+def _wire(settings: Settings, model: str, remembered: RememberedSwitches) -> str:
+    """The API `model` is asked on at the settings' server, and why, with the reasoning effort: for `%model`."""
+    return shown(choose(settings.api, settings.api_base, model, remembered), settings.reasoning_effort)
 
 
 def _breaker(settings: Settings) -> CircuitBreaker:

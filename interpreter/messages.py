@@ -365,5 +365,14 @@ Event = (
 )
 RunItem = OutputChunk | Notice | Figure | RunResult  # what running a cell yields, its RunResult last
 StreamItem = (
-    ResponseHeaders | Waiting | ModelSwitched | StreamBroken | Thinking | TextDelta | ToolCallDraft | Usage | Reply
+    ResponseHeaders
+    | Waiting
+    | ModelSwitched
+    | Notice  # e.g. the model moved to the Responses API
+    | StreamBroken
+    | Thinking
+    | TextDelta
+    | ToolCallDraft
+    | Usage
+    | Reply
 )

@@ -7,7 +7,7 @@ from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING
 
 from interpreter.commands import is_command
-from interpreter.errors import CommandError, FileRefused, InterpreterError
+from interpreter.errors import CommandError, ConfigError, FileRefused, InterpreterError
 from interpreter.messages import CodeProposed, Event, Message, TextDelta, TurnEnded
 from interpreter.model import tool
 from interpreter.trust.redaction import redact_text
@@ -37,7 +37,7 @@ def run_task(session: Session, renderer: Renderer, task: str, ctrl_c: CtrlC, com
         return EXIT_CANCELLED
     except InterpreterError as exc:
         _report(exc, renderer)
-        return EXIT_FAILURE
+        return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILURE  # a setting the server refused
     return EXIT_MAX_STEPS if ended is not None and ended.reason == "max_steps" else EXIT_OK
 
 

@@ -202,7 +202,7 @@ class Session:
                 if isinstance(item, TextDelta):
                     text.append(item.text)
                     yield item
-                elif isinstance(item, Waiting | Thinking | ModelSwitched):
+                elif isinstance(item, Waiting | Thinking | ModelSwitched | Notice):
                     yield item
                 elif isinstance(item, ToolCallDraft):
                     if (draft := drafts.feed(item)) is not None:

@@ -424,7 +424,7 @@ def test_a_bad_settings_file_stops_the_subcommands_too(
 def test_session_options_before_a_subcommand_are_a_usage_error(interpreter_command: list[str]) -> None:
     result = run_plain(interpreter_command, "-c", "hi", "config")
     assert result.returncode == 2
-    assert_one_clear_line(result, "only --model, --api-base, --api-key and --profile go before `config`")
+    assert_one_clear_line(result, "only --model, --api-base, --api-key, --api and --profile go before `config`")
 
 
 def test_doctor_uses_the_connection_flags_and_profile(run_cli: Run, server: FakeServer) -> None:

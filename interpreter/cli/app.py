@@ -34,6 +34,15 @@ ApiBase = Annotated[
     typer.Option("--api-base", metavar="URL", help="API base URL [default: $OPENAI_BASE_URL, else OpenAI's]"),
 ]
 ApiKey = Annotated[str | None, typer.Option("--api-key", metavar="KEY", help="API key [default: $OPENAI_API_KEY]")]
+Api = Annotated[
+    str | None,
+    typer.Option(
+        "--api",
+        metavar="API",
+        help="The API requests go on: chat (Chat Completions), responses, or auto (Responses where the model needs "
+        "it) [default: auto]",
+    ),
+]
 Profile = Annotated[
     str | None,
     typer.Option("--profile", metavar="NAME", help="Use the settings of [profiles.NAME] in the settings file."),
@@ -105,6 +114,15 @@ def interpreter(
             help="Use NAME (or profile:NAME) while the model is rate limited or down; repeat for more, tried in order.",
         ),
     ] = None,
+    api: Api = None,
+    reasoning_effort: Annotated[
+        str | None,
+        typer.Option(
+            "--reasoning-effort",
+            metavar="EFFORT",
+            help=f"How hard a reasoning model thinks: {', '.join(config.EFFORTS)} [default: the model's own]",
+        ),
+    ] = None,
     resume: Annotated[
         str | None,
         typer.Option("--resume", metavar="[ID]", help="Continue the latest conversation, or the one with ID."),
@@ -136,7 +154,7 @@ def interpreter(
 
     With -c TASK, or a task piped on stdin, it does that one task and exits.
     """
-    connection = config.Flags(model=model, api_base=api_base, api_key=api_key, profile=profile)
+    connection = config.Flags(model=model, api_base=api_base, api_key=api_key, profile=profile, api=api)
     flags = replace(
         connection,
         auto_run=auto_run,
@@ -151,11 +169,12 @@ def interpreter(
         rate_limit_store=rate_limit_store,
         sandbox=sandbox,
         fallback_models=tuple(fallback_model) if fallback_model else None,
+        reasoning_effort=reasoning_effort,
     )
     if ctx.invoked_subcommand is None:
         raise typer.Exit(_run(flags, command, resume, copy=copy))
     if flags != connection or command is not None or resume is not None or copy:
-        only = "only --model, --api-base, --api-key and --profile"
+        only = "only --model, --api-base, --api-key, --api and --profile"
         raise typer.Exit(
             fail(f"{only} go before `{ctx.invoked_subcommand}`; the other options are for a session", EXIT_USAGE)
         )
@@ -164,31 +183,47 @@ def interpreter(
 
 @app.command("config")
 def show_config(
-    ctx: typer.Context, model: Model = None, api_base: ApiBase = None, api_key: ApiKey = None, profile: Profile = None
+    ctx: typer.Context,
+    model: Model = None,
+    api_base: ApiBase = None,
+    api_key: ApiKey = None,
+    profile: Profile = None,
+    api: Api = None,
 ) -> None:
     """Show the settings and where each came from.
 
     Also the settings file's path and the profile in use; the API key is masked.
     """
-    flags = _connection(ctx, model=model, api_base=api_base, api_key=api_key, profile=profile)
+    flags = _connection(ctx, model=model, api_base=api_base, api_key=api_key, profile=profile, api=api)
     raise typer.Exit(guarded(lambda: _print_config(flags)))
 
 
 @app.command()
 def doctor(
-    ctx: typer.Context, model: Model = None, api_base: ApiBase = None, api_key: ApiKey = None, profile: Profile = None
+    ctx: typer.Context,
+    model: Model = None,
+    api_base: ApiBase = None,
+    api_key: ApiKey = None,
+    profile: Profile = None,
+    api: Api = None,
 ) -> None:
     """Check that everything a session needs works.
 
-    The endpoint, the key, the model, tool calling, the rate-limit headroom, the languages and the home
-    directory; exit 0 when all pass.
+    The endpoint, the API in use, the key, the model, tool calling (on that API), the rate-limit headroom, the
+    languages and the home directory; exit 0 when all pass.
     """
-    flags = _connection(ctx, model=model, api_base=api_base, api_key=api_key, profile=profile)
+    flags = _connection(ctx, model=model, api_base=api_base, api_key=api_key, profile=profile, api=api)
     raise typer.Exit(guarded(lambda: _doctor(flags)))
 
 
 def _connection(
-    ctx: typer.Context, *, model: str | None, api_base: str | None, api_key: str | None, profile: str | None
+    ctx: typer.Context,
+    *,
+    model: str | None,
+    api_base: str | None,
+    api_key: str | None,
+    profile: str | None,
+    api: str | None,
 ) -> config.Flags:
     """The connection flags of a subcommand, over those given before it (`interpreter -m x doctor`)."""
     before = ctx.obj if isinstance(ctx.obj, config.Flags) else config.Flags()
@@ -198,6 +233,7 @@ def _connection(
         api_base=api_base or before.api_base,
         api_key=api_key or before.api_key,
         profile=profile or before.profile,
+        api=api or before.api,
     )
 
 

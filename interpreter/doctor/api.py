@@ -1,5 +1,6 @@
-"""The doctor's checks of the API: the endpoint answers, which server it is, the key is accepted, the model exists,
-tool calling works, and the rate-limit headroom; from two or three requests (`ask`).
+"""The doctor's checks of the API: the endpoint answers, which server it is, which API requests go on (Chat
+Completions or Responses, and why), the key is accepted, the model exists, tool calling works on that API, and the
+rate-limit headroom; from two or three requests (`ask`).
 """
 
 from __future__ import annotations
@@ -13,15 +14,20 @@ from interpreter.doctor.check import Check, Status
 from interpreter.doctor.headroom import HEADROOM, headroom_check
 from interpreter.doctor.identity import Identity, identify, with_deployments
 from interpreter.doctor.probe import Answer
+from interpreter.model.api_choice import Choice, choose
+from interpreter.model.refusals import Needs, lacks_responses, needs_responses
+from interpreter.model.remembered import FILE as REMEMBERED
+from interpreter.model.remembered import RememberedSwitches
 from interpreter.resilience.bodies import refuses_stream_options
 from interpreter.resilience.classify import JINJA_FIX, needs_jinja
-from interpreter.settings.config import Settings
+from interpreter.settings.config import AUTO, RESPONSES, Settings
 from interpreter.trust.redaction import redact_url
 
 if TYPE_CHECKING:
     import httpx2
 
-ENDPOINT, SERVER, KEY, MODEL, TOOLS = "endpoint", "server", "API key", "model", "tool calling"
+ENDPOINT, SERVER, API, KEY, MODEL, TOOLS = "endpoint", "server", "API", "API key", "model", "tool calling"
+_FOR = {Needs.MODEL: "this model", Needs.TOOLS: "tools with its reasoning"}
 _NO_TOOLS_FIX = "use --no-tools (or tools = false in the settings file): the model then writes fenced code blocks"
 _SLOW_FIX = (
     "the server is up but slow or stuck (a local one may still be loading the model): try again, or check its load"
@@ -39,21 +45,51 @@ class Answers:
     listed: Answer
     chat: Answer
     plain: Answer | None
+    wire: Choice  # the API the test request went on, and why
     adaptations: tuple[str, ...] = ()  # how the test request had to change for this server, as a session changes it
 
 
 def ask(settings: Settings, http: httpx2.Client) -> Answers:
-    """The requests: two, one more when the server refuses `stream_options` (as a session adapts), one when tools."""
+    """The requests: two, one more when the server refuses `stream_options` (as a session adapts), one when tools;
+    on the API a session would use, moving to the Responses API when Chat Completions refuses as a session does."""
     base, key, model = settings.api_base, settings.api_key, settings.model
+    wire = choose(settings.api, base, model, RememberedSwitches(settings.home / REMEMBERED))
     listed = probe.list_models(http, base, key)
-    chat = Answer() if listed.status is None else probe.chat_test(http, base, key, model)
+    if listed.status is None:
+        return Answers(listed, Answer(), None, wire)
+    if wire.wire == RESPONSES:
+        return _on_responses(settings, http, listed, wire)
+    chat = probe.chat_test(http, base, key, model, effort=settings.reasoning_effort)
+    if settings.api == AUTO and (needs := needs_responses(chat.words)) is not None:
+        return _on_responses(settings, http, listed, Choice(RESPONSES, f"auto: Chat Completions refuses {_FOR[needs]}"))
     adaptations: tuple[str, ...] = ()
     if refuses_stream_options(chat.status, chat.body):
         adaptations = (f"stream_options left out (the server refuses it: HTTP {chat.status})",)
-        chat = probe.chat_test(http, base, key, model, usage=False)
+        chat = probe.chat_test(http, base, key, model, usage=False, effort=settings.reasoning_effort)
     usage = not adaptations
     plain = probe.chat_test(http, base, key, model, tools=False, usage=usage) if chat.status == 400 else None
-    return Answers(listed, chat, plain, adaptations)
+    return Answers(listed, chat, plain, wire, adaptations)
+
+
+def _on_responses(settings: Settings, http: httpx2.Client, listed: Answer, wire: Choice) -> Answers:
+    """The test request on the Responses API, and once more without the tool after a 400."""
+    base, key, model, effort = settings.api_base, settings.api_key, settings.model, settings.reasoning_effort
+    chat = probe.responses_test(http, base, key, model, effort=effort)
+    plain = probe.responses_test(http, base, key, model, tools=False) if chat.status == 400 else None
+    return Answers(listed, chat, plain, wire)
+
+
+def api_check(answers: Answers) -> Check:
+    """The API requests go on, and why; failed when that is the Responses API and the server has none."""
+    if _lacking(answers):
+        detail = f"{answers.wire.describe()}, but the server has no /responses (HTTP {answers.chat.status})"
+        return Check(API, Status.FAILED, detail, 'use --api chat (or api = "chat" in the settings file)')
+    return Check(API, Status.OK, answers.wire.describe())
+
+
+def _lacking(answers: Answers) -> bool:
+    """Whether the test request went to the Responses API of a server that has none."""
+    return answers.wire.wire == RESPONSES and lacks_responses(answers.chat.status, answers.chat.code)
 
 
 def identify_server(settings: Settings, answers: Answers, http: httpx2.Client) -> Identity:
@@ -68,10 +104,11 @@ def identify_server(settings: Settings, answers: Answers, http: httpx2.Client) -
 def api_checks(settings: Settings, answers: Answers, identity: Identity) -> list[Check]:
     """The checks read from the API's answers."""
     listed, chat = answers.listed, answers.chat
-    blocked = _blocked(listed, chat)
+    blocked = _blocked(listed, chat) or ("needs a server with the Responses API" if _lacking(answers) else "")
     return [
         endpoint_check(redact_url(settings.api_base), listed, chat),
         server_check(listed, identity, answers.adaptations),
+        api_check(answers),
         key_check(settings.api_key, listed, chat, answers.plain),
         model_check(settings.model, listed, chat, blocked),
         tools_check(chat, answers.plain, blocked),

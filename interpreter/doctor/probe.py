@@ -1,4 +1,5 @@
-"""The requests `interpreter doctor` sends: the model list, and one tiny chat request offering the tool.
+"""The requests `interpreter doctor` sends: the model list, and one tiny request offering the tool, on Chat
+Completions or the Responses API (whichever a session would use).
 
 The chat request has the shape a session sends (streamed, asking for usage with `stream_options`), so what the
 server refuses there, doctor sees. Plain httpx2 (the SDK's transport) with short timeouts and no retries: doctor
@@ -56,7 +57,7 @@ class Answer:
         """The `{"error": ...}` event a server sent inside a stream after HTTP 200 (vLLM, LiteLLM, OpenRouter)."""
         if not self.streamed:
             return None
-        return next((chunk for chunk in self.chunks if chunk.get("error")), None)
+        return next((error for chunk in self.chunks if (error := _error_of(chunk))), None)
 
     @property
     def code(self) -> str:
@@ -68,6 +69,17 @@ class Answer:
         """The server's own words about a failure: the error message, else the start of the body; redacted, for a
         server may quote the URL it was sent (`Invalid URL (POST /v1/?api-key=KEY...)`)."""
         return redact_text(" ".join(self.fault.message.split())[:200])
+
+
+def _error_of(chunk: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The error a stream's event carries: `{"error": ...}` (Chat Completions servers), or the Responses API's
+    `error` event and `response.failed` (its `response.error`)."""
+    if chunk.get("type") == "error":
+        return {"error": chunk}
+    failed = chunk.get("response") if chunk.get("type") == "response.failed" else None
+    if isinstance(failed, Mapping) and failed.get("error"):
+        return {"error": failed["error"]}
+    return chunk if chunk.get("error") else None
 
 
 def client(read_timeout: float = READ_TIMEOUT) -> httpx2.Client:
@@ -88,18 +100,40 @@ def deployments(http: httpx2.Client, api_base: str, api_key: str) -> Answer:
 
 
 def chat_test(
-    http: httpx2.Client, api_base: str, api_key: str, model: str, *, tools: bool = True, usage: bool = True
+    http: httpx2.Client,
+    api_base: str,
+    api_key: str,
+    model: str,
+    *,
+    tools: bool = True,
+    usage: bool = True,
+    effort: str | None = None,
 ) -> Answer:
     """One small streamed chat request asking the model to call the `execute` tool (offered when `tools`).
 
-    With `usage`, it asks for token usage as a session does (`stream_options`).
+    With `usage`, it asks for token usage as a session does (`stream_options`); `effort` goes as `reasoning_effort`.
     """
     body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": _TEST_TASK}], "stream": True}
     if usage:
         body["stream_options"] = {"include_usage": True}
     if tools:
         body["tools"] = [tool.schema(["python"])]
+    if effort is not None:
+        body["reasoning_effort"] = effort
     return _send(http, "POST", f"{api_base}/chat/completions", api_key, body)
+
+
+def responses_test(
+    http: httpx2.Client, api_base: str, api_key: str, model: str, *, tools: bool = True, effort: str | None = None
+) -> Answer:
+    """The same test request on the Responses API (`POST /responses`), stateless as a session sends it."""
+    task = [{"role": "user", "content": [{"type": "input_text", "text": _TEST_TASK}]}]
+    body: dict[str, Any] = {"model": model, "input": task, "stream": True, "store": False}
+    if tools:
+        body["tools"] = [{"type": "function", **tool.schema(["python"])["function"]}]  # flat on this API
+    if effort is not None:
+        body["reasoning"] = {"effort": effort}
+    return _send(http, "POST", f"{api_base}/responses", api_key, body)
 
 
 def model_names(answer: Answer) -> list[str]:
@@ -110,8 +144,11 @@ def model_names(answer: Answer) -> list[str]:
 
 
 def called_a_tool(answer: Answer) -> bool:
-    """Whether the answer (a completion, or any chunk of a stream) calls a tool."""
+    """Whether the answer (a completion, or any chunk of a stream, on either API) calls a tool."""
     for chunk in answer.chunks:
+        item = chunk.get("item")  # Responses API: response.output_item.added / .done
+        if isinstance(item, dict) and item.get("type") == "function_call":
+            return True
         choices = chunk.get("choices")
         for choice in choices if isinstance(choices, list) else ():
             said = (choice.get("message") or choice.get("delta")) if isinstance(choice, dict) else None

@@ -14,8 +14,12 @@ fences       fenced code blocks in an answer, for servers without function calli
 vision       which models take images, and a figure as an image part
 context      the context window and trimming what is sent to fit it
 system_prompt  the short system message
+api_choice   which API a model is asked on (Chat Completions or Responses), and the switch when one refuses it
+refusals     what a refusal says about the API and the reasoning effort (the server's words)
+remembered   the switches to the Responses API, kept in the home (`responses.json`): the one owner of that file
 
 May import `errors`, `messages`, `trust`, `settings`, three pure pieces of `resilience` (`bodies`, `diagnostics`,
-`limiter`), `execution.figures` and `ui.words`; never the session, the screen or the command line. (`resilience`
-wraps `llm`'s models in turn: the pieces named here import nothing of `model` but `vision`.)
+`limiter`), `execution.figures`, `ui.words` and `conversation.locks` (its atomic write); never the session, the screen
+or the command line. (`resilience` wraps `llm`'s models in turn: the pieces named here import nothing of `model` but
+`vision`.)
 """

@@ -15,6 +15,7 @@ from interpreter.errors import (
     ApiTimeoutError,
     AttemptFailed,
     ContextTooLong,
+    WireRefused,
 )
 from interpreter.resilience.bodies import ErrorBody, parse_body
 from interpreter.resilience.breaker import Outcome
@@ -143,6 +144,7 @@ RULES: Final[dict[str | int | type[ApiError], Rule]] = {
     422: Rule(False, "success", "unprocessable request", "the API could not process the request", detail=True),
     429: Rule(True, "neutral", "rate limited{limit}"),
     500: Rule(True, "failure", "server error {status}"),
+    WireRefused: Rule(False, "success", "needs another API"),  # the server answered: it is up
     ApiConnectionError: Rule(True, "failure", "connection failed"),
     ApiTimeoutError: Rule(True, "failure", "timed out"),
     ApiResponseError: Rule(True, "failure", "broken reply"),

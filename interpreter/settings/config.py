@@ -39,6 +39,10 @@ SHORTEST_MASKED_KEY = 16  # a shorter key would give away too much of itself in 
 DEFAULT_FALLBACK_AFTER = 10.0  # seconds: a longer wait is worth a fallback model, a shorter one is sat out
 PROFILE_PREFIX = "profile:"  # a fallback model on another endpoint: that profile's endpoint, key and model
 NO_KEY = "no-key"  # sent to an endpoint with no key of its own: the SDK needs one, and none of ours may go there
+AUTO, CHAT, RESPONSES = "auto", "chat", "responses"
+APIS = (AUTO, CHAT, RESPONSES)  # the `api` setting: which wire requests go on (auto: see model/api_choice.py)
+# The reasoning efforts OpenAI's models take, from the least to the most; each model takes some of them.
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class Settings:
     rate_limit_store: str = DEFAULT_STORE  # where sessions share the rate-limit budget: sqlite, redis://…, off
     fallback_models: tuple[str, ...] = ()  # used in order while the model is busy: names, or "profile:NAME"
     fallback_after: float = DEFAULT_FALLBACK_AFTER  # a named wait longer than this moves to a fallback
+    api: str = AUTO  # the wire: "chat" (Chat Completions), "responses", or "auto" (see model/api_choice.py)
+    reasoning_effort: str | None = None  # sent as the model's reasoning effort; None: nothing sent (its default)
 
     def __repr__(self) -> str:
         # The key, and a password or key in the URL, must never reach a log or a traceback through repr().
@@ -99,6 +105,8 @@ class Flags:
     rate_limit_store: str | None = None
     sandbox: bool = False
     fallback_models: tuple[str, ...] | None = None
+    api: str | None = None
+    reasoning_effort: str | None = None
 
     def values(self) -> dict[str, object]:
         """The settings the flags give; a flag that was not given gives nothing."""
@@ -118,6 +126,8 @@ class Flags:
             "rate_limit_store": self.rate_limit_store,
             "sandbox": self.sandbox or None,
             "fallback_models": self.fallback_models,
+            "api": self.api,
+            "reasoning_effort": self.reasoning_effort,
         }
         return {name: value for name, value in given.items() if value is not None}
 
@@ -281,5 +291,15 @@ def _validate(settings: Settings, sources: Mapping[str, str]) -> None:
     if settings.context_window is not None and settings.context_window < 1:
         raise ConfigError(f"context_window must be at least 1 token, got {settings.context_window}")
     check_setting(settings.rate_limit_store)
+    _check_choice("api", settings.api, APIS, sources)
+    if settings.reasoning_effort is not None:
+        _check_choice("reasoning_effort", settings.reasoning_effort, EFFORTS, sources)
     if settings.output_cap < MIN_OUTPUT_CAP:
         raise ConfigError(f"output_cap must be at least {MIN_OUTPUT_CAP} characters, got {settings.output_cap}")
+
+
+def _check_choice(name: str, value: str, accepted: tuple[str, ...], sources: Mapping[str, str]) -> None:
+    """ConfigError naming the accepted values when `value` is none of them."""
+    if value not in accepted:
+        where = _origin(sources.get(name, DEFAULT_SOURCE), name)
+        raise ConfigError(f"{name} must be one of {', '.join(accepted)}, not {value!r} (set by {where})")

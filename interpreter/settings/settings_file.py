@@ -41,6 +41,8 @@ FILE_KEYS: dict[str, type] = {
     "fallback_after": float,
     "python": str,
     "images": bool,
+    "api": str,
+    "reasoning_effort": str,
 }
 _TYPE_NAMES = {
     str: "a string",

@@ -7,6 +7,8 @@ from interpreter.settings.config import Effective, mask_key
 from interpreter.settings.settings_file import FILE_KEYS
 from interpreter.trust.redaction import redact_url
 
+UNSET_EFFORT = "(not sent: the model's own)"
+
 
 def settings_table(effective: Effective) -> str:
     """Aligned lines: the settings file, the profile in use, then every setting with its value and its source."""
@@ -24,7 +26,7 @@ def _shown(effective: Effective, name: str) -> str:
     if name == "api_key":
         return mask_key(value)
     if value is None:
-        return "none"
+        return UNSET_EFFORT if name == "reasoning_effort" else "none"  # "none" is an effort of its own
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, tuple):
