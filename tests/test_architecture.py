@@ -51,7 +51,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "resilience.limiter",  # the context window is measured in the limiter's token estimates
             "execution.figures",  # a figure a cell drew is sent as an image part
             "ui.words",  # what was trimmed, told in counted words ("3 older code outputs shortened")
-            "conversation.locks",  # the remembered API switches are written as conversations are (locks imports nothing)
+            "conversation.locks",  # the remembered API switches are written as conversations are
         }
     ),
     "resilience": frozenset(
