@@ -3,7 +3,9 @@
 What the proxy changes on the way (shared/PROVIDERS.md, LiteLLM section): the upstream's headers come back renamed
 `llm_provider-<name>` (a 429's waits only so), its error messages wrapped in `litellm.<Kind>Error: ...` with `code`
 the status as a string and `type` its own, and by default it retries by itself. One proxy serves the module: `gpt-4o`
-with num_retries 0 (one upstream request per request the tool sends), `gpt-4o-mini` with LiteLLM's default retries.
+with num_retries 0 (one upstream request per request the tool sends), `gpt-4o-mini` with LiteLLM's default retries,
+`gpt-5.1-codex` a model the upstream refuses on Chat Completions as OpenAI does. The proxy's `/v1/responses` forwards
+to the upstream's `/v1/responses` (an `openai/` route speaks it natively).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from litellm_proxy import COMMAND_VARIABLE, MASTER_KEY, READY_WITHIN, VERSION, L
 
 ONCE = "gpt-4o"  # num_retries: 0
 RETRYING = "gpt-4o-mini"  # LiteLLM's default: retries by itself
+CODEX = "gpt-5.1-codex"  # num_retries: 0; refused on Chat Completions upstream
 COMMAND = litellm_command()
 
 pytestmark = [
@@ -60,8 +63,13 @@ class Upstream:
     @property
     def chats(self) -> list[RecordedRequest]:
         """The chat requests that reached the upstream during this test, in order."""
+        return [request for request in self.asked if request.wire == "chat"]
+
+    @property
+    def asked(self) -> list[RecordedRequest]:
+        """The model requests (either API) that reached the upstream during this test, in order."""
         requests = self.server.requests[self._first :]
-        return [request for request in requests if request.path.endswith("/chat/completions")]
+        return [request for request in requests if request.method == "POST" and request.path.startswith("/v1/")]
 
     def _answer(self, request: RecordedRequest) -> Answer:
         return self.script.popleft() if self.script else self.responder(request)
@@ -70,14 +78,14 @@ class Upstream:
 @pytest.fixture(scope="module")
 def fake_upstream() -> Iterator[FakeServer]:
     """The fake OpenAI server the proxy forwards to, for the whole module."""
-    with FakeServer() as server:
+    with FakeServer(chat_refusals={CODEX: Fault.responses_only()}) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def proxy(fake_upstream: FakeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiteLLMProxy]:
     """One LiteLLM proxy for the module, stopped at its end whatever happened."""
-    routes = [Route(ONCE, retries=0), Route(RETRYING, retries=None)]
+    routes = [Route(ONCE, retries=0), Route(RETRYING, retries=None), Route(CODEX, retries=0)]
     with LiteLLMProxy.start(COMMAND, fake_upstream.url, routes, tmp_path_factory.mktemp("litellm")) as running:
         yield running
 
@@ -223,3 +231,38 @@ def test_doctor_blames_the_proxys_own_key_when_the_upstream_refuses_it(run: Run,
     assert "FAILED" in line and "the server behind it refused the proxy's own key" in line, result.stdout
     assert "fix: check the api_key in the proxy's config" in result.stdout
     assert "check --api-key" not in result.stdout
+
+
+# ---- the Responses API through the proxy ------------------------------------------------------------
+
+
+def test_the_two_step_task_prints_42_on_the_proxys_responses_api(run: Run, upstream: Upstream) -> None:
+    upstream.enqueue(
+        Reply.tool_call("python", "x = 6*7"), Reply.tool_call("python", "print(x)"), Reply.text("x is 42.")
+    )
+    result = run("-c", "set x to 6*7, then print it", "-y", "--api", "responses")
+    assert result.returncode == 0, result.stderr
+    assert "42\n" in result.stdout and "x is 42." in result.stdout
+    assert [request.wire for request in upstream.asked] == ["responses"] * 3
+    outputs = [item for item in (upstream.asked[-1].body or {})["input"] if item.get("type") == "function_call_output"]
+    assert [item["output"] for item in outputs] == ["(no output)", "42\n"]
+
+
+def test_a_rate_limit_inside_a_responses_stream_is_waited_out_through_the_proxy(run: Run, upstream: Upstream) -> None:
+    # `response.failed` with rate_limit_exceeded, the wait named only in its words ("Please try again in 3s.").
+    upstream.enqueue(RateLimit.in_stream("3s"), Reply.text("It is 42."))
+    result = run("-c", "what is 6*7?", "--api", "responses")
+    assert result.returncode == 0, result.stderr
+    assert "It is 42." in result.stdout and "rate limited" in result.stdout
+    first, second = upstream.asked
+    assert second.at - first.at >= 3.0  # nothing sent before the named wait ran out
+
+
+def test_a_responses_only_model_asked_on_chat_is_bridged_by_the_proxy_itself(run: Run, upstream: Upstream) -> None:
+    # LiteLLM's model map knows gpt-5.1-codex answers only on the Responses API, so the proxy sends the tool's Chat
+    # Completions request upstream as a Responses one: no refusal reaches the tool, and it has nothing to switch.
+    upstream.enqueue(Reply.tool_call("python", "print(6*7)"), Reply.text("It printed 42."))
+    result = run("-c", "what is 6*7?", "-y", model=CODEX)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "It printed 42." in result.stdout and "Responses API" not in result.stdout + result.stderr
+    assert [request.wire for request in upstream.asked] == ["responses", "responses"]
