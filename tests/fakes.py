@@ -141,3 +141,16 @@ class FakeAdapter:
     """Holds the model's name, as the API adapter does (`%model` changes it; the context window reads it)."""
 
     model: str = "test-model"
+
+
+class Ticking:
+    """A clock that moves `step` seconds each time it is read: each chunk of a stream comes that long after the last,
+    so a long quiet stream is tested without waiting."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now

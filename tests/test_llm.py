@@ -18,6 +18,7 @@ from fake_server import (
     prompt_tokens,
 )
 from fake_server import Reply as Scripted
+from fakes import Ticking
 from flavours import DEEPSEEK, FLAVOURS, GEMINI, GROQ, MISTRAL, SIGNATURE, THINKERS, Flavour, Frames, Turn, data, script
 
 from interpreter.errors import ApiConnectionError, ApiResponseError, ApiStatusError, ApiTimeoutError
@@ -232,18 +233,6 @@ def test_a_call_made_elsewhere_goes_without_its_extras_under_an_id_mistral_takes
     model = OpenAIChatModel(model="m", api_base=server.url, api_key="x")
     reply = reply_of(list(model.stream([Message("user", "hi"), made_elsewhere, answer], [])))
     assert reply.message.content == "fine"  # Mistral refuses foreign fields and ids (tests/flavours.py)
-
-
-class Ticking:
-    """A clock that moves `step` seconds each time it is read: each chunk of a stream comes that long after the last."""
-
-    def __init__(self, step: float) -> None:
-        self.now = 0.0
-        self.step = step
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
 
 
 def test_a_stream_of_comments_only_times_out_after_ten_idle_timeouts(server: FakeServer) -> None:

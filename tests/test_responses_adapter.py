@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fake_server import Answer, CommentsOnly, FakeServer, Fault, RawEvent, RecordedRequest, openai_error
 from fake_server import Reply as Scripted
+from fakes import Ticking
 
 from interpreter.errors import ApiStatusError, ApiTimeoutError
 from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, Thinking
@@ -194,9 +195,10 @@ def test_a_server_refusing_pictures_is_asked_again_without_them(server: FakeServ
 
 
 def test_the_stream_is_read_through_the_guard_a_stream_of_comments_alone_times_out(server: FakeServer) -> None:
-    server.enqueue(CommentsOnly(every=0.02))
-    with pytest.raises(ApiTimeoutError, match="only keep-alive comments"):
-        ask(adapter(server, idle_timeout=0.05))  # quiet for ten idle timeouts: 0.5 s
+    server.enqueue(CommentsOnly(every=0.01, most=500))  # would end, unfinished, after 500 comments
+    model = adapter(server, idle_timeout=5.0, clock=Ticking(30.0))
+    with pytest.raises(ApiTimeoutError, match=r"sent no reply for 60s, only keep-alive comments"):
+        ask(model)
 
 
 def test_bytes_that_are_not_utf8_in_an_event_are_repaired(server: FakeServer) -> None:
