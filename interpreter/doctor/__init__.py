@@ -18,9 +18,9 @@ from typing import TextIO
 from interpreter.doctor import probe
 from interpreter.doctor.api import api_checks, ask, identify_server
 from interpreter.doctor.check import Status
-from interpreter.doctor.identity import retry_warning
 from interpreter.doctor.machine import home_check, languages_check, python_check, sandbox_check, store_check
 from interpreter.execution import sandbox
+from interpreter.model.identity import retry_warning
 from interpreter.settings.config import Settings
 from interpreter.ui.checklist import print_checklist
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from interpreter.doctor import probe
 from interpreter.doctor.check import Check, Status
 from interpreter.doctor.headroom import HEADROOM, headroom_check
-from interpreter.doctor.identity import Identity, identify, with_deployments
-from interpreter.doctor.probe import Answer
+from interpreter.model.answer import Answer
 from interpreter.model.api_choice import Choice, choose
+from interpreter.model.identity import Identity, identify, with_deployments
 from interpreter.model.refusals import Needs, lacks_responses, needs_responses
 from interpreter.model.remembered import FILE as REMEMBERED
 from interpreter.model.remembered import RememberedSwitches
