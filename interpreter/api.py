@@ -17,8 +17,9 @@ from dataclasses import replace
 from types import TracebackType
 
 from interpreter.conversation.storage import Conversation
-from interpreter.launch import build_catalogue, build_chain, build_executor, build_session
+from interpreter.launch import build_chain, build_executor, build_session
 from interpreter.messages import CodeCell, Decision, Event, Message
+from interpreter.model.catalogue import for_settings
 from interpreter.model.context import ContextWindow
 from interpreter.resilience.diagnostics import LOGGER_NAME
 from interpreter.resilience.limiter import TokenEstimator
@@ -76,7 +77,7 @@ class Interpreter:
         # The model, then each of `fallback_models` while it is busy; each on the shared budget of its own.
         self._chain = build_chain(self.settings, estimator, home=self.settings.home, say=_logged_only)
         self._executor = build_executor(self.settings)
-        self._catalogue = build_catalogue(self.settings)
+        self._catalogue = for_settings(self.settings)
         self._session = build_session(
             self.settings,
             model=self._chain,

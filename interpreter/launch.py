@@ -13,9 +13,8 @@ from interpreter.conversation.storage import Conversation, ConversationStore
 from interpreter.errors import ConfigError, ConversationInUse, HomeNotWritable
 from interpreter.execution import Executor
 from interpreter.execution.figures import OUTPUTS, FigureShelf
-from interpreter.model import price_list, server_reports
 from interpreter.model.api_choice import ApiChoice, choose, shown
-from interpreter.model.catalogue import Catalogue
+from interpreter.model.catalogue import for_settings
 from interpreter.model.context import ContextWindow
 from interpreter.model.llm import ChatModel, OpenAIChatModel, warm_up
 from interpreter.model.remembered import FILE as REMEMBERED
@@ -81,7 +80,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
     model = build_chain(
         settings, estimator, home=home, say=renderer.info, about_home=keeper.aside, remembered=remembered
     )
-    catalogue = build_catalogue(settings)
+    catalogue = for_settings(settings)
     try:
         # The shelf reads the conversation going on when a cell has drawn a figure: by then the session exists.
         shelf = FigureShelf(home / OUTPUTS, lambda: session.conversation.id) if home else None
@@ -166,16 +165,6 @@ def build_executor(settings: Settings, figures: FigureShelf | None = None) -> Ex
         figures=figures,
         sandboxed=settings.sandbox,
         private=(settings.home, settings.home / CONFIG_FILE),  # hidden from sandboxed cells, wherever it links
-    )
-
-
-def build_catalogue(settings: Settings) -> Catalogue:
-    """The models' windows and prices: the person's settings, then what the server and genai-prices say of them."""
-    return Catalogue(
-        tables=settings.models,
-        configured=settings.context_window,
-        ask=partial(server_reports.ask, settings.api_base, settings.api_key),
-        look=partial(price_list.listing, api_base=settings.api_base),
     )
 
 

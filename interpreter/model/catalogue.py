@@ -13,13 +13,16 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Final, TypeVar
 
+from interpreter.model import price_list, server_reports
 from interpreter.model.price_list import SOURCE as PRICE_LIST
 from interpreter.model.price_list import Listing
 from interpreter.model.prices import Prices
 from interpreter.model.server_reports import Report
 from interpreter.resilience.diagnostics import LOGGER_NAME
+from interpreter.settings.config import Settings
 from interpreter.settings.settings_file import ModelTable
 
 # Context windows of well-known models, matched as prefixes of the lower-case name without any "provider/" part;
@@ -202,6 +205,16 @@ class Catalogue:
     def _answers(self, model: str) -> _Answers:
         question = self._questions.get(model)
         return question.answers if question is not None else _Answers()
+
+
+def for_settings(settings: Settings) -> Catalogue:
+    """The catalogue a session keeps: the person's settings, then what the server and genai-prices say."""
+    return Catalogue(
+        tables=settings.models,
+        configured=settings.context_window,
+        ask=partial(server_reports.ask, settings.api_base, settings.api_key),
+        look=partial(price_list.listing, api_base=settings.api_base),
+    )
 
 
 def _table_prices(table: ModelTable) -> Prices | None:
