@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Final, TypeVar
 
@@ -104,10 +104,11 @@ class _Answers:
 
 
 class _Question:
-    """The server and genai-prices asked about one model, on a thread of its own."""
+    """genai-prices, then the server, asked about one model on a thread of its own."""
 
     def __init__(self, model: str, ask: Ask | None, look: Look | None) -> None:
         self.answers = _Answers()
+        self._listed = threading.Event()  # genai-prices was read (imported): the rest is only waiting on a server
         self._thread = threading.Thread(target=self._run, args=(model, ask, look), name="catalogue", daemon=True)
         self._thread.start()
 
@@ -116,10 +117,16 @@ class _Question:
         self._thread.join(seconds)
         return self.answers
 
+    def wait_listed(self, seconds: float) -> None:
+        """Wait (at most `seconds`) until genai-prices has been read."""
+        self._listed.wait(seconds)
+
     def _run(self, model: str, ask: Ask | None, look: Look | None) -> None:
-        report = _asked(ask, model, "the server")
-        self.answers = _Answers(report=report)
-        self.answers = _Answers(report, _asked(look, model, PRICE_LIST))
+        # genai-prices first: reading it is quick and local, and once it is imported a question still under way at
+        # exit is only a server not answering, which the process may leave behind.
+        self.answers = _Answers(listing=_asked(look, model, PRICE_LIST))
+        self._listed.set()
+        self.answers = replace(self.answers, report=_asked(ask, model, "the server"))
 
 
 def _asked(question: Callable[[str], T | None] | None, model: str, whom: str) -> T | None:
@@ -197,10 +204,10 @@ class Catalogue:
         return None
 
     def close(self) -> None:
-        """Let questions still under way finish first (bounded): a thread left loading a library at exit can abort
-        the process."""
+        """Let genai-prices finish loading (bounded), as a thread left importing a library at exit can abort the
+        process; a server that has not answered yet is not waited for."""
         for question in list(self._questions.values()):
-            question.wait(SETTLE_WITHIN)
+            question.wait_listed(SETTLE_WITHIN)
 
     def _answers(self, model: str) -> _Answers:
         question = self._questions.get(model)
