@@ -61,7 +61,11 @@ KNOWN_WINDOWS: Final[tuple[tuple[str, int], ...]] = (
 )
 FALLBACK_WINDOW: Final = 8_192  # an unknown model: small, as local servers often are
 SETTLE_WITHIN: Final = 15.0  # seconds a later request waits, at most, for the answers (each question times out first)
-KNOWN_NAME, ASSUMED, CONFIGURED = "known from its name", "assumed for an unknown model", "your context_window setting"
+KNOWN_NAME, ASSUMED, CONFIGURED = (
+    "known from its name",
+    "assumed for an unknown model",
+    "--context-window or context_window",
+)
 _log = logging.getLogger(LOGGER_NAME)
 
 T = TypeVar("T")
