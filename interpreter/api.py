@@ -19,6 +19,7 @@ from types import TracebackType
 from interpreter.conversation.storage import Conversation
 from interpreter.launch import build_chain, build_executor, build_session
 from interpreter.messages import CodeCell, Decision, Event, Message
+from interpreter.model.catalogue import for_settings
 from interpreter.model.context import ContextWindow
 from interpreter.resilience.diagnostics import LOGGER_NAME
 from interpreter.resilience.limiter import TokenEstimator
@@ -76,6 +77,7 @@ class Interpreter:
         # The model, then each of `fallback_models` while it is busy; each on the shared budget of its own.
         self._chain = build_chain(self.settings, estimator, home=self.settings.home, say=_logged_only)
         self._executor = build_executor(self.settings)
+        self._catalogue = for_settings(self.settings)
         self._session = build_session(
             self.settings,
             model=self._chain,
@@ -84,7 +86,7 @@ class Interpreter:
             conversation=Conversation.new(self.settings.model),
             save=_in_memory,
             window=ContextWindow(
-                self._chain, configured=self.settings.context_window, estimator=estimator, images=self.settings.images
+                self._chain, catalogue=self._catalogue, estimator=estimator, images=self.settings.images
             ),
         )
         self._closed = False
@@ -109,6 +111,7 @@ class Interpreter:
         self._closed = True
         self._executor.close()
         self._chain.close()
+        self._catalogue.close()
 
     def __enter__(self) -> Interpreter:
         return self

@@ -14,6 +14,7 @@ from interpreter.errors import ConfigError, ConversationInUse, HomeNotWritable
 from interpreter.execution import Executor
 from interpreter.execution.figures import OUTPUTS, FigureShelf
 from interpreter.model.api_choice import ApiChoice, choose, shown
+from interpreter.model.catalogue import for_settings
 from interpreter.model.context import ContextWindow
 from interpreter.model.llm import ChatModel, OpenAIChatModel, warm_up
 from interpreter.model.remembered import FILE as REMEMBERED
@@ -79,6 +80,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
     model = build_chain(
         settings, estimator, home=home, say=renderer.info, about_home=keeper.aside, remembered=remembered
     )
+    catalogue = for_settings(settings)
     try:
         # The shelf reads the conversation going on when a cell has drawn a figure: by then the session exists.
         shelf = FigureShelf(home / OUTPUTS, lambda: session.conversation.id) if home else None
@@ -98,9 +100,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 confirm=approver,
                 conversation=conversation,
                 save=save,
-                window=ContextWindow(
-                    model, configured=settings.context_window, estimator=estimator, images=settings.images
-                ),
+                window=ContextWindow(model, catalogue=catalogue, estimator=estimator, images=settings.images),
             )
             context = commands.CommandContext(
                 session,
@@ -124,6 +124,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         if summary := model.summary():
             renderer.info(summary)
         warming.join()
+        catalogue.close()
         keeper.close()
         store.release()
         model.close()

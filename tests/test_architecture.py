@@ -96,6 +96,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 LIBRARIES: dict[str, frozenset[str]] = {
     "openai": frozenset({"model"}),  # so SDK errors can be translated in the model adapters alone
     "httpx2": frozenset({"model", "doctor.probe", "doctor.api"}),  # under the SDK; the doctor's own plain requests
+    "genai_prices": frozenset({"model.price_list"}),  # ~150 ms to import: only off the main thread, once asked
     "typer": frozenset({"cli"}),
     "prompt_toolkit": frozenset({"ui.prompt"}),
     "tenacity": frozenset({"resilience"}),
