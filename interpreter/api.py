@@ -17,7 +17,7 @@ from dataclasses import replace
 from types import TracebackType
 
 from interpreter.conversation.storage import Conversation
-from interpreter.launch import build_chain, build_executor, build_session
+from interpreter.launch import build_chain, build_executor, build_session, build_spending
 from interpreter.messages import CodeCell, Decision, Event, Message
 from interpreter.model.context import ContextWindow
 from interpreter.resilience.diagnostics import LOGGER_NAME
@@ -46,6 +46,7 @@ class Interpreter:
         auto_run: bool = False,
         confirm: Callable[[CodeCell], bool] | None = None,
         max_steps: int | None = None,
+        max_cost: float | None = None,
         tools: bool | None = None,
         timeout: float | None = None,
         profile: str | None = None,
@@ -61,6 +62,7 @@ class Interpreter:
             api_key=api_key,
             profile=profile,
             max_steps=max_steps,
+            max_cost=max_cost,
             no_tools=tools is False,
             timeout=timeout,
             fallback_models=tuple(fallback_models) if fallback_models is not None else None,
@@ -74,7 +76,10 @@ class Interpreter:
         self._confirm = confirm
         estimator = TokenEstimator()  # shared, as in a session: the window's estimates learn from reported usage
         # The model, then each of `fallback_models` while it is busy; each on the shared budget of its own.
-        self._chain = build_chain(self.settings, estimator, home=self.settings.home, say=_logged_only)
+        self.spending = build_spending(self.settings)  # what this session's requests cost, and its cap
+        self._chain = build_chain(
+            self.settings, estimator, home=self.settings.home, say=_logged_only, spending=self.spending
+        )
         self._executor = build_executor(self.settings)
         self._session = build_session(
             self.settings,
@@ -86,6 +91,7 @@ class Interpreter:
             window=ContextWindow(
                 self._chain, configured=self.settings.context_window, estimator=estimator, images=self.settings.images
             ),
+            spending=self.spending,
         )
         self._closed = False
 

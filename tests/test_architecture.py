@@ -99,6 +99,7 @@ LIBRARIES: dict[str, frozenset[str]] = {
     "typer": frozenset({"cli"}),
     "prompt_toolkit": frozenset({"ui.prompt"}),
     "tenacity": frozenset({"resilience"}),
+    "genai_prices": frozenset({"model.prices"}),  # one place turns its prices into ours, imported when first needed
     "redis": frozenset({"resilience.shared.redis"}),  # imported only when that store is chosen
     "rich": frozenset({"ui", "conversation.conversations"}),  # the listing aligns titles by their width in cells
 }

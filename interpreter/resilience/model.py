@@ -168,6 +168,7 @@ class ResilientModel:
                 elif isinstance(item, Usage):
                     self._estimator.calibrate(size, item.prompt_tokens)
                     self.traffic.count(item)
+                    yield item  # the session shows what the request cost
                 elif isinstance(item, Reply):
                     self._breaker.record("success")
                     return item
