@@ -118,7 +118,7 @@ def test_an_incomplete_response_ends_the_reply_as_chat_completions_names_it(reas
     items = read([text("half"), incomplete])
     assert final(items).finish_reason == finish
     assert final(items).message.content == "half"
-    assert Usage(120, 30) in items
+    assert Usage(120, 30, cached_tokens=100) in items
 
 
 @pytest.mark.parametrize(
