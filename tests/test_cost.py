@@ -19,6 +19,7 @@ from interpreter.model.llm import OpenAIChatModel
 from interpreter.model.metered import MeteredModel
 from interpreter.model.prices import Prices, published_prices
 from interpreter.model.spending import EXPECTED_COMPLETION, Spending, Total
+from interpreter.resilience.model import ResilientModel
 from interpreter.ui.jsonl import JsonLinesRenderer
 from interpreter.ui.labels import spent
 from interpreter.ui.words import dollars
@@ -54,7 +55,10 @@ def test_a_model_nobody_publishes_a_price_for_has_none() -> None:
 def usage_of(server: FakeServer, usage: dict[str, Any], *, where: str = "usage") -> Usage:
     """The Usage read from one reply whose last chunk carries `usage` (at `where`: "usage", or Groq's "x_groq")."""
     chunk = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "hi"}}]}
-    last = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    last: dict[str, Any] = {
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    }
     last |= {"x_groq": {"id": "req_1", "usage": usage}} if where == "x_groq" else {"usage": usage}
     server.responder = script(Flavour("raw", lambda turn, request: [data(chunk), data(last), DONE]), [Turn()])
     model = OpenAIChatModel(model="m", api_base=server.url, api_key="x")
@@ -231,6 +235,16 @@ def test_the_meter_prices_the_model_named_at_each_request() -> None:
     inner.model = "gpt-4o"  # %model
     costs = [item.cost for item in meter.stream([], []) if isinstance(item, Usage)]
     assert costs == [0.0025]
+
+
+def test_the_resilience_layer_passes_the_priced_usage_on_and_learns_only_from_the_server_s() -> None:
+    reported = Answering(Usage(1_200, 30), Reply(Message("assistant", "hi"), "stop"))
+    estimated = Answering(Reply(Message("assistant", "hi"), "stop"))
+    for inner, counted in ((reported, 1_200), (estimated, 0)):
+        resilient = ResilientModel(MeteredModel(inner, spending(), prompt_of))
+        (usage,) = [item for item in resilient.stream([Message("user", "hi")], []) if isinstance(item, Usage)]
+        assert usage.model == "gpt-4o" and usage.cost is not None
+        assert resilient.traffic.prompt_tokens == counted  # %tokens' "server's count" holds no estimate of ours
 
 
 # ---- how it is shown and kept ----------------------------------------------------------------------------------------
