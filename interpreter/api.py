@@ -34,7 +34,9 @@ class Interpreter:
 
     Settings not given here come from the environment (OPENAI_API_KEY, OPENAI_BASE_URL) and the settings file, as
     for the command. Code runs when `auto_run` is true, or when `confirm(cell)` says so; by default it is declined.
-    The conversation is kept in memory only: read or replace it through `messages`.
+    The conversation is kept in memory only: read or replace it through `messages`. `max_cost` caps what one task
+    may spend, in USD (`chat` raises CostCapReached instead of sending a request past it); `spending` holds what the
+    requests cost so far (`spending.session.line()`: "6 requests · 48,210 tokens · $0.13").
     """
 
     def __init__(

@@ -30,24 +30,27 @@ class Total:
 
     requests: int = 0
     tokens: int = 0
-    cost: float = 0.0
+    cost: float = 0.0  # USD, of the requests whose price is known
+    priced: int = 0  # requests whose price is known
     estimated: bool = False  # some request reported no usage: its tokens are estimates
     unpriced: set[str] = field(default_factory=set)
 
     def add(self, usage: Usage) -> None:
-        """Count one priced request."""
+        """Count one request, priced (its `cost` None when the model's price is not known)."""
         self.requests += 1
         self.tokens += usage.tokens
-        self.cost += usage.cost or 0.0
         self.estimated |= usage.estimated
         if usage.cost is None:
             self.unpriced.add(usage.model)
+        else:
+            self.cost += usage.cost
+            self.priced += 1
 
     def line(self) -> str:
         """ "6 requests · 48,210 tokens · $0.13", with ≈ before estimated tokens and the models with no price."""
         tokens = f"{'≈' if self.estimated else ''}{self.tokens:,} tokens"
         parts = [counted(self.requests, "request"), tokens]
-        if self.requests > len(self.unpriced) or not self.unpriced:
+        if self.priced or not self.unpriced:
             parts.append(dollars(self.cost))
         if self.unpriced:
             parts.append(f"no price known for {', '.join(sorted(self.unpriced))}")
