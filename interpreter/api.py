@@ -19,6 +19,7 @@ from types import TracebackType
 from interpreter.conversation.storage import Conversation
 from interpreter.launch import build_chain, build_executor, build_session, build_spending
 from interpreter.messages import CodeCell, Decision, Event, Message
+from interpreter.model.catalogue import for_settings
 from interpreter.model.context import ContextWindow
 from interpreter.resilience.diagnostics import LOGGER_NAME
 from interpreter.resilience.limiter import TokenEstimator
@@ -77,8 +78,9 @@ class Interpreter:
             self.settings = replace(self.settings, sandbox=sandbox)
         self._confirm = confirm
         estimator = TokenEstimator()  # shared, as in a session: the window's estimates learn from reported usage
+        self._catalogue = for_settings(self.settings)
+        self.spending = build_spending(self.settings, self._catalogue)  # what the requests cost, and the cap
         # The model, then each of `fallback_models` while it is busy; each on the shared budget of its own.
-        self.spending = build_spending(self.settings)  # what this session's requests cost, and its cap
         self._chain = build_chain(
             self.settings, estimator, home=self.settings.home, say=_logged_only, spending=self.spending
         )
@@ -91,7 +93,7 @@ class Interpreter:
             conversation=Conversation.new(self.settings.model),
             save=_in_memory,
             window=ContextWindow(
-                self._chain, configured=self.settings.context_window, estimator=estimator, images=self.settings.images
+                self._chain, catalogue=self._catalogue, estimator=estimator, images=self.settings.images
             ),
             spending=self.spending,
         )
@@ -117,6 +119,7 @@ class Interpreter:
         self._closed = True
         self._executor.close()
         self._chain.close()
+        self._catalogue.close()
 
     def __enter__(self) -> Interpreter:
         return self

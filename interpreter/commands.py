@@ -203,7 +203,8 @@ def _tokens(context: CommandContext, argument: str) -> None:
     window = context.session.window
     estimate = context.session.context_tokens()
     trimmed = " (older parts are trimmed when sent)" if estimate > window.budget else ""
-    context.renderer.info(f"context now: ~{estimate:,} of {window.tokens:,} tokens ({window.model}){trimmed}")
+    source = window.window.source
+    context.renderer.info(f"context now: ~{estimate:,} of {window.tokens:,} tokens ({window.model}: {source}){trimmed}")
     context.renderer.info(f"this session: {_usage(context.api.traffic)}")
     if context.spending is not None:
         context.renderer.info(f"spent: {_spent(context.spending)}")
@@ -215,9 +216,9 @@ def _model(context: CommandContext, argument: str) -> None:
     """Show the model in use and any fallbacks, or name another model for the following requests."""
     if argument:
         context.chat.model = argument
-    window = f"context window {context.session.window.tokens:,} tokens"
+    window = context.session.window.window.describe()
     when = " from the next request" if argument else ""
-    context.renderer.info(f"model: {context.chat.model}{when} ({window})")
+    context.renderer.info(f"model: {context.chat.model}{when}, context window {window}")
     if wire := context.wire():
         context.renderer.info(f"API: {wire}")
     for line in context.chat.fallbacks():

@@ -16,10 +16,11 @@ from interpreter.execution import Executor
 from interpreter.execution.figures import OUTPUTS, FigureShelf
 from interpreter.messages import Message
 from interpreter.model.api_choice import ApiChoice, choose, shown
+from interpreter.model.catalogue import Catalogue, for_settings
 from interpreter.model.context import ContextWindow
 from interpreter.model.llm import ChatModel, OpenAIChatModel, warm_up
 from interpreter.model.metered import MeteredModel
-from interpreter.model.prices import published_prices
+from interpreter.model.prices import Prices
 from interpreter.model.remembered import FILE as REMEMBERED
 from interpreter.model.remembered import RememberedSwitches
 from interpreter.model.responses import OpenAIResponsesModel
@@ -81,7 +82,8 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         ask = _no_answer
     estimator = TokenEstimator()  # shared: the context window's estimates learn from the usage the model sees
     remembered = RememberedSwitches(home / REMEMBERED if home else None)
-    spending = build_spending(settings)
+    catalogue = for_settings(settings)
+    spending = build_spending(settings, catalogue)
     model = build_chain(
         settings,
         estimator,
@@ -110,9 +112,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 confirm=approver,
                 conversation=conversation,
                 save=save,
-                window=ContextWindow(
-                    model, configured=settings.context_window, estimator=estimator, images=settings.images
-                ),
+                window=ContextWindow(model, catalogue=catalogue, estimator=estimator, images=settings.images),
                 spending=spending,
             )
             context = commands.CommandContext(
@@ -140,6 +140,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         if summary := model.summary():
             renderer.info(summary)
         warming.join()
+        catalogue.close()
         keeper.close()
         store.release()
         model.close()
@@ -219,20 +220,20 @@ def build_chain(
     say: Callable[[str], None],
     about_home: Callable[[str], None] | None = None,
     remembered: RememberedSwitches | None = None,
-    spending: Spending | None = None,
+    spending: Spending,
 ) -> FallbackModel:
     """The model asked for, then each fallback model, each in the resilience layer; one circuit breaker per server.
 
     `say` shows a line about the shared budget; `about_home` one about its file under the home (default: `say`).
     `remembered`: the switches to the Responses API (default: those kept in the home). `spending`: where each model
-    counts what its requests cost, and the cap (default: the settings' cap, published prices); ConfigError when the
-    cap cannot be kept because a model of the chain has no known price."""
+    counts what its requests cost, and the cap; ConfigError when the cap cannot be kept because a model of the chain
+    has no known price."""
     breakers: dict[str, CircuitBreaker] = {}
     limiter = partial(build_limiter, home=home, say=say, about_home=about_home or say)
     if remembered is None:
         remembered = RememberedSwitches(home / REMEMBERED if home else None)
     adapter = partial(build_adapter, remembered=remembered)
-    meter = partial(_metered, spending=spending or build_spending(settings), estimator=estimator)
+    meter = partial(_metered, spending=spending, estimator=estimator)
     routes = [_route(settings, estimator, breakers, limiter, build=adapter, meter=meter)]
     for entry in settings.fallback_models:
         profile = entry.removeprefix(PROFILE_PREFIX) if entry.startswith(PROFILE_PREFIX) else None
@@ -250,9 +251,15 @@ def build_chain(
     return FallbackModel(routes, after=settings.fallback_after)
 
 
-def build_spending(settings: Settings) -> Spending:
-    """What the session's requests cost, at the prices published for each model, and the settings' cap."""
-    return Spending(partial(published_prices, api_base=settings.api_base), cap=settings.max_cost)
+def build_spending(settings: Settings, catalogue: Catalogue) -> Spending:
+    """What the session's requests cost, at each model's prices in `catalogue`, and the settings' cap."""
+    return Spending(partial(_prices, catalogue), cap=settings.max_cost)
+
+
+def _prices(catalogue: Catalogue, model: str) -> Prices | None:
+    """`model`'s prices from the catalogue's best source; None when none has them."""
+    priced = catalogue.prices(model)
+    return priced.prices if priced is not None else None
 
 
 def build_limiter(

@@ -1272,6 +1272,9 @@ def _invalid(message: str, index: int) -> StatusFault:
 # ---- the server -------------------------------------------------------------------------------------
 
 
+CATALOGUE_AGENT = "(model catalogue)"  # in the user agent of interpreter/model/server_reports.py's questions
+
+
 def fallback(request: RecordedRequest) -> Answer:
     """What an unscripted chat request gets: a fixed text reply."""
     return Reply.text(FALLBACK_TEXT)
@@ -1315,6 +1318,10 @@ class FakeServer:
         self.responder = responder
         self.clock = clock
         self.limiter = RateLimiter(limits, clock) if limits is not None else None
+        # Further paths the server answers, as (method, path) -> answer: what another server reports of its models
+        # (tests/flavours.py `reports`). They are answered before `/v1/models`, which they may replace.
+        self.routes: dict[tuple[str, str], Answer] = {}
+        self._asked: list[RecordedRequest] = []  # the model catalogue's questions, kept apart from `requests`
         self._script: deque[Answer] = deque()
         self._by_model: dict[str, deque[Answer]] = {}  # answers for the requests naming one model, before the rest
         self._requests: list[RecordedRequest] = []
@@ -1344,6 +1351,16 @@ class FakeServer:
         """Every request so far, in arrival order (a copy)."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def asked(self) -> list[RecordedRequest]:
+        """The questions the model catalogue asked (its user agent names it), in arrival order (a copy).
+
+        Kept apart from `requests` so that what a test counts there is what the session sent, whenever in the run
+        the catalogue's questions (asked in the background of the first request) arrive.
+        """
+        with self._lock:
+            return list(self._asked)
 
     @property
     def pending(self) -> int:
@@ -1384,8 +1401,9 @@ class FakeServer:
             _json_object(raw),
             self.clock(),
         )
+        asked = CATALOGUE_AGENT in request.headers.get("user-agent", "")
         with self._lock:
-            self._requests.append(request)
+            (self._asked if asked else self._requests).append(request)
         return request
 
     def _route(self, request: RecordedRequest) -> tuple[Answer, dict[str, str]]:
@@ -1394,6 +1412,8 @@ class FakeServer:
         path = request.path.split("?", 1)[0]
         if self.api_key is not None and request.headers.get("authorization") != f"Bearer {self.api_key}":
             return Fault.invalid_api_key(), headers
+        if (route := self.routes.get((request.method, path))) is not None:
+            return route, headers
         if request.method == "POST" and path in ("/v1/chat/completions", "/v1/responses"):
             return self._answer(request, headers), headers
         if (request.method, path) == ("GET", "/v1/models"):

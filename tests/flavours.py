@@ -503,3 +503,98 @@ class Broken:
             exchange.finish()
         else:
             exchange.drop()
+
+
+# ---- what each server reports of the models it serves -------------------------------------------------
+
+Routes = dict[tuple[str, str], Answer]
+CREATED = 1_750_000_000
+
+
+def _listing(*entries: dict[str, Any]) -> StatusFault:
+    """A 200 `GET /v1/models` answer listing `entries`."""
+    return StatusFault(200, {"object": "list", "data": list(entries)})
+
+
+def _vllm_reports(model: str, window: int) -> Routes:
+    # [src] vllm/entrypoints/openai/protocol.py ModelCard: `owned_by: str = "vllm"`, `root`, `parent`,
+    # `max_model_len` (the window it runs with, --max-model-len), `permission`.
+    card = {"id": model, "object": "model", "created": CREATED, "owned_by": "vllm", "root": model, "parent": None}
+    return {("GET", "/v1/models"): _listing({**card, "max_model_len": window, "permission": []})}
+
+
+def _llamacpp_reports(model: str, window: int) -> Routes:
+    # [src] llama.cpp tools/server/README.md, `GET /props`: `default_generation_settings` (a slot's settings, its
+    # `n_ctx` the window each slot has: -c divided among the slots), `total_slots`, `model_path`, `build_info`;
+    # the model list's `owned_by: "llamacpp"` and `meta` [src] tools/server/server.cpp.
+    meta = {"n_ctx_train": 40_960, "n_params": 8_190_735_360, "vocab_type": 2}
+    props = {
+        "default_generation_settings": {"id": 0, "n_ctx": window, "speculative": False, "is_processing": False},
+        "total_slots": 1,
+        "model_path": f"/models/{model}",
+        "build_info": "b6000-0123abcd",
+    }
+    listing = _listing({"id": model, "object": "model", "created": CREATED, "owned_by": "llamacpp", "meta": meta})
+    return {("GET", "/v1/models"): listing, ("GET", "/props"): StatusFault(200, props)}
+
+
+def _ollama_reports(model: str, window: int) -> Routes:
+    # [src] ollama docs/api.md "Show Model Information": `parameters` as text, one `name value` a line (`num_ctx`
+    # where the Modelfile sets it), `model_info` keyed `<general.architecture>.context_length` (what it was trained
+    # with, larger); the model list's `owned_by` is the namespace, "library" [src] openai/openai.go.
+    shown = {
+        "modelfile": f"FROM {model}\nPARAMETER num_ctx {window}\n",
+        "parameters": f'num_ctx                        {window}\nstop                           "<|im_end|>"',
+        "template": "{{ .Prompt }}",
+        "details": {"format": "gguf", "family": "qwen3", "parameter_size": "8.2B", "quantization_level": "Q4_K_M"},
+        "model_info": {"general.architecture": "qwen3", "qwen3.context_length": 40_960},
+    }
+    listing = _listing({"id": model, "object": "model", "created": CREATED, "owned_by": "library"})
+    return {("GET", "/v1/models"): listing, ("POST", "/api/show"): StatusFault(200, shown)}
+
+
+def _lmstudio_reports(model: str, window: int) -> Routes:
+    # [src] lmstudio docs "REST API v0", `GET /api/v0/models`: `state`, `max_context_length` (what the model
+    # takes); `loaded_context_length` (what it was loaded with) [inferred] from LM Studio's load setting.
+    entry = {"id": model, "object": "model", "type": "llm", "arch": "qwen3", "state": "loaded"}
+    sizes = {"max_context_length": 262_144, "loaded_context_length": window}
+    listing = _listing({"id": model, "object": "model", "owned_by": "organization_owner"})
+    return {("GET", "/v1/models"): listing, ("GET", "/api/v0/models"): _listing({**entry, **sizes})}
+
+
+def _openrouter_reports(model: str, window: int) -> Routes:
+    # [src] openrouter.ai/docs/api-reference/list-available-models: `context_length`, `top_provider` (its
+    # `context_length` the window of the provider requests go to), `pricing` in USD per token, as strings.
+    pricing = {"prompt": "0.0000025", "completion": "0.00001", "input_cache_read": "0.00000125", "request": "0"}
+    top = {"context_length": window, "max_completion_tokens": 16_384, "is_moderated": True}
+    entry = {"id": model, "canonical_slug": model, "name": model, "created": CREATED, "context_length": window}
+    return {("GET", "/v1/models"): _listing({**entry, "pricing": pricing, "top_provider": top})}
+
+
+def _litellm_reports(model: str, window: int) -> Routes:
+    # Observed, LiteLLM 1.110.2 in front of the fake (its cost map bundled): `GET /v1/models` lists each model with
+    # `mode` and `max_input_tokens`, and none of the proxy's x-litellm-* headers; `GET /v1/model/info` each
+    # deployment's `litellm_params` and `model_info` (window and USD per token).
+    listed = {"id": model, "object": "model", "created": 1677610602, "owned_by": "openai", "mode": "chat"}
+    costs = {"input_cost_per_token": 2.5e-6, "output_cost_per_token": 1e-5, "cache_read_input_token_cost": 1.25e-6}
+    info = {"key": model, "max_tokens": 16_384, "max_input_tokens": window, "max_output_tokens": 16_384, **costs}
+    deployment = {"model_name": model, "litellm_params": {"model": f"openai/{model}", "num_retries": 0}}
+    deployments = _listing({**deployment, "model_info": {**info, "mode": "chat"}})
+    listing = _listing({**listed, "max_input_tokens": window, "max_output_tokens": 16_384})
+    return {("GET", "/v1/models"): listing, ("GET", "/v1/model/info"): deployments}
+
+
+REPORTERS: dict[str, Callable[[str, int], Routes]] = {
+    VLLM.name: _vllm_reports,
+    LLAMACPP.name: _llamacpp_reports,
+    OLLAMA.name: _ollama_reports,
+    LMSTUDIO.name: _lmstudio_reports,
+    OPENROUTER.name: _openrouter_reports,
+    LITELLM.name: _litellm_reports,
+}
+
+
+def reports(flavour: Flavour, model: str, window: int) -> Routes:
+    """The paths where `flavour`'s server reports `model` running with a `window`-token context, each answered as
+    that server does: `server.routes.update(reports(VLLM, "m", 1_400))`."""
+    return REPORTERS[flavour.name](model, window)

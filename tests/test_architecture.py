@@ -96,10 +96,10 @@ ALLOWED: dict[str, frozenset[str]] = {
 LIBRARIES: dict[str, frozenset[str]] = {
     "openai": frozenset({"model"}),  # so SDK errors can be translated in the model adapters alone
     "httpx2": frozenset({"model", "doctor.probe", "doctor.api"}),  # under the SDK; the doctor's own plain requests
+    "genai_prices": frozenset({"model.price_list"}),  # ~150 ms to import: only off the main thread, once asked
     "typer": frozenset({"cli"}),
     "prompt_toolkit": frozenset({"ui.prompt"}),
     "tenacity": frozenset({"resilience"}),
-    "genai_prices": frozenset({"model.prices"}),  # one place turns its prices into ours, imported when first needed
     "redis": frozenset({"resilience.shared.redis"}),  # imported only when that store is chosen
     "rich": frozenset({"ui", "conversation.conversations"}),  # the listing aligns titles by their width in cells
 }

@@ -362,9 +362,14 @@ def test_verbose_on_shows_step_numbers_and_off_hides_them(rig: Rig) -> None:
 
 
 def test_model_shows_the_current_model_and_its_window(rig: Rig) -> None:
-    assert rig.run("%model") == ["model: gpt-4o (context window 128,000 tokens)"]
-    assert rig.run("%model gpt-4") == ["model: gpt-4 from the next request (context window 8,192 tokens)"]
+    assert rig.run("%model") == ["model: gpt-4o, context window 128,000 tokens (known from its name)"]
+    assert rig.run("%model gpt-4") == [
+        "model: gpt-4 from the next request, context window 8,192 tokens (known from its name)"
+    ]
     assert rig.context.chat.model == "gpt-4"
+    assert rig.run("%model my-local-model") == [
+        "model: my-local-model from the next request, context window 8,192 tokens (assumed for an unknown model)"
+    ]
 
 
 def test_model_shows_the_fallbacks_and_the_model_standing_in_for_a_busy_one(rig: Rig) -> None:
@@ -383,7 +388,7 @@ def test_model_shows_the_fallbacks_and_the_model_standing_in_for_a_busy_one(rig:
     commands.run("%model", dataclasses.replace(rig.context, chat=chain, api=chain))
 
     assert rig.screen.getvalue()[start:].splitlines() == [
-        "model: gpt-4o-mini (context window 128,000 tokens)",
+        "model: gpt-4o-mini, context window 128,000 tokens (known from its name)",
         "fallback models: gpt-4o-mini",
         "gpt-4: rate limited (TPM), free again in 45s",
     ]
@@ -409,7 +414,9 @@ def reply_with(text: str, usage: Usage, headers: dict[str, str]) -> list[StreamI
 
 def test_tokens_before_any_request(rig: Rig) -> None:
     shown = rig.run("%tokens")
-    assert shown[0].startswith("context now: ~") and shown[0].endswith(" of 128,000 tokens (gpt-4o)")
+    assert shown[0].startswith("context now: ~") and shown[0].endswith(
+        " of 128,000 tokens (gpt-4o: known from its name)"
+    )
     assert shown[1:] == [
         "this session: no requests yet",
         "rate limits: not known yet (no rate-limit headers seen)",
@@ -430,7 +437,7 @@ def test_tokens_shows_the_context_the_reported_usage_and_the_headroom(rig: Rig) 
 
     estimate = rig.session.context_tokens()
     assert shown == [
-        f"context now: ~{estimate:,} of 128,000 tokens (gpt-4o)",
+        f"context now: ~{estimate:,} of 128,000 tokens (gpt-4o: known from its name)",
         "this session: 2 requests, 2,500 prompt + 80 completion tokens (server's count)",
         "rate limits: 500/500 RPM, 28,000/30,000 TPM left (seen 1.0s ago)",  # refilled for 1 s
         "shared budget: off (this session limits itself alone)",
@@ -473,7 +480,9 @@ def test_tokens_says_when_older_parts_will_be_trimmed(tmp_path: Path) -> None:
     rig.session.conversation.messages.extend(
         [Message("user", "x" * 40_000), Message("assistant", "ok"), Message("user", "again")]
     )
-    assert rig.run("%tokens")[0].endswith(" of 8,192 tokens (gpt-4) (older parts are trimmed when sent)")
+    assert rig.run("%tokens")[0].endswith(
+        " of 8,192 tokens (gpt-4: known from its name) (older parts are trimmed when sent)"
+    )
 
 
 def test_tokens_through_the_sdk_reads_the_servers_usage_and_headers(tmp_path: Path, server: FakeServer) -> None:

@@ -14,7 +14,8 @@ from fakes import FakeAdapter, FakeChatModel, FakeClock, FakeRunner, always, cal
 from interpreter.conversation.storage import Conversation
 from interpreter.errors import ApiStatusError, ContextTooLong, TaskTooLong
 from interpreter.messages import Message, Notice, OutputChunk, RunResult, ToolCall, TurnEnded
-from interpreter.model.context import FALLBACK_WINDOW, ContextWindow, Trim, window_for
+from interpreter.model.catalogue import FALLBACK_WINDOW, Catalogue
+from interpreter.model.context import ContextWindow, Trim
 from interpreter.model.llm import OpenAIChatModel
 from interpreter.resilience.classify import classify
 from interpreter.resilience.model import ResilientModel
@@ -40,7 +41,7 @@ def conversation_of(*numbers: int) -> list[Message]:
 
 
 def window(tokens: int) -> ContextWindow:
-    return ContextWindow(FakeAdapter(), configured=tokens)
+    return ContextWindow(FakeAdapter(), catalogue=Catalogue(configured=tokens))
 
 
 def assert_pairing_valid(messages: Sequence[Message]) -> None:
@@ -83,13 +84,14 @@ def context_too_long(window: int | None = None) -> ContextTooLong:
     ],
 )
 def test_well_known_models_have_their_window_and_others_a_small_one(model: str, tokens: int) -> None:
-    assert window_for(model) == tokens
+    assert Catalogue().window(model).tokens == tokens
 
 
 def test_a_configured_window_beats_the_name_and_room_is_left_for_the_reply() -> None:
-    assert ContextWindow(FakeAdapter("gpt-4o"), configured=50_000).tokens == 50_000
+    assert ContextWindow(FakeAdapter("gpt-4o"), catalogue=Catalogue(configured=50_000)).tokens == 50_000
     assert ContextWindow(FakeAdapter("gpt-4o")).budget == 128_000 - 4_096
-    assert ContextWindow(FakeAdapter("gpt-4o"), configured=2_000).budget == 1_500  # at most a quarter for the reply
+    small = ContextWindow(FakeAdapter("gpt-4o"), catalogue=Catalogue(configured=2_000))
+    assert small.budget == 1_500  # at most a quarter for the reply
 
 
 def test_the_window_follows_the_model_the_adapter_names() -> None:
@@ -232,7 +234,7 @@ def make_session(
         conversation=Conversation("c1", "2025-01-01T00:00:00+00:00", "test-model", conversation_of(*earlier)),
         save=lambda conversation: None,
         system="SYSTEM",
-        window=ContextWindow(FakeAdapter(), configured=tokens),
+        window=ContextWindow(FakeAdapter(), catalogue=Catalogue(configured=tokens)),
     )
 
 
@@ -422,7 +424,7 @@ def real_session(server: FakeServer, messages: list[Message], *, tokens: int) ->
         conversation=Conversation("c1", "2025-01-01T00:00:00+00:00", "gpt-4o", messages),
         save=lambda conversation: None,
         system="SYSTEM",
-        window=ContextWindow(adapter, configured=tokens),
+        window=ContextWindow(adapter, catalogue=Catalogue(configured=tokens)),
     )
 
 

@@ -1,4 +1,4 @@
-"""What requests cost, piece by piece: prices, usage under every server's names, the totals, the cap, the meter."""
+"""What requests cost, piece by piece: usage under every server's names, the totals, the cap, the meter, the file."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from interpreter.errors import ConfigError, CostCapReached, StorageError
 from interpreter.messages import Message, Reply, StreamItem, TextDelta, ToolCall, Usage
 from interpreter.model.llm import OpenAIChatModel
 from interpreter.model.metered import MeteredModel
-from interpreter.model.prices import Prices, published_prices
+from interpreter.model.prices import Prices
 from interpreter.model.spending import EXPECTED_COMPLETION, Spending, Total
 from interpreter.resilience.model import ResilientModel
 from interpreter.ui.jsonl import JsonLinesRenderer
@@ -30,23 +30,6 @@ PRICES = {"gpt-4o": GPT_4O, "gpt-4o-mini": Prices(0.15, 0.60, 0.075)}
 
 def spending(cap: float | None = None) -> Spending:
     return Spending(PRICES.get, cap=cap)
-
-
-# ---- prices --------------------------------------------------------------------------------------------------------
-
-
-def test_published_prices_are_per_million_tokens_with_the_cached_input_price() -> None:
-    assert published_prices("gpt-4o") == GPT_4O
-    assert published_prices("gpt-4o", "http://127.0.0.1:8000/v1") == GPT_4O  # a server it does not know: by name
-    assert published_prices("deepseek-chat", "https://api.deepseek.com/v1") == Prices(0.27, 1.10, 0.07)
-
-
-def test_a_price_that_steps_up_past_many_tokens_counts_at_its_base() -> None:
-    assert published_prices("claude-sonnet-4-5") == Prices(3.0, 15.0, 0.3)  # 6 / 22.5 past 200,000 tokens
-
-
-def test_a_model_nobody_publishes_a_price_for_has_none() -> None:
-    assert published_prices("my-local-llama", "http://localhost:11434/v1") is None
 
 
 # ---- usage under every server's names (through the SDK, from a loopback server) --------------------------------------

@@ -153,6 +153,25 @@ def test_a_cap_from_the_settings_file_stops_the_task_too(run_cli: Run, server: F
     assert 1 < len(chats(server)) < 9
 
 
+def test_a_local_model_priced_in_the_settings_file_is_counted_and_capped_at_those_prices(
+    run_cli: Run, server: FakeServer, private_home: Path
+) -> None:
+    private_home.mkdir(parents=True, exist_ok=True)
+    table = '[models."my-local-llama"]\ninput_price = 1.00\noutput_price = 4.00\n'
+    (private_home / "config.toml").write_text(table)
+    (private_home / "config.toml").chmod(0o600)
+    server.responder = cells(8)
+
+    result = run_cli("-c", EIGHT_STEPS, "-y", "--json", "-m", "my-local-llama", "--max-cost", "0.002")
+
+    assert result.returncode == 3, result.stderr
+    events = usages(result)
+    assert 1 < len(events) == len(chats(server)) < 9
+    for event in events:
+        assert event["cost"] == pytest.approx((event["input_tokens"] * 1.00 + event["output_tokens"] * 4.00) / 1e6)
+    assert sum(event["cost"] for event in events) <= 0.002
+
+
 def test_a_cap_on_a_model_with_no_known_price_is_one_line_and_nothing_is_sent(run_cli: Run, server: FakeServer) -> None:
     result = run_cli("-c", "hi", "-m", "my-local-llama", "--max-cost", "1")
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from interpreter.doctor.identity import Identity, Sighting, retry_warning, with_deployments
-from interpreter.doctor.probe import Answer
+from interpreter.model.answer import Answer
+from interpreter.model.identity import Identity, Sighting, retry_warning, with_deployments
 
 PROXY = Identity(proxy=Sighting("LiteLLM proxy", "header x-litellm-version: 1.110.2"))
 

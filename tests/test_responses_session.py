@@ -16,6 +16,7 @@ from fakes import FakeClock, FakeRunner, always
 
 from interpreter.conversation.storage import Conversation, read, write
 from interpreter.messages import Message, Notice
+from interpreter.model.catalogue import Catalogue
 from interpreter.model.context import ContextWindow
 from interpreter.model.responses import OpenAIResponsesModel
 from interpreter.resilience.model import ResilientModel
@@ -34,7 +35,7 @@ def session(server: FakeServer, clock: FakeClock, messages: list[Message] | None
         conversation=Conversation("c1", "2026-12-06T00:00:00+00:00", MODEL, messages or []),
         save=lambda conversation: None,
         system="You run code.",
-        window=ContextWindow(adapter, configured=400_000),
+        window=ContextWindow(adapter, catalogue=Catalogue(configured=400_000)),
     )
 
 

@@ -1,10 +1,11 @@
 """`interpreter doctor`: a few seconds of checks, each failure with its fix in one line.
 
 The endpoint answers, which API requests go on (Chat Completions or Responses, and why), the key is accepted, the
-model exists, tool calling works on that API, the rate-limit headroom the server reports (`api`, `headroom`); the
-store of the shared rate-limit budget answers, which languages can run here, which Python runs python cells, which
+model exists, tool calling works on that API, the model's context window and where it comes from, the rate-limit
+headroom the server reports (`api`, `headroom`); the store of the shared rate-limit budget answers, which languages can run here, which Python runs python cells, which
 sandbox cells get (if any), and whether the home directory is writable (`machine`). `check` is one line of the
-report, `probe` the plain HTTP requests doctor sends, `identity` which server answers.
+report, `probe` the plain HTTP requests doctor sends; the model's context window and prices come from the model
+catalogue, which server answers from `model.identity`.
 
 May import every package below the session (`errors`, `messages`, `trust`, `settings`, `execution`, `resilience`,
 `model`, `ui`); nothing imports it but the command line (and `ui.checklist`, its `check` value).
@@ -16,11 +17,12 @@ import sys
 from typing import TextIO
 
 from interpreter.doctor import probe
-from interpreter.doctor.api import api_checks, ask, identify_server
+from interpreter.doctor.api import api_checks, ask, identify_server, window_check
 from interpreter.doctor.check import Status
-from interpreter.doctor.identity import retry_warning
 from interpreter.doctor.machine import home_check, languages_check, python_check, sandbox_check, store_check
 from interpreter.execution import sandbox
+from interpreter.model.catalogue import for_settings
+from interpreter.model.identity import retry_warning
 from interpreter.settings.config import Settings
 from interpreter.ui.checklist import print_checklist
 
@@ -41,7 +43,8 @@ def run(
         identity = identify_server(settings, answers, http)
     if warning := retry_warning(identity):  # a proxy's habit, not a fault: the setup works, but waits stack up
         print(f"warning: {warning}\n", file=out)
-    checks = [*api_checks(settings, answers, identity), store_check(settings), languages_check()]
+    checks = [*api_checks(settings, answers, identity), window_check(settings.model, for_settings(settings))]
+    checks += [store_check(settings), languages_check()]
     checks += [python_check(settings.python), sandbox_check(sandbox.probe(), wanted=settings.sandbox)]
     checks.append(home_check(settings.home))
     print_checklist(checks, out, terminal=terminal)

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 from interpreter.doctor import probe
 from interpreter.doctor.check import Check, Status
 from interpreter.doctor.headroom import HEADROOM, headroom_check
-from interpreter.doctor.identity import Identity, identify, with_deployments
-from interpreter.doctor.probe import Answer
+from interpreter.model.answer import Answer
 from interpreter.model.api_choice import Choice, choose
+from interpreter.model.catalogue import Catalogue
+from interpreter.model.identity import Identity, identify, with_deployments
 from interpreter.model.refusals import Needs, lacks_responses, needs_responses
 from interpreter.model.remembered import FILE as REMEMBERED
 from interpreter.model.remembered import RememberedSwitches
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     import httpx2
 
 ENDPOINT, SERVER, API, KEY, MODEL, TOOLS = "endpoint", "server", "API", "API key", "model", "tool calling"
+WINDOW = "context window"
 _FOR = {Needs.MODEL: "this model", Needs.TOOLS: "tools with its reasoning"}
 _NO_TOOLS_FIX = "use --no-tools (or tools = false in the settings file): the model then writes fenced code blocks"
 _SLOW_FIX = (
@@ -114,6 +116,17 @@ def api_checks(settings: Settings, answers: Answers, identity: Identity) -> list
         tools_check(chat, answers.plain, blocked),
         headroom_check(chat if chat.status is not None else listed),
     ]
+
+
+def window_check(model: str, catalogue: Catalogue) -> Check:
+    """The model's context window and where it comes from, once the server and genai-prices were asked; and its
+    prices where known."""
+    catalogue.settle(model)
+    window = catalogue.window(model).describe()
+    if (priced := catalogue.prices(model)) is None:
+        return Check(WINDOW, Status.OK, window)
+    prices = f"${priced.prices.input:g} / ${priced.prices.output:g} per million tokens in / out ({priced.source})"
+    return Check(WINDOW, Status.OK, f"{window}; {prices}")
 
 
 def server_check(listed: Answer, identity: Identity, adaptations: Sequence[str] = ()) -> Check:

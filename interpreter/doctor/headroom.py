@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from interpreter.doctor.check import Check, Status
-from interpreter.doctor.probe import Answer
+from interpreter.model.answer import Answer
 from interpreter.resilience.durations import format_wait, parse_duration
 
 HEADROOM = "rate limits"

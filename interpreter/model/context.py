@@ -15,44 +15,12 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from interpreter.messages import Message
+from interpreter.model.catalogue import Catalogue, Window
 from interpreter.model.vision import takes_images
 from interpreter.resilience.limiter import CHARS_PER_TOKEN, TokenEstimator, characters
 from interpreter.ui.words import counted
 
-# Context windows of well-known models, matched as prefixes of the lower-case name without any "provider/" part;
-# the first match wins, so a more specific prefix comes before a shorter one.
-KNOWN_WINDOWS: Final[tuple[tuple[str, int], ...]] = (
-    ("gpt-4.1", 1_047_576),
-    ("gpt-4o", 128_000),
-    ("chatgpt-4o", 128_000),
-    ("gpt-4.5", 128_000),
-    ("gpt-4-turbo", 128_000),
-    ("gpt-4-1106", 128_000),
-    ("gpt-4-0125", 128_000),
-    ("gpt-4-32k", 32_768),
-    ("gpt-4", 8_192),
-    ("gpt-3.5-turbo", 16_385),
-    ("gpt-5", 400_000),
-    ("o1-mini", 128_000),
-    ("o1-preview", 128_000),
-    ("o1", 200_000),
-    ("o3", 200_000),
-    ("o4", 200_000),
-    ("llama3.1", 128_000),
-    ("llama3.2", 128_000),
-    ("llama3.3", 128_000),
-    ("llama-3.1", 128_000),
-    ("llama-3.2", 128_000),
-    ("llama-3.3", 128_000),
-    ("llama3", 8_192),
-    ("mistral-large", 128_000),
-    ("mistral", 32_768),
-    ("mixtral", 32_768),
-    ("qwen2.5", 32_768),
-    ("claude", 200_000),
-    ("gemini", 1_000_000),
-)
-FALLBACK_WINDOW: Final = 8_192  # an unknown model: small, as local servers often are
+REFUSAL: Final = "named by the server when it refused a request"
 REPLY_ROOM: Final = 4_096  # tokens left free for the reply (at most a quarter of the window)
 _KEPT: Final = 200  # characters a shortened output keeps
 _SHORTEST: Final = 400  # outputs shorter than this are not worth shortening
@@ -60,12 +28,6 @@ _LEAST: Final = 600  # characters of this exchange's output always kept: its sta
 _NOTE_ROOM: Final = 120  # characters a cut's note takes, at most
 # The window a server names when it refuses a request: OpenAI, vLLM and LiteLLM ("maximum context length is 4096
 # tokens"), llama.cpp ("exceeds the available context size (4096 tokens)").
-
-
-def window_for(model: str) -> int:
-    """The context window of a well-known model, by name; FALLBACK_WINDOW for any other."""
-    name = model.lower().rsplit("/", 1)[-1]
-    return next((tokens for prefix, tokens in KNOWN_WINDOWS if name.startswith(prefix)), FALLBACK_WINDOW)
 
 
 def last_task(messages: Sequence[Message]) -> int | None:
@@ -112,12 +74,13 @@ class ContextWindow:
         self,
         chat: Named,
         *,
-        configured: int | None = None,
+        catalogue: Catalogue | None = None,
         estimator: TokenEstimator | None = None,
         images: bool | None = None,
     ) -> None:
         self._chat = chat
-        self._configured = configured
+        self._catalogue = catalogue or Catalogue()
+        self._sent = False  # whether a request was fitted yet: the first never waits for the catalogue's questions
         self._images = images  # the `images` setting: whether figures are sent as pictures, which cost tokens
         self._estimator = estimator or TokenEstimator()
         self._named: dict[str, int] = {}  # model -> the window its server named when it refused a request
@@ -129,9 +92,15 @@ class ContextWindow:
         return self._chat.model
 
     @property
+    def window(self) -> Window:
+        """The model's context window and its source: as its server named it in a refusal, else the catalogue's."""
+        named = self._named.get(self.model)
+        return Window(named, REFUSAL) if named else self._catalogue.window(self.model)
+
+    @property
     def tokens(self) -> int:
-        """The model's context window: as its server named it, else as configured, else known from its name."""
-        return self._named.get(self.model) or self._configured or window_for(self.model)
+        """The model's context window in tokens."""
+        return self.window.tokens
 
     @property
     def room(self) -> int:
@@ -172,6 +141,7 @@ class ContextWindow:
         (one huge output must not cost every earlier exchange), then older exchanges are left out, and only then are
         the last exchange's outputs cut further, oldest first, to no less than their start and end.
         """
+        self._ask_catalogue()
         over = self.estimate([system, *messages], tools) - self.budget
         if over <= 0:
             return Trim(list(messages))
@@ -186,6 +156,14 @@ class ContextWindow:
         return Trim(
             [*older, *cut], shortened, dropped, sum(new != message for new, message in zip(cut, last, strict=True))
         )
+
+    def _ask_catalogue(self) -> None:
+        """Before the first request, start the catalogue's questions; before each later one, let them be answered."""
+        if self._sent:
+            self._catalogue.settle(self.model)
+        else:
+            self._catalogue.begin(self.model)
+            self._sent = True
 
     def _shorten(self, older: list[Message], over: int) -> tuple[int, int]:
         """Shorten code outputs in `older`, oldest first, until `over` tokens are saved; (how many, still over)."""

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from interpreter.errors import ConfigError, MissingApiKey
 from interpreter.resilience.shared.setting import DEFAULT_STORE, check_setting
-from interpreter.settings.settings_file import FILE_KEYS, SettingsFile, read_file
+from interpreter.settings.settings_file import FILE_KEYS, MODELS, ModelTable, SettingsFile, read_file
 from interpreter.trust.redaction import redact_url
 
 DEFAULT_MODEL = "gpt-4o"
@@ -80,6 +80,7 @@ class Settings:
     fallback_after: float = DEFAULT_FALLBACK_AFTER  # a named wait longer than this moves to a fallback
     api: str = AUTO  # the wire: "chat" (Chat Completions), "responses", or "auto" (see model/api_choice.py)
     reasoning_effort: str | None = None  # sent as the model's reasoning effort; None: nothing sent (its default)
+    models: Mapping[str, ModelTable] = field(default_factory=dict)  # [models."NAME"]: what the person set per model
 
     def __repr__(self) -> str:
         # The key, and a password or key in the URL, must never reach a log or a traceback through repr().
@@ -206,7 +207,7 @@ def effective(flags: Flags, env: Mapping[str, str] | None = None) -> Effective:
     for source, layer in [*stored, *_environment(env, stored), ("flag", flags.values())]:
         values |= layer
         sources |= dict.fromkeys(layer, source)
-    settings = Settings(home=home, **cast("dict[str, Any]", values))
+    settings = Settings(home=home, **cast("dict[str, Any]", values | {MODELS: _models(stored)}))
     _validate(settings, sources)
     settings = replace(settings, api_base=settings.api_base.rstrip("/"))
     settings = replace(settings, key_warning=_key_warning(settings, sources))
@@ -234,6 +235,14 @@ def _check_fallbacks(entries: tuple[str, ...], file: SettingsFile, source: str) 
             raise ConfigError(f"fallback model {entry!r} (set by {source}) names nothing: give a model or profile:NAME")
         if entry.startswith(PROFILE_PREFIX):
             file.profile_values(name)  # ConfigError listing the profiles there are, when there is no such one
+
+
+def _models(stored: list[Layer]) -> dict[str, ModelTable]:
+    """The `[models."NAME"]` tables of the file, and over them the profile's, model by model."""
+    tables: dict[str, ModelTable] = {}
+    for _source, layer in stored:
+        tables |= cast("dict[str, ModelTable]", layer.get(MODELS, {}))
+    return tables
 
 
 def _environment(env: Mapping[str, str], stored: list[Layer]) -> list[Layer]:

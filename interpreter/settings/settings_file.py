@@ -1,15 +1,20 @@
 """The settings file: TOML with a closed set of typed keys, and named profiles holding the same keys. Never run.
 
+Both may hold `[models."NAME"]` tables (`[profiles.local.models."NAME"]` in a profile) with what the person knows of a
+model: its context window and its prices in USD per million tokens, for private and local models.
+
 It names the endpoint the key goes to and the program cells run on, so it is read only as a regular file of
 bounded size, and obeyed only when no one but the person (or root) could have written it.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from interpreter.errors import ConfigError, FileRefused
 from interpreter.trust.ownership import check_owned
@@ -52,9 +57,27 @@ _TYPE_NAMES = {
     float: "a number",
     tuple: 'a list of variable names in quotes, like ["GITHUB_TOKEN"]',
 }
+# What a `[models."NAME"]` table may hold: a window in tokens, prices in USD per million tokens.
+MODEL_KEYS: dict[str, type] = {
+    "context_window": int,
+    "input_price": float,
+    "output_price": float,
+    "cached_input_price": float,
+}
+MODELS = "models"  # the key of the model tables, at the top and in a profile
 _LIST_NAMES = {"fallback_models": 'a list of model names in quotes, like ["gpt-4o-mini", "profile:local"]'}
 _SHARED_BITS = 0o044  # read permission for the group and for others
 MAX_SIZE = 1_000_000  # bytes: a settings file is a few hundred; anything near this is not one
+
+
+@dataclass(frozen=True)
+class ModelTable:
+    """What the person set for one model: its window and its prices (USD per million tokens), each None if unset."""
+
+    context_window: int | None = None
+    input_price: float | None = None
+    output_price: float | None = None
+    cached_input_price: float | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +159,36 @@ def _profiles(tables: object, path: Path) -> dict[str, dict[str, object]]:
 
 def _checked(table: dict[str, object], where: str) -> dict[str, object]:
     """`table`, each value checked against its key's type; ConfigError naming the key and where it is."""
-    return {name: _typed(name, value, where) for name, value in table.items()}
+    models = table.pop(MODELS, None)
+    checked = {name: _typed(name, value, where) for name, value in table.items()}
+    return checked if models is None else {**checked, MODELS: _models(models, where)}
+
+
+def _models(tables: object, where: str) -> dict[str, ModelTable]:
+    """The `[models."NAME"]` tables, each checked; ConfigError naming the model, the key and where it is."""
+    if not isinstance(tables, dict) or not all(isinstance(table, dict) for table in tables.values()):
+        raise ConfigError(f"'models' {where} must hold tables like [models.\"qwen3-coder\"]")
+    return {name: _model_table(name, table, where) for name, table in tables.items()}
+
+
+def _model_table(model: str, table: dict[str, object], where: str) -> ModelTable:
+    """One model's table, each value of its key's type and in range."""
+    values = {name: _model_value(model, name, value, where) for name, value in table.items()}
+    return ModelTable(**cast("dict[str, Any]", values))
+
+
+def _model_value(model: str, name: str, value: object, where: str) -> int | float:
+    """`value` if `name` is a model setting and `value` a window of 1 token or more, or a finite price of 0 or more."""
+    kind = MODEL_KEYS.get(name)
+    if kind is None:
+        raise ConfigError(f"unknown setting {name!r} for model {model!r} {where} (known: {', '.join(MODEL_KEYS)})")
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int and number and isinstance(value, int) and value >= 1:
+        return value
+    if kind is float and isinstance(value, int | float) and number and math.isfinite(value) and value >= 0:
+        return float(value)
+    wanted = "a whole number of tokens, at least 1" if kind is int else "a price in USD per million tokens, 0 or more"
+    raise ConfigError(f"setting {name!r} for model {model!r} {where} must be {wanted}, not {value!r}")
 
 
 def _typed(name: str, value: object, where: str) -> object:

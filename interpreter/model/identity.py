@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from interpreter.doctor.probe import Answer
+from interpreter.model.answer import Answer
 
 _OWNERS = {
     "vllm": "vLLM",
@@ -103,6 +104,9 @@ def _server_signs(answers: Sequence[Answer], prefix: str) -> Iterator[Sighting]:
         if len(owners) == 1 and (owner := owners.pop()) in _OWNERS:  # a gateway lists models of many owners
             yield Sighting(_OWNERS[owner], f'owned_by "{owner}" in GET /models')
     for answer in answers:
+        if _listed(answer, "top_provider"):
+            yield Sighting("OpenRouter", "top_provider in GET /models")
+    for answer in answers:
         if any(chunk.get("system_fingerprint") == "fp_ollama" for chunk in answer.chunks):
             yield Sighting("Ollama", 'system_fingerprint "fp_ollama"')
     for answer in answers:
@@ -113,9 +117,19 @@ def _server_signs(answers: Sequence[Answer], prefix: str) -> Iterator[Sighting]:
 
 def _owners(answer: Answer) -> set[str]:
     """The `owned_by` values of a model list."""
+    return {item["owned_by"] for item in listed(answer) if isinstance(item.get("owned_by"), str)}
+
+
+def listed(answer: Answer) -> list[Mapping[str, Any]]:
+    """The entries of a model list (`{"data": [...]}`); none when `answer` is not one."""
     data = answer.body.get("data") if answer.ok and isinstance(answer.body, dict) else None
-    items = data if isinstance(data, list) else []
-    return {item["owned_by"] for item in items if isinstance(item, dict) and isinstance(item.get("owned_by"), str)}
+    return [item for item in data if isinstance(item, Mapping)] if isinstance(data, list) else []
+
+
+def _listed(answer: Answer, *fields: str) -> bool:
+    """Whether every entry of a non-empty model list carries all of `fields`."""
+    items = listed(answer)
+    return bool(items) and all(all(name in item for name in fields) for item in items)
 
 
 def _litellm(answers: Sequence[Answer]) -> Sighting | None:
@@ -128,6 +142,8 @@ def _litellm(answers: Sequence[Answer]) -> Sighting | None:
             return Sighting("LiteLLM proxy", f"header {named}")
         if (sign := _litellm_error(answer.body)) is not None:
             return Sighting("LiteLLM proxy", sign)
+        if _listed(answer, "mode", "max_input_tokens"):
+            return Sighting("LiteLLM proxy", "mode and max_input_tokens in GET /models")
     return None
 
 
