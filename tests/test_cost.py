@@ -10,16 +10,19 @@ from typing import Any
 
 import pytest
 from fake_server import FakeServer
+from fakes import FakeAdapter, FakeRunner, always
 from flavours import DONE, Flavour, Turn, data, script
 
 from interpreter.conversation.storage import Conversation, ConversationStore
 from interpreter.errors import ConfigError, CostCapReached, StorageError
 from interpreter.messages import Message, Reply, StreamItem, TextDelta, ToolCall, Usage
+from interpreter.model.context import ContextWindow
 from interpreter.model.llm import OpenAIChatModel
 from interpreter.model.metered import MeteredModel
 from interpreter.model.prices import Prices
 from interpreter.model.spending import EXPECTED_COMPLETION, Spending, Total
 from interpreter.resilience.model import ResilientModel
+from interpreter.session import Session
 from interpreter.ui.jsonl import JsonLinesRenderer
 from interpreter.ui.labels import spent
 from interpreter.ui.words import dollars
@@ -228,6 +231,27 @@ def test_the_resilience_layer_passes_the_priced_usage_on_and_learns_only_from_th
         (usage,) = [item for item in resilient.stream([Message("user", "hi")], []) if isinstance(item, Usage)]
         assert usage.model == "gpt-4o" and usage.cost is not None
         assert resilient.traffic.prompt_tokens == counted  # %tokens' "server's count" holds no estimate of ours
+
+
+def test_the_session_shows_each_request_s_usage_keeps_the_cost_and_caps_each_task_from_nothing() -> None:
+    answer = Answering(Usage(1_000, 10), Reply(Message("assistant", "done"), "stop"))  # $0.0026 a request
+    money = spending(cap=0.0051)  # room for one such request a task ($0.00506 expected before any), not two
+    saved: list[float] = []
+    session = Session(
+        model=MeteredModel(answer, money, prompt_of),
+        runner=FakeRunner(),
+        confirm=always(True),
+        conversation=Conversation.new("gpt-4o"),
+        save=lambda conversation: saved.append(conversation.cost),
+        system="SYSTEM",
+        window=ContextWindow(FakeAdapter()),
+        spending=money,
+    )
+    for task in ("first", "second"):
+        events = list(session.send(task))
+        assert [event.cost for event in events if isinstance(event, Usage)] == [0.0026]
+    assert session.conversation.cost == saved[-1] == 0.0052  # saved with the reply each cost came with
+    assert money.task.cost == 0.0026 and money.session.requests == 2
 
 
 # ---- how it is shown and kept ----------------------------------------------------------------------------------------

@@ -177,8 +177,8 @@ def test_a_cap_on_a_model_with_no_known_price_is_one_line_and_nothing_is_sent(ru
 
     assert result.returncode == 2
     assert result.stderr == (
-        "interpreter: --max-cost cannot be kept: no price is known for my-local-llama; "
-        "set its prices in the settings file, or drop --max-cost\n"
+        "interpreter: --max-cost cannot be kept: no price is known for my-local-llama; set input_price and "
+        'output_price in a [models."my-local-llama"] table of the settings file, or drop --max-cost\n'
     )
     assert chats(server) == []
 

@@ -80,21 +80,15 @@ class Spending:
 
     def enforceable(self, model: str) -> None:
         """ConfigError when a cap is set and `model` has no known price: the cap could not be kept."""
-        if self.cap is not None and self.prices(model) is None:
-            raise ConfigError(
-                f"--max-cost cannot be kept: no price is known for {model}; "
-                "set its prices in the settings file, or drop --max-cost"
-            )
+        if self.cap is not None:
+            self._capped(model)
 
     def check(self, model: str, prompt_tokens: int) -> None:
         """CostCapReached when a request to `model` with about `prompt_tokens` would take the task past the cap."""
         if self.cap is None:
             return
-        self.enforceable(model)
-        prices = self.prices(model)
-        assert prices is not None  # enforceable() said so
         completion = self._longest.get(model, EXPECTED_COMPLETION)
-        expected = prices.cost(prompt_tokens, completion)
+        expected = self._capped(model).cost(prompt_tokens, completion)
         if self.task.cost + expected > self.cap:
             raise CostCapReached(
                 f"stopped at --max-cost {dollars(self.cap)}: this task has spent {dollars(self.task.cost)}, "
@@ -112,3 +106,13 @@ class Spending:
         self.session.add(priced)
         self.task.add(priced)
         return priced
+
+    def _capped(self, model: str) -> Prices:
+        """`model`'s prices, which a cap needs; ConfigError when none are known."""
+        prices = self.prices(model)
+        if prices is None:
+            raise ConfigError(
+                f"--max-cost cannot be kept: no price is known for {model}; set input_price and output_price in a "
+                f'[models."{model}"] table of the settings file, or drop --max-cost'
+            )
+        return prices
