@@ -24,6 +24,10 @@ them, `Fault.*` for other statuses and broken connections and streams, `Fault.ti
 `closed_port()` for a refused connection. `FakeServer(limits=TokenLimits(...))` enforces a real tokens- and
 requests-per-minute budget (continuous refill, injectable clock), answering 429s as OpenAI does.
 
+`server.routes` answers further paths (what another server reports of its models: tests/flavours.py `reports`); the
+questions the model catalogue asks in the background of a session are kept in `server.asked`, apart from
+`server.requests`, so that what a test counts there is what the session sent.
+
 Streams are HTTP/1.1 chunked bodies, one SSE event per chunk, so a cut stream (closed before the
 terminating chunk) is a protocol error the client can see, unlike a clean end without `[DONE]`.
 

@@ -5,7 +5,8 @@
 A `Flavour` turns one scripted `Turn` (text, or `execute` calls running Python) into the raw SSE frames its server
 sends, and may first refuse a request for its shape, in that server's words. Each behaviour names its source beside
 it, as /work/shared/PROVIDERS.md does: [src] the server's own code or docs, [3p] a report in another project's issue,
-[inferred] read from the source without an observed report. Transcripts marked A1-A10 are that file's.
+[inferred] read from the source without an observed report. Transcripts marked A1-A10 are that file's. `reports`
+gives the paths where each server reports the window it runs with, answered as it answers them.
 """
 
 from __future__ import annotations

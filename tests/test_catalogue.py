@@ -294,3 +294,18 @@ def test_the_version_imports_no_price_list() -> None:
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
     assert "interpreter" in imported  # the import times were written
     assert not [name for name in imported if name.startswith(("genai_prices", "interpreter.model.price_list"))]
+
+
+def test_config_lists_the_model_tables_in_effect(interpreter_command: list[str], private_home: Path) -> None:
+    write_settings(private_home, MODELS_FILE)
+
+    result = subprocess.run(
+        [*interpreter_command, "config", "--profile", "local"], capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    rows = [" ".join(line.split()) for line in result.stdout.splitlines() if line.startswith("models.")]
+    assert rows == [
+        'models."gpt-4o" input_price = 2.5, output_price = 10, cached_input_price = 1.25 profile local',
+        'models."qwen3-coder:30b" context_window = 16384 profile local',
+    ]

@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Callable
 
 import pytest
-from fake_server import Answer, FakeServer, Fault, StatusFault, closed_port, prompt_tokens
+from fake_server import Answer, FakeServer, Fault, Reply, StatusFault, closed_port, prompt_tokens
 from flavours import LITELLM, LLAMACPP, LMSTUDIO, OLLAMA, OPENROUTER, VLLM, Flavour, Turn, reports, script
 from provider_errors import llama_cpp_overflow, lmstudio_overflow, openrouter_overflow, vllm_overflow
 from test_servers_faults import TASK, TWO_STEPS, Overflowing, chats, fault, finished
@@ -153,3 +153,16 @@ def test_against_ollama_which_never_refuses_the_window_it_reports_keeps_every_re
 
     finished(result)
     assert max(prompt_tokens(request) for request in chats(server)) <= WINDOW
+
+
+def test_a_server_that_never_answers_the_question_holds_up_no_one_step_task(run_cli: Run, server: FakeServer) -> None:
+    # The model list is the first question; asked in the background, it must not keep the request or the exit waiting.
+    server.routes[("GET", "/v1/models")] = Fault.delay(600, StatusFault(200, {"data": []}))
+    server.enqueue(Reply.text("It is 42."))
+
+    result = run_cli("-c", "what is 6*7?", timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert "It is 42." in result.stdout
+    assert len(chats(server)) == 1
+    assert [request.path for request in server.asked] == ["/v1/models"]

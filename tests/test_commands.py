@@ -414,9 +414,8 @@ def reply_with(text: str, usage: Usage, headers: dict[str, str]) -> list[StreamI
 
 def test_tokens_before_any_request(rig: Rig) -> None:
     shown = rig.run("%tokens")
-    assert shown[0].startswith("context now: ~") and shown[0].endswith(
-        " of 128,000 tokens (gpt-4o: known from its name)"
-    )
+    assert shown[0].startswith("context now: ~")
+    assert shown[0].endswith(" of 128,000 tokens (gpt-4o: known from its name)")
     assert shown[1:] == [
         "this session: no requests yet",
         "rate limits: not known yet (no rate-limit headers seen)",
@@ -480,9 +479,8 @@ def test_tokens_says_when_older_parts_will_be_trimmed(tmp_path: Path) -> None:
     rig.session.conversation.messages.extend(
         [Message("user", "x" * 40_000), Message("assistant", "ok"), Message("user", "again")]
     )
-    assert rig.run("%tokens")[0].endswith(
-        " of 8,192 tokens (gpt-4: known from its name) (older parts are trimmed when sent)"
-    )
+    trimmed = " of 8,192 tokens (gpt-4: known from its name) (older parts are trimmed when sent)"
+    assert rig.run("%tokens")[0].endswith(trimmed)
 
 
 def test_tokens_through_the_sdk_reads_the_servers_usage_and_headers(tmp_path: Path, server: FakeServer) -> None:

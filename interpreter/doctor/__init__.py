@@ -2,10 +2,10 @@
 
 The endpoint answers, which API requests go on (Chat Completions or Responses, and why), the key is accepted, the
 model exists, tool calling works on that API, the model's context window and where it comes from, the rate-limit
-headroom the server reports (`api`, `headroom`); the store of the shared rate-limit budget answers, which languages can run here, which Python runs python cells, which
-sandbox cells get (if any), and whether the home directory is writable (`machine`). `check` is one line of the
-report, `probe` the plain HTTP requests doctor sends; the model's context window and prices come from the model
-catalogue, which server answers from `model.identity`.
+headroom the server reports (`api`, `headroom`); the store of the shared rate-limit budget answers, which languages
+can run here, which Python runs python cells, which sandbox cells get (if any), and whether the home directory is
+writable (`machine`). `check` is one line of the report, `probe` the plain HTTP requests doctor sends; the model's
+window and prices come from the model catalogue, which server answers from `model.identity`.
 
 May import every package below the session (`errors`, `messages`, `trust`, `settings`, `execution`, `resilience`,
 `model`, `ui`); nothing imports it but the command line (and `ui.checklist`, its `check` value).

@@ -13,6 +13,12 @@ tool         the one function tool offered, `execute`, and reading the model's c
 fences       fenced code blocks in an answer, for servers without function calling
 vision       which models take images, and a figure as an image part
 context      the context window and trimming what is sent to fit it
+catalogue    each model's window and prices, and where they came from (settings, server, genai-prices, names)
+server_reports  what a recognised server says of a model it serves: its window, and (OpenRouter, LiteLLM) prices
+price_list   genai-prices' bundled list, read for one model (imported off the main thread, once a request is out)
+prices       what tokens cost: a model's prices and a request's cost
+identity     which server answers, from its model list, headers and error shapes (doctor's too)
+answer       one plain HTTP request's answer, read as doctor and the catalogue read it
 system_prompt  the short system message
 api_choice   which API a model is asked on (Chat Completions or Responses), and the switch when one refuses it
 refusals     what a refusal says about the API and the reasoning effort (the server's words)

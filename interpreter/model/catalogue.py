@@ -60,8 +60,12 @@ KNOWN_WINDOWS: Final[tuple[tuple[str, int], ...]] = (
     ("gemini", 1_000_000),
 )
 FALLBACK_WINDOW: Final = 8_192  # an unknown model: small, as local servers often are
-SETTLE_WITHIN: Final = 15.0  # seconds a later request waits, at most, for the answers (each question times out first)
-KNOWN_NAME, ASSUMED, CONFIGURED = "known from its name", "assumed for an unknown model", "your context_window setting"
+SETTLE_WITHIN: Final = 15.0  # seconds the second request waits, at most, for the answers (a question times out first)
+KNOWN_NAME, ASSUMED, CONFIGURED = (
+    "known from its name",
+    "assumed for an unknown model",
+    "--context-window or context_window",
+)
 _log = logging.getLogger(LOGGER_NAME)
 
 T = TypeVar("T")
@@ -109,12 +113,15 @@ class _Question:
     def __init__(self, model: str, ask: Ask | None, look: Look | None) -> None:
         self.answers = _Answers()
         self._listed = threading.Event()  # genai-prices was read (imported): the rest is only waiting on a server
+        self._waited = False  # a server slow to answer holds up one request at most, not every one
         self._thread = threading.Thread(target=self._run, args=(model, ask, look), name="catalogue", daemon=True)
         self._thread.start()
 
     def wait(self, seconds: float) -> _Answers:
-        """The answers, once in (or what is in after `seconds`)."""
-        self._thread.join(seconds)
+        """The answers, once in (or what is in after `seconds`); only the first call waits."""
+        if not self._waited:
+            self._waited = True
+            self._thread.join(seconds)
         return self.answers
 
     def wait_listed(self, seconds: float) -> None:
@@ -167,7 +174,8 @@ class Catalogue:
                 self._questions[model] = _Question(model, self._ask, self._look)
 
     def settle(self, model: str) -> None:
-        """Wait (a bounded time) for what the server and genai-prices say of `model`, asking them first if need be."""
+        """Wait (once, a bounded time) for what the server and genai-prices say of `model`, asking them first if need
+        be."""
         self.begin(model)
         if (question := self._questions.get(model)) is not None:
             question.wait(SETTLE_WITHIN)

@@ -3,8 +3,10 @@ URLs redacted."""
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from interpreter.settings.config import Effective, mask_key
-from interpreter.settings.settings_file import FILE_KEYS
+from interpreter.settings.settings_file import FILE_KEYS, MODELS, ModelTable
 from interpreter.trust.redaction import redact_url
 
 UNSET_EFFORT = "(not sent: the model's own)"
@@ -17,7 +19,19 @@ def settings_table(effective: Effective) -> str:
     if effective.profile:
         head.append(("profile", effective.profile, effective.source("profile")))
     rows = [(name, _shown(effective, name), effective.source(name)) for name in FILE_KEYS]
+    rows += [(f'models."{model}"', _table(table), effective.source(MODELS)) for model, table in _models(effective)]
     return _aligned(head) + "\n\n" + _aligned(rows)
+
+
+def _models(effective: Effective) -> list[tuple[str, ModelTable]]:
+    """The `[models."NAME"]` tables in effect, by name."""
+    return sorted(effective.settings.models.items())
+
+
+def _table(table: ModelTable) -> str:
+    """A model's table as the settings file spells it: `context_window = 32768, input_price = 0.2`."""
+    values = [(field.name, getattr(table, field.name)) for field in fields(table)]
+    return ", ".join(f"{name} = {value:g}" for name, value in values if value is not None)
 
 
 def _shown(effective: Effective, name: str) -> str:
