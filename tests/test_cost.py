@@ -20,6 +20,7 @@ from interpreter.model.context import ContextWindow
 from interpreter.model.llm import OpenAIChatModel
 from interpreter.model.metered import MeteredModel
 from interpreter.model.prices import Prices
+from interpreter.model.responses_stream import read_events
 from interpreter.model.spending import EXPECTED_COMPLETION, Spending, Total
 from interpreter.resilience.model import ResilientModel
 from interpreter.session import Session
@@ -81,6 +82,20 @@ def test_groq_reports_usage_under_x_groq(server: FakeServer) -> None:
 def test_counts_that_are_not_whole_numbers_count_as_none(server: FakeServer) -> None:
     usage = {"prompt_tokens": -5, "completion_tokens": "7", "prompt_cache_hit_tokens": 2.5}
     assert usage_of(server, usage) == Usage(0, 0)
+
+
+def test_the_responses_api_reports_cached_input_and_reasoning_in_its_own_details() -> None:
+    # platform.openai.com/docs/api-reference/responses/object: usage.input_tokens_details / output_tokens_details
+    usage = {
+        "input_tokens": 2_000,
+        "input_tokens_details": {"cached_tokens": 1_536},
+        "output_tokens": 400,
+        "output_tokens_details": {"reasoning_tokens": 320},
+        "total_tokens": 2_400,
+    }
+    completed = {"type": "response.completed", "response": {"status": "completed", "usage": usage}}
+    items = list(read_events(iter([completed]), origin="https://api.openai.com/v1", cap=1_000))
+    assert [item for item in items if isinstance(item, Usage)] == [Usage(2_000, 400, 1_536, 320)]
 
 
 # ---- the totals and the cap ------------------------------------------------------------------------------------------
