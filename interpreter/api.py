@@ -17,7 +17,7 @@ from dataclasses import replace
 from types import TracebackType
 
 from interpreter.conversation.storage import Conversation
-from interpreter.launch import build_chain, build_executor, build_session
+from interpreter.launch import build_chain, build_executor, build_session, build_spending
 from interpreter.messages import CodeCell, Decision, Event, Message
 from interpreter.model.catalogue import for_settings
 from interpreter.model.context import ContextWindow
@@ -35,7 +35,9 @@ class Interpreter:
 
     Settings not given here come from the environment (OPENAI_API_KEY, OPENAI_BASE_URL) and the settings file, as
     for the command. Code runs when `auto_run` is true, or when `confirm(cell)` says so; by default it is declined.
-    The conversation is kept in memory only: read or replace it through `messages`.
+    The conversation is kept in memory only: read or replace it through `messages`. `max_cost` caps what one task
+    may spend, in USD (`chat` raises CostCapReached instead of sending a request past it); `spending` holds what the
+    requests cost so far (`spending.session.line()`: "6 requests · 48,210 tokens · $0.13").
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class Interpreter:
         auto_run: bool = False,
         confirm: Callable[[CodeCell], bool] | None = None,
         max_steps: int | None = None,
+        max_cost: float | None = None,
         tools: bool | None = None,
         timeout: float | None = None,
         profile: str | None = None,
@@ -62,6 +65,7 @@ class Interpreter:
             api_key=api_key,
             profile=profile,
             max_steps=max_steps,
+            max_cost=max_cost,
             no_tools=tools is False,
             timeout=timeout,
             fallback_models=tuple(fallback_models) if fallback_models is not None else None,
@@ -74,10 +78,13 @@ class Interpreter:
             self.settings = replace(self.settings, sandbox=sandbox)
         self._confirm = confirm
         estimator = TokenEstimator()  # shared, as in a session: the window's estimates learn from reported usage
-        # The model, then each of `fallback_models` while it is busy; each on the shared budget of its own.
-        self._chain = build_chain(self.settings, estimator, home=self.settings.home, say=_logged_only)
-        self._executor = build_executor(self.settings)
         self._catalogue = for_settings(self.settings)
+        self.spending = build_spending(self.settings, self._catalogue)  # what the requests cost, and the cap
+        # The model, then each of `fallback_models` while it is busy; each on the shared budget of its own.
+        self._chain = build_chain(
+            self.settings, estimator, home=self.settings.home, say=_logged_only, spending=self.spending
+        )
+        self._executor = build_executor(self.settings)
         self._session = build_session(
             self.settings,
             model=self._chain,
@@ -88,6 +95,7 @@ class Interpreter:
             window=ContextWindow(
                 self._chain, catalogue=self._catalogue, estimator=estimator, images=self.settings.images
             ),
+            spending=self.spending,
         )
         self._closed = False
 

@@ -19,11 +19,12 @@ from interpreter.conversation.transcript import to_markdown
 from interpreter.errors import CommandError
 from interpreter.resilience.durations import format_wait
 from interpreter.ui import viewer
-from interpreter.ui.words import counted
+from interpreter.ui.words import counted, dollars
 
 if TYPE_CHECKING:
     from interpreter.conversation.storage import ConversationStore
     from interpreter.messages import Message
+    from interpreter.model.spending import Spending
     from interpreter.resilience.limiter import Headroom
     from interpreter.resilience.model import Traffic
     from interpreter.session import Session
@@ -100,6 +101,7 @@ class CommandContext:
     save: Callable[[Conversation], None]  # keeps a conversation: in the home, else where the session says it goes
     find_figure: Callable[[int], Path | None] = no_figures  # figure N of this conversation, if kept
     wire: Callable[[], str] = no_wire  # the API the model is asked on, why, and the reasoning effort
+    spending: Spending | None = None  # what the requests cost, and the cap (None: not counted)
 
 
 Handler = Callable[[CommandContext, str], None]
@@ -204,6 +206,8 @@ def _tokens(context: CommandContext, argument: str) -> None:
     source = window.window.source
     context.renderer.info(f"context now: ~{estimate:,} of {window.tokens:,} tokens ({window.model}: {source}){trimmed}")
     context.renderer.info(f"this session: {_usage(context.api.traffic)}")
+    if context.spending is not None:
+        context.renderer.info(f"spent: {_spent(context.spending)}")
     context.renderer.info(f"rate limits: {_headroom(context.api.headroom())}")
     context.renderer.info(f"shared budget: {context.api.sharing()}")
 
@@ -319,6 +323,14 @@ def _usage(traffic: Traffic) -> str:
         return "no requests yet"
     reported = f"{traffic.prompt_tokens:,} prompt + {traffic.completion_tokens:,} completion tokens"
     return f"{counted(traffic.requests, 'request')}, {reported} (server's count)"
+
+
+def _spent(spending: Spending) -> str:
+    """`2 requests · 2,580 tokens · $0.0073`, and this task's spending against the cap when there is one."""
+    line = spending.session.line() if spending.session.requests else "nothing yet"
+    if spending.cap is None:
+        return line
+    return f"{line}; this task {dollars(spending.task.cost)} of --max-cost {dollars(spending.cap)}"
 
 
 def _headroom(limits: list[Headroom]) -> str:

@@ -20,6 +20,7 @@
     │   ├── LanguageUnavailable       a known language whose interpreter is not installed
     │   └── UnusablePython            the Python chosen for cells cannot run them (cells use the tool's own)
     ├── TaskTooLong                   a task that cannot fit the model's context window even alone (not sent)
+    ├── CostCapReached                the next request would take the task past --max-cost (not sent; exit 3)
     ├── StorageError                  a conversation could not be read or written
     │   ├── NoSuchConversation        no conversation has the id given
     │   ├── ConversationInUse         another session has the conversation open
@@ -187,6 +188,10 @@ class UnusablePython(ExecutionError):
 
 class TaskTooLong(InterpreterError):
     """Raised when a task alone cannot fit the context window: before it is sent, or once a server names its window."""
+
+
+class CostCapReached(InterpreterError):
+    """Raised instead of sending a request that would take the task's spending past the cap the person set."""
 
 
 class StorageError(InterpreterError):

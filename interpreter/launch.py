@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from interpreter import commands
 from interpreter.conversation.keeper import Keeper
@@ -13,19 +14,23 @@ from interpreter.conversation.storage import Conversation, ConversationStore
 from interpreter.errors import ConfigError, ConversationInUse, HomeNotWritable
 from interpreter.execution import Executor
 from interpreter.execution.figures import OUTPUTS, FigureShelf
+from interpreter.messages import Message
 from interpreter.model.api_choice import ApiChoice, choose, shown
-from interpreter.model.catalogue import for_settings
+from interpreter.model.catalogue import Catalogue, for_settings
 from interpreter.model.context import ContextWindow
 from interpreter.model.llm import ChatModel, OpenAIChatModel, warm_up
+from interpreter.model.metered import MeteredModel
+from interpreter.model.prices import Prices
 from interpreter.model.remembered import FILE as REMEMBERED
 from interpreter.model.remembered import RememberedSwitches
 from interpreter.model.responses import OpenAIResponsesModel
+from interpreter.model.spending import Spending
 from interpreter.model.system_prompt import system_message
 from interpreter.repl import replay, run_interactive, run_task
 from interpreter.resilience import diagnostics
 from interpreter.resilience.breaker import CircuitBreaker
 from interpreter.resilience.fallback import FallbackModel, Route
-from interpreter.resilience.limiter import Limiter, RateLimiter, TokenEstimator
+from interpreter.resilience.limiter import Limiter, RateLimiter, TokenEstimator, characters
 from interpreter.resilience.model import ResilientModel, log_transition
 from interpreter.resilience.policy import RetrySettings
 from interpreter.resilience.shared.budget import SharedLimiter
@@ -77,10 +82,17 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
         ask = _no_answer
     estimator = TokenEstimator()  # shared: the context window's estimates learn from the usage the model sees
     remembered = RememberedSwitches(home / REMEMBERED if home else None)
-    model = build_chain(
-        settings, estimator, home=home, say=renderer.info, about_home=keeper.aside, remembered=remembered
-    )
     catalogue = for_settings(settings)
+    spending = build_spending(settings, catalogue)
+    model = build_chain(
+        settings,
+        estimator,
+        home=home,
+        say=renderer.info,
+        about_home=keeper.aside,
+        remembered=remembered,
+        spending=spending,
+    )
     try:
         # The shelf reads the conversation going on when a cell has drawn a figure: by then the session exists.
         shelf = FigureShelf(home / OUTPUTS, lambda: session.conversation.id) if home else None
@@ -101,6 +113,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 conversation=conversation,
                 save=save,
                 window=ContextWindow(model, catalogue=catalogue, estimator=estimator, images=settings.images),
+                spending=spending,
             )
             context = commands.CommandContext(
                 session,
@@ -115,12 +128,15 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 save=save,
                 find_figure=shelf.find if shelf else commands.no_figures,
                 wire=lambda: _wire(settings, model.model, remembered),
+                spending=spending,
             )
             command = partial(commands.run, context=context)
             if task is not None:
                 return run_task(session, renderer, task, ctrl_c, command)
             return run_interactive(session, renderer, prompter, ctrl_c, command)
     finally:
+        if spending.session.requests:
+            renderer.info(spending.session.line())
         if summary := model.summary():
             renderer.info(summary)
         warming.join()
@@ -139,8 +155,10 @@ def build_session(
     conversation: Conversation,
     save: Callable[[Conversation], None],
     window: ContextWindow,
+    spending: Spending | None = None,
 ) -> Session:
-    """A session over `model` and `runner`, with the system message, tools and limits the settings ask for."""
+    """A session over `model` and `runner`, with the system message, tools and limits the settings ask for;
+    `spending` is what the model chain counts its costs in (the cap counts from the start of each task)."""
     return Session(
         model=model,
         runner=runner,
@@ -151,6 +169,7 @@ def build_session(
         window=window,
         tools=settings.tools,
         max_steps=settings.max_steps,
+        spending=spending,
     )
 
 
@@ -201,23 +220,46 @@ def build_chain(
     say: Callable[[str], None],
     about_home: Callable[[str], None] | None = None,
     remembered: RememberedSwitches | None = None,
+    spending: Spending,
 ) -> FallbackModel:
     """The model asked for, then each fallback model, each in the resilience layer; one circuit breaker per server.
 
     `say` shows a line about the shared budget; `about_home` one about its file under the home (default: `say`).
-    `remembered`: the switches to the Responses API (default: those kept in the home)."""
+    `remembered`: the switches to the Responses API (default: those kept in the home). `spending`: where each model
+    counts what its requests cost, and the cap; ConfigError when the cap cannot be kept because a model of the chain
+    has no known price."""
     breakers: dict[str, CircuitBreaker] = {}
     limiter = partial(build_limiter, home=home, say=say, about_home=about_home or say)
     if remembered is None:
         remembered = RememberedSwitches(home / REMEMBERED if home else None)
     adapter = partial(build_adapter, remembered=remembered)
-    routes = [_route(settings, estimator, breakers, limiter, build=adapter)]
+    meter = partial(_metered, spending=spending, estimator=estimator)
+    routes = [_route(settings, estimator, breakers, limiter, build=adapter, meter=meter)]
     for entry in settings.fallback_models:
         profile = entry.removeprefix(PROFILE_PREFIX) if entry.startswith(PROFILE_PREFIX) else None
         routes.append(
-            _route(fallback_settings(entry, settings), estimator, breakers, limiter, build=adapter, profile=profile)
+            _route(
+                fallback_settings(entry, settings),
+                estimator,
+                breakers,
+                limiter,
+                build=adapter,
+                meter=meter,
+                profile=profile,
+            )
         )
     return FallbackModel(routes, after=settings.fallback_after)
+
+
+def build_spending(settings: Settings, catalogue: Catalogue) -> Spending:
+    """What the session's requests cost, at each model's prices in `catalogue`, and the settings' cap."""
+    return Spending(partial(_prices, catalogue), cap=settings.max_cost)
+
+
+def _prices(catalogue: Catalogue, model: str) -> Prices | None:
+    """`model`'s prices from the catalogue's best source; None when none has them."""
+    priced = catalogue.prices(model)
+    return priced.prices if priced is not None else None
 
 
 def build_limiter(
@@ -250,22 +292,38 @@ def _route(
     limiter: Callable[[Settings, ApiChoice], Limiter],
     *,
     build: Callable[[Settings], ApiChoice],
+    meter: Callable[[ApiChoice], MeteredModel],
     profile: str | None = None,
 ) -> Route:
-    """One model of the chain: its adapter in the resilience layer, with the breaker of its server and its budget."""
+    """One model of the chain: its adapter, metered, in the resilience layer, with its server's breaker and budget."""
     adapter = build(settings)
     breaker = breakers.setdefault(settings.api_base, _breaker(settings))
-    return Route(adapter, _resilient(settings, adapter, estimator, breaker, limiter(settings, adapter)), profile)
+    budget = limiter(settings, adapter)
+    resilient = _resilient(settings, meter(adapter), estimator, breaker, budget, images=lambda: adapter.sends_images)
+    return Route(adapter, resilient, profile)
+
+
+def _metered(adapter: ApiChoice, *, spending: Spending, estimator: TokenEstimator) -> MeteredModel:
+    """`adapter` kept within the cost cap, its usage priced; ConfigError now when its model has no price to cap by."""
+    spending.enforceable(adapter.model)
+
+    def estimate(request: Sequence[Message], tools: Sequence[dict[str, Any]]) -> int:
+        return estimator.estimate(characters(request, tools, images=adapter.sends_images))
+
+    return MeteredModel(adapter, spending, estimate)
 
 
 def _resilient(
     settings: Settings,
-    adapter: ApiChoice,
+    metered: MeteredModel,
     estimator: TokenEstimator,
     breaker: CircuitBreaker,
     limiter: Limiter,
+    *,
+    images: Callable[[], bool],
 ) -> ResilientModel:
-    """`adapter` wrapped in the resilience layer, with the retry limits from the settings."""
+    """`metered` wrapped in the resilience layer, with the retry limits from the settings; `images`: whether its
+    adapter sends figures as pictures now."""
     retry = RetrySettings(
         max_attempts=settings.max_retries + 1,
         max_wait_total=settings.max_wait,
@@ -274,12 +332,12 @@ def _resilient(
         backoff_cap=settings.backoff_cap,
     )
     return ResilientModel(
-        adapter,
+        metered,
         settings=retry,
         breaker=breaker,
         limiter=limiter,
         estimator=estimator,
-        images=lambda: adapter.sends_images,
+        images=images,
     )
 
 

@@ -143,10 +143,26 @@ class ResponseHeaders:
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens the server says the request used."""
+    """Tokens one request used, as its server reported them, and (once priced) what the request cost.
+
+    `cached_tokens` are the part of the prompt the server had cached, `reasoning_tokens` the part of the completion
+    spent reasoning (both already counted in the two totals). The server's own report carries no `model` and no
+    `cost`; the session's event names the model that answered and its cost in USD (None: the price is unknown).
+    `estimated` when the server reported nothing and the tokens were estimated from the characters.
+    """
 
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    model: str = ""
+    cost: float | None = None
+    estimated: bool = False
+
+    @property
+    def tokens(self) -> int:
+        """Prompt and completion tokens together."""
+        return self.prompt_tokens + self.completion_tokens
 
 
 @dataclass(frozen=True)
@@ -361,6 +377,7 @@ Event = (
     | CodeFinished
     | CodeDeclined
     | Notice
+    | Usage
     | TurnEnded
 )
 RunItem = OutputChunk | Notice | Figure | RunResult  # what running a cell yields, its RunResult last

@@ -7,7 +7,7 @@ from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING
 
 from interpreter.commands import is_command
-from interpreter.errors import CommandError, ConfigError, FileRefused, InterpreterError
+from interpreter.errors import CommandError, ConfigError, CostCapReached, FileRefused, InterpreterError
 from interpreter.messages import CodeProposed, Event, Message, TextDelta, TurnEnded
 from interpreter.model import tool
 from interpreter.trust.redaction import redact_text
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
-EXIT_MAX_STEPS = 3
+EXIT_MAX_STEPS = 3  # a limit the person set stopped the task: --max-steps, or --max-cost
 EXIT_CANCELLED = 130
 _LEAVE = frozenset({"exit", "quit", "exit()", "quit()"})
 
@@ -35,6 +35,9 @@ def run_task(session: Session, renderer: Renderer, task: str, ctrl_c: CtrlC, com
     except KeyboardInterrupt:
         renderer.info("cancelled (Ctrl-C)")
         return EXIT_CANCELLED
+    except CostCapReached as exc:
+        renderer.error(str(exc))
+        return EXIT_MAX_STEPS
     except InterpreterError as exc:
         _report(exc, renderer)
         return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILURE  # a setting the server refused

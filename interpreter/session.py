@@ -30,11 +30,13 @@ from interpreter.messages import (
     Thinking,
     ToolCallDraft,
     TurnEnded,
+    Usage,
     Waiting,
 )
 from interpreter.model import fences, tool
 from interpreter.model.context import ContextWindow, last_task
 from interpreter.model.llm import ChatModel
+from interpreter.model.spending import Spending
 
 DECLINED = "The user declined to run this code."
 CANCELLED = "Not run: the user cancelled this step (Ctrl-C)."
@@ -95,6 +97,7 @@ class Session:
         window: ContextWindow,
         tools: bool = True,
         max_steps: int = 20,
+        spending: Spending | None = None,
     ) -> None:
         self.conversation = conversation
         self.window = window
@@ -105,6 +108,7 @@ class Session:
         self._system = Message("system", system)
         self._tools: Sequence[dict[str, Any]] = [tool.schema(runner.languages())] if tools else ()
         self._max_steps = max_steps
+        self._spending = spending  # what each task may spend (--max-cost) counts from its start
         self._trimmed = (0, 0, 0)  # what the last request left out, as last reported
 
     def send(self, text: str) -> Generator[Event, None, None]:
@@ -114,6 +118,8 @@ class Session:
         """
         task = Message("user", text)
         self._check_fits(task)
+        if self._spending is not None:
+            self._spending.begin_task()
         self._append(task)  # bytes that were not UTF-8 (kept by surrogateescape) become U+FFFD there
         for step in range(1, self._max_steps + 1):
             yield RequestStarted(step)
@@ -204,6 +210,9 @@ class Session:
                     yield item
                 elif isinstance(item, Waiting | Thinking | ModelSwitched | Notice):
                     yield item
+                elif isinstance(item, Usage):
+                    self.conversation.cost += item.cost or 0.0  # saved with the reply that follows
+                    yield item
                 elif isinstance(item, ToolCallDraft):
                     if (draft := drafts.feed(item)) is not None:
                         yield draft  # the code as the model writes it, for the screen; the cell comes with the Reply
@@ -211,7 +220,7 @@ class Session:
                     text.clear()
                     self._append(item.message())
                     yield Notice(f"the reply broke off ({item.reason}); asking again")
-                elif isinstance(item, Reply):  # headers and usage are for the resilience layer, not the session
+                elif isinstance(item, Reply):
                     self._append(item.message)
                     return item
         except KeyboardInterrupt:

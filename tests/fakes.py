@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,3 +155,13 @@ class Ticking:
     def __call__(self) -> float:
         self.now += self.step
         return self.now
+
+
+# The line a session ends with once it sent requests: what they cost ("2 requests · 1,180 tokens · $0.0008").
+TOTAL = re.compile(r"[\d,]+ requests? · ≈?[\d,]+ tokens · .+")
+
+
+def without_total(lines: list[str]) -> list[str]:
+    """The lines a run wrote on stdout, its last (the total of what its requests cost) checked and left out."""
+    assert lines and TOTAL.fullmatch(lines[-1]), lines
+    return lines[:-1]

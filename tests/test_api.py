@@ -32,6 +32,7 @@ from interpreter.messages import (
     RequestStarted,
     TextDelta,
     TurnEnded,
+    Usage,
 )
 
 README = Path(__file__).parent.parent / "README.md"
@@ -70,7 +71,8 @@ def test_chat_yields_the_session_events_and_runs_code(make: Make, server: FakeSe
     events = list(session.chat("compute 6*7"))
 
     kinds = [type(event) for event in events if not isinstance(event, CodeDraft)]
-    assert kinds[:5] == [RequestStarted, CodeProposed, CodeStarted, Notice, OutputChunk]  # the Python's banner
+    # The usage of the first request comes before the cell it proposed; the Notice is the Python's banner.
+    assert kinds[:6] == [RequestStarted, Usage, CodeProposed, CodeStarted, Notice, OutputChunk]
     drafts = [event.code for event in events if isinstance(event, CodeDraft)]
     assert drafts and drafts[-1] == "print(6*7)"  # the code as it was written, before the cell was proposed
     assert "".join(e.text for e in events if isinstance(e, OutputChunk)) == "42\n"

@@ -24,6 +24,8 @@ from interpreter.execution import Executor, sandbox
 from interpreter.messages import Message, Reply, ResponseHeaders, StreamItem, TextDelta, Usage
 from interpreter.model.context import ContextWindow
 from interpreter.model.llm import OpenAIChatModel
+from interpreter.model.prices import Prices
+from interpreter.model.spending import Spending
 from interpreter.repl import replay, run_interactive
 from interpreter.resilience.fallback import FallbackModel, Route
 from interpreter.resilience.limiter import Limiter, RateLimiter, Reading
@@ -439,6 +441,18 @@ def test_tokens_shows_the_context_the_reported_usage_and_the_headroom(rig: Rig) 
         "rate limits: 500/500 RPM, 28,000/30,000 TPM left (seen 1.0s ago)",  # refilled for 1 s
         "shared budget: off (this session limits itself alone)",
     ]
+
+
+def test_tokens_shows_what_the_session_spent_and_the_task_against_the_cap(rig: Rig) -> None:
+    money = Spending({"gpt-4o": Prices(2.50, 10.00)}.get, cap=0.05)
+    rig.context = dataclasses.replace(rig.context, spending=money)
+    assert rig.run("%tokens")[2] == "spent: nothing yet; this task $0.00 of --max-cost $0.05"
+    money.spend("gpt-4o", Usage(2_000, 100))
+    money.spend("gpt-4o", Usage(2_200, 80, estimated=True))
+    money.begin_task()
+    money.spend("gpt-4o", Usage(2_400, 100))  # $0.006 + $0.0063 + $0.007
+
+    assert rig.run("%tokens")[2] == "spent: 3 requests · ≈6,880 tokens · $0.02; this task $0.007 of --max-cost $0.05"
 
 
 def test_tokens_shows_the_shared_budget_and_the_other_sessions_using_it(tmp_path: Path) -> None:

@@ -79,13 +79,29 @@ def test_the_list_shows_the_newest_first_with_date_first_line_and_size(
     result = conversations()
     assert result.returncode == 0, result.stderr
     header, first, second = result.stdout.splitlines()
-    assert header.split() == ["ID", "UPDATED", "MESSAGES", "SIZE", "FIRST", "LINE"]
+    assert header.split() == ["ID", "UPDATED", "MESSAGES", "SIZE", "COST", "FIRST", "LINE"]
     assert first.startswith(newer.id) and first.endswith("list the files here")
     assert second.startswith(older.id) and second.endswith("compute 6*7")  # the first line only
     size = (store.folder / f"{older.id}.json").stat().st_size
-    assert f" 4  {size} B  " in second
+    assert f" 4  {size} B     -  compute" in second  # nothing priced was spent: no cost
     assert "2023-11-" in second  # the date it was last written (local time)
     assert conversations("list").stdout == result.stdout
+
+
+def test_the_list_shows_what_each_conversation_cost(conversations: Run, store: ConversationStore) -> None:
+    costly = save(store, Message("user", "summarise the logs"), at=1_700_000_000)
+    costly.cost = 0.1337
+    store.save(costly)
+    store.release()
+    cheap = save(store, Message("user", "say hi"), at=1_700_000_000)
+    cheap.cost = 0.00042
+    store.save(cheap)
+    store.release()
+    free = save(store, Message("user", "nothing sent"), at=1_700_000_000)
+    lines = {line.split()[0]: line for line in conversations().stdout.splitlines()[1:]}
+    assert "  $0.13  summarise the logs" in lines[costly.id]
+    assert " $0.0004  say hi" in lines[cheap.id]
+    assert "       -  nothing sent" in lines[free.id]
 
 
 def test_a_long_first_line_is_cut_to_the_width(conversations: Run, store: ConversationStore) -> None:

@@ -44,7 +44,8 @@ def test_a_task_is_one_json_object_per_event(run_cli: Run, server: FakeServer) -
     assert result.returncode == 0, result.stderr
     parsed = records(result)
     kinds = [record["type"] for record in parsed]
-    assert kinds[0] == "request_started" and kinds[-2:] == ["turn_ended", "exit"]
+    assert kinds[0] == "request_started" and kinds[-3:] == ["turn_ended", "info", "exit"]  # info: what it cost
+    assert kinds.count("usage") == 2 and kinds.index("usage") < kinds.index("code_proposed")
     assert kinds.index("code_proposed") < kinds.index("code_started") < kinds.index("output")
     assert kinds.index("output") < kinds.index("code_finished") < kinds.index("request_started", 1)
     assert "".join(r["text"] for r in of_type(parsed, "text")) == "Computing.It is 42."
@@ -55,7 +56,7 @@ def test_a_task_is_one_json_object_per_event(run_cli: Run, server: FakeServer) -
     (finished,) = of_type(parsed, "code_finished")
     assert finished["exit_status"] == 0 and finished["elapsed"] > 0 and finished["cut_chars"] == 0
     assert [r["step"] for r in of_type(parsed, "request_started")] == [1, 2]
-    assert parsed[-2] == {"type": "turn_ended", "reason": "done", "steps": 2}
+    assert parsed[-3] == {"type": "turn_ended", "reason": "done", "steps": 2}
     assert parsed[-1] == {"type": "exit", "status": 0}
     assert result.stderr == ""
 
@@ -130,7 +131,8 @@ def test_max_steps_ends_the_turn_and_exits_3(run_cli: Run, server: FakeServer) -
 
     assert result.returncode == 3
     parsed = records(result)
-    assert parsed[-2:] == [{"type": "turn_ended", "reason": "max_steps", "steps": 1}, {"type": "exit", "status": 3}]
+    assert parsed[-3] == {"type": "turn_ended", "reason": "max_steps", "steps": 1}
+    assert parsed[-1] == {"type": "exit", "status": 3}
 
 
 def test_cut_output_reports_what_was_left_out_and_the_tail(

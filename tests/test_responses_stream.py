@@ -49,7 +49,7 @@ def test_text_deltas_then_the_usage_then_the_reply() -> None:
     assert items == [
         TextDelta("Hello"),
         TextDelta(" there"),
-        Usage(prompt_tokens=120, completion_tokens=30),
+        Usage(prompt_tokens=120, completion_tokens=30, cached_tokens=100),  # input_tokens_details.cached_tokens
         Reply(final(items).message, "stop"),
     ]
     assert final(items).message.content == "Hello there"
@@ -118,7 +118,7 @@ def test_an_incomplete_response_ends_the_reply_as_chat_completions_names_it(reas
     items = read([text("half"), incomplete])
     assert final(items).finish_reason == finish
     assert final(items).message.content == "half"
-    assert Usage(120, 30) in items
+    assert Usage(120, 30, cached_tokens=100) in items
 
 
 @pytest.mark.parametrize(

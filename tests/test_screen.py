@@ -21,6 +21,7 @@ from pathlib import Path
 import pyte
 import pytest
 from fake_server import FakeServer, RateLimit, Reply
+from fakes import TOTAL, without_total
 from screen_recording import (
     ANSWER,
     COUNTDOWN,
@@ -129,8 +130,9 @@ def test_the_countdown_read_off_the_screen_never_goes_up(countdown: Recording) -
 def test_after_the_countdown_the_screen_is_the_answer_and_the_summary_only(countdown: Recording) -> None:
     lines = [line for line in screen_lines(replay(countdown)) if line.strip()]
     assert lines[0] == "Done waiting, here it is.", lines
+    assert TOTAL.fullmatch(lines[-2]), lines  # what the task cost, then the traffic summary
     assert re.fullmatch(r"2 requests, 1 rate limited \(429\), \d+\.\ds spent waiting", lines[-1]), lines
-    assert len(lines) == 2, lines
+    assert len(lines) == 3, lines
 
 
 # ---- 2. the streamed answer ----------------------------------------------------------------------------------------
@@ -198,7 +200,7 @@ def assert_reads_as_a_clean_transcript(lines: list[str]) -> None:
 def test_the_final_screen_of_a_streamed_answer_is_the_answer_in_order(streamed: Recording) -> None:
     lines = screen_lines(replay(streamed))
     assert_reads_as_a_clean_transcript(lines)
-    assert [line for line in lines if line.strip()][-1].endswith("The report ends here."), lines
+    assert without_total([line for line in lines if line.strip()])[-1].endswith("The report ends here."), lines
 
 
 @pytest.fixture
@@ -272,7 +274,7 @@ def test_code_output_prints_once_under_its_cell_while_the_status_runs(tmp_path: 
     assert output == [*(f"line {n} of the output" for n in range(1, 13)), "progress 100%"], shown
     assert shown[0] == "python" and "time.sleep(0.05)" in text  # the cell, highlighted, above its output
     assert re.fullmatch(r"✓ \d+\.\ds", shown[shown.index("│ progress 100%") + 1]), shown
-    assert shown[-1] == "All twelve lines printed.", shown
+    assert without_total(shown)[-1] == "All twelve lines printed.", shown
 
 
 # ---- 6. code the model is still writing ---------------------------------------------------------------------------
@@ -297,6 +299,6 @@ def test_code_being_written_shows_in_place_then_prints_once(tmp_path: Path, size
     assert "writing" not in "\n".join(lines)
     for n in range(1, 41):
         assert sum(f"total_{n} = {n} * {n}  # line {n}" in line for line in lines) == 1, n
-    assert lines[-1] == "Forty lines ran."
+    assert without_total(lines)[-1] == "Forty lines ran."
     sizes = [len(data) for framed, data in segments(recording.written) if framed]
     assert sum(size > MAX_FRAME for size in sizes) <= 1, sizes  # only the finished cell's one print may be larger

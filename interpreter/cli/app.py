@@ -75,6 +75,14 @@ def interpreter(
             help=f"Model-to-code round trips per task [default: {config.DEFAULT_MAX_STEPS}]",
         ),
     ] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost",
+            metavar="USD",
+            help="Stop a task before a request would take its spending past this many dollars [default: none]",
+        ),
+    ] = None,
     max_retries: Annotated[
         int | None,
         typer.Option(
@@ -159,6 +167,7 @@ def interpreter(
         connection,
         auto_run=auto_run,
         max_steps=max_steps,
+        max_cost=max_cost,
         no_tools=no_tools,
         verbose=verbose,
         max_retries=max_retries,

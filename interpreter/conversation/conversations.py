@@ -11,6 +11,7 @@ from rich.cells import cell_len, set_cell_size
 from interpreter.errors import StorageError
 from interpreter.trust.regular_files import size_text
 from interpreter.ui.untrusted import visible
+from interpreter.ui.words import dollars
 
 if TYPE_CHECKING:
     from interpreter.conversation.storage import Conversation, Summary
@@ -23,17 +24,26 @@ ExportFormat = Literal["md", "json"]
 
 
 def listing(summaries: Sequence[Summary], width: int = 100) -> str:
-    """A header, then one aligned line per conversation (id, last written, messages, size, first line) in `width`."""
-    rows = [("ID", "UPDATED", "MESSAGES", "SIZE", "FIRST LINE")]
+    """A header, then one aligned line per conversation (id, last written, messages, size, cost, first line) in
+    `width`."""
+    rows = [("ID", "UPDATED", "MESSAGES", "SIZE", "COST", "FIRST LINE")]
     rows += [
-        (s.id, f"{s.updated:%Y-%m-%d %H:%M}", str(s.messages) if s.readable else "?", size_text(s.size), _first(s))
+        (
+            s.id,
+            f"{s.updated:%Y-%m-%d %H:%M}",
+            str(s.messages) if s.readable else "?",
+            size_text(s.size),
+            _cost(s),
+            _first(s),
+        )
         for s in summaries
     ]
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    widths = [max(len(row[column]) for row in rows) for column in range(5)]
     room = max(MIN_FIRST_LINE, width - sum(widths) - 2 * len(widths))
     return "\n".join(
-        f"{ident:<{widths[0]}}  {date:<{widths[1]}}  {count:>{widths[2]}}  {size:>{widths[3]}}  {cut(first, room)}"
-        for ident, date, count, size, first in rows
+        f"{ident:<{widths[0]}}  {date:<{widths[1]}}  {count:>{widths[2]}}  {size:>{widths[3]}}  {cost:>{widths[4]}}  "
+        f"{cut(first, room)}"
+        for ident, date, count, size, cost, first in rows
     )
 
 
@@ -54,6 +64,11 @@ def write(text: str, path: Path) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise StorageError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def _cost(summary: Summary) -> str:
+    """What the conversation's requests cost; "-" when nothing priced was spent (or the file cannot be read)."""
+    return dollars(summary.cost) if summary.cost else "-"
 
 
 def _first(summary: Summary) -> str:

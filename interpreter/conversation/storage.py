@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import secrets
 import time
@@ -35,7 +36,8 @@ SCHEMA_VERSION: Final = 2  # 2: user messages carry their kind ("output" for cod
 # Also optional, so version 2 still: the `model` that wrote an answer (a fallback's when one stood in); files written
 # before it was kept have none, and an older reader ignores it. So too the `figures` of a code output: their paths,
 # never the pictures, which are read from those files when a request is formed. So too the `reasoning` items the
-# Responses API sent before an answer (opaque objects, kept for their `origin` alone).
+# Responses API sent before an answer (opaque objects, kept for their `origin` alone). So too the conversation's
+# `cost`, the USD its requests cost at known prices; files written before it have none (cost 0).
 ENDED: Final = "not run: the session ended"  # the answer given to a tool call a killed session left unanswered
 # Bytes a conversation file may weigh: 1,000 steps, each with a cell's output at the default cap (12,000 characters),
 # weigh 15 MB (38 MB in a three-byte script such as Chinese), so no conversation a person had reaches this.
@@ -47,7 +49,8 @@ _V1_OUTPUT_HEADING: Final = "Output of block "
 
 @dataclass
 class Conversation:
-    """One conversation: its id, when it began, the model used, and its messages (the system message is not kept).
+    """One conversation: its id, when it began, the model used, its messages (the system message is not kept), and
+    what its requests cost in USD, at the prices known (`cost`).
 
     `repaired` counts the tool calls answered with ENDED when it was loaded; it is not stored.
     """
@@ -56,6 +59,7 @@ class Conversation:
     created: str
     model: str
     messages: list[Message] = field(default_factory=list)
+    cost: float = 0.0
     repaired: int = field(default=0, compare=False)
 
     @classmethod
@@ -80,6 +84,7 @@ def to_json(conversation: Conversation) -> str:
         "id": conversation.id,
         "created": conversation.created,
         "model": conversation.model,
+        "cost": conversation.cost,
         "messages": [_stored(message) for message in conversation.messages],
     }
     # A message made elsewhere (the Python API) may hold a lone surrogate, which no UTF-8 file or terminal can take.
@@ -118,7 +123,8 @@ def write(conversation: Conversation, path: Path) -> None:
 
 @dataclass(frozen=True)
 class Summary:
-    """What a list of saved conversations shows of one: when it was last written, its first line, its size."""
+    """What a list of saved conversations shows of one: when it was last written, its first line, its size, and what
+    its requests cost."""
 
     id: str
     updated: datetime  # local time
@@ -126,6 +132,7 @@ class Summary:
     messages: int
     size: int  # bytes on disk
     readable: bool = True
+    cost: float = 0.0  # USD
 
 
 class ConversationStore:
@@ -228,11 +235,13 @@ class ConversationStore:
         """The summary of one stored conversation; an unreadable one is listed as such, not skipped."""
         updated = datetime.fromtimestamp(stat.st_mtime).astimezone()
         try:
-            messages = self.load(path.stem).messages
+            conversation = self.load(path.stem)
         except (StorageError, FileRefused):
             return Summary(path.stem, updated, "", 0, stat.st_size, readable=False)
+        messages = conversation.messages
         first = next((m.content.strip() for m in messages if m.is_task), "")
-        return Summary(path.stem, updated, first.split("\n", 1)[0], len(messages), stat.st_size)
+        line = first.split("\n", 1)[0]
+        return Summary(path.stem, updated, line, len(messages), stat.st_size, cost=conversation.cost)
 
     def _files_newest_first(self) -> list[tuple[Path, os.stat_result]]:
         """The conversation files with their stat, the most recently written first."""
@@ -301,7 +310,16 @@ def _conversation(data: object) -> Conversation:
         created=_field(record, "created", str, "the file"),
         model=_field(record, "model", str, "the file"),
         messages=messages,
+        cost=_cost(record),
     )
+
+
+def _cost(record: dict[str, Any]) -> float:
+    """The conversation's cost in USD: 0 in a file from before costs were kept; StorageError when not a sum."""
+    cost = record.get("cost", 0.0)
+    if isinstance(cost, bool) or not isinstance(cost, int | float) or not 0 <= cost < math.inf:
+        raise StorageError("the file has a 'cost' that is not a sum of dollars")
+    return float(cost)
 
 
 def _message(data: object, where: str) -> Message:

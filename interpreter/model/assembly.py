@@ -226,18 +226,36 @@ _REASONING_FIELDS = ("reasoning_content", "reasoning")
 def _usage(chunk: Any) -> Usage | None:
     """The tokens a chunk reports: in `usage`, or in Groq's `x_groq.usage`; None when it reports none."""
     if chunk.usage is not None:
-        return Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+        return _counted(chunk.usage)
     groq = (chunk.model_extra or {}).get("x_groq")
     counts = groq.get("usage") if isinstance(groq, dict) else None
-    if not isinstance(counts, dict):
-        return None
-    return Usage(_count(counts, "prompt_tokens"), _count(counts, "completion_tokens"))
+    return _counted(counts) if isinstance(counts, dict) else None
 
 
-def _count(counts: dict[str, Any], name: str) -> int:
-    """One token count of a usage object sent as plain JSON; 0 when missing or not a number."""
-    value = counts.get(name)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+def _counted(counts: Any) -> Usage:
+    """A usage object's counts, under every server's names.
+
+    Cached input: `prompt_tokens_details.cached_tokens` (OpenAI, OpenRouter, vLLM, llama.cpp), else DeepSeek's
+    `prompt_cache_hit_tokens`; reasoning: `completion_tokens_details.reasoning_tokens`.
+    """
+    cached = _count(_field(counts, "prompt_tokens_details"), "cached_tokens")
+    return Usage(
+        _count(counts, "prompt_tokens"),
+        _count(counts, "completion_tokens"),
+        cached_tokens=cached or _count(counts, "prompt_cache_hit_tokens"),
+        reasoning_tokens=_count(_field(counts, "completion_tokens_details"), "reasoning_tokens"),
+    )
+
+
+def _count(counts: Any, name: str) -> int:
+    """One token count of a usage object (the SDK's, or plain JSON); 0 when missing or not a whole number."""
+    value = _field(counts, name)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _field(value: Any, name: str) -> Any:
+    """A field of an SDK object (the extras a server added are attributes too) or of a plain mapping."""
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
 
 
 def _add_fragment(call: _PartialCall, fragment: Any) -> str:

@@ -184,13 +184,18 @@ def _usage(response: Any) -> Iterator[Usage]:
     """The tokens a finished response reports, if it reports them."""
     usage = _field(response, "usage")
     if usage is not None:
-        yield Usage(_count(usage, "input_tokens"), _count(usage, "output_tokens"))
+        yield Usage(
+            _count(usage, "input_tokens"),
+            _count(usage, "output_tokens"),
+            cached_tokens=_count(_field(usage, "input_tokens_details"), "cached_tokens"),
+            reasoning_tokens=_count(_field(usage, "output_tokens_details"), "reasoning_tokens"),
+        )
 
 
 def _count(usage: Any, name: str) -> int:
-    """One token count of the usage; 0 when missing or not a number."""
+    """One token count of the usage; 0 when missing or not a whole number."""
     value = _field(usage, name)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def _cut(reply: _Reply, cap: int, origin: str) -> Iterator[StreamItem]:

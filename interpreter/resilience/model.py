@@ -166,8 +166,10 @@ class ResilientModel:
                 if isinstance(item, ResponseHeaders):
                     self._observe(item.headers)
                 elif isinstance(item, Usage):
-                    self._estimator.calibrate(size, item.prompt_tokens)
-                    self.traffic.count(item)
+                    if not item.estimated:  # an estimate of ours (the server reported none) teaches nothing
+                        self._estimator.calibrate(size, item.prompt_tokens)
+                        self.traffic.count(item)
+                    yield item  # the session shows what the request cost
                 elif isinstance(item, Reply):
                     self._breaker.record("success")
                     return item

@@ -55,6 +55,7 @@ class Settings:
     api_key: str = ""
     auto_run: bool = False
     max_steps: int = DEFAULT_MAX_STEPS
+    max_cost: float | None = None  # USD one task may spend on requests; None: no cap
     tools: bool = True
     verbose: bool = False
     max_retries: int = DEFAULT_MAX_RETRIES  # retries of one failed API request
@@ -96,6 +97,7 @@ class Flags:
     profile: str | None = None
     auto_run: bool = False
     max_steps: int | None = None
+    max_cost: float | None = None
     no_tools: bool = False
     verbose: bool = False
     max_retries: int | None = None
@@ -117,6 +119,7 @@ class Flags:
             "api_key": self.api_key,
             "auto_run": self.auto_run or None,
             "max_steps": self.max_steps,
+            "max_cost": self.max_cost,
             "tools": False if self.no_tools else None,
             "verbose": self.verbose or None,
             "max_retries": self.max_retries,
@@ -293,6 +296,8 @@ def _validate(settings: Settings, sources: Mapping[str, str]) -> None:
     if settings.max_steps < 1:
         raise ConfigError(f"max_steps must be at least 1, got {settings.max_steps}")
     negative = [name for name, kind in FILE_KEYS.items() if kind in (int, float) and (getattr(settings, name) or 0) < 0]
+    if settings.max_cost is not None and settings.max_cost <= 0:
+        raise ConfigError(f"max_cost must be more than $0, got {settings.max_cost:g}")
     if settings.timeout is not None and settings.timeout <= 0:
         raise ConfigError(f"timeout must be more than 0 seconds, got {settings.timeout:g}")
     if negative:

@@ -27,6 +27,7 @@ FILE_KEYS: dict[str, type] = {
     "api_key": str,
     "auto_run": bool,
     "max_steps": int,
+    "max_cost": float,
     "tools": bool,
     "max_retries": int,
     "max_wait": float,

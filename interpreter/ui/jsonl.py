@@ -29,6 +29,7 @@ from interpreter.messages import (
     TextDelta,
     Thinking,
     TurnEnded,
+    Usage,
     Waiting,
 )
 from interpreter.ui.untrusted import visible
@@ -155,6 +156,17 @@ class JsonLinesRenderer:
                     "reason": event.reason,
                     "seconds": None if event.seconds is None else round(event.seconds, 3),
                     "back": event.back,
+                }
+            case Usage():
+                return {
+                    "type": "usage",
+                    "model": event.model,
+                    "input_tokens": event.prompt_tokens,
+                    "cached_tokens": event.cached_tokens,
+                    "output_tokens": event.completion_tokens,
+                    "reasoning_tokens": event.reasoning_tokens,
+                    "cost": event.cost,
+                    "estimated": event.estimated,
                 }
             case TurnEnded(reason=reason, steps=steps):
                 return {"type": "turn_ended", "reason": reason, "steps": steps}

@@ -1,11 +1,12 @@
-"""The words both renderers use for durations, exit statuses, changes of model and code languages."""
+"""The words both renderers use for durations, exit statuses, changes of model, costs and code languages."""
 
 from __future__ import annotations
 
 import signal
 
-from interpreter.messages import ModelSwitched, RunResult
+from interpreter.messages import ModelSwitched, RunResult, Usage
 from interpreter.resilience.durations import format_wait
+from interpreter.ui.words import dollars
 
 _LEXERS = {"shell": "bash", "sh": "bash", "node": "javascript", "js": "javascript"}
 
@@ -25,6 +26,14 @@ def switched(event: ModelSwitched) -> str:
     if event.seconds is None:
         return f"{event.previous}: {event.reason}; using {event.model} from now on"
     return f"{event.previous} {event.reason} for {format_wait(event.seconds)}; using {event.model} meanwhile"
+
+
+def spent(usage: Usage) -> str:
+    """One request's cost (shown with --verbose): "gpt-4o: 1,234 + 56 tokens (1,024 cached), $0.0037"."""
+    about = "≈" if usage.estimated else ""
+    cached = f" ({usage.cached_tokens:,} cached)" if usage.cached_tokens else ""
+    cost = "price unknown" if usage.cost is None else dollars(usage.cost)
+    return f"{usage.model}: {about}{usage.prompt_tokens:,} + {usage.completion_tokens:,} tokens{cached}, {cost}"
 
 
 def outcome(result: RunResult) -> str | None:

@@ -28,9 +28,10 @@ from interpreter.messages import (
     TextDelta,
     Thinking,
     TurnEnded,
+    Usage,
     Waiting,
 )
-from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note, switched
+from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note, spent, switched
 from interpreter.ui.output import LineSplitter, lines_of
 from interpreter.ui.thoughts import Thoughts
 from interpreter.ui.untrusted import visible, warning
@@ -142,6 +143,8 @@ class PlainRenderer:
                 return [f"note: {text}"]
             case ModelSwitched():
                 return [switched(event)]
+            case Usage():
+                return [f"[{spent(event)}]"] if self.verbose else []
             case TurnEnded(reason=reason, steps=steps):
                 return [f"stopped after {steps} steps (--max-steps)"] if reason == "max_steps" else []
             case _:

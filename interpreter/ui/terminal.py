@@ -28,6 +28,7 @@ from interpreter.messages import (
     TextDelta,
     Thinking,
     TurnEnded,
+    Usage,
     Waiting,
 )
 from interpreter.ui.blocks import BlockSplitter
@@ -35,7 +36,7 @@ from interpreter.ui.codeblock import code_block
 from interpreter.ui.frame import TAIL_ROWS, Frame, Status, View
 from interpreter.ui.gutter import Gutter
 from interpreter.ui.images import ImageProtocol, ask_terminal, cell_width, inline_image
-from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note, switched
+from interpreter.ui.labels import cut_note, duration, outcome, ran_in, reset_note, spent, switched
 from interpreter.ui.markdown import markdown
 from interpreter.ui.output import LineSplitter, lines_of
 from interpreter.ui.region import LiveRegion
@@ -167,6 +168,8 @@ class TerminalRenderer:
             case ModelSwitched():
                 self._in_use = event.model
                 return self._section(_line(switched(event), "yellow"))
+            case Usage():
+                return self._section(Text(spent(event), style="dim")) if self.verbose else []
             case TurnEnded(reason=reason, steps=steps):
                 stopped = Text(f"stopped after {steps} steps (--max-steps)", style="yellow")
                 return self._section(stopped) if reason == "max_steps" else []
