@@ -131,6 +131,17 @@ def test_the_first_request_never_waits_for_the_server_and_later_ones_use_what_it
     assert held.asked == ["m"]  # asked once
 
 
+def test_prices_genai_prices_knows_are_given_while_the_server_has_not_answered_then_its_own() -> None:
+    held = Held(ROUTER_SAYS)
+    catalogue = Catalogue(ask=held, look=answering(LISTED))
+
+    assert catalogue.prices("m") == Priced(Prices(0.27, 1.1, 0.07), "genai-prices")  # returns, the server still held
+    assert held.asked == ["m"] and not held.released.is_set()
+    held.released.set()
+    catalogue.settle("m")
+    assert catalogue.prices("m") == Priced(Prices(3.0, 15.0), "OpenRouter /models")
+
+
 def test_a_window_the_server_named_in_a_refusal_still_wins_for_the_session() -> None:
     window = ContextWindow(FakeAdapter("m"), catalogue=settled(Catalogue(ask=answering(VLLM_SAYS))))
 

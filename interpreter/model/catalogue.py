@@ -198,12 +198,23 @@ class Catalogue:
     def prices(self, model: str) -> Priced | None:
         """`model`'s prices (USD per million tokens) from the best source that has them; None when none has.
 
-        Waits for the server and genai-prices (a bounded time), asking them first if need be.
+        Waits for genai-prices (local: a bounded time, asking first if need be), and for the server only when nothing
+        else prices the model: pricing a request's usage never holds its reply for a server slow to answer.
         """
-        self.settle(model)
         table = self._tables.get(model)
         if table is not None and (prices := _table_prices(table)) is not None:
             return Priced(prices, _table_source(model))
+        self.begin(model)
+        if (question := self._questions.get(model)) is not None:
+            question.wait_listed(SETTLE_WITHIN)
+        heard = self._heard(model)
+        if heard is None:
+            self.settle(model)  # only the server may know them: wait for it (once, a bounded time)
+            heard = self._heard(model)
+        return heard
+
+    def _heard(self, model: str) -> Priced | None:
+        """`model`'s prices from what the server and genai-prices said so far, the server's first."""
         answers = self._answers(model)
         if answers.report is not None and answers.report.prices is not None:
             return Priced(answers.report.prices, answers.report.source)
