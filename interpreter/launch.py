@@ -135,7 +135,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 return run_task(session, renderer, task, ctrl_c, command)
             return run_interactive(session, renderer, prompter, ctrl_c, command)
     finally:
-        if spending.session.requests:
+        if spending.session.tokens:  # something was answered: what it cost
             renderer.info(spending.session.line())
         if summary := model.summary():
             renderer.info(summary)

@@ -102,6 +102,19 @@ def test_a_task_ends_with_what_it_cost(run_cli: Run, server: FakeServer) -> None
     assert result.stdout.splitlines()[-1] == f"1 request · {tokens:,} tokens · ${cost:.4f}".rstrip("0")
 
 
+def test_the_total_counts_the_requests_the_traffic_line_counts_a_rate_limited_one_too(
+    run_cli: Run, server: FakeServer
+) -> None:
+    server.enqueue(RateLimit.retry_after(0), Reply.text("Hello there."))
+
+    result = run_cli("-c", "hi", "-m", "gpt-4o")
+
+    assert result.returncode == 0, result.stderr
+    total, traffic = result.stdout.splitlines()[-2:]
+    assert total.startswith("2 requests · ") and traffic.startswith("2 requests, 1 rate limited (429)"), result.stdout
+    assert len(chats(server)) == 2
+
+
 def test_max_cost_stops_an_eight_step_task_before_it_spends_more(run_cli: Run, server: FakeServer) -> None:
     server.responder = cells(8)
 

@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+from interpreter.errors import ApiError
 from interpreter.messages import Message, Reply, StreamItem, Usage
 from interpreter.model.context import Named
 from interpreter.model.llm import ChatModel
@@ -35,13 +36,17 @@ class MeteredModel:
         prompt = self._estimate(messages, tools)
         self._spending.check(model, prompt)
         reported: Usage | None = None
-        for item in self._inner.stream(messages, tools):
-            if isinstance(item, Usage):
-                reported = item
-                continue
-            if isinstance(item, Reply):
-                yield self._spending.spend(model, reported or _estimated(prompt, item.message))
-            yield item
+        try:
+            for item in self._inner.stream(messages, tools):
+                if isinstance(item, Usage):
+                    reported = item
+                    continue
+                if isinstance(item, Reply):
+                    yield self._spending.spend(model, reported or _estimated(prompt, item.message))
+                yield item
+        except ApiError:
+            self._spending.unanswered()  # sent and failed: a request all the same, as the traffic summary counts it
+            raise
 
 
 def _estimated(prompt: int, answer: Message) -> Usage:

@@ -46,6 +46,11 @@ class Total:
             self.cost += usage.cost
             self.priced += 1
 
+    def unanswered(self) -> None:
+        """Count one request that failed (a 429, a cut stream): sent, so counted as the traffic summary counts it,
+        its tokens unknown."""
+        self.requests += 1
+
     def line(self) -> str:
         """ "6 requests · 48,210 tokens · $0.13", with ≈ before estimated tokens and the models with no price."""
         tokens = f"{'≈' if self.estimated else ''}{self.tokens:,} tokens"
@@ -106,6 +111,11 @@ class Spending:
         self.session.add(priced)
         self.task.add(priced)
         return priced
+
+    def unanswered(self) -> None:
+        """Count a request that failed before it was answered."""
+        self.session.unanswered()
+        self.task.unanswered()
 
     def _capped(self, model: str) -> Prices:
         """`model`'s prices, which a cap needs; ConfigError when none are known."""
