@@ -279,6 +279,7 @@ def _resilient(
         limiter=limiter,
         estimator=estimator,
         images=lambda: adapter.sends_images,
+        model_name=lambda: adapter.model,
     )
 
 

@@ -112,8 +112,9 @@ class Limiter(Protocol):
         """Take a request of `tokens` tokens out of the budget, or say how long to hold it back."""
         ...
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Learn limits and levels from a response's headers."""
+    def observe(self, headers: Mapping[str, str]) -> int | None:
+        """Learn limits and levels from a response's headers; the tokens the server took for the request they
+        answer, when the drop of the remaining tokens since the last headers can have no other cause."""
         ...
 
     def headroom(self) -> list[Headroom]:
@@ -156,16 +157,25 @@ class RateLimiter:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._buckets: dict[str, Bucket] = {}
+        self._mark: tuple[int, float] | None = None  # the remaining tokens the last headers said, and when
+        self._sent = 0  # requests spent since then
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Learn limits and levels from a response's headers; unknown (-1, 0, unparsable) values are ignored."""
+    def observe(self, headers: Mapping[str, str]) -> int | None:
+        """Learn limits and levels from a response's headers; unknown (-1, 0, unparsable) values are ignored.
+
+        Returns the tokens the server took since the last headers (the drop of the remaining tokens, refill
+        counted), when exactly one request was sent between them: then it is what that request was charged."""
         now = self._clock()
+        taken = None
         for reading in readings(headers):
             bucket = self._learn(reading.kind, reading.limit, now)
             if bucket is not None:
+                if reading.kind == "tokens":
+                    taken = self._taken(bucket, reading.remaining, now)
                 level = reading.level(bucket.limit)
                 bucket.level = bucket.level if level is None else level
                 bucket.seen = now
+        return taken
 
     def reserve(self, tokens: int) -> Hold | None:
         """Take a request of `tokens` tokens out of the buckets if it fits now; else how long to hold it back."""
@@ -190,6 +200,7 @@ class RateLimiter:
 
     def spend(self, tokens: int) -> None:
         """Take a request of `tokens` tokens, just sent, out of the buckets."""
+        self._sent += 1
         for kind, amount in self._amounts(tokens):
             bucket = self._refilled(kind)
             bucket.level = max(0.0, bucket.level - amount)
@@ -202,6 +213,17 @@ class RateLimiter:
             bucket.refill(now)
             snapshot.append(Headroom(LABELS[kind], bucket.limit, int(bucket.level), now - bucket.seen))
         return snapshot
+
+    def _taken(self, bucket: Bucket, remaining: int | None, now: float) -> int | None:
+        """What the one request sent since the last headers was charged: the level they left, refilled to now,
+        less what is left now; None when that is unknown, or when more requests (a retry) went in between."""
+        mark, sent = self._mark, self._sent
+        self._mark = None if remaining is None else (remaining, now)
+        self._sent = 0
+        if mark is None or remaining is None or sent != 1:
+            return None
+        level, at = mark
+        return math.floor(min(bucket.limit, level + (now - at) * bucket.limit / 60) - remaining + 0.5)
 
     def _amounts(self, tokens: int) -> list[tuple[str, int]]:
         """What one request of `tokens` tokens costs in each known bucket."""
