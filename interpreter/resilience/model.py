@@ -1,7 +1,8 @@
 """ResilientModel: a ChatModel that wraps another with the limiter, the circuit breaker and the retry policy.
 
 Each request: the breaker may refuse it (no network); the limiter may hold it back (a countdown) so it does not
-earn a 429; then it is sent once. A failure is classified; the policy either waits (a countdown the person sees,
+earn a 429, counting it as its prompt plus what replies of its model were charged lately (`allowance.py`, learned
+from each answer); then it is sent once. A failure is classified; the policy either waits (a countdown the person sees,
 honouring the server's hint) and tries again, or stops with one line. A stream that breaks after text was shown
 is never replayed silently: its text is kept (StreamBroken) and the next attempt continues from it.
 """
@@ -70,6 +71,11 @@ class _Charge:
     taken: int | None = None
     counted: bool = False
     usage: Usage | None = None
+
+    def heard(self, taken: int | None, headers: dict[str, str]) -> None:
+        """Note what the limiter measured from a response's headers, and whether they count tokens at all."""
+        self.taken = taken
+        self.counted = any(found.kind == "tokens" and found.remaining is not None for found in readings(headers))
 
     def beyond_prompt(self, prompt: int) -> int | None:
         """Tokens charged beyond the prompt (`prompt` as estimated when the usage does not say); None if unknown."""
@@ -187,10 +193,7 @@ class ResilientModel:
         try:
             for item in self._inner.stream(request, tools):
                 if isinstance(item, ResponseHeaders):
-                    charge.taken = self._observe(item.headers)
-                    charge.counted = any(
-                        found.kind == "tokens" and found.remaining is not None for found in readings(item.headers)
-                    )
+                    charge.heard(self._observe(item.headers), item.headers)
                 elif isinstance(item, Usage):
                     self._estimator.calibrate(size, item.prompt_tokens)
                     self.traffic.count(item)
