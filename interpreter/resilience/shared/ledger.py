@@ -224,7 +224,8 @@ class Ledger:
         if remaining is None or not self.mark:
             return None
         level, at = self.mark
-        return math.floor(min(bucket.limit, level + (now - at) * bucket.limit / 60) - remaining + 0.5)
+        refill = max(0.0, now - at) * bucket.limit / 60  # a clock a little behind another's refills nothing
+        return math.floor(min(bucket.limit, level + refill) - remaining + 0.5)
 
     def _others(self, session: str) -> int:
         """How many other sessions used the budget lately."""

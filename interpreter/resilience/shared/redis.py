@@ -140,7 +140,7 @@ elseif op == 'observe' then
       end
       if fresh and reading.kind == 'tokens' then
         if alone and reading.remaining >= 0 and mark[1] ~= nil then
-          local before = math.min(bucket.limit, mark[1] + (now - mark[2]) * bucket.limit / 60)
+          local before = math.min(bucket.limit, mark[1] + math.max(0, now - mark[2]) * bucket.limit / 60)
           result = {taken = math.floor(before - reading.remaining + 0.5)}
         end
         if reading.remaining >= 0 and next(held) == nil then mark = {reading.remaining, now} else mark = {} end
