@@ -157,8 +157,11 @@ class RateLimiter:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._buckets: dict[str, Bucket] = {}
-        self._mark: tuple[int, float] | None = None  # the remaining tokens the last headers said, and when
+        # The remaining tokens the last headers said, and when the request they answer was sent: the refill since
+        # is counted from before the server charged it, so a slow answer can make a charge look larger, never smaller.
+        self._mark: tuple[int, float] | None = None
         self._sent = 0  # requests spent since then
+        self._sent_at: float | None = None  # when the last of them was
 
     def observe(self, headers: Mapping[str, str]) -> int | None:
         """Learn limits and levels from a response's headers; unknown (-1, 0, unparsable) values are ignored.
@@ -201,6 +204,7 @@ class RateLimiter:
     def spend(self, tokens: int) -> None:
         """Take a request of `tokens` tokens, just sent, out of the buckets."""
         self._sent += 1
+        self._sent_at = self._clock()
         for kind, amount in self._amounts(tokens):
             bucket = self._refilled(kind)
             bucket.level = max(0.0, bucket.level - amount)
@@ -218,8 +222,8 @@ class RateLimiter:
         """What the one request sent since the last headers was charged: the level they left, refilled to now,
         less what is left now; None when that is unknown, or when more requests (a retry) went in between."""
         mark, sent = self._mark, self._sent
-        self._mark = None if remaining is None else (remaining, now)
-        self._sent = 0
+        self._mark = None if remaining is None else (remaining, now if self._sent_at is None else self._sent_at)
+        self._sent, self._sent_at = 0, None
         if mark is None or remaining is None or sent != 1:
             return None
         level, at = mark

@@ -16,7 +16,9 @@ contract). Times are seconds on the store's clock.
 - A reservation nobody settles (its session died mid-request) stops counting after HELD_FOR seconds.
 - What a request was charged: the drop of the remaining tokens from the mark (what the server said when nothing
   else was in flight) to its own headers, refill counted; told only when nothing else was in flight meanwhile
-  (`Held.alone`), so that the drop is its charge alone and the sessions can learn what to reserve.
+  (`Held.alone`), so that the drop is its charge alone and the sessions can learn what to reserve. The refill is
+  counted from the grant of the request whose headers set the mark (before the server charged it) to when these
+  headers were heard (after): a busy machine's delays can make the charge look larger, never smaller.
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ class Ledger:
         request was charged, when nothing else was in flight since the mark."""
         self._tidy(now)
         self.seen[session] = now
-        alone = session in self.held and self.held[session].alone
+        mine = self.held.get(session)
         fresh = self._settle(session)
         self.answered = True
         taken = None
@@ -141,8 +143,9 @@ class Ledger:
                 in_flight = sum(_cost(reading.kind, held.tokens) for held in self.held.values())
                 bucket.level = max(-bucket.limit, level - in_flight)
             if fresh and reading.kind == "tokens":
-                taken = self._charged(bucket, reading.remaining, now) if alone else None
-                self.mark = [] if reading.remaining is None or self.held else [reading.remaining, now]
+                taken = self._charged(bucket, reading.remaining, now) if mine and mine.alone else None
+                granted = mine.at if mine else now
+                self.mark = [] if reading.remaining is None or self.held else [reading.remaining, granted]
             bucket.seen = now
         return taken
 

@@ -143,7 +143,11 @@ elseif op == 'observe' then
           local before = math.min(bucket.limit, mark[1] + math.max(0, now - mark[2]) * bucket.limit / 60)
           result = {taken = math.floor(before - reading.remaining + 0.5)}
         end
-        if reading.remaining >= 0 and next(held) == nil then mark = {reading.remaining, now} else mark = {} end
+        if reading.remaining >= 0 and next(held) == nil then
+          mark = {reading.remaining, settled and settled.at or now}
+        else
+          mark = {}
+        end
       end
       bucket.seen = now
     end
