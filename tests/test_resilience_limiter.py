@@ -149,3 +149,15 @@ def test_no_drop_is_told_for_two_requests_between_answers(limiter: RateLimiter) 
     assert limiter.observe(tokens("10000")) is None  # no remaining: nothing to measure by, now or next time
     limiter.spend(1000)
     assert limiter.observe(tokens("10000", remaining="6000")) is None
+
+
+def test_a_reservation_counts_the_prompt_at_the_most_the_recent_estimates_fell_short() -> None:
+    estimator = TokenEstimator()
+    assert estimator.padded(4000) == estimator.estimate(4000) == 1000  # nothing learned: characters / 4
+    estimator.calibrate(4000, 1000)
+    estimator.calibrate(4000, 1100)  # this prompt cost 10% more than estimated
+    assert estimator.estimate(4000) == 1050  # the ratio moves halfway
+    assert estimator.padded(4000) == 1155  # and the reservation counts the 10% as well, for the next 8 reports
+    for _ in range(8):
+        estimator.calibrate(4000, 1050)
+    assert estimator.padded(4000) == estimator.estimate(4000) == 1050

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,11 +30,12 @@ def characters(messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()
 class TokenEstimator:
     """Estimates prompt tokens as characters / 4, scaled by a ratio learned from the server's usage reports."""
 
-    def __init__(self, *, smoothing: float = 0.5, low: float = 0.5, high: float = 3.0) -> None:
+    def __init__(self, *, smoothing: float = 0.5, low: float = 0.5, high: float = 3.0, recent: int = 8) -> None:
         self._smoothing = smoothing
         self._low = low
         self._high = high
         self._ratio: float | None = None
+        self._under: deque[float] = deque(maxlen=recent)  # how far each recent estimate fell short, as a fraction
 
     @property
     def ratio(self) -> float:
@@ -44,11 +46,17 @@ class TokenEstimator:
         """Tokens that `messages_chars` characters of conversation probably cost."""
         return math.ceil(messages_chars / CHARS_PER_TOKEN * self.ratio)
 
+    def padded(self, messages_chars: int) -> int:
+        """The estimate raised by the most the recent ones fell short: what a reservation counts for the prompt, as
+        a prompt of another make-up (longer code, more escapes) may cost more tokens a character than the last."""
+        return math.ceil(messages_chars / CHARS_PER_TOKEN * self.ratio * (1 + max(self._under, default=0.0)))
+
     def calibrate(self, messages_chars: int, prompt_tokens: int) -> None:
         """Learn from a reply's usage.prompt_tokens for a prompt of `messages_chars` characters."""
         if messages_chars <= 0 or prompt_tokens <= 0:
             return
         seen = prompt_tokens / (messages_chars / CHARS_PER_TOKEN)
+        self._under.append(max(0.0, seen / self.ratio - 1))
         # The first report replaces the guess; later ones are smoothed so one odd reply cannot swing it.
         ratio = seen if self._ratio is None else self._ratio + self._smoothing * (seen - self._ratio)
         self._ratio = min(max(ratio, self._low), self._high)

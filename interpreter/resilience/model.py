@@ -78,9 +78,9 @@ class _Charge:
         self.counted = any(found.kind == "tokens" and found.remaining is not None for found in readings(headers))
 
     def beyond_prompt(self, prompt: int) -> int | None:
-        """Tokens charged beyond `prompt`, the prompt as estimated for the reservation; None if unknown."""
-        if self.taken is not None:  # beyond the estimate, not the usage: an estimate that runs low is made up for
-            return self.taken - prompt
+        """Tokens charged beyond the prompt (`prompt` as estimated when the usage does not say); None if unknown."""
+        if self.taken is not None:
+            return self.taken - (self.usage.prompt_tokens if self.usage is not None else prompt)
         if self.usage is not None and not self.counted:  # a server without token headers: what the reply used
             return self.usage.completion_tokens
         return None  # the headers count tokens, but other requests went in between: the drop is not this one's
@@ -185,7 +185,7 @@ class ResilientModel:
         """One request: the breaker's and the limiter's say, then the stream; its text is passed on as it comes."""
         self._breaker.check()
         size = characters(request, tools, images=self._images())
-        prompt, name = self._estimator.estimate(size), self._model_name()
+        prompt, name = self._estimator.padded(size), self._model_name()
         yield from self._hold_back(prompt + self._allowances.tokens(name), attempt)
         self.traffic.requests += 1
         shown: list[str] = []
