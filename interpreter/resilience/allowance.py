@@ -2,8 +2,9 @@
 
 OpenAI counts a request against its tokens-per-minute limit as its prompt plus `max_tokens` when the request sends
 one, else an amount of its own, at once, before the reply is written. What it took shows in the drop of
-`x-ratelimit-remaining-tokens` between two responses (the limiter measures it); less the prompt, that is the
-allowance the server charged. A server without those headers is taken at its usage's completion tokens.
+`x-ratelimit-remaining-tokens` between two responses (the limiter measures it); less the prompt the usage reports,
+that is the allowance the server charged. A server without those headers is taken at its usage's completion tokens.
+(The prompt's own share of a reservation is the estimator's: `TokenEstimator.padded`.)
 
 Before anything is learned a request reserves START, what every request reserved before this was learned: more than
 the servers seen charge (OpenAI's is prompt plus a few hundred), so the first requests never earn a 429. Then the
