@@ -299,7 +299,15 @@ def _route(
     adapter = build(settings)
     breaker = breakers.setdefault(settings.api_base, _breaker(settings))
     budget = limiter(settings, adapter)
-    resilient = _resilient(settings, meter(adapter), estimator, breaker, budget, images=lambda: adapter.sends_images)
+    resilient = _resilient(
+        settings,
+        meter(adapter),
+        estimator,
+        breaker,
+        budget,
+        images=lambda: adapter.sends_images,
+        model_name=lambda: adapter.model,
+    )
     return Route(adapter, resilient, profile)
 
 
@@ -321,9 +329,10 @@ def _resilient(
     limiter: Limiter,
     *,
     images: Callable[[], bool],
+    model_name: Callable[[], str],
 ) -> ResilientModel:
     """`metered` wrapped in the resilience layer, with the retry limits from the settings; `images`: whether its
-    adapter sends figures as pictures now."""
+    adapter sends figures as pictures now; `model_name`: the model it asks now (what the limiter learns for)."""
     retry = RetrySettings(
         max_attempts=settings.max_retries + 1,
         max_wait_total=settings.max_wait,
@@ -338,6 +347,7 @@ def _resilient(
         limiter=limiter,
         estimator=estimator,
         images=images,
+        model_name=model_name,
     )
 
 

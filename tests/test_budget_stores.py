@@ -155,3 +155,40 @@ def test_a_request_larger_than_the_limit_is_not_held_back_forever(store: Store, 
 def test_budgets_of_different_keys_are_apart(store: Store, key: str) -> None:
     store.observe(key, "a", said(remaining=0))
     assert store.reserve(f"{key}-mini", "a", 1000).granted
+
+
+def test_a_request_alone_in_flight_is_told_what_the_server_charged_it(store: Store, key: str, clock: FakeClock) -> None:
+    assert store.observe(key, "a", said(remaining=5000)) is None  # the mark: what was left, nothing in flight
+    assert store.reserve(key, "a", 1000).granted
+    clock.advance(1.0)  # 100 tokens refilled meanwhile
+    assert store.observe(key, "a", said(remaining=4400)) == 700
+    assert store.reserve(key, "a", 1000).granted
+    clock.advance(1.0)
+    # The refill counts from the grant of the request that said 4,400 (the server charged it later, unseen): on a
+    # busy machine a charge may look larger than it was, never smaller.
+    assert store.observe(key, "a", said(remaining=3800)) == 800
+
+
+def test_requests_in_flight_together_are_told_no_charge(store: Store, key: str) -> None:
+    store.observe(key, "a", said(remaining=TPM))
+    assert store.reserve(key, "a", 1000).granted
+    assert store.reserve(key, "b", 1000).granted
+    assert store.observe(key, "a", said(remaining=4000)) is None  # the drop holds b's charge as well
+    assert store.observe(key, "b", said(remaining=4000)) is None
+    assert store.reserve(key, "a", 1000).granted  # alone again: b's answer left a mark with nothing in flight
+    assert store.observe(key, "a", said(remaining=3000)) == 1000
+
+
+def test_an_unsettled_reservation_still_lapses_after_ten_seconds(store: Store, key: str, clock: FakeClock) -> None:
+    store.observe(key, "a", said(remaining=TPM))
+    assert store.reserve(key, "killed", 3000).granted  # killed mid-request: no headers will settle it
+    clock.advance(9.9)
+    assert store.reserve(key, "a", 100).granted
+    assert store.observe(key, "a", said(remaining=5900)) is None  # "killed" may have been charged meanwhile
+    assert store.view(key, "a").limits[1].remaining == 2900  # still held: the server may not have counted it yet
+    clock.advance(0.2)
+    assert store.reserve(key, "a", 100).granted
+    assert store.observe(key, "a", said(remaining=5800)) is None  # when "killed" was charged, nobody can tell
+    assert store.view(key, "a").limits[1].remaining == 5800  # ten seconds on, it counts no more
+    assert store.reserve(key, "a", 100).granted
+    assert store.observe(key, "a", said(remaining=5700)) == 100

@@ -127,3 +127,37 @@ def test_empty_reports_teach_nothing() -> None:
     estimator.calibrate(0, 100)
     estimator.calibrate(400, 0)
     assert estimator.ratio == 1.0
+
+
+def test_the_drop_between_two_answers_is_what_the_one_request_between_them_was_charged(
+    limiter: RateLimiter, clock: FakeClock
+) -> None:
+    assert limiter.observe(tokens("10000", remaining="9000")) is None  # nothing to compare with yet
+    limiter.spend(1000)
+    clock.now += 3  # 500 tokens refilled meanwhile
+    assert limiter.observe(tokens("10000", remaining="8300")) == 1200
+    limiter.spend(1000)
+    clock.now += 60  # full again before it was charged: the drop is from the limit
+    assert limiter.observe(tokens("10000", remaining="9000")) == 1000
+
+
+def test_no_drop_is_told_for_two_requests_between_answers(limiter: RateLimiter) -> None:
+    limiter.observe(tokens("10000", remaining="9000"))
+    limiter.spend(1000)  # failed without an answer (a cut connection); the retry is the second
+    limiter.spend(1000)
+    assert limiter.observe(tokens("10000", remaining="7000")) is None
+    assert limiter.observe(tokens("10000")) is None  # no remaining: nothing to measure by, now or next time
+    limiter.spend(1000)
+    assert limiter.observe(tokens("10000", remaining="6000")) is None
+
+
+def test_a_reservation_counts_the_prompt_at_the_most_the_recent_estimates_fell_short() -> None:
+    estimator = TokenEstimator()
+    assert estimator.padded(4000) == estimator.estimate(4000) == 1000  # nothing learned: characters / 4
+    estimator.calibrate(4000, 1000)
+    estimator.calibrate(4000, 1100)  # this prompt cost 10% more than estimated
+    assert estimator.estimate(4000) == 1050  # the ratio moves halfway
+    assert estimator.padded(4000) == 1155  # and the reservation counts the 10% as well, for the next 8 reports
+    for _ in range(8):
+        estimator.calibrate(4000, 1050)
+    assert estimator.padded(4000) == estimator.estimate(4000) == 1050

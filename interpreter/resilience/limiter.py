@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,11 +30,12 @@ def characters(messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()
 class TokenEstimator:
     """Estimates prompt tokens as characters / 4, scaled by a ratio learned from the server's usage reports."""
 
-    def __init__(self, *, smoothing: float = 0.5, low: float = 0.5, high: float = 3.0) -> None:
+    def __init__(self, *, smoothing: float = 0.5, low: float = 0.5, high: float = 3.0, recent: int = 8) -> None:
         self._smoothing = smoothing
         self._low = low
         self._high = high
         self._ratio: float | None = None
+        self._under: deque[float] = deque(maxlen=recent)  # how far each recent estimate fell short, as a fraction
 
     @property
     def ratio(self) -> float:
@@ -44,11 +46,17 @@ class TokenEstimator:
         """Tokens that `messages_chars` characters of conversation probably cost."""
         return math.ceil(messages_chars / CHARS_PER_TOKEN * self.ratio)
 
+    def padded(self, messages_chars: int) -> int:
+        """The estimate raised by the most the recent ones fell short: what a reservation counts for the prompt, as
+        a prompt of another make-up (longer code, more escapes) may cost more tokens a character than the last."""
+        return math.ceil(messages_chars / CHARS_PER_TOKEN * self.ratio * (1 + max(self._under, default=0.0)))
+
     def calibrate(self, messages_chars: int, prompt_tokens: int) -> None:
         """Learn from a reply's usage.prompt_tokens for a prompt of `messages_chars` characters."""
         if messages_chars <= 0 or prompt_tokens <= 0:
             return
         seen = prompt_tokens / (messages_chars / CHARS_PER_TOKEN)
+        self._under.append(max(0.0, seen / self.ratio - 1))
         # The first report replaces the guess; later ones are smoothed so one odd reply cannot swing it.
         ratio = seen if self._ratio is None else self._ratio + self._smoothing * (seen - self._ratio)
         self._ratio = min(max(ratio, self._low), self._high)
@@ -112,8 +120,9 @@ class Limiter(Protocol):
         """Take a request of `tokens` tokens out of the budget, or say how long to hold it back."""
         ...
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Learn limits and levels from a response's headers."""
+    def observe(self, headers: Mapping[str, str]) -> int | None:
+        """Learn limits and levels from a response's headers; the tokens the server took for the request they
+        answer, when the drop of the remaining tokens since the last headers can have no other cause."""
         ...
 
     def headroom(self) -> list[Headroom]:
@@ -156,16 +165,28 @@ class RateLimiter:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._buckets: dict[str, Bucket] = {}
+        # The remaining tokens the last headers said, and when the request they answer was sent: the refill since
+        # is counted from before the server charged it, so a slow answer can make a charge look larger, never smaller.
+        self._mark: tuple[int, float] | None = None
+        self._sent = 0  # requests spent since then
+        self._sent_at: float | None = None  # when the last of them was
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Learn limits and levels from a response's headers; unknown (-1, 0, unparsable) values are ignored."""
+    def observe(self, headers: Mapping[str, str]) -> int | None:
+        """Learn limits and levels from a response's headers; unknown (-1, 0, unparsable) values are ignored.
+
+        Returns the tokens the server took since the last headers (the drop of the remaining tokens, refill
+        counted), when exactly one request was sent between them: then it is what that request was charged."""
         now = self._clock()
+        taken = None
         for reading in readings(headers):
             bucket = self._learn(reading.kind, reading.limit, now)
             if bucket is not None:
+                if reading.kind == "tokens":
+                    taken = self._taken(bucket, reading.remaining, now)
                 level = reading.level(bucket.limit)
                 bucket.level = bucket.level if level is None else level
                 bucket.seen = now
+        return taken
 
     def reserve(self, tokens: int) -> Hold | None:
         """Take a request of `tokens` tokens out of the buckets if it fits now; else how long to hold it back."""
@@ -190,6 +211,8 @@ class RateLimiter:
 
     def spend(self, tokens: int) -> None:
         """Take a request of `tokens` tokens, just sent, out of the buckets."""
+        self._sent += 1
+        self._sent_at = self._clock()
         for kind, amount in self._amounts(tokens):
             bucket = self._refilled(kind)
             bucket.level = max(0.0, bucket.level - amount)
@@ -202,6 +225,17 @@ class RateLimiter:
             bucket.refill(now)
             snapshot.append(Headroom(LABELS[kind], bucket.limit, int(bucket.level), now - bucket.seen))
         return snapshot
+
+    def _taken(self, bucket: Bucket, remaining: int | None, now: float) -> int | None:
+        """What the one request sent since the last headers was charged: the level they left, refilled to now,
+        less what is left now; None when that is unknown, or when more requests (a retry) went in between."""
+        mark, sent = self._mark, self._sent
+        self._mark = None if remaining is None else (remaining, now if self._sent_at is None else self._sent_at)
+        self._sent, self._sent_at = 0, None
+        if mark is None or remaining is None or sent != 1:
+            return None
+        level, at = mark
+        return math.floor(min(bucket.limit, level + (now - at) * bucket.limit / 60) - remaining + 0.5)
 
     def _amounts(self, tokens: int) -> list[tuple[str, int]]:
         """What one request of `tokens` tokens costs in each known bucket."""

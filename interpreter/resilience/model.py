@@ -1,7 +1,8 @@
 """ResilientModel: a ChatModel that wraps another with the limiter, the circuit breaker and the retry policy.
 
 Each request: the breaker may refuse it (no network); the limiter may hold it back (a countdown) so it does not
-earn a 429; then it is sent once. A failure is classified; the policy either waits (a countdown the person sees,
+earn a 429, counting it as its prompt plus what replies of its model were charged lately (`allowance.py`, learned
+from each answer); then it is sent once. A failure is classified; the policy either waits (a countdown the person sees,
 honouring the server's hint) and tries again, or stops with one line. A stream that breaks after text was shown
 is never replayed silently: its text is kept (StreamBroken) and the next attempt continues from it.
 """
@@ -29,15 +30,15 @@ from interpreter.messages import (
     Waiting,
 )
 from interpreter.model.llm import ChatModel
+from interpreter.resilience.allowance import Allowances
 from interpreter.resilience.breaker import BreakerState, CircuitBreaker
 from interpreter.resilience.classify import Verdict, classify
 from interpreter.resilience.diagnostics import LOGGER_NAME, safe_headers
 from interpreter.resilience.durations import format_wait
-from interpreter.resilience.limiter import Headroom, Limiter, RateLimiter, TokenEstimator, characters
+from interpreter.resilience.limiter import Headroom, Limiter, RateLimiter, TokenEstimator, characters, readings
 from interpreter.resilience.policy import RetrySettings, build_retrying
 from interpreter.ui.words import counted
 
-COMPLETION_ALLOWANCE = 1_000  # tokens a reply may take, counted against the TPM budget before it is sent
 _MOVED = 1.0  # seconds a held request's countdown may drift before it is announced again
 
 
@@ -60,6 +61,29 @@ class Traffic:
         """One line for the end of a session: "5 requests, 2 rate limited (429), 7.4s spent waiting"."""
         sent = counted(self.requests, "request")
         return f"{sent}, {self.rate_limited} rate limited (429), {self.waited:.1f}s spent waiting"
+
+
+@dataclass
+class _Charge:
+    """What one answer tells of what the server charged: the drop the limiter measured, whether its headers count
+    tokens at all, and the usage it reported."""
+
+    taken: int | None = None
+    counted: bool = False
+    usage: Usage | None = None
+
+    def heard(self, taken: int | None, headers: dict[str, str]) -> None:
+        """Note what the limiter measured from a response's headers, and whether they count tokens at all."""
+        self.taken = taken
+        self.counted = any(found.kind == "tokens" and found.remaining is not None for found in readings(headers))
+
+    def beyond_prompt(self, prompt: int) -> int | None:
+        """Tokens charged beyond the prompt (`prompt` as estimated when the usage does not say); None if unknown."""
+        if self.taken is not None:
+            return self.taken - (self.usage.prompt_tokens if self.usage is not None else prompt)
+        if self.usage is not None and not self.counted:  # a server without token headers: what the reply used
+            return self.usage.completion_tokens
+        return None  # the headers count tokens, but other requests went in between: the drop is not this one's
 
 
 def log_transition(old: BreakerState, new: BreakerState) -> None:
@@ -91,8 +115,12 @@ class ResilientModel:
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = _random.random,
         images: Callable[[], bool] = lambda: False,
+        allowances: Allowances | None = None,
+        model_name: Callable[[], str] = lambda: "",
     ) -> None:
         self._inner = inner
+        self._allowances = allowances or Allowances()  # what a reply reserves, learned per model
+        self._model_name = model_name  # read at each request: %model changes the model
         self._images = images  # whether `inner` sends the figures as pictures now: they count in a request's size
         self._settings = settings or RetrySettings()
         self._log = logging.getLogger(f"{LOGGER_NAME}.api")
@@ -157,21 +185,24 @@ class ResilientModel:
         """One request: the breaker's and the limiter's say, then the stream; its text is passed on as it comes."""
         self._breaker.check()
         size = characters(request, tools, images=self._images())
-        tokens = self._estimator.estimate(size) + COMPLETION_ALLOWANCE
-        yield from self._hold_back(tokens, attempt)
+        prompt, name = self._estimator.padded(size), self._model_name()
+        yield from self._hold_back(prompt + self._allowances.tokens(name), attempt)
         self.traffic.requests += 1
         shown: list[str] = []
+        charge = _Charge()
         try:
             for item in self._inner.stream(request, tools):
                 if isinstance(item, ResponseHeaders):
-                    self._observe(item.headers)
+                    charge.heard(self._observe(item.headers), item.headers)
                 elif isinstance(item, Usage):
                     if not item.estimated:  # an estimate of ours (the server reported none) teaches nothing
                         self._estimator.calibrate(size, item.prompt_tokens)
                         self.traffic.count(item)
+                        charge.usage = item
                     yield item  # the session shows what the request cost
                 elif isinstance(item, Reply):
                     self._breaker.record("success")
+                    self._learn(name, charge.beyond_prompt(prompt))
                     return item
                 else:
                     if isinstance(item, TextDelta):
@@ -230,7 +261,19 @@ class ResilientModel:
             self._sleep(hold.recheck)
             self.traffic.waited += hold.recheck
 
-    def _observe(self, headers: dict[str, str]) -> None:
-        """Teach the limiter from a response's rate-limit headers, and log them."""
-        self._limiter.observe(headers)
+    def _observe(self, headers: dict[str, str]) -> int | None:
+        """Teach the limiter from a response's rate-limit headers, and log them; the tokens the request was charged,
+        when the limiter can tell."""
         self._log.debug("rate-limit headers: %s", safe_headers(headers))
+        return self._limiter.observe(headers)
+
+    def _learn(self, model: str, beyond_prompt: int | None) -> None:
+        """Teach the allowance what the server took for a reply of `model`, when that is known."""
+        if beyond_prompt is not None:
+            self._allowances.learn(model, beyond_prompt)
+            self._log.debug(
+                "%s: charged %d beyond the prompt; replies now reserve %d",
+                model or "model",
+                beyond_prompt,
+                self._allowances.tokens(model),
+            )

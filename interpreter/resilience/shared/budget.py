@@ -53,11 +53,13 @@ class SharedLimiter:
             return None
         return Hold(turn.wait, min(turn.wait, RECHECK if turn.ahead == 0 else RECHECK_BEHIND), _reason(turn))
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Learn from a response's headers, here and in the store (which settles this session's reservation)."""
-        self._local.observe(headers)
+    def observe(self, headers: Mapping[str, str]) -> int | None:
+        """Learn from a response's headers, here and in the store (which settles this session's reservation); what
+        the request was charged, as the store tells it (the local count sees none of the other sessions' requests)."""
+        taken = self._local.observe(headers)
         found = readings(headers)
-        self._shared(lambda store: store.observe(self._key(), self._session, found))
+        shared = self._shared(lambda store: store.observe(self._key(), self._session, found))
+        return taken if self._store is None else shared
 
     def headroom(self) -> list[Headroom]:
         """The shared limits refilled to now; this session's own when the store is not used."""

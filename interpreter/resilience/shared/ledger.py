@@ -14,11 +14,17 @@ contract). Times are seconds on the store's clock.
 - Before any answer has come back, nobody knows the limits: one request goes out, and the others wait for what
   its answer says (a crowd starting at once would otherwise all go, and all but the first few earn a 429).
 - A reservation nobody settles (its session died mid-request) stops counting after HELD_FOR seconds.
+- What a request was charged: the drop of the remaining tokens from the mark (what the server said when nothing
+  else was in flight) to its own headers, refill counted; told only when nothing else was in flight meanwhile
+  (`Held.alone`), so that the drop is its charge alone and the sessions can learn what to reserve. The refill is
+  counted from the grant of the request whose headers set the mark (before the server charged it) to when these
+  headers were heard (after): a busy machine's delays can make the charge look larger, never smaller.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
@@ -47,6 +53,7 @@ class Held:
     tokens: int
     expires: float
     at: float = 0.0
+    alone: bool = False  # granted after a mark, nothing else in flight since: its headers tell its charge
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ class Ledger:
     seen: dict[str, float] = field(default_factory=dict)
     answered: bool = False  # whether any response came back: until then nobody knows the limits
     applied: float = 0.0  # when the request was granted whose headers last set the levels
+    mark: list[float] = field(default_factory=list)  # [remaining tokens, when] said with nothing in flight
 
     @classmethod
     def loads(cls, text: str | None) -> Ledger:
@@ -92,6 +100,7 @@ class Ledger:
                 dict(data.get("seen") or {}),
                 bool(data.get("answered")),
                 float(data.get("applied") or 0.0),
+                [float(value) for value in data.get("mark") or []],
             )
         except (ValueError, TypeError, AttributeError):  # a damaged ledger costs what it knew, nothing more
             return cls()
@@ -116,12 +125,15 @@ class Ledger:
         self._take(ticket, now)
         return Turn(True, 0.0, 0, self._others(session))
 
-    def observe(self, session: str, found: Iterable[Reading], now: float) -> None:
-        """Settle `session`'s reservation and set the levels from what the server's headers said."""
+    def observe(self, session: str, found: Iterable[Reading], now: float) -> int | None:
+        """Settle `session`'s reservation and set the levels from what the server's headers said; the tokens its
+        request was charged, when nothing else was in flight since the mark."""
         self._tidy(now)
         self.seen[session] = now
+        mine = self.held.get(session)
         fresh = self._settle(session)
         self.answered = True
+        taken = None
         for reading in found:
             bucket = self._learn(reading, now)
             if bucket is None:
@@ -130,7 +142,12 @@ class Ledger:
             if fresh and level is not None:
                 in_flight = sum(_cost(reading.kind, held.tokens) for held in self.held.values())
                 bucket.level = max(-bucket.limit, level - in_flight)
+            if fresh and reading.kind == "tokens":
+                taken = self._charged(bucket, reading.remaining, now) if mine and mine.alone else None
+                granted = mine.at if mine else now
+                self.mark = [] if reading.remaining is None or self.held else [reading.remaining, granted]
             bucket.seen = now
+        return taken
 
     def leave(self, session: str) -> None:
         """Forget `session`: its place in the queue, its reservation, its share."""
@@ -152,7 +169,10 @@ class Ledger:
         for bucket in self.buckets.values():
             bucket.refill(max(now, bucket.at))  # a clock a little behind another's must not drain the bucket
         self.queue = [ticket for ticket in self.queue if ticket.expires > now]
-        self.held = {session: held for session, held in self.held.items() if held.expires > now}
+        kept = {session: held for session, held in self.held.items() if held.expires > now}
+        if len(kept) < len(self.held):  # a request lapsed: when, or whether, the server counted it is unknown
+            self.mark = []
+        self.held = kept
         self.seen = {session: at for session, at in self.seen.items() if at > now - ACTIVE_FOR}
 
     def _take(self, ticket: Ticket, now: float) -> None:
@@ -160,7 +180,10 @@ class Ledger:
         self.queue.remove(ticket)
         for kind, bucket in self.buckets.items():
             bucket.level -= _cost(kind, ticket.tokens)
-        self.held[ticket.session] = Held(ticket.tokens, now + HELD_FOR, now)
+        alone = bool(self.mark) and not self.held
+        for held in self.held.values():  # its drop will hold this request's charge too
+            held.alone = False
+        self.held[ticket.session] = Held(ticket.tokens, now + HELD_FOR, now, alone)
 
     def _settle(self, session: str) -> bool:
         """Settle `session`'s reservation; whether its headers are the newest news, to set the levels by."""
@@ -198,6 +221,14 @@ class Ledger:
         bucket.limit = reading.limit
         bucket.level = min(bucket.level, reading.limit)
         return bucket
+
+    def _charged(self, bucket: Bucket, remaining: int | None, now: float) -> int | None:
+        """The drop from the mark, refilled to `now`, to `remaining`: what the one request in between was charged."""
+        if remaining is None or not self.mark:
+            return None
+        level, at = self.mark
+        refill = max(0.0, now - at) * bucket.limit / 60  # a clock a little behind another's refills nothing
+        return math.floor(min(bucket.limit, level + refill) - remaining + 0.5)
 
     def _others(self, session: str) -> int:
         """How many other sessions used the budget lately."""

@@ -41,7 +41,7 @@ local ok, state = pcall(cjson.decode, redis.call('GET', KEYS[1]) or '{}')
 if not ok or type(state) ~= 'table' then state = {} end
 local function part(name) return type(state[name]) == 'table' and state[name] or {} end
 local buckets, held, seen, queue = part('buckets'), part('held'), part('seen'), {}
-local answered, applied = state.answered == true, tonumber(state.applied) or 0
+local answered, applied, mark = state.answered == true, tonumber(state.applied) or 0, part('mark')
 for _, bucket in pairs(buckets) do
   local at = math.max(now, bucket.at)
   bucket.level = math.min(bucket.limit, bucket.level + (at - bucket.at) * bucket.limit / 60)
@@ -51,7 +51,7 @@ for _, ticket in ipairs(part('queue')) do
   if ticket.expires > now then table.insert(queue, ticket) end
 end
 for name, reservation in pairs(held) do
-  if reservation.expires <= now then held[name] = nil end
+  if reservation.expires <= now then held[name], mark = nil, {} end
 end
 for name, at in pairs(seen) do
   if at <= now - active_for then seen[name] = nil end
@@ -94,12 +94,15 @@ if op == 'reserve' then
   else
     table.remove(queue, position)
     for kind, bucket in pairs(buckets) do bucket.level = bucket.level - cost(kind, tokens) end
-    held[session] = {tokens = tokens, expires = now + held_for, at = now}
+    local alone = mark[1] ~= nil and next(held) == nil
+    for _, reservation in pairs(held) do reservation.alone = false end
+    held[session] = {tokens = tokens, expires = now + held_for, at = now, alone = alone}
     result = {granted = true, wait = 0, ahead = 0, others = others()}
   end
 elseif op == 'observe' then
   seen[session] = now
   local settled = held[session]
+  local alone = settled ~= nil and settled.alone == true
   held[session] = nil
   local fresh = not answered
   if settled then
@@ -135,6 +138,17 @@ elseif op == 'observe' then
         for _, reservation in pairs(held) do in_flight = in_flight + cost(reading.kind, reservation.tokens) end
         bucket.level = math.max(-bucket.limit, level - in_flight)
       end
+      if fresh and reading.kind == 'tokens' then
+        if alone and reading.remaining >= 0 and mark[1] ~= nil then
+          local before = math.min(bucket.limit, mark[1] + math.max(0, now - mark[2]) * bucket.limit / 60)
+          result = {taken = math.floor(before - reading.remaining + 0.5)}
+        end
+        if reading.remaining >= 0 and next(held) == nil then
+          mark = {reading.remaining, settled and settled.at or now}
+        else
+          mark = {}
+        end
+      end
       bucket.seen = now
     end
   end
@@ -155,7 +169,9 @@ elseif op == 'view' then
   end
   result = {limits = limits, others = others(), waiting = #queue}
 end
-state = {buckets = buckets, queue = queue, held = held, seen = seen, answered = answered, applied = applied}
+state = {
+  buckets = buckets, queue = queue, held = held, seen = seen, answered = answered, applied = applied, mark = mark
+}
 redis.call('SET', KEYS[1], cjson.encode(state), 'EX', kept_for)
 return cjson.encode(result)
 """
@@ -177,9 +193,12 @@ class RedisStore:
         limit = LABELS.get(answer.get("limit", ""), "")
         return Turn(bool(answer["granted"]), float(answer["wait"]), int(answer["ahead"]), int(answer["others"]), limit)
 
-    def observe(self, key: str, session: str, found: Sequence[Reading]) -> None:
-        """Settle `session`'s reservation and set budget `key`'s levels from the server's headers."""
-        self._run("observe", key, session, json.dumps([_wire(reading) for reading in found]))
+    def observe(self, key: str, session: str, found: Sequence[Reading]) -> int | None:
+        """Settle `session`'s reservation and set budget `key`'s levels from the server's headers; what its
+        request was charged, when the ledger can tell."""
+        answer = self._run("observe", key, session, json.dumps([_wire(reading) for reading in found]))
+        taken = answer.get("taken")
+        return None if taken is None else int(taken)
 
     def leave(self, key: str, session: str) -> None:
         """Forget `session` in budget `key`."""

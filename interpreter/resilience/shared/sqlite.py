@@ -38,10 +38,12 @@ class SqliteStore:
         with self._ledger(key) as ledger:
             return ledger.reserve(session, tokens, self._clock())
 
-    def observe(self, key: str, session: str, found: Sequence[Reading]) -> None:
-        """Settle `session`'s reservation and set budget `key`'s levels from the server's headers."""
+    def observe(self, key: str, session: str, found: Sequence[Reading]) -> int | None:
+        """Settle `session`'s reservation and set budget `key`'s levels from the server's headers; what its
+        request was charged, when the ledger can tell."""
+        heard = self._clock()  # before the lock, which a crowd of sessions can hold for a while: when it was heard
         with self._ledger(key) as ledger:
-            ledger.observe(session, found, self._clock())
+            return ledger.observe(session, found, heard)
 
     def leave(self, key: str, session: str) -> None:
         """Forget `session` in budget `key`."""

@@ -24,8 +24,9 @@ class Store(Protocol):
         """Take a request of `tokens` tokens out of budget `key` for `session`, or keep its place in line."""
         ...
 
-    def observe(self, key: str, session: str, found: Sequence[Reading]) -> None:
-        """Settle `session`'s reservation and set budget `key`'s levels from the server's headers."""
+    def observe(self, key: str, session: str, found: Sequence[Reading]) -> int | None:
+        """Settle `session`'s reservation and set budget `key`'s levels from the server's headers; what its
+        request was charged, when nothing else was in flight meanwhile (`Ledger.observe`)."""
         ...
 
     def leave(self, key: str, session: str) -> None:
