@@ -1,13 +1,16 @@
-"""What both OpenAI wires share: the guarded SDK client, one streamed request, and SDK errors translated to ours.
+"""What both OpenAI wires share: the adapters' common part, the guarded SDK client, one streamed request, and SDK
+errors translated to ours.
 
-SDK errors are translated here and only here; the two adapters (llm.py, responses.py) call `streamed`.
+SDK errors are translated here and only here; the two adapters (llm.py, responses.py) are `OpenAIAdapter`s and call
+`streamed`.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -19,12 +22,15 @@ from interpreter.errors import (
     ApiStatusError,
     ApiTimeoutError,
 )
-from interpreter.messages import ResponseHeaders, StreamItem
+from interpreter.messages import Message, ResponseHeaders, StreamItem
 from interpreter.model.sse_guard import GuardedEvents, guarded_client
+from interpreter.model.vision import takes_images
 from interpreter.resilience.bodies import parse_body
 from interpreter.trust.redaction import redact_text, redact_url
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import openai
 
 CONNECT_TIMEOUT = 5.0
@@ -33,6 +39,74 @@ READ_TIMEOUT = 60.0
 # a model still thinking sends its first token well within that, and an endless one is retried as a cut stream.
 QUIET_TIMEOUTS = 10
 _STATUS_END = 600  # codes from 400 up to here inside a reply are HTTP statuses
+
+
+class OpenAIAdapter(ABC):
+    """A ChatModel on one of the two APIs, through the openai SDK (its own retries off): the model asked and its
+    reasoning effort, the server and key, the figures it may send as pictures, the client built on first use, and
+    the resend without what a server refused in a request (each thing once, never sent again this session)."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_base: str,
+        api_key: str,
+        idle_timeout: float = READ_TIMEOUT,
+        images: bool | None = None,
+        figures: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        effort: str | None = None,
+    ) -> None:
+        self.model = model
+        self.effort = effort  # the reasoning effort asked for; None sends none
+        self._api_base = api_base
+        self._shown_base = redact_url(api_base)  # how the server is named on screen and in messages' origin
+        self._api_key = api_key
+        self._idle_timeout = idle_timeout  # no byte for this long and the stream counts as broken
+        self._clock = clock  # for how long a stream sent only comments
+        self._images = images  # the `images` setting: None leaves it to the model's name
+        self._figures = figures  # the folder figures are kept in: only files beneath it go as pictures (None: none)
+        self._client: openai.OpenAI | None = None
+        # The optional parts of a request this server refused ("images", "stream_options", "include", "summary"):
+        # never sent again this session.
+        self._refused: set[str] = set()
+
+    @property
+    def sends_images(self) -> bool:
+        """Whether requests carry the figures as pictures: the model takes them, and the server did not refuse them."""
+        return self._figures is not None and "images" not in self._refused and takes_images(self.model, self._images)
+
+    def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
+        """Send one streamed request and yield what arrives; any failure surfaces as an ApiError. A request the
+        server refused for a part it can do without is sent again at once without that part."""
+        request = self._request(messages, tools)
+        try:
+            yield from self._send(request)
+        except ApiStatusError as error:
+            if not self._adapted(error, request):
+                raise
+            yield from self.stream(messages, tools)
+
+    @abstractmethod
+    def _request(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """The body of one streamed request, with what this server has not refused."""
+
+    @abstractmethod
+    def _adapted(self, error: ApiStatusError, request: dict[str, Any]) -> bool:
+        """Leave out what `error` refuses in `request`, if it was sent, for this session; whether anything was."""
+
+    @abstractmethod
+    def _send(self, request: dict[str, Any]) -> Iterator[StreamItem]:
+        """One streamed request."""
+
+    def _openai(self) -> openai.OpenAI:
+        """The SDK client, built on first use."""
+        if self._client is None:
+            self._client = openai_client(
+                api_base=self._api_base, api_key=self._api_key, idle_timeout=self._idle_timeout, clock=self._clock
+            )
+        return self._client
 
 
 def openai_client(

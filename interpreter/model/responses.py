@@ -11,24 +11,19 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from interpreter.errors import ApiStatusError
 from interpreter.messages import Message, StreamItem
-from interpreter.model.openai_client import READ_TIMEOUT, openai_client, streamed
+from interpreter.model.openai_client import OpenAIAdapter, streamed
 from interpreter.model.responses_input import carries_images, flat_tools, responses_input
 from interpreter.model.responses_stream import read_events
-from interpreter.model.vision import takes_images
 from interpreter.resilience.bodies import refuses_images
 from interpreter.resilience.diagnostics import LOGGER_NAME
-from interpreter.trust.redaction import redact_url
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import openai
 
 _log = logging.getLogger(f"{LOGGER_NAME}.api")
@@ -44,52 +39,17 @@ def reasoning_model(name: str) -> bool:
     return _REASONING.match(name.lower().rsplit("/", 1)[-1]) is not None
 
 
-class OpenAIResponsesModel:
-    """A ChatModel backed by a server's Responses API, through the openai SDK (its own retries off)."""
+class OpenAIResponsesModel(OpenAIAdapter):
+    """A ChatModel on a server's Responses API.
 
-    def __init__(
-        self,
-        *,
-        model: str,
-        api_base: str,
-        api_key: str,
-        idle_timeout: float = READ_TIMEOUT,
-        images: bool | None = None,
-        figures: Path | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        effort: str | None = None,
-    ) -> None:
-        self.model = model
-        self.effort = effort  # the reasoning effort asked for (`reasoning.effort`); None sends none
-        self._api_base = api_base
-        self._shown_base = redact_url(api_base)  # how the server is named on screen and in messages' origin
-        self._api_key = api_key
-        self._idle_timeout = idle_timeout
-        self._clock = clock
-        self._images = images  # the `images` setting: None leaves it to the model's name
-        self._figures = figures  # the folder figures are kept in: only files beneath it go as pictures (None: none)
-        self._client: openai.OpenAI | None = None
-        self._reasons = effort is not None or reasoning_model(model)
-        self._refused: set[str] = set()  # what the server refused: "include", "summary", "images"; never sent again
+    A server that refuses the encrypted reasoning, the reasoning summary or the pictures (the model or the
+    organisation has none of them) is asked again at once without it, and never with it again.
+    """
 
     @property
-    def sends_images(self) -> bool:
-        """Whether requests carry the figures as pictures: the model takes them, and the server did not refuse them."""
-        return self._figures is not None and "images" not in self._refused and takes_images(self.model, self._images)
-
-    def stream(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Iterator[StreamItem]:
-        """Send one streamed request and yield what arrives; any failure surfaces as an ApiError.
-
-        A server that refuses the encrypted reasoning, the reasoning summary or the pictures (the model or the
-        organisation has none of them) is asked again at once without it, and never with it again.
-        """
-        request = self._request(messages, tools)
-        try:
-            yield from self._send(request)
-        except ApiStatusError as error:
-            if not self._adapted(error, request):
-                raise
-            yield from self.stream(messages, tools)
+    def _reasons(self) -> bool:
+        """Whether the model reasons (or an effort was asked): its summary and encrypted reasoning are asked for."""
+        return self.effort is not None or reasoning_model(self.model)
 
     def _request(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """The body of one streamed request, with what this server has not refused."""
@@ -129,14 +89,6 @@ class OpenAIResponsesModel:
         body = {"stream": True, "extra_body": {key: value for key, value in request.items() if key != "stream"}}
         read = partial(read_events, origin=self._shown_base)
         yield from streamed(create, body, read, api_base=self._api_base, events=_plain_events())
-
-    def _openai(self) -> openai.OpenAI:
-        """The SDK client, built on first use."""
-        if self._client is None:
-            self._client = openai_client(
-                api_base=self._api_base, api_key=self._api_key, idle_timeout=self._idle_timeout, clock=self._clock
-            )
-        return self._client
 
 
 def _plain_events() -> type[openai.Stream[Any]]:
