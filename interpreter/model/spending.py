@@ -63,21 +63,19 @@ class Total:
 
 
 class Spending:
-    """The session's and the current task's totals, the prices of each model (asked once), and the cap."""
+    """The session's and the current task's totals, the prices of each model, and the cap."""
 
     def __init__(self, prices: Callable[[str], Prices | None], *, cap: float | None = None) -> None:
         self.session = Total()
         self.task = Total()
         self.cap = cap
         self._lookup = prices
-        self._prices: dict[str, Prices | None] = {}
         self._longest: dict[str, int] = {}  # the longest completion each model has written, in tokens
 
     def prices(self, model: str) -> Prices | None:
-        """`model`'s prices; None when none are known."""
-        if model not in self._prices:
-            self._prices[model] = self._lookup(model)
-        return self._prices[model]
+        """`model`'s prices; None when none are known. Asked each time: a server's own prices, which come after
+        genai-prices' (the catalogue's order), take over once it has answered."""
+        return self._lookup(model)
 
     def begin_task(self) -> None:
         """A new task starts: the cap counts from nothing again."""
