@@ -225,3 +225,11 @@ class FileRefused(InterpreterError):
 
 class CommandError(InterpreterError):
     """Raised when a %command is misused or cannot do what was asked; one line, and the session goes on."""
+
+
+def exit_status(error: InterpreterError) -> int:
+    """The status a command exits with after `error`: 2 for what the person can fix in the command or the settings
+    (a refused reasoning effort included), 3 for a limit they set (--max-cost, as --max-steps), 1 for the rest."""
+    if isinstance(error, ConfigError | NoSuchConversation | FileRefused):
+        return 2
+    return 3 if isinstance(error, CostCapReached) else 1

@@ -7,7 +7,7 @@ from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING
 
 from interpreter.commands import is_command
-from interpreter.errors import CommandError, ConfigError, CostCapReached, FileRefused, InterpreterError
+from interpreter.errors import CommandError, FileRefused, InterpreterError, exit_status
 from interpreter.messages import CodeProposed, Event, Message, TextDelta, TurnEnded
 from interpreter.model import tool
 from interpreter.trust.redaction import redact_text
@@ -35,12 +35,9 @@ def run_task(session: Session, renderer: Renderer, task: str, ctrl_c: CtrlC, com
     except KeyboardInterrupt:
         renderer.info("cancelled (Ctrl-C)")
         return EXIT_CANCELLED
-    except CostCapReached as exc:
-        renderer.error(str(exc))
-        return EXIT_MAX_STEPS
     except InterpreterError as exc:
         _report(exc, renderer)
-        return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILURE  # a setting the server refused
+        return exit_status(exc)  # 2 for a setting the server refused, 3 for --max-cost
     return EXIT_MAX_STEPS if ended is not None and ended.reason == "max_steps" else EXIT_OK
 
 

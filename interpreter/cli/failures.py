@@ -6,7 +6,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from interpreter.errors import ConfigError, FileRefused, InterpreterError, NoSuchConversation, StorageError
+from interpreter.errors import InterpreterError, StorageError, exit_status
 from interpreter.trust.redaction import redact_text
 
 EXIT_USAGE = 2
@@ -34,11 +34,8 @@ def guarded(
 
 
 def exit_code(error: InterpreterError, *, resuming: bool) -> int:
-    """2 for what the person can fix in the command or the settings (a conversation to resume, a file that is not one
-    to read), 1 for the rest."""
-    fixable = ConfigError | NoSuchConversation | FileRefused
-    usage = isinstance(error, fixable) or (resuming and isinstance(error, StorageError))
-    return EXIT_USAGE if usage else 1
+    """`errors.exit_status`, and 2 for a conversation to resume that cannot be read."""
+    return EXIT_USAGE if resuming and isinstance(error, StorageError) else exit_status(error)
 
 
 def fail(problem: object, code: int, *, json: bool = False) -> int:
