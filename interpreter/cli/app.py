@@ -131,6 +131,16 @@ def interpreter(
             help=f"How hard a reasoning model thinks: {', '.join(config.EFFORTS)} [default: the model's own]",
         ),
     ] = None,
+    instructions: Annotated[
+        str | None,
+        typer.Option(
+            "--instructions", metavar="TEXT", help="Standing instructions for the model, told after the tool's own."
+        ),
+    ] = None,
+    no_project_instructions: Annotated[
+        bool,
+        typer.Option("--no-project-instructions", help="Do not tell the model the AGENTS.md files found here."),
+    ] = False,
     resume: Annotated[
         str | None,
         typer.Option("--resume", metavar="[ID]", help="Continue the latest conversation, or the one with ID."),
@@ -179,6 +189,8 @@ def interpreter(
         sandbox=sandbox,
         fallback_models=tuple(fallback_model) if fallback_model else None,
         reasoning_effort=reasoning_effort,
+        instructions=instructions,
+        no_project_instructions=no_project_instructions,
     )
     if ctx.invoked_subcommand is None:
         raise typer.Exit(_run(flags, command, resume, copy=copy))

@@ -80,6 +80,9 @@ class Settings:
     fallback_after: float = DEFAULT_FALLBACK_AFTER  # a named wait longer than this moves to a fallback
     api: str = AUTO  # the wire: "chat" (Chat Completions), "responses", or "auto" (see model/api_choice.py)
     reasoning_effort: str | None = None  # sent as the model's reasoning effort; None: nothing sent (its default)
+    instructions: str = ""  # the person's standing instructions, told to the model after the tool's own
+    instructions_file: str | None = None  # a file of standing instructions (read at the start of each session)
+    project_instructions: bool = True  # tell the model the AGENTS.md files from the repository root down to here
     models: Mapping[str, ModelTable] = field(default_factory=dict)  # [models."NAME"]: what the person set per model
 
     def __repr__(self) -> str:
@@ -110,6 +113,8 @@ class Flags:
     fallback_models: tuple[str, ...] | None = None
     api: str | None = None
     reasoning_effort: str | None = None
+    instructions: str | None = None
+    no_project_instructions: bool = False
 
     def values(self) -> dict[str, object]:
         """The settings the flags give; a flag that was not given gives nothing."""
@@ -132,6 +137,8 @@ class Flags:
             "fallback_models": self.fallback_models,
             "api": self.api,
             "reasoning_effort": self.reasoning_effort,
+            "instructions": self.instructions,
+            "project_instructions": False if self.no_project_instructions else None,
         }
         return {name: value for name, value in given.items() if value is not None}
 

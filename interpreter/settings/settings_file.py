@@ -49,6 +49,9 @@ FILE_KEYS: dict[str, type] = {
     "images": bool,
     "api": str,
     "reasoning_effort": str,
+    "instructions": str,
+    "instructions_file": str,
+    "project_instructions": bool,
 }
 _TYPE_NAMES = {
     str: "a string",
