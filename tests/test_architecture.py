@@ -88,6 +88,10 @@ ALLOWED: dict[str, frozenset[str]] = {
             "doctor.check",  # the checklist draws the doctor's report lines (a value)
         }
     ),
+    # Open Interpreter's flags, profiles and conversations, translated into settings and messages of ours.
+    "open_interpreter": frozenset(
+        {"errors", "messages", "trust", "settings", "conversation", "ui.untrusted", "ui.words"}
+    ),
     # The doctor looks at everything below the session; only the command line imports it (and ui.checklist its
     # report line, a value).
     "doctor": frozenset({"errors", "messages", "trust", "settings", "execution", "resilience", "model", "ui"}),
