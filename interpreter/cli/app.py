@@ -111,6 +111,14 @@ def interpreter(
             "--context-window", metavar="N", min=1, help="Tokens the model accepts [default: known from its name]"
         ),
     ] = None,
+    output_cap: Annotated[
+        int | None,
+        typer.Option(
+            "--output-cap",
+            metavar="CHARS",
+            help=f"Characters of a cell's output the model gets (head and tail) [default: {config.DEFAULT_OUTPUT_CAP}]",
+        ),
+    ] = None,
     no_tools: Annotated[
         bool, typer.Option("--no-tools", help="Ask for fenced code blocks instead of tool calls.")
     ] = False,
@@ -184,6 +192,7 @@ def interpreter(
         max_wait=max_wait,
         timeout=timeout,
         context_window=context_window,
+        output_cap=output_cap,
         json=json,
         rate_limit_store=rate_limit_store,
         sandbox=sandbox,
