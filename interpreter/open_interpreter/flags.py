@@ -92,8 +92,8 @@ _SHORT_REFUSED = {
 }
 REFUSED |= {short: REFUSED[long] for short, long in _SHORT_REFUSED.items()}
 # Their flags that take a value: it is skipped with the flag (`-t 0.2`), never read as a flag itself.
-_VALUED_REFUSED = frozenset({"-s", "--system_message", "-sm", "-t", "--temperature", "-x", "--max_tokens"})
-_VALUED_REFUSED |= {"-av", "--api_version", "-safe", "--safe_mode"}
+VALUED_REFUSED = frozenset({"-s", "--system_message", "-sm", "-t", "--temperature", "-x", "--max_tokens"})
+VALUED_REFUSED |= {"-av", "--api_version", "-safe", "--safe_mode"}
 _VALUED_ALIASES = frozenset(name for name, ours in ALIASES.items() if ours not in ("--auto-run", "--verbose"))
 # This tool's options that take a value (tests/test_open_interpreter_flags.py holds this to the Typer app).
 OUR_VALUED = frozenset(
@@ -176,7 +176,7 @@ class _Reading:
         elif argument in LOCAL:
             self.local = True
         elif name in REFUSED:
-            self._refuse(name, REFUSED[name], skip=name in _VALUED_REFUSED and not equals)
+            self._refuse(name, REFUSED[name], skip=name in VALUED_REFUSED and not equals)
         elif name not in SILENT:
             self.args.append(argument)
 
