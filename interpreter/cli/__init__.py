@@ -1,7 +1,8 @@
 """The command line: parse flags into Settings, build the objects, run, and map failures to exit codes.
 
-`main` here is the console script; `app` holds the options and commands, `conversations` the `conversations`
-subcommands, `failures` how a failure becomes one line and an exit code.
+`main` here is the console script: it reads Open Interpreter's flags into ours first (open_interpreter/flags.py), then
+hands the rest to Typer. `app` holds the options and commands, `conversations` the `conversations` subcommands,
+`import_oi` `config import-oi`, `failures` how a failure becomes one line and an exit code.
 
 At the top with `launch`: may import anything; nothing imports it but `__main__`.
 """
