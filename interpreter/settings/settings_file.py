@@ -19,6 +19,7 @@ import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, cast
 
@@ -186,9 +187,9 @@ def _without_profiles(text: str, names: set[str]) -> str:
     """`text` without the tables of the profiles `names` (their `[profiles.NAME.models."M"]` tables too); the
     comments just above the next table stay with it."""
     headers = list(_HEADER.finditer(text))
-    ends = [header.start() for header in headers[1:]] + [len(text)]
+    bounds = pairwise([*(header.start() for header in headers), len(text)])  # each table's start and end
     kept, start = [], 0
-    for header, end in zip(headers, ends, strict=True):
+    for header, (_, end) in zip(headers, bounds, strict=True):
         if _key_path(header["key"])[:2] in {("profiles", name) for name in names}:
             kept.append(text[start : header.start()])
             start = end - _notes_at_the_end(text[header.start() : end])
