@@ -43,7 +43,7 @@ version: 0.2.5  # Profile version (do not modify)
 
 
 def test_each_key_maps_to_its_setting_or_is_left_out_with_a_word() -> None:
-    document = {
+    document: dict[object, object] = {
         "llm": {
             "model": "gpt-4o",
             "api_base": "http://localhost:1234/v1",
