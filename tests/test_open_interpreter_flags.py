@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -129,6 +130,7 @@ def test_our_valued_options_are_the_typer_app_s() -> None:
 
 # Whether the key shows in the command line of any process above the cell (the session's included).
 ANCESTORS = f"""
+import json
 import os
 pid, seen = os.getpid(), []
 while pid > 1:
@@ -231,3 +233,10 @@ def test_a_profile_named_as_its_yaml_file_is_used(
     result = run(interpreter_command, "-ab", server.url, "-ak", KEY, "-p", "work.yaml", "-c", "hi", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert [request.model for request in server.requests] == ["gpt-4o-mini"]
+
+
+def test_with_json_the_refusals_end_stdout_with_one_error_and_the_exit(interpreter_command: list[str]) -> None:
+    result = run(interpreter_command, "--json", "--os", "--fast")
+    assert result.returncode == 2
+    assert [json.loads(line)["type"] for line in result.stdout.splitlines()] == ["error", "exit"]
+    assert [line.split(" ")[1] for line in result.stderr.splitlines()] == ["--os", "--fast"]

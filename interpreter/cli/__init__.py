@@ -71,10 +71,11 @@ def main(argv: list[str] | None = None) -> NoReturn:
     signal.signal(signal.SIGHUP, _exit_on_signal)
     translation = flags.translate(sys.argv[1:] if argv is None else argv)
     json = JSON_FLAG in translation.args  # what a usage error can still know: the flags were not all understood
-    for refusal in translation.refusals:
-        fail(refusal, EXIT_USAGE, json=json)
     if translation.refusals:
-        sys.exit(EXIT_USAGE)
+        *others, last = translation.refusals
+        for refusal in others:
+            fail(refusal, EXIT_USAGE)  # one line each; with --json, the last also ends stdout (its error, the exit)
+        sys.exit(fail(last, EXIT_USAGE, json=json))
     args = _normalize_resume(_local(list(translation.args), json=json) if translation.local else list(translation.args))
     try:
         code = app(args=args, prog_name="interpreter", standalone_mode=False)
