@@ -108,6 +108,47 @@ def test_values_of_the_wrong_type_or_empty_are_left_out() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("llm", "values", "said"),
+    [
+        (
+            {"model": "ollama/llama3"},
+            {"model": "llama3", "api_base": "http://localhost:11434/v1"},
+            "model (without LiteLLM's ollama/ prefix; api_base http://localhost:11434/v1)",
+        ),
+        (
+            {"model": "ollama_chat/qwen3", "api_base": "http://gpu:11434/"},
+            {"model": "qwen3", "api_base": "http://gpu:11434/v1"},
+            "model (without LiteLLM's ollama_chat/ prefix; api_base http://gpu:11434/v1)",
+        ),
+        (
+            {"model": "openai/local-model", "api_base": "http://localhost:1234/v1"},
+            {"model": "local-model", "api_base": "http://localhost:1234/v1"},
+            "model (without LiteLLM's openai/ prefix; api_base http://localhost:1234/v1)",
+        ),
+        (
+            {"model": "openrouter/anthropic/claude-sonnet-4"},
+            {"model": "anthropic/claude-sonnet-4", "api_base": "https://openrouter.ai/api/v1"},
+            "model (without LiteLLM's openrouter/ prefix; api_base https://openrouter.ai/api/v1)",
+        ),
+        ({"model": "openai/gpt-4o"}, {"model": "gpt-4o"}, "model (without LiteLLM's openai/ prefix)"),
+        ({"model": "gpt-4o"}, {"model": "gpt-4o"}, "model"),
+    ],
+)
+def test_litellm_s_provider_prefix_is_read_as_the_endpoint(
+    llm: dict[object, object], values: dict[str, object], said: str
+) -> None:
+    imported = translate("p", {"llm": llm})
+    assert imported.values == values
+    assert imported.mapped[0] == ("llm.model", said)
+
+
+def test_an_api_base_that_is_no_url_is_left_out() -> None:
+    imported = translate("p", {"llm": {"api_base": "localhost:1234/v1"}})
+    assert imported.values == {}
+    assert imported.left_out == (("llm.api_base", "not an http:// or https:// URL"),)
+
+
 # ---- writing into the settings file ---------------------------------------------------------------------------
 
 

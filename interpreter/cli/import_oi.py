@@ -34,6 +34,7 @@ def import_profiles(files: Sequence[Path], *, force: bool) -> int:
         for path, imported in chosen.values():
             print(_report(path, imported, replaced=imported.name in existing))
         print(f"written to {target}")
+        settings_file.read_file(target)  # a new file in a folder others can change is refused: say so now, not later
     return EXIT_USAGE if refused else 0
 
 

@@ -52,6 +52,17 @@ LEFT_OUT: dict[str, str] = {
     "version": "its profile format's version",
 }
 NO_COUNTERPART = "no counterpart here"
+# The LiteLLM provider prefixes its model names carried (it called every model through LiteLLM, and put `openai/`
+# before a model served at an api_base itself: start_terminal_interface.py), and the endpoint each one means when
+# the profile names none (None: the api_base given, else OpenAI's). LiteLLM's Ollama is at the server's root; its
+# OpenAI-compatible API, which this tool speaks, under /v1 [src] litellm docs "Ollama", ollama docs/openai.md.
+ROUTES: dict[str, str | None] = {
+    "openai/": None,
+    "ollama/": "http://localhost:11434",
+    "ollama_chat/": "http://localhost:11434",
+    "openrouter/": "https://openrouter.ai/api/v1",
+}
+_AT_ITS_ROOT = ("ollama/", "ollama_chat/")  # the api_base LiteLLM took for these lacks the /v1 asked here
 
 
 @dataclass(frozen=True)
@@ -113,13 +124,37 @@ def translate(name: str, document: Mapping[object, object], *, keys_allowed: boo
         else:
             values[ours] = settings_file.typed(ours, value, "")
             mapped.append((key, ours))
-    return Imported(name, values, tuple(mapped), tuple(left_out))
+    routed, word = _routed(values)
+    mapped = [(key, f"{ours} ({word})" if word and ours == "model" else ours) for key, ours in mapped]
+    return Imported(name, routed, tuple(mapped), tuple(left_out))
+
+
+def _routed(values: dict[str, object]) -> tuple[dict[str, object], str]:
+    """`values` with the model's LiteLLM provider prefix read as its endpoint, and a word saying so ("" if none)."""
+    model = values.get("model")
+    prefix = next((route for route in ROUTES if isinstance(model, str) and model.startswith(route)), None)
+    if prefix is None or not isinstance(model, str):
+        return values, ""
+    base = values.get("api_base") or ROUTES[prefix]
+    routed = {**values, "model": model.removeprefix(prefix)}
+    if isinstance(base, str):
+        routed["api_base"] = _under_v1(base) if prefix in _AT_ITS_ROOT else base
+    where = f"; api_base {routed['api_base']}" if "api_base" in routed else ""
+    return routed, f"without LiteLLM's {prefix} prefix{where}"
+
+
+def _under_v1(base: str) -> str:
+    """An Ollama root (`http://localhost:11434`) as its OpenAI-compatible endpoint (`.../v1`)."""
+    base = base.rstrip("/")
+    return base if base.endswith("/v1") else f"{base}/v1"
 
 
 def _unusable(ours: str, value: object, *, keys_allowed: bool) -> str | None:
     """Why `value` cannot be the setting `ours`; None when it can."""
     if value is None or value == "":
         return "empty"
+    if ours == "api_base" and not (isinstance(value, str) and value.startswith(("http://", "https://"))):
+        return "not an http:// or https:// URL"
     if ours == "api_key" and not keys_allowed:
         return "the settings file can be read by others: chmod 600 it, then import again"
     try:
