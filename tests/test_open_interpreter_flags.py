@@ -95,11 +95,14 @@ def test_conversations_becomes_the_subcommand_after_the_options() -> None:
 def test_a_profile_named_as_its_file_is_named_as_ours_and_a_python_one_refused() -> None:
     assert translate(["-p", "work.yaml", "-y"]).args == ("--profile", "work", "-y")
     assert translate(["-p=fast.yml"]).args == ("--profile", "fast")
+    assert translate(["--profile", "local.yaml", "--profile=x"]).args == ("--profile", "local", "--profile", "x")
+    assert translate(["--profile", "os.py"]).refusals == (
+        "--profile os.py: Open Interpreter's Python profiles run code, and none is run here (copy its settings by hand)",
+    )
     refused = translate(["-p", "local.py", "-y"])
     assert refused.args == ("-y",)
     assert refused.refusals == (
-        "-p (Open Interpreter's) names a Python profile, which runs code: it is not run here "
-        "(import its settings by hand)",
+        "-p local.py: Open Interpreter's Python profiles run code, and none is run here (copy its settings by hand)",
     )
 
 

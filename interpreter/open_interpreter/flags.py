@@ -30,6 +30,7 @@ ALIASES: dict[str, str] = {
     "-v": "--verbose",
     "-p": "--profile",  # its value names a file (`default.yaml`): see PROFILE_SUFFIXES
 }
+PROFILE = "--profile"  # ours, and its too: a value naming its file (`fast.yaml`) names the profile (`fast`)
 PROFILE_SUFFIXES = (".yaml", ".yml")  # `-p work.yaml` is `--profile work`, the name `config import-oi` gave it
 CONVERSATIONS = {"--conversations": "conversations"}  # its list of conversations to resume; ours is a subcommand
 LOCAL = frozenset({"-l", "--local"})  # the first local server that answers (launch decides which, and says so)
@@ -120,7 +121,7 @@ OUR_VALUED = frozenset(
     }
 )
 _OPTIONAL_VALUE = "--resume"  # takes an id when one follows, else stands alone
-PYTHON_PROFILE = "names a Python profile, which runs code: it is not run here (import its settings by hand)"
+PYTHON_PROFILE = "Open Interpreter's Python profiles run code, and none is run here (copy its settings by hand)"
 
 
 @dataclass(frozen=True)
@@ -167,10 +168,10 @@ class _Reading:
         argument = self.argv[self.position]
         name, equals, value = argument.partition("=")
         self.position += 1
-        if (name in OUR_VALUED and not equals) or (argument == _OPTIONAL_VALUE and self._value_follows()):
+        if name in ALIASES or name == PROFILE:
+            self._alias(name, [value] if equals else self._next() if name in _VALUED_ALIASES | {PROFILE} else [])
+        elif (name in OUR_VALUED and not equals) or (argument == _OPTIONAL_VALUE and self._value_follows()):
             self.args += [argument, *self._next()]  # our own: its value is skipped, whatever it says
-        elif name in ALIASES:
-            self._alias(name, [value] if equals else self._next() if name in _VALUED_ALIASES else [])
         elif argument in CONVERSATIONS:
             self.tail.append(CONVERSATIONS[argument])
         elif argument in LOCAL:
@@ -182,11 +183,11 @@ class _Reading:
 
     def _alias(self, name: str, value: list[str]) -> None:
         """Our option for `name`, with its value (a profile's file name as its name)."""
-        ours = ALIASES[name]
-        if ours == "--profile" and value and value[0].endswith(".py"):
-            self._refuse(name, PYTHON_PROFILE, skip=False)
+        ours = ALIASES.get(name, name)
+        if ours == PROFILE and value and value[0].endswith(".py"):
+            self.refusals.append(f"{name} {value[0]}: {PYTHON_PROFILE}")
             return
-        if ours == "--profile":
+        if ours == PROFILE:
             value = [_profile_name(item) for item in value]
         self.args += [ours, *value]
 
