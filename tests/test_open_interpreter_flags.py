@@ -96,14 +96,11 @@ def test_a_profile_named_as_its_file_is_named_as_ours_and_a_python_one_refused()
     assert translate(["-p", "work.yaml", "-y"]).args == ("--profile", "work", "-y")
     assert translate(["-p=fast.yml"]).args == ("--profile", "fast")
     assert translate(["--profile", "local.yaml", "--profile=x"]).args == ("--profile", "local", "--profile", "x")
-    assert translate(["--profile", "os.py"]).refusals == (
-        "--profile os.py: Open Interpreter's Python profiles run code, and none is run here (copy its settings by hand)",
-    )
+    refusal = "Open Interpreter's Python profiles run code, and none is run here (copy its settings by hand)"
+    assert translate(["--profile", "os.py"]).refusals == (f"--profile os.py: {refusal}",)
     refused = translate(["-p", "local.py", "-y"])
     assert refused.args == ("-y",)
-    assert refused.refusals == (
-        "-p local.py: Open Interpreter's Python profiles run code, and none is run here (copy its settings by hand)",
-    )
+    assert refused.refusals == (f"-p local.py: {refusal}",)
 
 
 def test_local_is_asked_for_and_taken_out() -> None:
