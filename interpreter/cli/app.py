@@ -238,7 +238,7 @@ def show_config(
 def import_oi(
     files: Annotated[
         list[Path] | None,
-        typer.Argument(metavar="[FILE]...", help="Profiles to import [default: every .yaml in its profiles folder]"),
+        typer.Argument(metavar="FILE", help="Profiles to import [default: every .yaml in its profiles folder]"),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a profile of the same name.")] = False,
 ) -> None:

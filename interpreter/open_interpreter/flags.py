@@ -10,7 +10,7 @@ lists these. Only what comes before a subcommand is read, never a value (the tex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Its flags that mean one of ours (`--flag=value` forms are read too).
 ALIASES: dict[str, str] = {
@@ -33,7 +33,7 @@ ALIASES: dict[str, str] = {
 PROFILE = "--profile"  # ours, and its too: a value naming its file (`fast.yaml`) names the profile (`fast`)
 PROFILE_SUFFIXES = (".yaml", ".yml")  # `-p work.yaml` is `--profile work`, the name `config import-oi` gave it
 CONVERSATIONS = {"--conversations": "conversations"}  # its list of conversations to resume; ours is a subcommand
-LOCAL = frozenset({"-l", "--local"})  # the first local server that answers (launch decides which, and says so)
+LOCAL = frozenset({"-l", "--local"})  # the first local server that answers (model/local_servers.py finds it)
 # Accepted and dropped: there is no telemetry, update check or active-line highlight to turn off.
 SILENT = frozenset({"--offline", "-o", "--disable_telemetry", "-dt", "--no_highlight_active_line", "-nhl"})
 
@@ -124,8 +124,7 @@ _OPTIONAL_VALUE = "--resume"  # takes an id when one follows, else stands alone
 PYTHON_PROFILE = "Open Interpreter's Python profiles run code, and none is run here (copy its settings by hand)"
 
 
-@dataclass(frozen=True)
-class Translation:
+class Translation(NamedTuple):  # not a dataclass: this module is on every start's path, and that costs 1 ms
     """The command line in this tool's words, whether a local server was asked for, and the refusals to tell."""
 
     args: tuple[str, ...]
