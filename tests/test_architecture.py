@@ -106,6 +106,7 @@ LIBRARIES: dict[str, frozenset[str]] = {
     "tenacity": frozenset({"resilience"}),
     "redis": frozenset({"resilience.shared.redis"}),  # imported only when that store is chosen
     "rich": frozenset({"ui", "conversation.conversations"}),  # the listing aligns titles by their width in cells
+    "yaml": frozenset({"open_interpreter.profiles"}),  # Open Interpreter's profiles, read only when imported
 }
 # The values at the bottom, imported by everything.
 LEAVES = ("errors", "messages")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
@@ -111,6 +112,14 @@ def interpreter(
             "--context-window", metavar="N", min=1, help="Tokens the model accepts [default: known from its name]"
         ),
     ] = None,
+    output_cap: Annotated[
+        int | None,
+        typer.Option(
+            "--output-cap",
+            metavar="CHARS",
+            help=f"Characters of a cell's output the model gets (head and tail) [default: {config.DEFAULT_OUTPUT_CAP}]",
+        ),
+    ] = None,
     no_tools: Annotated[
         bool, typer.Option("--no-tools", help="Ask for fenced code blocks instead of tool calls.")
     ] = False,
@@ -184,6 +193,7 @@ def interpreter(
         max_wait=max_wait,
         timeout=timeout,
         context_window=context_window,
+        output_cap=output_cap,
         json=json,
         rate_limit_store=rate_limit_store,
         sandbox=sandbox,
@@ -202,7 +212,11 @@ def interpreter(
     ctx.obj = connection
 
 
-@app.command("config")
+config_app = typer.Typer(rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(config_app, name="config")
+
+
+@config_app.callback(invoke_without_command=True)
 def show_config(
     ctx: typer.Context,
     model: Model = None,
@@ -215,8 +229,26 @@ def show_config(
 
     Also the settings file's path and the profile in use; the API key is masked.
     """
-    flags = _connection(ctx, model=model, api_base=api_base, api_key=api_key, profile=profile, api=api)
-    raise typer.Exit(guarded(lambda: _print_config(flags)))
+    if ctx.invoked_subcommand is None:
+        flags = _connection(ctx, model=model, api_base=api_base, api_key=api_key, profile=profile, api=api)
+        raise typer.Exit(guarded(lambda: _print_config(flags)))
+
+
+@config_app.command("import-oi")
+def import_oi(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(metavar="FILE", help="Profiles to import [default: every .yaml in its profiles folder]"),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a profile of the same name.")] = False,
+) -> None:
+    """Import Open Interpreter's profiles as [profiles.NAME] of the settings file.
+
+    Says what each key became and what was left out; a profile already there is replaced only with --force.
+    """
+    from interpreter.cli.import_oi import import_profiles  # noqa: PLC0415 - only this command needs it
+
+    raise typer.Exit(guarded(lambda: import_profiles(files or [], force=force)))
 
 
 @app.command()

@@ -19,6 +19,7 @@ price_list   genai-prices' bundled list, read for one model (imported off the ma
 prices       what tokens cost: a model's prices and a request's cost
 identity     which server answers, from its model list, headers and error shapes (doctor's too)
 answer       one plain HTTP request's answer, read as doctor and the catalogue read it
+local_servers  the model servers people run on their own machine, and which of them answers (`--local`)
 system_prompt  the short system message
 api_choice   which API a model is asked on (Chat Completions or Responses), and the switch when one refuses it
 refusals     what a refusal says about the API and the reasoning effort (the server's words)

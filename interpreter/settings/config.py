@@ -107,6 +107,7 @@ class Flags:
     max_wait: float | None = None
     timeout: float | None = None
     context_window: int | None = None
+    output_cap: int | None = None
     json: bool = False
     rate_limit_store: str | None = None
     sandbox: bool = False
@@ -131,6 +132,7 @@ class Flags:
             "max_wait": self.max_wait,
             "timeout": self.timeout,
             "context_window": self.context_window,
+            "output_cap": self.output_cap,
             "json": self.json or None,
             "rate_limit_store": self.rate_limit_store,
             "sandbox": self.sandbox or None,
