@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Literal, overload
 
+from interpreter.errors import InterpreterError
 from interpreter.messages import CodeCell, Decision, Figure, Message, OutputChunk
 from interpreter.open_interpreter import lmc
 from interpreter.open_interpreter.lmc import LMC
+from interpreter.trust.redaction import redact_text
 
 if TYPE_CHECKING:
     from interpreter.api import Interpreter
@@ -105,11 +107,14 @@ class OpenInterpreter:
     ) -> list[LMC] | Iterator[LMC]:
         """Work on `message` (a task, an LMC message, or an LMC list that replaces the conversation, ending with the
         person's message); drawn as the command draws it when `display`. Returns the LMC messages added after the
-        person's; with `stream`, yields LMC chunks instead, as they come. API failures raise InterpreterError."""
+        person's; with `stream`, yields LMC chunks instead, as they come. API failures raise InterpreterError.
+        With no message (and `display`), tasks are read at a `> ` prompt until exit, quit or Ctrl-D."""
         if not blocking:
             raise ValueError("chat(blocking=False) is not supported here: call chat from a thread of your own")
         if message is None:
-            raise ValueError("chat() needs a message here; for a conversation at the prompt, run `interpreter`")
+            if stream or not display:
+                raise ValueError("chat() needs a message, unless it displays: it then reads tasks at a > prompt")
+            return self._prompt()
         chunks = self._chat(message, display=display)
         return chunks if stream else _drained(chunks)
 
@@ -141,6 +146,36 @@ class OpenInterpreter:
             self._interpreter.close()
             self._interpreter = None
         self._kept = []
+
+    def _prompt(self) -> list[LMC]:
+        """Open Interpreter's `chat()` without a message: tasks read at a `> ` prompt on the terminal, each worked on
+        as displayed, until exit, quit or Ctrl-D; returns the messages added."""
+        from interpreter.repl import leaving  # noqa: PLC0415 - only a prompt needs it
+        from interpreter.ui.prompt import Prompter  # noqa: PLC0415
+
+        screen = self._renderer()
+        prompter = Prompter(None, before_prompt=screen.stop)
+        if not prompter.interactive:
+            raise ValueError("chat() without a message reads tasks at a terminal, and there is none: give a message")
+        before = len(self.messages)
+        while True:
+            try:
+                task = prompter.read_task()
+            except KeyboardInterrupt:
+                continue  # Ctrl-C at the prompt clears the line, as at the command's
+            if task is None or leaving(task):
+                return self.messages[before:]
+            if task.strip():
+                self._attempt(task, screen)
+
+    def _attempt(self, task: str, screen: Renderer) -> None:
+        """Work on one task typed at the prompt; a failure or Ctrl-C is one line, and the prompt comes back."""
+        try:
+            self.chat(task)
+        except KeyboardInterrupt:
+            screen.info("cancelled (Ctrl-C)")
+        except InterpreterError as exc:
+            screen.error(redact_text(str(exc)))  # a library's words may quote the api_base whole
 
     def _chat(self, message: Incoming, *, display: bool) -> Generator[LMC, None, list[LMC]]:
         """The LMC chunks of one chat, drawn as they come when `display`; returns the messages it added."""

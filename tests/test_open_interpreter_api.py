@@ -245,7 +245,8 @@ def test_the_system_message_can_be_read_not_replaced(oi: OpenInterpreter) -> Non
 @pytest.mark.parametrize(
     ("call", "problem"),
     [
-        ({}, "chat\\(\\) needs a message here"),
+        ({}, "reads tasks at a terminal, and there is none"),  # pytest's stdin and stdout are no terminal
+        ({"display": False}, "chat\\(\\) needs a message, unless it displays"),
         ({"message": "hi", "blocking": False}, "blocking=False\\) is not supported"),
     ],
 )
@@ -285,3 +286,36 @@ def test_displayed_without_auto_run_it_asks_on_the_terminal_as_the_command_does(
         terminal.close()
     assert "│ 42" in terminal.lines()
     assert "It is 42." in terminal.text()
+
+
+def test_chat_without_a_message_reads_tasks_at_a_prompt_until_exit(server: FakeServer, tmp_path: Path) -> None:
+    server.enqueue(Reply.tool_call("python", "print(6*7)"), Reply.text("It is 42."), Reply.text("Hello."))
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from interpreter import interpreter
+            interpreter.llm.api_base = {server.url!r}
+            interpreter.llm.api_key = "sk-test"
+            interpreter.auto_run = True
+            added = interpreter.chat()
+            print("returned", [message["type"] for message in added])
+            """
+        )
+    )
+    terminal = Terminal(sys.executable, [str(script)], env={"INTERPRETER_HOME": os.environ["INTERPRETER_HOME"]})
+    try:
+        terminal.wait_for_prompt()
+        terminal.send("compute 6*7\r")
+        terminal.wait_for("It is 42.")
+        terminal.wait_for_prompt()
+        terminal.send("hi\r")
+        terminal.wait_for("Hello.")
+        terminal.wait_for_prompt()
+        terminal.send("exit\r")
+        terminal.wait_for("returned ")
+        assert terminal.exit_status() == 0
+    finally:
+        terminal.close()
+    assert "returned ['message', 'code', 'console', 'message', 'message', 'message']" in terminal.text()
+    assert "│ 42" in terminal.lines()
