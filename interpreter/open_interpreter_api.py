@@ -23,7 +23,7 @@ code processes start anew).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Literal, overload
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from interpreter.ui import Renderer
 
 Incoming = str | LMC | list[LMC] | None  # what chat() takes: a task, one LMC message, or a whole conversation
-Settings = tuple[str | None, str | None, str | None, int | None, float | None, str | None]
+Chosen = tuple["Llm", str]  # what a session is made with: a copy of `llm`, and `custom_instructions`
 
 
 @cache
@@ -84,7 +84,7 @@ class OpenInterpreter:
         self.llm = Llm()
         self.computer = Computer(self._session)
         self._interpreter: Interpreter | None = None
-        self._built_with: Settings | None = None
+        self._built_with: Chosen | None = None
         self._kept: list[Message] = []  # the conversation while no session holds it
         self._screen: Renderer | None = None
         self._ask: Callable[[CodeCell], Decision] | None = None  # asks the person, while a displayed chat runs
@@ -150,7 +150,8 @@ class OpenInterpreter:
     def _prompt(self) -> list[LMC]:
         """Open Interpreter's `chat()` without a message: tasks read at a `> ` prompt on the terminal, each worked on
         as displayed, until exit, quit or Ctrl-D; returns the messages added."""
-        from interpreter.repl import leaving  # noqa: PLC0415 - only a prompt needs it
+        from interpreter.commands import is_command  # noqa: PLC0415 - only a prompt needs them
+        from interpreter.repl import leaving  # noqa: PLC0415
         from interpreter.ui.prompt import Prompter  # noqa: PLC0415
 
         screen = self._renderer()
@@ -165,7 +166,9 @@ class OpenInterpreter:
                 continue  # Ctrl-C at the prompt clears the line, as at the command's
             if task is None or leaving(task):
                 return self.messages[before:]
-            if task.strip():
+            if is_command(task):
+                screen.error("%commands are for the interpreter command; here, call interpreter.reset()")
+            elif task.strip():
                 self._attempt(task, screen)
 
     def _attempt(self, task: str, screen: Renderer) -> None:
@@ -200,7 +203,7 @@ class OpenInterpreter:
 
     def _session(self) -> Interpreter:
         """The session, made with the settings as they are now (again, with the same messages, if they changed)."""
-        wanted = self._settings()
+        wanted = self._chosen()
         if self._interpreter is not None and self._built_with != wanted:
             self._kept = self._interpreter.messages
             self._interpreter.close()
@@ -221,10 +224,9 @@ class OpenInterpreter:
             self._interpreter, self._built_with = made, wanted
         return self._interpreter
 
-    def _settings(self) -> Settings:
-        llm = self.llm
-        instructions = self.custom_instructions or None
-        return (llm.model, llm.api_base, llm.api_key, llm.context_window, llm.max_budget, instructions)
+    def _chosen(self) -> Chosen:
+        """The settings as they are now (a copy, to tell later when they changed)."""
+        return replace(self.llm), self.custom_instructions
 
     def _confirm(self, cell: CodeCell) -> bool | Decision:
         """Run `cell` with auto_run, else as the person says on the terminal; declined where nobody can be asked."""
