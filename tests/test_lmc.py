@@ -218,3 +218,8 @@ def test_a_broken_file_is_one_line_naming_it(tmp_path: Path, text: str, problem:
 def test_a_folder_is_refused_before_it_is_read(tmp_path: Path) -> None:
     with pytest.raises(FileRefused, match="a directory"):
         lmc.read_conversation(tmp_path, "gpt-4o")
+
+
+def test_a_lone_surrogate_in_the_json_becomes_a_replacement_character() -> None:
+    (message,) = lmc.to_messages(json.loads('[{"role": "user", "type": "message", "content": "caf\\udce9"}]'))
+    assert message.content == "caf\ufffd"

@@ -2,12 +2,13 @@
 session's events as their streamed chunks.
 
 An LMC message is `{"role": "user"|"assistant"|"computer", "type": ..., "format": ..., "content": ...}`
-(docs.openinterpreter.com/protocols/lmc-messages). Open Interpreter 0.4.3 keeps a conversation as a JSON list of
-them (`interpreter/core/core.py`, `_streaming_chat`, in `platformdirs.user_config_dir("open-interpreter")`'s
-`conversations/`). Its code message is a call of our one tool: an assistant `code` message becomes an assistant
-message calling `execute`, with an id made from its place in the list, and the `console` output after it the tool
-message answering that call. Pictures are not carried over (a note names them); a type this module does not know
-becomes a note, never a failure. Only a file that is not a list of objects with a role is refused.
+(docs.openinterpreter.com/protocols/lmc-messages). Open Interpreter 0.4.3 saves a conversation as a JSON list of
+them (`_streaming_chat` in its `interpreter/core/core.py`) in `conversations/` under
+`platformdirs.user_config_dir("open-interpreter")` (its `terminal_interface/utils/local_storage_path.py`).
+Its code message is a call of our one tool: an assistant `code` message becomes an assistant message calling
+`execute`, with an id made from its place in the list, and the `console` output after it the tool message answering
+that call. Pictures are not carried over (a note names them); a type this module does not know becomes a note, never
+a failure. Only a file that is not a list of objects with a role is refused.
 """
 
 from __future__ import annotations
@@ -85,9 +86,9 @@ class _Builder:
             self._say("assistant" if role == "assistant" else "user", _note(kind, form, content))
 
     def finished(self) -> list[Message]:
-        """The messages, the last code call answered."""
+        """The messages, the last code call answered, as valid UTF-8 (a JSON escape may hold a lone surrogate)."""
         self._answer()
-        return self.messages
+        return [message.valid() for message in self.messages]
 
     def _code(self, number: int, language: str, code: str) -> None:
         """An assistant message calling `execute`, after any text it said before (one message, as a model sends)."""
@@ -246,5 +247,5 @@ def read_conversation(path: Path, model: str) -> Conversation:
     except StorageError as exc:
         raise StorageError(f"cannot read {path}: {exc}") from exc
     conversation = Conversation.new(model)
-    conversation.messages = [message.valid() for message in messages]
+    conversation.messages = messages
     return conversation
