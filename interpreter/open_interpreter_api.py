@@ -10,9 +10,11 @@
 The shapes are Open Interpreter 0.4.3's (`interpreter/core/core.py`): `chat(message, display, stream)` returns the
 LMC messages added after the person's, or with `stream=True` yields LMC chunks, each message wrapped in `start` and
 `end` flags; `messages` reads and takes LMC lists; `reset()` forgets the conversation and ends the code processes;
-`llm.model`, `llm.api_base`, `llm.api_key`, `llm.context_window`, `llm.max_budget` (our `max_cost`), `auto_run` and
-`custom_instructions` (our `instructions`) are its settings; `computer.run(language, code)` runs code where the
-model's cells run. `system_message` is this tool's own: it can be read, not replaced.
+`llm.model`, `llm.api_base`, `llm.api_key`, `llm.context_window`, `llm.max_budget` (our `max_cost`),
+`llm.supports_functions` (False: fenced code blocks, our `tools=False`), `auto_run` and `custom_instructions` (our
+`instructions`) are its settings; `computer.run(language, code)` runs code where the model's cells run.
+`system_message` is this tool's own: it can be read, not replaced. Other attributes a script sets (`offline`,
+`verbose`) are kept and do nothing.
 
 `interpreter.Interpreter` stays the recommended API (typed events, `with` to end the processes); this one is a way in
 for what was written for Open Interpreter. Nothing is built before the first chat: the session is made then, with
@@ -56,6 +58,7 @@ class Llm:
     api_key: str | None = None
     context_window: int | None = None
     max_budget: float | None = None  # USD one task may spend: our max_cost
+    supports_functions: bool | None = None  # False: fenced code blocks instead of tool calls (our tools=False)
 
 
 class Computer:
@@ -217,6 +220,7 @@ class OpenInterpreter:
                 api_key=self.llm.api_key,
                 context_window=self.llm.context_window,
                 max_cost=self.llm.max_budget,
+                tools=self.llm.supports_functions,
                 instructions=self.custom_instructions or None,
                 confirm=self._confirm,  # auto_run is read at each cell: it may change between chats
             )

@@ -236,6 +236,24 @@ def test_custom_instructions_and_the_budget_become_our_settings(oi: OpenInterpre
     assert (settings.instructions, settings.max_cost, settings.context_window) == ("Answer in French.", 0.5, 32_000)
 
 
+def test_a_model_without_functions_gets_no_tools_and_its_fenced_code_runs(
+    oi: OpenInterpreter, server: FakeServer
+) -> None:
+    server.enqueue(Reply.text("```python\nprint(6*7)\n```"), Reply.text("It is 42."))
+    oi.llm.supports_functions = False
+
+    added = oi.chat("compute 6*7", display=False)
+
+    body = server.requests[0].body
+    assert body is not None and "tools" not in body
+    assert added[1] == {
+        "role": "computer",
+        "type": "console",
+        "format": "output",
+        "content": "Output of block 1 (python):\n42\n",
+    }
+
+
 def test_the_system_message_can_be_read_not_replaced(oi: OpenInterpreter) -> None:
     assert "code interpreter" in oi.system_message
     with pytest.raises(AttributeError, match="cannot be replaced: set custom_instructions"):
