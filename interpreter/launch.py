@@ -404,6 +404,7 @@ def _resume(
 ) -> Conversation:
     """The conversation `--resume [ID|FILE]` continues, held for this session alone, or a copy of it with its own id.
 
+    A FILE (ours, or Open Interpreter's) is always continued as a new conversation, so `--copy` adds nothing to it.
     A repaired or copied conversation is saved at once, so the note about it is shown once.
     """
     if names_file(resume):
