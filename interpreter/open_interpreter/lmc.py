@@ -17,10 +17,8 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from interpreter.conversation import storage
-from interpreter.conversation.storage import Conversation
 from interpreter.errors import StorageError
 from interpreter.messages import (
     CodeProposed,
@@ -34,6 +32,9 @@ from interpreter.messages import (
 )
 from interpreter.model import tool
 from interpreter.trust.regular_files import read_regular
+
+if TYPE_CHECKING:
+    from interpreter.conversation.storage import Conversation
 
 LMC = dict[str, Any]
 ROLES = ("user", "assistant", "computer", "system")
@@ -235,6 +236,9 @@ class Flags:
 def read_conversation(path: Path, model: str) -> Conversation:
     """The conversation in the file at `path`: an Open Interpreter one (a JSON list), as a new conversation of ours
     for `model`, or one of ours, as `storage` reads it. StorageError naming the file when it is neither."""
+    # Here, not at the top: `from interpreter import interpreter` converts messages, and need not load the store.
+    from interpreter.conversation import storage  # noqa: PLC0415
+
     data = read_regular(path, limit=storage.CONVERSATION_CAP)  # FileRefused for a FIFO, a device, a huge file
     if not data.lstrip().startswith(b"["):
         return storage.read(path)  # ours: storage alone knows its format (this reads the file a second time)
@@ -246,6 +250,6 @@ def read_conversation(path: Path, model: str) -> Conversation:
         raise StorageError(f"cannot read {path}: it is not JSON ({exc})") from exc
     except StorageError as exc:
         raise StorageError(f"cannot read {path}: {exc}") from exc
-    conversation = Conversation.new(model)
+    conversation = storage.Conversation.new(model)
     conversation.messages = messages
     return conversation
