@@ -18,7 +18,7 @@ from types import TracebackType
 
 from interpreter.conversation.storage import Conversation
 from interpreter.launch import build_chain, build_executor, build_session, build_spending
-from interpreter.messages import CodeCell, Decision, Event, Message
+from interpreter.messages import CodeCell, Decision, Event, Message, RunItem
 from interpreter.model.catalogue import for_settings
 from interpreter.model.context import ContextWindow
 from interpreter.resilience.diagnostics import LOGGER_NAME
@@ -34,7 +34,8 @@ class Interpreter:
     """One conversation with the model, and the code processes it runs; `close()` (or `with`) ends them.
 
     Settings not given here come from the environment (OPENAI_API_KEY, OPENAI_BASE_URL) and the settings file, as
-    for the command. Code runs when `auto_run` is true, or when `confirm(cell)` says so; by default it is declined.
+    for the command. Code runs when `auto_run` is true, or when `confirm(cell)` says so (True, or a Decision naming
+    the cell to run, edited); by default it is declined. `instructions` are told to the model after the tool's own.
     The conversation is kept in memory only: read or replace it through `messages`. `max_cost` caps what one task
     may spend, in USD (`chat` raises CostCapReached instead of sending a request past it); `spending` holds what the
     requests cost so far (`spending.session.line()`: "6 requests · 48,210 tokens · $0.13").
@@ -47,7 +48,7 @@ class Interpreter:
         api_base: str | None = None,
         api_key: str | None = None,
         auto_run: bool = False,
-        confirm: Callable[[CodeCell], bool] | None = None,
+        confirm: Callable[[CodeCell], bool | Decision] | None = None,
         max_steps: int | None = None,
         max_cost: float | None = None,
         tools: bool | None = None,
@@ -57,6 +58,8 @@ class Interpreter:
         fallback_models: Sequence[str] | None = None,
         api: str | None = None,
         reasoning_effort: str | None = None,
+        context_window: int | None = None,
+        instructions: str | None = None,
     ) -> None:
         working_directory()  # deleted under the program: the same ConfigError line the command prints
         flags = config.Flags(
@@ -71,6 +74,8 @@ class Interpreter:
             fallback_models=tuple(fallback_models) if fallback_models is not None else None,
             api=api,
             reasoning_effort=reasoning_effort,
+            context_window=context_window,
+            instructions=instructions,
         )
         # auto_run is never the settings file's: a program decides for itself whether code runs.
         self.settings = replace(config.resolve(flags), auto_run=auto_run)
@@ -105,6 +110,18 @@ class Interpreter:
             raise RuntimeError("this Interpreter is closed")
         return self._session.send(task)
 
+    def run(self, language: str, code: str) -> Iterator[RunItem]:
+        """Run `code` in the session's own processes, where the model's cells run (their variables are shared),
+        without asking: yields its output as it comes, and a RunResult last."""
+        if self._closed:
+            raise RuntimeError("this Interpreter is closed")
+        return self._executor.run(language, code)
+
+    @property
+    def system_message(self) -> str:
+        """The system message each request begins with."""
+        return self._session.system_message
+
     @property
     def messages(self) -> list[Message]:
         """The conversation so far, without the system message (a copy)."""
@@ -130,9 +147,11 @@ class Interpreter:
         self.close()
 
     def _decide(self, cell: CodeCell) -> Decision:
-        """Run `cell` with auto-run or when `confirm` says so."""
-        run = self.settings.auto_run or (self._confirm is not None and self._confirm(cell))
-        return Decision(run=run, cell=cell if run else None)
+        """Run `cell` with auto-run or when `confirm` says so (the cell it names, when it names one)."""
+        answer = self.settings.auto_run or (self._confirm is not None and self._confirm(cell))
+        if isinstance(answer, Decision):
+            return answer
+        return Decision(run=answer, cell=cell if answer else None)
 
 
 def _in_memory(conversation: Conversation) -> None:

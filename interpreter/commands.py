@@ -17,6 +17,7 @@ from interpreter.conversation.conversations import cut
 from interpreter.conversation.storage import Conversation
 from interpreter.conversation.transcript import to_markdown
 from interpreter.errors import CommandError
+from interpreter.open_interpreter.lmc import read_conversation
 from interpreter.resilience.durations import format_wait
 from interpreter.ui import viewer
 from interpreter.ui.words import counted, dollars
@@ -182,11 +183,11 @@ def _save(context: CommandContext, argument: str) -> None:
 
 
 def _load(context: CommandContext, argument: str) -> None:
-    """Go on with a conversation saved by %save, as a new conversation."""
+    """Go on with a conversation saved by %save (or by Open Interpreter), as a new conversation."""
     if not argument:
-        raise CommandError("usage: %load FILE (a conversation saved with %save)")
+        raise CommandError("usage: %load FILE (a conversation saved with %save, or by Open Interpreter)")
     path = Path(argument).expanduser()
-    loaded = storage.read(path)
+    loaded = read_conversation(path, context.chat.model)
     conversation = Conversation.new(loaded.model)
     conversation.messages = [message for message in loaded.messages if message.role != "system"]
     context.save(conversation)
@@ -279,7 +280,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("%reset", "", "start a new conversation and new language processes (this one stays saved)", _reset),
     Command("%undo", "", "drop the last exchange: your last task and all after it", _undo),
     Command("%save", "FILE", "save as JSON, or as a Markdown transcript if FILE ends in .md", _save),
-    Command("%load", "FILE", "continue a conversation saved with %save", _load),
+    Command("%load", "FILE", "continue a conversation saved with %save (or by Open Interpreter)", _load),
     Command(
         "%tokens", "", "tokens in the context, used this session; the rate-limit budget and who shares it", _tokens
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -26,6 +27,7 @@ from interpreter.model.remembered import RememberedSwitches
 from interpreter.model.responses import OpenAIResponsesModel
 from interpreter.model.spending import Spending
 from interpreter.model.system_prompt import system_message
+from interpreter.open_interpreter.lmc import read_conversation
 from interpreter.repl import replay, run_interactive, run_task
 from interpreter.resilience import diagnostics
 from interpreter.resilience.breaker import CircuitBreaker
@@ -70,7 +72,9 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
     save = keeper.save if home else _not_kept
     store.sweep()
     conversation = (
-        Conversation.new(settings.model) if resume is None else _resume(store, resume, renderer, copy=copy, save=save)
+        Conversation.new(settings.model)
+        if resume is None
+        else _resume(store, resume, renderer, copy=copy, save=save, model=settings.model)
     )
     warming = warm_up()  # after the checks that can end the run at once: those need not wait for the SDK
     if resume is not None and not settings.json:  # earlier turns replayed as events would read as new ones
@@ -390,12 +394,21 @@ def _no_answer(question: str) -> None:
 
 
 def _resume(
-    store: ConversationStore, resume: str, renderer: Renderer, *, copy: bool, save: Callable[[Conversation], None]
+    store: ConversationStore,
+    resume: str,
+    renderer: Renderer,
+    *,
+    copy: bool,
+    save: Callable[[Conversation], None],
+    model: str,
 ) -> Conversation:
-    """The conversation `--resume [ID]` continues, held for this session alone, or a copy of it with its own id.
+    """The conversation `--resume [ID|FILE]` continues, held for this session alone, or a copy of it with its own id.
 
+    A FILE (ours, or Open Interpreter's) is always continued as a new conversation, so `--copy` adds nothing to it.
     A repaired or copied conversation is saved at once, so the note about it is shown once.
     """
+    if names_file(resume):
+        return _continue_file(store, Path(resume).expanduser(), renderer, save=save, model=model)
     found = store.latest() if resume == RESUME_LATEST else store.load(resume)
     conversation = found.copy() if copy else found
     try:
@@ -410,4 +423,25 @@ def _resume(
         renderer.info(found.repair_note())
     if found.repaired or copy:
         save(conversation)
+    return conversation
+
+
+def names_file(resume: str) -> bool:
+    """Whether `--resume` names a file rather than a conversation id: a path (a `/` in it, or `~` before it) or a
+    `.json` file. An id (20261206-140035-ab12) is neither."""
+    return "/" in resume or os.sep in resume or resume.startswith("~") or resume.lower().endswith(".json")
+
+
+def _continue_file(
+    store: ConversationStore, path: Path, renderer: Renderer, *, save: Callable[[Conversation], None], model: str
+) -> Conversation:
+    """The conversation in the file at `path` (ours, or Open Interpreter's), continued as a new one, saved at once."""
+    loaded = read_conversation(path, model)
+    conversation = Conversation.new(loaded.model or model)
+    conversation.messages = [message for message in loaded.messages if message.role != "system"]
+    store.hold(conversation.id)
+    renderer.info(f"continuing {path} as conversation {conversation.id}")
+    if loaded.repaired:
+        renderer.info(loaded.repair_note())
+    save(conversation)
     return conversation

@@ -50,12 +50,17 @@ def run_interactive(
             task = prompter.read_task()
         except KeyboardInterrupt:
             continue  # Ctrl-C at the prompt clears the line
-        if task is None or task.strip().lower() in _LEAVE:
+        if task is None or leaving(task):
             return EXIT_OK
         if is_command(task):
             _command(command, task, renderer)
         elif task.strip():
             _attempt(session, renderer, task, ctrl_c)
+
+
+def leaving(task: str) -> bool:
+    """Whether the person typed a word that ends the session (exit, quit) rather than a task."""
+    return task.strip().lower() in _LEAVE
 
 
 def replay(messages: Iterable[Message], renderer: Renderer) -> None:

@@ -133,6 +133,11 @@ class Session:
                 return
         yield TurnEnded("max_steps", self._max_steps)
 
+    @property
+    def system_message(self) -> str:
+        """The system message each request begins with."""
+        return self._system.content
+
     def switch(self, conversation: Conversation) -> None:
         """Go on with `conversation` instead (a new one, or one loaded from a file)."""
         self.conversation = conversation

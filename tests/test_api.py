@@ -54,7 +54,8 @@ def make(server: FakeServer) -> Iterator[Callable[..., Interpreter]]:
 
 
 def test_importing_the_package_loads_neither_the_sdk_nor_rich() -> None:
-    code = "import sys, interpreter; print(sorted({'openai', 'rich', 'interpreter.api'} & set(sys.modules)))"
+    loaded = "{'openai', 'rich', 'interpreter.api', 'interpreter.open_interpreter_api'}"
+    code = f"import sys, interpreter; print(sorted({loaded} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout == "[]\n"
 

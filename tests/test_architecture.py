@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "interpreter"
 
 # The modules a reader meets first, which put the packages together; no package may import one of them.
-ENTRY = frozenset({"api", "cli", "commands", "launch", "repl", "session", "__main__", "interpreter"})
+ENTRY = frozenset(
+    {"api", "open_interpreter_api", "cli", "commands", "launch", "repl", "session", "__main__", "interpreter"}
+)
 
 # What each package may import of the tool besides itself: a bare name allows all of that package or module, a
 # dotted one that module alone. Everything not listed points upward, or sideways into a cycle.
@@ -90,7 +92,16 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     # Open Interpreter's flags, profiles and conversations, translated into settings and messages of ours.
     "open_interpreter": frozenset(
-        {"errors", "messages", "trust", "settings", "conversation", "ui.untrusted", "ui.words"}
+        {
+            "errors",
+            "messages",
+            "trust",
+            "settings",
+            "conversation",
+            "ui.untrusted",
+            "ui.words",
+            "model.tool",  # an LMC code message is a call of the execute tool, and one such call an LMC code message
+        }
     ),
     # The doctor looks at everything below the session; only the command line imports it (and ui.checklist its
     # report line, a value).

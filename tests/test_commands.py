@@ -293,7 +293,7 @@ def test_file_problems_are_one_line(rig: Rig, line: str, problem: str) -> None:
         ("{not json", "bad.json: it is not JSON (Expecting property name"),
         ('{"version": 1, "id": "x"}', "bad.json: the file has no 'messages'"),
         ('{"version": 9}', "bad.json: unknown format version 9"),
-        ("[1, 2]", "bad.json: the file is not a JSON object"),
+        ("[1, 2]", "bad.json: message 1 is not a JSON object"),  # a list is read as Open Interpreter's (LMC)
         ('{"version": 2, "messages": [{"role": "wizard", "content": "hi"}]}', "message 1 has an unknown role 'wizard'"),
         ('{"version": 2, "messages": [{"role": "user", "content": 7}]}', "message 1 has a 'content' that is not text"),
         ('{"version": 2, "messages": ' + "[" * 100_000, "bad.json: its JSON is nested too deeply"),

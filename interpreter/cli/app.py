@@ -152,7 +152,12 @@ def interpreter(
     ] = False,
     resume: Annotated[
         str | None,
-        typer.Option("--resume", metavar="[ID]", help="Continue the latest conversation, or the one with ID."),
+        typer.Option(
+            "--resume",
+            metavar="[ID|FILE]",
+            help="Continue the latest conversation, the one with ID, or the one in FILE (a path, or a .json file; "
+            "Open Interpreter's too) as a new conversation.",
+        ),
     ] = None,
     copy: Annotated[
         bool,
