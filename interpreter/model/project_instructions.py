@@ -80,7 +80,8 @@ class ProjectInstructions:
             f"The project's instructions: the AGENTS.md files from the repository root ({self.root}) down to the "
             "working directory, outermost first; where they disagree, the later (closer) one wins."
         )
-        parts = [head, *(f"# {file.name}\n\n{file.text.strip()}" for file in self.told)]
+        # Each in tags: its own Markdown headings must not read as the end of one file and the start of another.
+        parts = [head, *(f'<file path="{file.name}">\n{file.text.strip()}\n</file>' for file in self.told)]
         if self.cut:
             parts.append(f"[Cut to {size_text(PROJECT_CAP)} in all, the innermost kept: {self._cuts()}.]")
         return "\n\n".join(parts)
