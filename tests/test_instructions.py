@@ -209,9 +209,7 @@ def test_json_gets_a_notice_naming_the_files(run_in: Run, server: FakeServer, re
     assert records.index(notices[0]) < [record["type"] for record in records].index("request_started")
 
 
-def test_a_resumed_conversation_is_told_the_files_as_they_are_now(
-    run_in: Run, server: FakeServer, repo: Path
-) -> None:
+def test_a_resumed_conversation_is_told_the_files_as_they_are_now(run_in: Run, server: FakeServer, repo: Path) -> None:
     server.enqueue(Reply.text("first"), Reply.text("second"))
     assert run_in(repo / "sub", "-c", "hello").returncode == 0
     (repo / "sub" / "AGENTS.md").write_text("Tests: tox.\n")
