@@ -106,6 +106,7 @@ LIBRARIES: dict[str, frozenset[str]] = {
     "tenacity": frozenset({"resilience"}),
     "redis": frozenset({"resilience.shared.redis"}),  # imported only when that store is chosen
     "rich": frozenset({"ui", "conversation.conversations"}),  # the listing aligns titles by their width in cells
+    "PIL": frozenset({"model.pictures"}),  # optional (not a dependency): a big picture attached is scaled down
 }
 # The values at the bottom, imported by everything.
 LEAVES = ("errors", "messages")
