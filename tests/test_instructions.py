@@ -7,6 +7,7 @@ system message the server received.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -16,13 +17,17 @@ from typing import Any
 
 import pytest
 from fake_server import FakeServer, RecordedRequest, Reply
+from rich.console import Console
 
+from interpreter import Interpreter
 from interpreter.doctor.check import Status
 from interpreter.doctor.instructions import instructions_check
 from interpreter.errors import ConfigError
+from interpreter.messages import Notice
 from interpreter.model.instructions import Piece, Told, gather, listing
 from interpreter.model.project_instructions import PROJECT_CAP, find, repository_root
 from interpreter.settings.config import Settings
+from interpreter.ui.terminal import TerminalRenderer
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 ROOT_TEXT = "Use uv, never pip."
@@ -329,6 +334,34 @@ def test_an_instructions_file_that_is_missing_is_one_line_exit_2_and_nothing_sen
         "fix instructions_file in the settings file, or remove it\n"
     )
     assert server.requests == []
+
+
+def test_on_a_terminal_the_line_is_dim_and_a_skipped_file_yellow() -> None:
+    out = io.StringIO()
+    renderer = TerminalRenderer(Console(file=out, width=100, height=24, force_terminal=True, color_system="standard"))
+
+    renderer.handle(Notice("instructions: AGENTS.md (19 B)", quiet=True))
+    renderer.handle(Notice("sub/AGENTS.md skipped: it is not UTF-8 text"))
+    renderer.stop()
+
+    assert "\x1b[2minstructions: AGENTS.md (19 B)" in out.getvalue()
+    assert "\x1b[33msub/AGENTS.md skipped" in out.getvalue()
+
+
+def test_the_python_api_tells_the_same_files_and_instructions(
+    server: FakeServer, repo: Path, private_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings_file(private_home, 'instructions = "Answer in French."\n')
+    monkeypatch.chdir(repo / "sub")
+    server.enqueue(Reply.text("fait"))
+
+    with Interpreter(api_base=server.url, api_key="sk-test") as session:
+        list(session.chat("hello"))
+        kept = session.messages
+
+    system = system_of(server.requests[0])
+    assert system.index("Answer in French.") < system.index(ROOT_TEXT) < system.index(SUB_TEXT)
+    assert [message.role for message in kept] == ["user", "assistant"]
 
 
 # ---- the pieces ---------------------------------------------------------------------------------------------------
