@@ -297,3 +297,17 @@ def test_scaling_keeps_a_jpeg_a_jpeg_and_fits_the_long_side(tmp_path: Path) -> N
 
     url = sent["content"][2]["image_url"]["url"]
     assert dimensions(sent_bytes(url, "image/jpeg"), "image/jpeg") == (500, LONG_SIDE)
+
+
+def test_the_cost_cap_counts_a_pictures_tokens_before_the_request(
+    run_cli: Run, server: FakeServer, chart: Path
+) -> None:
+    server.enqueue(Reply.text("fine"))
+    cap = "0.0045"  # a task of a few words fits under it; the same task with a picture's ~800 tokens does not
+    assert run_cli("-c", "what is this?", "-m", "gpt-4o", "--max-cost", cap).returncode == 0
+
+    result = run_cli("-c", "what is this?", "-i", "chart.png", "-m", "gpt-4o", "--max-cost", cap)
+
+    assert result.returncode == 3
+    assert "stopped at --max-cost $0.0045" in result.stdout + result.stderr
+    assert len(server.requests) == 1
