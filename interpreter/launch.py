@@ -128,7 +128,7 @@ def _run(
                 sandboxed=lambda: executor.sandboxed,
             )
             executor.prepare("python")  # the most asked-for language boots while the first request is out
-            told = replace(told, tool=tool_message(settings, executor))
+            told = replace(told, tool=_tool_message(settings, executor))
             session = build_session(
                 settings,
                 model=model,
@@ -142,7 +142,7 @@ def _run(
             )
             _tell(told, renderer)
             for picture in attached:
-                _attached(session, picture, renderer)
+                _attach_given(session, picture, renderer)
             context = commands.CommandContext(
                 session,
                 renderer,
@@ -191,14 +191,13 @@ def build_session(
     """A session over `model` and `runner`, with the system message, tools and limits the settings ask for;
     `spending` is what the model chain counts its costs in (the cap counts from the start of each task); `told` the
     standing text the system message holds (None: the tool's own message alone)."""
-    told = told if told is not None else Told()
     return Session(
         model=model,
         runner=runner,
         confirm=confirm,
         conversation=conversation,
         save=save,
-        system=replace(told, tool=tool_message(settings, runner)).system(),
+        system=replace(told or Told(), tool=_tool_message(settings, runner)).system(),
         window=window,
         tools=settings.tools,
         max_steps=settings.max_steps,
@@ -206,7 +205,7 @@ def build_session(
     )
 
 
-def tool_message(settings: Settings, runner: CodeRunner) -> str:
+def _tool_message(settings: Settings, runner: CodeRunner) -> str:
     """The tool's own system message, for the languages `runner` runs and the way the settings ask for code."""
     return system_message(runner.languages(), tools=settings.tools)
 
@@ -227,7 +226,7 @@ def _attach(session: Session, attached: Attached) -> Attached:
     return attached
 
 
-def _attached(session: Session, attached: Attached, renderer: Renderer) -> None:
+def _attach_given(session: Session, attached: Attached, renderer: Renderer) -> None:
     """Attach a picture given with -i to the first task, and say so (and that it goes as it is, when it does)."""
     _attach(session, attached)
     renderer.info(attached.line)
