@@ -141,9 +141,9 @@ def test_over_32_kib_in_all_the_innermost_is_kept_whole_and_the_outer_cut_with_a
     assert "R" * kept in system
     assert "R" * (kept + 1) not in system
     cut = f"AGENTS.md (30.0 kB, cut to {kept / 1000:.1f} kB)"
-    assert f"[Cut to 32.8 kB in all, the innermost kept: {cut}.]" in system
+    assert f"[Cut to 32 KiB in all, the innermost kept: {cut}.]" in system
     assert result.stdout.splitlines()[0] == (
-        f"instructions: {cut}, sub/AGENTS.md (10.0 kB) (over 32.8 kB in all: the innermost kept)"
+        f"instructions: {cut}, sub/AGENTS.md (10.0 kB) (over 32 KiB in all: the innermost kept)"
     )
 
 

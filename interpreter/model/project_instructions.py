@@ -22,6 +22,7 @@ from interpreter.trust.regular_files import read_regular, size_text
 
 NAME: Final = "AGENTS.md"
 PROJECT_CAP: Final = 32 * 1024  # bytes of AGENTS.md text told in all, as Codex's project_doc_max_bytes
+CAP_SHOWN: Final = "32 KiB"
 READ_CAP: Final = 1 << 20  # a bigger file is refused, not read to be cut
 
 
@@ -69,7 +70,7 @@ class ProjectInstructions:
         """`instructions: AGENTS.md (2.1 kB), app/AGENTS.md (400 B)`; "" when none was found."""
         if not self.files:
             return ""
-        note = f" (over {size_text(PROJECT_CAP)} in all: the innermost kept)" if self.cut else ""
+        note = f" (over {CAP_SHOWN} in all: the innermost kept)" if self.cut else ""
         return "instructions: " + ", ".join(file.label for file in self.files) + note
 
     def text(self) -> str:
@@ -83,7 +84,7 @@ class ProjectInstructions:
         # Each in tags: its own Markdown headings must not read as the end of one file and the start of another.
         parts = [head, *(f'<file path="{file.name}">\n{file.text.strip()}\n</file>' for file in self.told)]
         if self.cut:
-            parts.append(f"[Cut to {size_text(PROJECT_CAP)} in all, the innermost kept: {self._cuts()}.]")
+            parts.append(f"[Cut to {CAP_SHOWN} in all, the innermost kept: {self._cuts()}.]")
         return "\n\n".join(parts)
 
     def _cuts(self) -> str:
