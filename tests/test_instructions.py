@@ -94,6 +94,17 @@ def test_run_in_sub_the_model_is_told_both_files_the_inner_last_and_one_line_say
     assert SUB_TEXT not in saved
 
 
+def test_on_responses_they_are_part_of_the_instructions(run_in: Run, server: FakeServer, repo: Path) -> None:
+    server.enqueue(Reply.text("done"))
+
+    result = run_in(repo / "sub", "-c", "hello", "--api", "responses")
+
+    assert result.returncode == 0, result.stderr
+    body = server.requests[0].body or {}
+    assert body["instructions"].index(ROOT_TEXT) < body["instructions"].index(SUB_TEXT)
+    assert ROOT_TEXT not in json.dumps(body["input"])
+
+
 def test_nothing_above_the_repository_root_is_read_and_a_git_file_marks_a_worktree(
     run_in: Run, server: FakeServer, tmp_path: Path
 ) -> None:

@@ -18,17 +18,19 @@ from typing import Any
 
 import pytest
 from fake_server import FakeServer, RecordedRequest, Reply
-from fakes import text_reply
+from fakes import FakeAdapter, FakeChatModel, FakeRunner, always, text_reply
 from test_commands import build
 
 from interpreter.conversation.storage import Conversation, from_json, to_json
-from interpreter.errors import CommandError, ConfigError, FileRefused, StorageError
+from interpreter.errors import CommandError, ConfigError, FileRefused, StorageError, TaskTooLong
 from interpreter.messages import Message, Picture
+from interpreter.model.context import ContextWindow
 from interpreter.model.pictures import LONG_SIDE, attach, dimensions, kind
 from interpreter.model.responses_input import responses_input
 from interpreter.model.vision import IMAGE_TOKENS
 from interpreter.model.wire import wire
 from interpreter.resilience.limiter import CHARS_PER_TOKEN, characters
+from interpreter.session import Session
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 SERVER = "https://here/v1"
@@ -311,3 +313,26 @@ def test_the_cost_cap_counts_a_pictures_tokens_before_the_request(
     assert result.returncode == 3
     assert "stopped at --max-cost $0.0045" in result.stdout + result.stderr
     assert len(server.requests) == 1
+
+
+def test_a_task_too_long_to_send_keeps_its_pictures_for_the_next_one(chart: Path) -> None:
+    model = FakeChatModel()
+    session = Session(
+        model=model,
+        runner=FakeRunner(),
+        confirm=always(True),
+        conversation=Conversation.new("test-model"),
+        save=lambda conversation: None,
+        system="SYSTEM",
+        window=ContextWindow(FakeAdapter()),  # 8,192 tokens
+    )
+    picture = attach(chart, "gpt-4o").picture
+    session.attach(picture)
+
+    with pytest.raises(TaskTooLong):
+        list(session.send("x" * 1_000_000))
+    model.enqueue(text_reply("a box"))
+    list(session.send("what is this?"))
+
+    ((sent, _),) = model.requests
+    assert sent[-1].pictures == (picture,)
