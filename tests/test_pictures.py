@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from fake_server import FakeServer, RecordedRequest, Reply
 from fakes import FakeAdapter, FakeChatModel, FakeRunner, always, text_reply
+from terminal import Terminal
 from test_commands import build
 
 from interpreter.conversation.storage import Conversation, from_json, to_json
@@ -336,3 +337,29 @@ def test_a_task_too_long_to_send_keeps_its_pictures_for_the_next_one(chart: Path
 
     ((sent, _),) = model.requests
     assert sent[-1].pictures == (picture,)
+
+
+def test_percent_image_on_a_terminal_sends_the_picture_with_the_next_task(
+    interpreter_command: list[str], server: FakeServer, chart: Path
+) -> None:
+    server.enqueue(Reply.text("A grey box."), Reply.text("Nothing to see."))
+    terminal = Terminal(interpreter_command[0], ["--api-base", server.url, "--api-key", "sk-test"], cols=200, env={})
+    try:
+        terminal.wait_for_prompt()
+        terminal.send(f"%image {chart}\r")
+        terminal.wait_for(f"attached {chart} (")
+        terminal.wait_for_prompt()
+        terminal.send("what is this?\r")
+        terminal.wait_for("A grey box.")
+        terminal.wait_for_prompt()
+        terminal.send("and now?\r")
+        terminal.wait_for("Nothing to see.")
+        terminal.wait_for_prompt()
+        terminal.press("d")
+        assert terminal.exit_status() == 0
+    finally:
+        terminal.close()
+    first, second = ([p for p in chat_parts(request) if p["type"] == "image_url"] for request in server.requests)
+    assert len(first) == 1
+    assert len(second) == 1  # the first task keeps its picture in the conversation; the second has none of its own
+    assert (server.requests[1].body or {})["messages"][-1] == {"role": "user", "content": "and now?"}
