@@ -106,7 +106,7 @@ def _note(picture: Picture, reason: str) -> str:
     return f"[The picture {picture.path} was attached here; it is not sent: {reason}.]"
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=8)  # each request sends every picture of the conversation again; 8 of 27 MB at most in memory
 def _url(picture: Picture, stamp: tuple[int, int, int]) -> str:
     """The data URL of `picture` while its file has `stamp` (inode, size, mtime): read, checked, scaled once."""
     data = read_regular(picture.path, limit=MAX_PICTURE_BYTES)
