@@ -21,6 +21,7 @@ from interpreter.launch import build_chain, build_executor, build_session, build
 from interpreter.messages import CodeCell, Decision, Event, Message, RunItem
 from interpreter.model.catalogue import for_settings
 from interpreter.model.context import ContextWindow
+from interpreter.model.instructions import gather
 from interpreter.resilience.diagnostics import LOGGER_NAME
 from interpreter.resilience.limiter import TokenEstimator
 from interpreter.settings import config
@@ -61,7 +62,7 @@ class Interpreter:
         context_window: int | None = None,
         instructions: str | None = None,
     ) -> None:
-        working_directory()  # deleted under the program: the same ConfigError line the command prints
+        cwd = working_directory()  # deleted under the program: the same ConfigError line the command prints
         flags = config.Flags(
             model=model,
             api_base=api_base,
@@ -101,6 +102,7 @@ class Interpreter:
                 self._chain, catalogue=self._catalogue, estimator=estimator, images=self.settings.images
             ),
             spending=self.spending,
+            told=gather(self.settings, cwd),  # the person's standing instructions and the AGENTS.md files here
         )
         self._closed = False
 

@@ -8,7 +8,7 @@ Commands never reach the model.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,14 +17,17 @@ from interpreter.conversation.conversations import cut
 from interpreter.conversation.storage import Conversation
 from interpreter.conversation.transcript import to_markdown
 from interpreter.errors import CommandError
+from interpreter.model.instructions import Told
 from interpreter.open_interpreter.lmc import read_conversation
 from interpreter.resilience.durations import format_wait
+from interpreter.trust.regular_files import size_text
 from interpreter.ui import viewer
 from interpreter.ui.words import counted, dollars
 
 if TYPE_CHECKING:
     from interpreter.conversation.storage import ConversationStore
     from interpreter.messages import Message
+    from interpreter.model.pictures import Attached
     from interpreter.model.spending import Spending
     from interpreter.resilience.limiter import Headroom
     from interpreter.resilience.model import Traffic
@@ -86,6 +89,11 @@ def no_figures(number: int) -> Path | None:
     return None
 
 
+def no_pictures(path: Path) -> Attached:
+    """Attaching a picture, where the session takes none: CommandError."""
+    raise CommandError("pictures cannot be attached in this session")
+
+
 @dataclass(frozen=True)
 class CommandContext:
     """The collaborators a command may act on; nothing else reaches a handler."""
@@ -103,6 +111,8 @@ class CommandContext:
     find_figure: Callable[[int], Path | None] = no_figures  # figure N of this conversation, if kept
     wire: Callable[[], str] = no_wire  # the API the model is asked on, why, and the reasoning effort
     spending: Spending | None = None  # what the requests cost, and the cap (None: not counted)
+    told: Told = field(default_factory=Told)  # the standing text the model is told besides the conversation
+    attach: Callable[[Path], Attached] = no_pictures  # checks a picture and sends it with the next task
 
 
 Handler = Callable[[CommandContext, str], None]
@@ -275,6 +285,33 @@ def _conversations(context: CommandContext, argument: str) -> None:
         context.renderer.info(f"{current} {summary.id}  {summary.updated:%Y-%m-%d %H:%M}  {first}")
 
 
+def _instructions(context: CommandContext, argument: str) -> None:
+    """Every piece of standing text the model is told besides the conversation, each with its size, then the text."""
+    pieces = context.told.pieces()
+    total = size_text(sum(piece.size for piece in pieces))
+    context.renderer.info(f"the model is told {counted(len(pieces), 'piece')} ({total}) before the conversation:")
+    for piece in pieces:
+        context.renderer.info(f"--- {piece.heading()} ---")
+        context.renderer.info(piece.text.strip())  # the renderer shows it through the gate: a file's text
+    project = context.told.project
+    if project is None:
+        context.renderer.info("AGENTS.md files: not read (project_instructions = false)")
+    elif not project.files:
+        context.renderer.info(f"AGENTS.md files: none from {project.root} down to here")
+    for line in project.skipped if project is not None else ():
+        context.renderer.info(line)
+
+
+def _image(context: CommandContext, argument: str) -> None:
+    """Attach a picture to the next task."""
+    if not argument:
+        raise CommandError("usage: %image FILE (a PNG, JPEG, GIF or WebP picture, sent with your next task)")
+    attached = context.attach(Path(argument).expanduser())
+    context.renderer.info(attached.line)
+    if attached.note:
+        context.renderer.info(attached.note)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("%help", "", "list these commands", _help),
     Command("%reset", "", "start a new conversation and new language processes (this one stays saved)", _reset),
@@ -290,6 +327,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("%verbose", "on|off", "show step numbers, failure details and the API log as it happens", _verbose),
     Command("%conversations", "", f"the {RECENT} most recent saved conversations", _conversations),
     Command("%open", "N", "open figure N of this conversation with the system viewer", _open),
+    Command("%instructions", "", "everything the model is told besides the conversation, with sizes", _instructions),
+    Command("%image", "FILE", "attach a picture (PNG, JPEG, GIF, WebP) to your next task", _image),
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,14 @@ from interpreter.conversation.storage import Conversation, ConversationStore
 from interpreter.errors import ConfigError, ConversationInUse, HomeNotWritable
 from interpreter.execution import Executor
 from interpreter.execution.figures import OUTPUTS, FigureShelf
-from interpreter.messages import Message
+from interpreter.messages import Message, Notice
 from interpreter.model.api_choice import ApiChoice, choose, shown
 from interpreter.model.catalogue import Catalogue, for_settings
 from interpreter.model.context import ContextWindow
+from interpreter.model.instructions import Told, gather
 from interpreter.model.llm import ChatModel, OpenAIChatModel, warm_up
 from interpreter.model.metered import MeteredModel
+from interpreter.model.pictures import Attached, attach
 from interpreter.model.prices import Prices
 from interpreter.model.remembered import FILE as REMEMBERED
 from interpreter.model.remembered import RememberedSwitches
@@ -48,20 +51,40 @@ from interpreter.ui.jsonl import JsonLinesRenderer
 from interpreter.ui.prompt import Prompter
 
 
-def start(settings: Settings, *, task: str | None, resume: str | None, copy: bool = False) -> int:
-    """Run one task (`task`) or an interactive session; returns the exit status. `copy`: resume a copy."""
+def start(
+    settings: Settings,
+    *,
+    task: str | None,
+    resume: str | None,
+    copy: bool = False,
+    images: Sequence[Path] = (),
+) -> int:
+    """Run one task (`task`) or an interactive session; returns the exit status. `copy`: resume a copy. `images`:
+    pictures attached to the first task (ConfigError or FileRefused, before anything is sent, when one cannot be)."""
     if settings.json and task is None:  # a prompt would write to the stdout that carries only JSON lines
         raise ConfigError("--json needs a task: -c TASK, or one piped on stdin")
-    working_directory()  # gone (deleted under the shell): one line now, not a failure in the middle of the run
+    cwd = working_directory()  # gone (deleted under the shell): one line now, not a failure in the middle of the run
+    told = gather(settings, cwd)  # a bad instructions_file is one line now
+    attached = [attach(path, settings.model, settings.images) for path in images]
     renderer = make_renderer(verbose=settings.verbose, json=settings.json)
-    status = _run(settings, renderer, task=task, resume=resume, copy=copy)
+    status = _run(settings, renderer, task=task, resume=resume, copy=copy, told=told, attached=attached)
     if isinstance(renderer, JsonLinesRenderer):
         renderer.exit(status)  # the last line a program reading --json gets
     return status
 
 
-def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: str | None, copy: bool) -> int:
-    """Build the session and run it, drawing on `renderer`; returns the exit status."""
+def _run(
+    settings: Settings,
+    renderer: Renderer,
+    *,
+    task: str | None,
+    resume: str | None,
+    copy: bool,
+    told: Told,
+    attached: Sequence[Attached],
+) -> int:
+    """Build the session and run it, drawing on `renderer`, telling the model `told`, with the pictures `attached`
+    to the first task; returns the exit status."""
     store = ConversationStore(settings.home / CONVERSATIONS)
     keeper = Keeper(store, say=renderer.info, verbose=renderer.log)  # what a home that fails mid-session says
     home = _home(settings.home, renderer, say=keeper.aside)  # None when it cannot be written: nothing is kept
@@ -109,6 +132,7 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 sandboxed=lambda: executor.sandboxed,
             )
             executor.prepare("python")  # the most asked-for language boots while the first request is out
+            told = replace(told, tool=_tool_message(settings, executor))
             session = build_session(
                 settings,
                 model=model,
@@ -118,7 +142,11 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 save=save,
                 window=ContextWindow(model, catalogue=catalogue, estimator=estimator, images=settings.images),
                 spending=spending,
+                told=told,
             )
+            _tell(told, renderer)
+            for picture in attached:
+                _attach_given(session, picture, renderer)
             context = commands.CommandContext(
                 session,
                 renderer,
@@ -133,6 +161,8 @@ def _run(settings: Settings, renderer: Renderer, *, task: str | None, resume: st
                 find_figure=shelf.find if shelf else commands.no_figures,
                 wire=lambda: _wire(settings, model.model, remembered),
                 spending=spending,
+                told=told,
+                attach=lambda path: _attach(session, attach(path, model.model, settings.images)),
             )
             command = partial(commands.run, context=context)
             if task is not None:
@@ -160,21 +190,52 @@ def build_session(
     save: Callable[[Conversation], None],
     window: ContextWindow,
     spending: Spending | None = None,
+    told: Told | None = None,
 ) -> Session:
     """A session over `model` and `runner`, with the system message, tools and limits the settings ask for;
-    `spending` is what the model chain counts its costs in (the cap counts from the start of each task)."""
+    `spending` is what the model chain counts its costs in (the cap counts from the start of each task); `told` the
+    standing text the system message holds (None: the tool's own message alone)."""
     return Session(
         model=model,
         runner=runner,
         confirm=confirm,
         conversation=conversation,
         save=save,
-        system=system_message(runner.languages(), tools=settings.tools),
+        system=replace(told or Told(), tool=_tool_message(settings, runner)).system(),
         window=window,
         tools=settings.tools,
         max_steps=settings.max_steps,
         spending=spending,
     )
+
+
+def _tool_message(settings: Settings, runner: CodeRunner) -> str:
+    """The tool's own system message, for the languages `runner` runs and the way the settings ask for code."""
+    return system_message(runner.languages(), tools=settings.tools)
+
+
+def _tell(told: Told, renderer: Renderer) -> None:
+    """Say, in passing, which AGENTS.md files the model is told; one line for each that was skipped."""
+    if told.project is None:
+        return
+    if line := told.project.line():
+        renderer.handle(Notice(line, quiet=True))
+    for skipped in told.project.skipped:
+        renderer.handle(Notice(skipped))
+
+
+def _attach(session: Session, attached: Attached) -> Attached:
+    """Send `attached` with the session's next task."""
+    session.attach(attached.picture)
+    return attached
+
+
+def _attach_given(session: Session, attached: Attached, renderer: Renderer) -> None:
+    """Attach a picture given with -i to the first task, and say so (and that it goes as it is, when it does)."""
+    _attach(session, attached)
+    renderer.info(attached.line)
+    if attached.note:
+        renderer.info(attached.note)
 
 
 def build_executor(settings: Settings, figures: FigureShelf | None = None) -> Executor:

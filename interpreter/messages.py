@@ -45,6 +45,15 @@ class ToolCall:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A picture the person attached to a task: its path and the SHA-256 of its bytes (the bytes are never kept:
+    each request reads the file, and sends it only while it holds those bytes)."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Message:
     """One message of a conversation, in the shape the chat API takes."""
 
@@ -60,6 +69,7 @@ class Message:
     model: str | None = None  # the model that wrote an answer (a fallback's name when one stood in); ours, never sent
     # The figures a code output names, by path (stored so): a model that takes images is sent the pictures (`wire`).
     figures: tuple[str, ...] = ()
+    pictures: tuple[Picture, ...] = ()  # attached to a task by the person (`-i FILE`, `%image FILE`)
     # The Responses API's reasoning items that came before this answer, as the server sent them (`type: "reasoning"`,
     # its `encrypted_content` included): sent back to `origin` alone, on that API alone; never shown.
     reasoning: tuple[Mapping[str, Any], ...] = ()
@@ -342,9 +352,13 @@ class CodeDeclined:
 
 @dataclass(frozen=True)
 class Notice:
-    """Something the person should know that is not the model's text (a bad tool call, a missing language)."""
+    """Something the person should know that is not the model's text (a bad tool call, a missing language).
+
+    `quiet` for what is only said in passing (the files the model is told at the start): dim, not a warning.
+    """
 
     text: str
+    quiet: bool = False
 
 
 @dataclass(frozen=True)

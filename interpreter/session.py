@@ -21,6 +21,7 @@ from interpreter.messages import (
     ModelSwitched,
     Notice,
     OutputChunk,
+    Picture,
     Reply,
     RequestStarted,
     RunItem,
@@ -110,14 +111,22 @@ class Session:
         self._max_steps = max_steps
         self._spending = spending  # what each task may spend (--max-cost) counts from its start
         self._trimmed = (0, 0, 0)  # what the last request left out, as last reported
+        self._pictures: list[Picture] = []  # attached to the next task
+
+    def attach(self, picture: Picture) -> None:
+        """Send `picture` with the next task (checked by the caller: `model.pictures.attach`)."""
+        self._pictures.append(picture)
 
     def send(self, text: str) -> Generator[Event, None, None]:
-        """Work on one task; every message is saved as soon as it exists, whatever interrupts the work.
+        """Work on one task, with the pictures attached since the last; every message is saved as soon as it exists,
+        whatever interrupts the work.
 
-        A task that alone cannot fit the context window is refused with TaskTooLong, neither sent nor saved.
+        A task that alone cannot fit the context window is refused with TaskTooLong, neither sent nor saved (its
+        pictures stay attached).
         """
-        task = Message("user", text)
+        task = Message("user", text, pictures=tuple(self._pictures))
         self._check_fits(task)
+        self._pictures.clear()
         if self._spending is not None:
             self._spending.begin_task()
         self._append(task)  # bytes that were not UTF-8 (kept by surrogateescape) become U+FFFD there

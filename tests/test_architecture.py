@@ -118,6 +118,7 @@ LIBRARIES: dict[str, frozenset[str]] = {
     "redis": frozenset({"resilience.shared.redis"}),  # imported only when that store is chosen
     "rich": frozenset({"ui", "conversation.conversations"}),  # the listing aligns titles by their width in cells
     "yaml": frozenset({"open_interpreter.profiles"}),  # Open Interpreter's profiles, read only when imported
+    "PIL": frozenset({"model.pictures"}),  # optional (not a dependency): a big picture attached is scaled down
 }
 # The values at the bottom, imported by everything.
 LEAVES = ("errors", "messages")

@@ -73,9 +73,10 @@ def test_a_healthy_server_passes_every_check_with_two_requests(server: FakeServe
         "languages",
         "python",
         "home directory",
+        "instructions",
     ):
         assert status_of(text, name) == "ok", text
-    assert "all 13 checks passed" in text
+    assert "all 14 checks passed" in text
     assert "\x1b" not in text
     models, chat = server.requests
     assert (models.method, models.path) == ("GET", "/v1/models")
@@ -131,7 +132,7 @@ def test_a_server_that_refuses_the_key(private_home: Path) -> None:
     assert "sk-wrong" not in text
     assert status_of(text, "model") == status_of(text, "tool calling") == "skipped"
     assert "needs an accepted API key" in row(text, "model")
-    assert "1 of 13 checks failed" in text
+    assert "1 of 14 checks failed" in text
 
 
 def test_a_missing_key_fails_its_check_and_the_rest_still_run(server: FakeServer, private_home: Path) -> None:
@@ -239,7 +240,7 @@ def test_a_server_that_takes_the_test_request_but_never_answers_is_a_slow_endpoi
     for name in ("model", "tool calling"):  # the model is not blamed: it was never heard from
         assert status_of(text, name) == "skipped", text
         assert "the endpoint did not answer the test request in time" in row(text, name)
-    assert "1 of 13 checks failed" in text
+    assert "1 of 14 checks failed" in text
 
 
 def test_a_server_that_accepts_connections_but_never_answers_is_a_slow_endpoint(private_home: Path) -> None:
@@ -265,7 +266,7 @@ def test_the_environments_key_sent_elsewhere_is_a_warning_above_the_report(
 
     assert status == 0, text
     assert text.startswith(f"warning: {warning}\n")
-    assert "all 13 checks passed" in text
+    assert "all 14 checks passed" in text
 
 
 def test_no_credit_fails_the_key_check(server: FakeServer, private_home: Path) -> None:
@@ -312,7 +313,7 @@ def test_on_a_terminal_the_report_is_a_table(server: FakeServer, private_home: P
     assert status == 1
     assert "\x1b[" in text and "✓ ok" in text and "✗ failed" in text
     assert "fix: use --no-tools" in text
-    assert "1 of 13 checks failed" in text
+    assert "1 of 14 checks failed" in text
 
 
 # ---- the installed command ----------------------------------------------------------------------------
@@ -324,7 +325,7 @@ def test_the_command_passes_against_a_healthy_server(run_cli: Run, server: FakeS
     result = run_cli("doctor")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "all 13 checks passed" in result.stdout
+    assert "all 14 checks passed" in result.stdout
     assert "\x1b" not in result.stdout and result.stderr == ""
 
 
@@ -364,7 +365,7 @@ def test_the_command_draws_a_table_on_a_terminal(interpreter_command: list[str],
     server.enqueue(CALLS_THE_TOOL)
     terminal = Terminal(interpreter_command[0], ["doctor", "--api-base", server.url, "--api-key", "sk-test"], env={})
     try:
-        terminal.wait_for("all 13 checks passed")
+        terminal.wait_for("all 14 checks passed")
         assert terminal.exit_status() == 0
     finally:
         terminal.close()

@@ -150,6 +150,15 @@ def interpreter(
         bool,
         typer.Option("--no-project-instructions", help="Do not tell the model the AGENTS.md files found here."),
     ] = False,
+    image: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "-i",
+            "--image",
+            metavar="FILE",
+            help="Attach a picture (PNG, JPEG, GIF, WebP) to the task; repeat for more.",
+        ),
+    ] = None,
     resume: Annotated[
         str | None,
         typer.Option(
@@ -208,8 +217,8 @@ def interpreter(
         no_project_instructions=no_project_instructions,
     )
     if ctx.invoked_subcommand is None:
-        raise typer.Exit(_run(flags, command, resume, copy=copy))
-    if flags != connection or command is not None or resume is not None or copy:
+        raise typer.Exit(_run(flags, command, resume, copy=copy, images=image or []))
+    if flags != connection or command is not None or resume is not None or copy or image:
         only = "only --model, --api-base, --api-key, --api and --profile"
         raise typer.Exit(
             fail(f"{only} go before `{ctx.invoked_subcommand}`; the other options are for a session", EXIT_USAGE)
@@ -295,7 +304,7 @@ def _connection(
     )
 
 
-def _run(flags: config.Flags, command: str | None, resume: str | None, *, copy: bool) -> int:
+def _run(flags: config.Flags, command: str | None, resume: str | None, *, copy: bool, images: list[Path]) -> int:
     """Build everything from settings and run; expected failures become one line and an exit code."""
     try:
         if copy and resume is None:
@@ -307,7 +316,7 @@ def _run(flags: config.Flags, command: str | None, resume: str | None, *, copy: 
     from interpreter.launch import start  # noqa: PLC0415 - heavy: rich, subprocess machinery
 
     return guarded(
-        lambda: start(settings, task=task, resume=resume, copy=copy),
+        lambda: start(settings, task=task, resume=resume, copy=copy, images=images),
         verbose=settings.verbose,
         resuming=bool(resume),
         json=settings.json,
@@ -332,9 +341,14 @@ def _task(command: str | None, stdin: TextIO | None) -> str | None:
 
 def _print_config(flags: config.Flags) -> int:
     """Print the effective settings table."""
-    from interpreter.settings.settings_table import settings_table  # noqa: PLC0415 - only this command needs it
+    from interpreter.model.instructions import listing  # noqa: PLC0415 - only this command needs them
+    from interpreter.settings.directories import working_directory  # noqa: PLC0415
+    from interpreter.settings.settings_table import settings_table  # noqa: PLC0415
+    from interpreter.ui.untrusted import visible  # noqa: PLC0415
 
-    print(settings_table(config.effective(flags)))
+    effective = config.effective(flags)
+    print(settings_table(effective))
+    print("\n" + visible("\n".join(listing(effective.settings, working_directory()))))  # names of files found
     return 0
 
 

@@ -23,7 +23,7 @@ from typing import Any, Final, get_args
 
 from interpreter.conversation.locks import holder, is_held, lock, write_atomically
 from interpreter.errors import ConversationInUse, FileRefused, HomeNotWritable, NoSuchConversation, StorageError
-from interpreter.messages import Kind, Message, Role, ToolCall, valid_text
+from interpreter.messages import Kind, Message, Picture, Role, ToolCall, valid_text
 from interpreter.settings.directories import reason
 from interpreter.trust.redaction import redact_url
 from interpreter.trust.regular_files import read_regular
@@ -282,6 +282,8 @@ def _stored(message: Message) -> dict[str, Any]:
         data["model"] = message.model
     if message.figures:
         data["figures"] = list(message.figures)
+    if message.pictures:  # the path and hash of each picture attached, never its bytes
+        data["pictures"] = [{"path": picture.path, "sha256": picture.sha256} for picture in message.pictures]
     if message.reasoning:
         data["reasoning"] = [dict(item) for item in message.reasoning]
     return data
@@ -342,8 +344,18 @@ def _message(data: object, where: str) -> Message:
         origin=_origin(record, where),
         model=_field(record, "model", str, where, default=None),
         figures=_figures(record, where),
+        pictures=_pictures(record, where),
         reasoning=_reasoning(record, where),
     ).valid()
+
+
+def _pictures(record: dict[str, Any], where: str) -> tuple[Picture, ...]:
+    """The pictures attached to a task, by path and SHA-256; StorageError when they are not a list of those."""
+    items = _field(record, "pictures", list, where, default=[])
+    fields = ("path", "sha256")
+    if not all(isinstance(item, dict) and all(isinstance(item.get(key), str) for key in fields) for item in items):
+        raise StorageError(f"{where} has a 'pictures' that is not a list of paths with their hashes")
+    return tuple(Picture(item["path"], item["sha256"]) for item in items)
 
 
 def _origin(record: dict[str, Any], where: str) -> str | None:

@@ -4,8 +4,9 @@ The endpoint answers, which API requests go on (Chat Completions or Responses, a
 model exists, tool calling works on that API, the model's context window and where it comes from, the rate-limit
 headroom the server reports (`api`, `headroom`); the store of the shared rate-limit budget answers, which languages
 can run here, which Python runs python cells, which sandbox cells get (if any), and whether the home directory is
-writable (`machine`). `check` is one line of the report, `probe` the plain HTTP requests doctor sends; the model's
-window and prices come from the model catalogue, which server answers from `model.identity`.
+writable (`machine`); what the model is told besides the task (`instructions`). `check` is one line of the report,
+`probe` the plain HTTP requests doctor sends; the model's window and prices come from the model catalogue, which
+server answers from `model.identity`.
 
 May import every package below the session (`errors`, `messages`, `trust`, `settings`, `execution`, `resilience`,
 `model`, `ui`); nothing imports it but the command line (and `ui.checklist`, its `check` value).
@@ -19,11 +20,13 @@ from typing import TextIO
 from interpreter.doctor import probe
 from interpreter.doctor.api import api_checks, ask, identify_server, window_check
 from interpreter.doctor.check import Status
+from interpreter.doctor.instructions import instructions_check
 from interpreter.doctor.machine import home_check, languages_check, python_check, sandbox_check, store_check
 from interpreter.execution import sandbox
 from interpreter.model.catalogue import for_settings
 from interpreter.model.identity import retry_warning
 from interpreter.settings.config import Settings
+from interpreter.settings.directories import working_directory
 from interpreter.ui.checklist import print_checklist
 
 
@@ -46,6 +49,6 @@ def run(
     checks = [*api_checks(settings, answers, identity), window_check(settings.model, for_settings(settings))]
     checks += [store_check(settings), languages_check()]
     checks += [python_check(settings.python), sandbox_check(sandbox.probe(), wanted=settings.sandbox)]
-    checks.append(home_check(settings.home))
+    checks += [home_check(settings.home), instructions_check(settings, working_directory())]
     print_checklist(checks, out, terminal=terminal)
     return 1 if any(check.status is Status.FAILED for check in checks) else 0

@@ -12,6 +12,7 @@ thinking     reasoning told apart from the answer (`<think>` blocks)
 tool         the one function tool offered, `execute`, and reading the model's calls of it
 fences       fenced code blocks in an answer, for servers without function calling
 vision       which models take images, and a figure as an image part
+pictures     pictures the person attaches to a task: checked by their bytes, scaled where Pillow is, read when sent
 context      the context window and trimming what is sent to fit it
 catalogue    each model's window and prices, and where they came from (settings, server, genai-prices, names)
 server_reports  what a recognised server says of a model it serves: its window, and (OpenRouter, LiteLLM) prices
@@ -20,7 +21,9 @@ prices       what tokens cost: a model's prices and a request's cost
 identity     which server answers, from its model list, headers and error shapes (doctor's too)
 answer       one plain HTTP request's answer, read as doctor and the catalogue read it
 local_servers  the model servers people run on their own machine, and which of them answers (`--local`)
-system_prompt  the short system message
+system_prompt  the tool's own short system message
+instructions  the whole system message: the tool's own, the person's standing instructions, the AGENTS.md files
+project_instructions  the AGENTS.md files from the repository root down to the working directory, cut to 32 KiB
 api_choice   which API a model is asked on (Chat Completions or Responses), and the switch when one refuses it
 refusals     what a refusal says about the API and the reasoning effort (the server's words)
 remembered   the switches to the Responses API, kept in the home (`responses.json`): the one owner of that file

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from interpreter.messages import Message
+from interpreter.model import pictures
 from interpreter.model.vision import image_part
 from interpreter.model.wire import FIGURES_HEADING, object_arguments
 from interpreter.trust.redaction import redact_url
@@ -49,7 +50,8 @@ def _items(message: Message, server: str, images: Path | None) -> list[dict[str,
         return [{"type": "function_call_output", "call_id": message.tool_call_id or "", "output": message.content}]
     if message.role == "user":
         figures = _parts(message.figures, images) if images else []
-        return [{"role": "user", "content": [_text(message.content), *figures]}]
+        attached = [_attached(part, value) for part, value in pictures.parts(message.pictures, send=images is not None)]
+        return [{"role": "user", "content": [_text(message.content), *figures, *attached]}]
     return []
 
 
@@ -66,6 +68,11 @@ def _assistant(message: Message, server: str) -> Iterator[dict[str, Any]]:
             "name": call.name,
             "arguments": object_arguments(call.arguments),
         }
+
+
+def _attached(part: pictures.Part, value: str) -> dict[str, Any]:
+    """A part of what a task's pictures add to it (see wire.py): text, or the picture."""
+    return {"type": "input_image", "image_url": value, "detail": "auto"} if part == "image" else _text(value)
 
 
 def _text(text: str) -> dict[str, Any]:

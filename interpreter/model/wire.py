@@ -18,6 +18,9 @@ and answers an image there with a 400, "Image URLs are only allowed for messages
 (OpenHands/OpenHands#7700). So they follow in one user message after the last tool message answering the same
 reply, as other agents do (OpenHands/OpenHands#10200, netease-lcap/wave-agent#1368): a user message between the
 tool messages would leave calls unanswered. Code output sent as a user message (no tools) carries its own.
+
+A task carries the pictures the person attached to it (`pictures.py`) in the same way: its text, then each picture
+named and drawn; for a model not sent pictures, or a picture whose file is gone, a note in its place.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from interpreter.messages import Message, ToolCall
+from interpreter.model import pictures
 from interpreter.model.vision import image_part
 from interpreter.trust.redaction import redact_url
 
@@ -53,6 +57,8 @@ def wire(messages: Sequence[Message], server: str, *, images: Path | None = None
         data = message.to_dict()
         if images and message.role == "user" and message.figures:
             data["content"] = [{"type": "text", "text": message.content}, *_parts(message.figures, images)]
+        if message.pictures:
+            data["content"] = _attached(message, send=images is not None)
         drawn += message.figures if message.role == "tool" else ()
         if message.tool_calls:
             sent_ids = {}  # answers follow their calls: ids repeat across replies (Gemini counts anew in each)
@@ -80,6 +86,20 @@ def _parts(paths: Sequence[str], folder: Path) -> list[dict[str, Any]]:
         if (image := image_part(path, folder)) is not None:
             parts += [{"type": "text", "text": path}, image]
     return parts
+
+
+def _attached(message: Message, *, send: bool) -> str | list[dict[str, Any]]:
+    """A task with the pictures attached to it: text and image parts, or its text with a note for each not sent."""
+    added = pictures.parts(message.pictures, send=send)
+    if all(part == "text" for part, _ in added):
+        return "\n\n".join([message.content, *(text for _, text in added)])
+    return [{"type": "text", "text": message.content}, *(_part(part, value) for part, value in added)]
+
+
+def _part(part: pictures.Part, value: str) -> dict[str, Any]:
+    if part == "image":
+        return {"type": "image_url", "image_url": {"url": value}}
+    return {"type": "text", "text": value}
 
 
 def carries_images(sent: Sequence[dict[str, Any]]) -> bool:

@@ -139,8 +139,8 @@ class PlainRenderer:
                 return self._finish(cell, result)
             case CodeDeclined():
                 return ["(declined)"]
-            case Notice(text=text):
-                return [f"note: {text}"]
+            case Notice(text=text, quiet=quiet):
+                return [text if quiet else f"note: {text}"]
             case ModelSwitched():
                 return [switched(event)]
             case Usage():

@@ -163,8 +163,8 @@ class TerminalRenderer:
                 return self._finish(cell, result)
             case CodeDeclined():
                 return self._section(Text("declined", style="dim"))
-            case Notice(text=text):
-                return self._section(_line(text, "yellow"))
+            case Notice(text=text, quiet=quiet):
+                return self._section(_line(text, "dim" if quiet else "yellow"))
             case ModelSwitched():
                 self._in_use = event.model
                 return self._section(_line(switched(event), "yellow"))
