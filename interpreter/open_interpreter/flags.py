@@ -117,6 +117,8 @@ OUR_VALUED = frozenset(
         "--api",
         "--reasoning-effort",
         "--instructions",
+        "-i",
+        "--image",
         "--rate-limit-store",
     }
 )
