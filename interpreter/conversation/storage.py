@@ -165,7 +165,6 @@ class ConversationStore:
             self.hold(conversation.id)
             self._write(conversation, path)
         except OSError as exc:
-            self._written = None  # an append cut short may have left part of a line: the next save rewrites it all
             raise HomeNotWritable(f"cannot save the conversation in {self.folder} ({reason(exc)})") from exc
 
     def load(self, conversation_id: str) -> Conversation:
@@ -176,7 +175,7 @@ class ConversationStore:
         data = read_regular(path, limit=CONVERSATION_CAP)
         conversation, held = _parsed(data, path)
         conversation = replace(conversation, id=conversation_id)  # the file's name, so saves go back to this file
-        if held is not None and path.suffix == SUFFIX and before is not None and before[1] == len(data):
+        if held is not None and before is not None and before[1] == len(data):
             self._written = _Written.of(conversation, held, before)
         return conversation
 
@@ -251,7 +250,9 @@ class ConversationStore:
     def _write(self, conversation: Conversation, path: Path) -> None:
         """Append what is new to the conversation's file; rewrite it whole where it does not hold the conversation's
         beginning (or this session does not know what it holds)."""
-        written, self._written = self._written, None  # known again once this write is whole
+        # Not known again until this write is whole: one cut short (a full disk) may leave part of a line, so the
+        # next save rewrites the file.
+        written, self._written = self._written, None
         tail = written.tail(conversation) if written is not None else None
         if written is None or tail is None:
             self._compact(conversation, path)
@@ -426,12 +427,12 @@ def _from_lines(text: str, source: Path) -> tuple[Conversation, bool]:
         id=_field(header, "id", str, "the header"),
         created=_field(header, "created", str, "the header"),
         model=_field(header, "model", str, "the header"),
-        cost=_cost(header),
+        cost=_cost(header, "the header"),
     )
     for number, record in enumerate(records[1:], start=2):
         if record.keys() == {"set"}:
             changed = _object(record["set"], f"the change on line {number}")
-            conversation.cost = _cost(changed) if "cost" in changed else conversation.cost
+            conversation.cost = _cost(changed, f"line {number}") if "cost" in changed else conversation.cost
         else:
             conversation.messages.append(_message(record, f"line {number}"))
     return conversation, whole
@@ -447,10 +448,11 @@ def _records(text: str, source: Path) -> tuple[list[dict[str, Any]], bool]:
     for number, line in enumerate(lines, start=1):
         try:
             records.append(_object(json.loads(line), f"line {number}"))
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
+            problem = f"{exc.msg}: column {exc.colno}"  # json says "line 1" of the line alone
             if number < len(lines) or number == 1:
-                raise StorageError(f"line {number} is not JSON ({exc})") from exc
-            _log.warning("%s: dropped its last line, cut short when a session ended mid-save (%s)", source, exc)
+                raise StorageError(f"line {number} is not JSON ({problem})") from exc
+            _log.warning("%s: dropped its last line, cut short when a session ended mid-save (%s)", source, problem)
             return records, False
     return records, not torn
 
@@ -503,11 +505,11 @@ def _conversation(data: object) -> Conversation:
     )
 
 
-def _cost(record: dict[str, Any]) -> float:
+def _cost(record: dict[str, Any], where: str = "the file") -> float:
     """The conversation's cost in USD: 0 in a file from before costs were kept; StorageError when not a sum."""
     cost = record.get("cost", 0.0)
     if isinstance(cost, bool) or not isinstance(cost, int | float) or not 0 <= cost < math.inf:
-        raise StorageError("the file has a 'cost' that is not a sum of dollars")
+        raise StorageError(f"{where} has a 'cost' that is not a sum of dollars")
     return float(cost)
 
 
