@@ -15,7 +15,7 @@ import pytest
 from fake_server import FakeServer, Reply
 from fakes import FakeAdapter, FakeChatModel, FakeRunner, always, call_reply, text_reply
 from small_disk import PAGE, fill, tmpfs
-from stored import records, stored_header, stored_messages
+from stored import conversation_files, records, stored_header, stored_messages
 
 from interpreter.conversation.storage import ENDED, Conversation, ConversationStore, read
 from interpreter.errors import ConversationInUse, HomeNotWritable, StorageError
@@ -315,6 +315,28 @@ def test_resuming_a_file_with_a_bad_middle_line_is_one_line_and_exit_2_and_a_tor
         "go on",
         "Back.",
     ]
+
+
+def test_undo_in_a_resumed_session_rewrites_the_file_and_the_next_task_appends_to_it(
+    run_cli: Run, server: FakeServer, private_home: Path
+) -> None:
+    server.enqueue(Reply.text("I will remember 7."), Reply.text("I will remember 8."), Reply.text("7, then."))
+    assert run_cli("-c", "remember 7").returncode == 0
+    assert run_cli("--resume", "-c", "remember 8").returncode == 0
+    (path,) = conversation_files(private_home / "conversations")
+    inode = path.stat().st_ino
+
+    undone = run_cli("--resume", stdin="%undo\n")
+    assert undone.returncode == 0, undone.stderr
+    assert "dropped the last exchange: 'remember 8' and the 1 message after it" in undone.stdout
+    assert path.stat().st_ino != inode  # rewritten whole
+    before, inode = path.read_bytes(), path.stat().st_ino
+    assert run_cli("--resume", "-c", "which number?").returncode == 0
+
+    appended = [record["content"] for record in added(path, before, inode) if record.keys() != {"set"}]  # not costs
+    assert appended == ["which number?", "7, then."]
+    contents = [message["content"] for message in stored_messages(path)]
+    assert contents == ["remember 7", "I will remember 7.", "which number?", "7, then."]
 
 
 def test_an_append_cut_short_by_a_full_disk_keeps_what_was_saved_and_the_next_save_rewrites_it_whole(
