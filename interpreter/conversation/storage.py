@@ -104,15 +104,10 @@ def to_json(conversation: Conversation) -> str:
     return valid_text(json.dumps(data, indent=1, ensure_ascii=False)) + "\n"
 
 
-def to_lines(conversation: Conversation) -> str:
-    """The conversation file's form, whole: its header line, then one line per message."""
-    return _line(_header(conversation)) + "".join(_line(_stored(message)) for message in conversation.messages)
-
-
 def from_json(text: str, source: Path) -> Conversation:
-    """A conversation from its stored form, checked, migrated and repaired; StorageError naming `source` and why."""
-    with _reading(source):
-        return _repaired(_conversation(json.loads(text)))
+    """A conversation from either stored form (JSON Lines, or one JSON document), checked, migrated and repaired;
+    StorageError naming `source` and why."""
+    return _parsed(text, source)[0]
 
 
 def read(path: Path) -> Conversation:
@@ -122,7 +117,7 @@ def read(path: Path) -> Conversation:
     FileRefused when `path` is not a regular file (a FIFO, a device, a folder), is over CONVERSATION_CAP, or cannot
     be opened: checked on the open file, so a file swapped after any check by name is refused all the same.
     """
-    return _parsed(read_regular(path, limit=CONVERSATION_CAP), path)[0]
+    return from_json(_text(read_regular(path, limit=CONVERSATION_CAP)), path)
 
 
 def write(conversation: Conversation, path: Path) -> None:
@@ -173,7 +168,7 @@ class ConversationStore:
         path = self._file(conversation_id)
         before = _identity(path)  # taken first: a file changed after it is never appended to
         data = read_regular(path, limit=CONVERSATION_CAP)
-        conversation, held = _parsed(data, path)
+        conversation, held = _parsed(_text(data), path)
         conversation = replace(conversation, id=conversation_id)  # the file's name, so saves go back to this file
         if held is not None and before is not None and before[1] == len(data):
             self._written = _Written.of(conversation, held, before)
@@ -266,7 +261,7 @@ class ConversationStore:
 
     def _compact(self, conversation: Conversation, path: Path) -> None:
         """Rewrite the conversation's file whole, atomically; an older version's file of it goes once this is in."""
-        status = write_atomically(path, to_lines(conversation))
+        status = write_atomically(path, _file_text(conversation))
         self._written = _Written.of(conversation, list(conversation.messages), (status.st_ino, status.st_size))
         with contextlib.suppress(OSError):  # left behind, it is harmless: the JSON Lines file beside it is read
             self._old_path(conversation.id).unlink(missing_ok=True)
@@ -364,6 +359,11 @@ class _Written:
 # ---- the stored form, checked -------------------------------------------------------------------------
 
 
+def _file_text(conversation: Conversation) -> str:
+    """A conversation file's text, whole: its header line, then one line per message."""
+    return _line(_header(conversation)) + "".join(_line(_stored(message)) for message in conversation.messages)
+
+
 def _header(conversation: Conversation) -> dict[str, Any]:
     """A conversation file's first line: what it is, and all that the one JSON document holds but the messages."""
     return {
@@ -395,10 +395,14 @@ def _reading(source: Path) -> Iterator[None]:
         raise StorageError(f"cannot read {source}: {exc}") from exc
 
 
-def _parsed(data: bytes, source: Path) -> tuple[Conversation, list[Message] | None]:
-    """A conversation from a file's bytes, in either form, checked, migrated and repaired; and the messages the file
+def _text(data: bytes) -> str:
+    """A file's text, its bytes that are not UTF-8 replaced (U+FFFD)."""
+    return data.decode("utf-8", errors="replace")
+
+
+def _parsed(text: str, source: Path) -> tuple[Conversation, list[Message] | None]:
+    """A conversation from a file's text, in either form, checked, migrated and repaired; and the messages the file
     holds as read, when new lines may be appended to it (None: a file with a torn end, or one JSON document)."""
-    text = data.decode("utf-8", errors="replace")
     with _reading(source):
         if not _is_lines(text):
             return _repaired(_conversation(json.loads(text))), None
