@@ -57,6 +57,7 @@ def added(path: Path, before: bytes, inode: int) -> list[dict[str, object]]:
     after = path.read_bytes()
     assert path.stat().st_ino == inode, "the file was written anew, not appended to"
     assert after.startswith(before), "bytes already written were changed"
+    assert after.endswith(b"\n"), "the last line has no end"
     return [json.loads(line) for line in after[len(before) :].decode().split("\n")[:-1]]
 
 
