@@ -489,8 +489,8 @@ def _resume(
 
 def names_file(resume: str) -> bool:
     """Whether `--resume` names a file rather than a conversation id: a path (a `/` in it, or `~` before it) or a
-    `.json` file. An id (20261206-140035-ab12) is neither."""
-    return "/" in resume or os.sep in resume or resume.startswith("~") or resume.lower().endswith(".json")
+    `.json` or `.jsonl` file. An id (20261206-140035-ab12) is neither."""
+    return "/" in resume or os.sep in resume or resume.startswith("~") or resume.lower().endswith((".json", ".jsonl"))
 
 
 def _continue_file(

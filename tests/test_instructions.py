@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from fake_server import FakeServer, RecordedRequest, Reply
 from rich.console import Console
+from stored import conversation_files
 
 from interpreter import Interpreter
 from interpreter.doctor.check import Status
@@ -89,7 +90,8 @@ def test_run_in_sub_the_model_is_told_both_files_the_inner_last_and_one_line_say
     assert system.index(ROOT_TEXT) < system.index(SUB_TEXT)
     assert '<file path="sub/AGENTS.md">' in system
     assert result.stdout.splitlines()[0] == "instructions: AGENTS.md (19 B), sub/AGENTS.md (18 B)"
-    saved = next((private_home / "conversations").glob("*.json")).read_text()
+    (path,) = conversation_files(private_home / "conversations")
+    saved = path.read_text()
     assert ROOT_TEXT not in saved  # told anew each session, never kept in the conversation
     assert SUB_TEXT not in saved
 

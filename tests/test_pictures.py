@@ -8,7 +8,6 @@ import base64
 import dataclasses
 import hashlib
 import io
-import json
 import struct
 import subprocess
 import zlib
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 from fake_server import FakeServer, RecordedRequest, Reply
 from fakes import FakeAdapter, FakeChatModel, FakeRunner, always, text_reply
+from stored import conversation_files, stored_messages
 from terminal import Terminal
 from test_commands import build
 
@@ -84,10 +84,10 @@ def test_one_picture_is_one_image_part_on_chat_and_the_conversation_keeps_its_pa
     assert sent_bytes(images[0]["image_url"]["url"]) == chart.read_bytes()
     assert {"type": "text", "text": f"Attached picture: {chart}"} in chat_parts(request)
     assert f"attached {chart} (" in result.stdout
-    saved = json.loads(next((private_home / "conversations").glob("*.json")).read_text())
-    task = saved["messages"][0]
+    (path,) = conversation_files(private_home / "conversations")
+    task = stored_messages(path)[0]
     assert task["pictures"] == [{"path": str(chart), "sha256": hashlib.sha256(chart.read_bytes()).hexdigest()}]
-    assert "base64" not in json.dumps(saved)
+    assert "base64" not in path.read_text()
 
 
 def test_one_picture_is_one_input_image_on_responses(run_cli: Run, server: FakeServer, chart: Path) -> None:
