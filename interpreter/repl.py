@@ -118,7 +118,7 @@ def _command_status(command: Callable[[str], None], line: str, renderer: Rendere
         return EXIT_USAGE
     except InterpreterError as exc:
         _report(exc, renderer)
-        return EXIT_FAILURE
+        return exit_status(exc)  # 2 for a setting that refuses it (%image for a model that takes no images)
     return EXIT_OK
 
 

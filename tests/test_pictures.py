@@ -117,6 +117,16 @@ def test_a_model_that_takes_no_images_is_sent_nothing_one_line_exit_2(
     assert server.requests == []
 
 
+def test_percent_image_as_the_task_for_a_model_that_takes_no_images_is_exit_2(
+    run_cli: Run, server: FakeServer, chart: Path
+) -> None:
+    result = run_cli("-c", "%image chart.png", "-m", "gpt-3.5-turbo")
+
+    assert result.returncode == 2  # a setting refuses it, as with -i: the person can fix it, not a failure
+    assert "gpt-3.5-turbo is not sent pictures, so it cannot see chart.png" in result.stdout
+    assert server.requests == []
+
+
 def test_a_text_file_named_png_is_refused_by_its_bytes(run_cli: Run, server: FakeServer, tmp_path: Path) -> None:
     (tmp_path / "x.png").write_text("not a picture at all\n")
 
