@@ -1,4 +1,5 @@
-"""Stream assembly of one reply from SDK chunks: the cap on a reply's size, and arguments nested too deeply."""
+"""Stream assembly of one reply from chunks (plain JSON, as sent): the cap on a reply's size, and arguments nested too
+deeply."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from openai.types.chat import ChatCompletionChunk
 
 from interpreter.errors import ApiConnectionError
 from interpreter.messages import Reply, StreamItem, TextDelta
@@ -16,14 +16,12 @@ CAP = 100
 NOTE = f"\n\n[the reply was cut here: it passed {CAP:,} characters]"
 
 
-def chunk(delta: dict[str, Any], finish: str | None = None) -> ChatCompletionChunk:
+def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
     choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    return ChatCompletionChunk.model_validate(
-        {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [choice]}
-    )
+    return {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [choice]}
 
 
-def call(index: int, arguments: str, *, name: str = "execute") -> ChatCompletionChunk:
+def call(index: int, arguments: str, *, name: str = "execute") -> dict[str, Any]:
     fragment = {"index": index, "id": f"call_{index}", "function": {"name": name, "arguments": arguments}}
     return chunk({"tool_calls": [fragment]})
 
@@ -38,7 +36,7 @@ class Endless:
     def __iter__(self) -> Endless:
         return self
 
-    def __next__(self) -> ChatCompletionChunk:
+    def __next__(self) -> dict[str, Any]:
         self.taken += 1
         return chunk({"content": self.piece})
 

@@ -78,5 +78,5 @@ class OpenAIChatModel(OpenAIAdapter):
 
     def _send(self, request: dict[str, Any]) -> Iterator[StreamItem]:
         """One streamed request."""
-        create = self._openai().chat.completions.with_raw_response.create
-        yield from streamed(create, request, partial(assemble, origin=self._shown_base), api_base=self._api_base)
+        read = partial(assemble, origin=self._shown_base)
+        yield from streamed(self._openai(), "/chat/completions", request, read, api_base=self._api_base)
