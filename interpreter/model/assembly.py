@@ -134,7 +134,7 @@ def _function(fragment: Mapping[str, Any]) -> Mapping[str, Any]:
     return _mapping(fragment.get("function"))
 
 
-def assemble(chunks: Iterable[Mapping[str, Any]], *, origin: str, cap: int = REPLY_CAP) -> Iterator[StreamItem]:
+def assemble(chunks: Iterable[object], *, origin: str, cap: int = REPLY_CAP) -> Iterator[StreamItem]:
     """Turn stream chunks into TextDeltas, the usage, and one final Reply; an unfinished stream is an error.
 
     Tools are run whenever whole calls arrived, whatever `finish_reason` says: Gemini and old Ollama say "stop".
@@ -145,7 +145,8 @@ def assemble(chunks: Iterable[Mapping[str, Any]], *, origin: str, cap: int = REP
     calls = _Calls()
     finish_reason: str | None = None
     usage: Usage | None = None
-    for chunk in chunks:
+    for sent in chunks:
+        chunk = _mapping(sent)
         usage = _usage(chunk) or usage  # the last one counts: some servers send a running total on every chunk
         for choice in _items(chunk.get("choices")):
             delta = _mapping(_mapping(choice).get("delta"))
