@@ -53,7 +53,8 @@ class OpenAIChatModel(OpenAIAdapter):
 
     def _request(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """The body of one streamed request, with what this server has not refused."""
-        sent = wire(messages, self._api_base, images=self._figures if self.sends_images else None)
+        images = self._figures if self.sends_images else None
+        sent = wire(messages, self._api_base, images=images, kept=self._kept)
         request: dict[str, Any] = {"model": self.model, "messages": sent, "stream": True}
         if "stream_options" not in self._refused:
             request["stream_options"] = {"include_usage": True}

@@ -23,6 +23,7 @@ from interpreter.errors import (
     ApiTimeoutError,
 )
 from interpreter.messages import Message, ResponseHeaders, StreamItem
+from interpreter.model.kept import Kept
 from interpreter.model.sse_guard import GuardedEvents, guarded_client
 from interpreter.model.vision import takes_images
 from interpreter.resilience.bodies import parse_body
@@ -71,6 +72,7 @@ class OpenAIAdapter(ABC):
         # The optional parts of a request this server refused ("images", "stream_options", "include", "summary"):
         # never sent again this session.
         self._refused: set[str] = set()
+        self._kept: Kept[Any] = Kept()  # each message's wire form, kept from one request to the next
 
     @property
     def sends_images(self) -> bool:

@@ -51,7 +51,7 @@ class OpenAIResponsesModel(OpenAIAdapter):
     def _request(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """The body of one streamed request, with what this server has not refused."""
         images = self._figures if self.sends_images else None
-        instructions, items = responses_input(messages, self._api_base, images=images)
+        instructions, items = responses_input(messages, self._api_base, images=images, kept=self._kept)
         request: dict[str, Any] = {"model": self.model, "input": items, "stream": True, "store": False}
         if instructions:
             request["instructions"] = instructions

@@ -14,21 +14,29 @@ tool message: an item between a call and its output would leave the call unanswe
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from interpreter.messages import Message
+from interpreter.model.kept import Kept
 from interpreter.model.vision import image_part
 from interpreter.model.wire import FIGURES_HEADING, object_arguments
 from interpreter.trust.redaction import redact_url
 
 
 def responses_input(
-    messages: Sequence[Message], server: str, *, images: Path | None = None
+    messages: Sequence[Message],
+    server: str,
+    *,
+    images: Path | None = None,
+    kept: Kept[list[dict[str, Any]]] | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """The instructions and the input items of `messages` as sent to the api_base `server`; with `images` (the folder
-    figures are kept in), the figures beneath it as pictures too."""
+    figures are kept in), the figures beneath it as pictures too. Each message's items are taken from `kept` when an
+    earlier request made them (those with figures as pictures never: a file may change)."""
     server = redact_url(server)  # as messages name their origin
+    kept = kept if kept is not None else Kept()
     instructions = "\n\n".join(message.content for message in messages if message.role == "system")
     items: list[dict[str, Any]] = []
     drawn: list[str] = []  # figures of the tool messages since the last reply, sent after the last of them
@@ -37,7 +45,11 @@ def responses_input(
             items += _pictures(drawn, images) if images else []
             drawn = []
         drawn += message.figures if message.role == "tool" else ()
-        items += _items(message, server, images)
+        if images and message.role == "user" and message.figures:
+            items += _items(message, server, images)
+        else:
+            items += kept.get(message, server, partial(_items, message, server, None))
+    kept.request_done()
     return instructions, items + (_pictures(drawn, images) if images else [])
 
 

@@ -21,10 +21,8 @@ LABELS = {"requests": "RPM", "tokens": "TPM"}  # each limit by the name its 429s
 def characters(messages: Sequence[Message], tools: Sequence[dict[str, Any]] = (), *, images: bool = False) -> int:
     """The size of a request as the estimator counts it: message text, tool calls, the tools offered, and with
     `images` (sent as pictures) each figure at a fixed cost, not its size in base64."""
-    # A message's extras (a server's reasoning, sent back to that server) count too: they may be long.
-    sizes = (len(m.content) + len(str(m.tool_calls)) + (len(str(m.extras)) if m.extras else 0) for m in messages)
     pictures = sum(len(m.figures) for m in messages) if images else 0
-    return sum(sizes) + (len(str(tools)) if tools else 0) + pictures * IMAGE_TOKENS * CHARS_PER_TOKEN
+    return sum(m.size for m in messages) + (len(str(tools)) if tools else 0) + pictures * IMAGE_TOKENS * CHARS_PER_TOKEN
 
 
 class TokenEstimator:
