@@ -1,7 +1,8 @@
-"""What a request is built from per message, kept from one request to the next: each message's wire form.
+"""What a request makes of each message, kept from one request to the next: its wire form, an output shortened to fit
+the context window.
 
 A message never changes (a frozen value; %undo, trimming and a loaded conversation make new ones), so what was made
-of it is found again by its identity, for as long as what else it was made from (the server) is the same. Only what
+of it is found again by its identity, for as long as what else it was made from (the server, say) is the same. Only what
 the last request met is kept: memory follows the conversation sent, and a message left out is let go.
 """
 
