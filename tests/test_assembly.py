@@ -85,3 +85,16 @@ def test_arguments_nested_too_deeply_with_no_finish_are_an_unfinished_call_not_a
     nested = "[" * 100_000 + "]" * 100_000
     with pytest.raises(ApiConnectionError, match="ended before the model finished"):
         items_of([call(0, nested)], cap=1_000_000)  # whole calls and no finish_reason, as Gemini sends them
+
+
+def test_chunks_of_the_wrong_shape_count_as_empty_and_the_reply_still_assembles() -> None:
+    odd: list[Any] = [
+        [1, 2],
+        {"choices": None},
+        {"choices": [None, {"delta": None}, {"delta": {"content": 7, "tool_calls": "x"}}]},
+        {"choices": [{"delta": {"tool_calls": [None, 5]}}], "usage": 3},
+    ]
+    items = items_of([*odd, chunk({"content": "fine"}, finish="stop")], cap=1_000)
+    assert [item.text for item in items if isinstance(item, TextDelta)] == ["fine"]
+    reply = reply_of(items)
+    assert (reply.message.content, reply.message.tool_calls, reply.finish_reason) == ("fine", (), "stop")

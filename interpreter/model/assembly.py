@@ -1,7 +1,6 @@
 """A reply assembled from streamed chunks, however a server streams them: text, reasoning, tool calls, usage.
 
-Each chunk is the plain JSON object the server sent (openai_client.streamed): a field of the wrong type counts as
-absent, as the SDK's typed chunk would have left it unusable.
+Each chunk is the plain JSON the server sent (openai_client.streamed): a field of the wrong type counts as absent.
 
 Servers differ (PROVIDERS.md): a tool call's fragments carry an `index`, only an `id`, or neither (Gemini, old
 Ollama send whole calls); LM Studio repeats `"name": ""` on every piece; vLLM puts arguments on the finish chunk;
@@ -152,7 +151,8 @@ def assemble(chunks: Iterable[object], *, origin: str, cap: int = REPLY_CAP) -> 
             delta = _mapping(_mapping(choice).get("delta"))
             yield from content.add(delta)
             for fragment in _items(delta.get("tool_calls")):
-                yield calls.add(_mapping(fragment))
+                if isinstance(fragment, dict):
+                    yield calls.add(fragment)
             finish_reason = _text(_mapping(choice).get("finish_reason")) or finish_reason
         if content.size + calls.size > cap:
             yield from _cut(content, calls, cap, origin)
