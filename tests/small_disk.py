@@ -16,7 +16,8 @@ import pytest
 
 PAGE = 4096
 FILLER = "filler"
-# The code of a cell that fills the folder it names, then says so (its own output, not the tool's line).
+# The code of a cell that fills the folder it names, then says so (its own output, not the tool's line), with more
+# than a page after it: a save appended to the conversation's file within the page it already holds would succeed.
 FILL_CELL = """\
 import os
 try:
@@ -25,6 +26,7 @@ try:
             file.write(b"x" * 4096)
 except OSError as error:
     print("filled:", error.strerror)
+    print("." * 5000)
 """
 
 

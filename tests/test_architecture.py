@@ -73,6 +73,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "trust",
             "settings.directories",  # its words for a failed file operation ("read-only file system")
             "model.tool",  # a transcript shows a call of the execute tool as the code it ran
+            "resilience.diagnostics",  # the name of the diagnostics log, told of a torn last line dropped on reading
             "ui.untrusted",  # a listing shows titles the model wrote: through the one gate
             "ui.words",
         }

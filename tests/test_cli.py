@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -17,6 +16,7 @@ from typing import cast
 import psutil
 import pytest
 from fake_server import FakeServer, Fault, RecordedRequest, Reply
+from stored import conversation_files, stored_messages
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -147,11 +147,10 @@ def test_the_conversation_is_saved_privately_without_the_key(
 ) -> None:
     server.enqueue(Reply.tool_call("python", "print(1)"), Reply.text("one"))
     assert run_cli("-c", "count", "-y").returncode == 0
-    (saved,) = (private_home / "conversations").glob("*.json")
+    (saved,) = conversation_files(private_home / "conversations")
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
-    text = saved.read_text()
-    assert "sk-test" not in text
-    assert [m["role"] for m in json.loads(text)["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert "sk-test" not in saved.read_text()
+    assert [m["role"] for m in stored_messages(saved)] == ["user", "assistant", "tool", "assistant"]
 
 
 def test_resume_continues_the_latest_conversation(run_cli: Run, server: FakeServer) -> None:

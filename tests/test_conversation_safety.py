@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from fake_server import Answer, FakeServer, RecordedRequest, Reply
 from fakes import without_total
+from stored import conversation_files, stored_messages
 
 HOMES = 10  # conversations, each killed KILLS times in a row: 50 kills in all, every resume after one
 KILLS = 5
@@ -69,7 +70,7 @@ def start(argv: list[str], home: Path) -> subprocess.Popen[bytes]:
 
 
 def saved(home: Path) -> list[Path]:
-    return sorted((home / "conversations").glob("*.json"))
+    return conversation_files(home / "conversations")
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = 30) -> None:
@@ -106,14 +107,14 @@ def a_cell_is_running(home: Path) -> bool:
     files = saved(home)
     if not files:
         return False
-    messages = json.loads(files[0].read_text())["messages"]
+    messages = stored_messages(files[0])
     return bool(messages) and bool(messages[-1].get("tool_calls"))
 
 
 def calls_asked(home: Path) -> int:
     """How many of the conversation's answers asked for cells (a new one: the model's request got through)."""
     files = saved(home)
-    messages = json.loads(files[0].read_text())["messages"] if files else []
+    messages = stored_messages(files[0]) if files else []
     return sum(bool(message.get("tool_calls")) for message in messages)
 
 
@@ -200,7 +201,7 @@ def test_a_second_session_gets_one_line_offering_a_copy_and_the_copy_goes_on(
     assert f"continuing a copy of conversation {conversation_id} as " in copy.stdout + copy.stderr
     assert original.read_text() == before  # the copy saved under its own id
     (copied,) = [path for path in saved(tmp_path) if path != original]
-    assert [m["content"] for m in json.loads(copied.read_text())["messages"]][-2:] == ["me too", "Copied."]
+    assert [m["content"] for m in stored_messages(copied)][-2:] == ["me too", "Copied."]
 
 
 def test_after_kill_9_the_lock_is_gone_and_the_conversation_resumes(
@@ -225,7 +226,7 @@ def test_a_task_that_is_not_utf8_is_sent_and_saved_with_replacement_characters(
     sent = [request.body["messages"][-1]["content"] for request in server.requests if request.body]
     assert sent == ["caf\ufffd", "cr\ufffdme br\ufffdl\ufffde", "again"]
     (conversation,) = saved(tmp_path)
-    assert json.loads(conversation.read_text())["messages"][0]["content"] == "caf\ufffd"
+    assert stored_messages(conversation)[0]["content"] == "caf\ufffd"
 
 
 def test_a_conversation_saved_with_undecodable_characters_resumes(
@@ -264,7 +265,7 @@ def test_code_output_sent_back_as_text_is_stored_as_output_and_sent_without_the_
     result = run(command(server, interpreter_command, "--no-tools", "-c", "Output of block 1 (python): hi"), tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     (conversation,) = saved(tmp_path)
-    stored = json.loads(conversation.read_text())["messages"]
+    stored = stored_messages(conversation)
     assert [message.get("kind", "text") for message in stored] == ["text", "text", "output", "text"]
     sent = (server.requests[-1].body or {})["messages"]
     assert [set(message) for message in sent] == [{"role", "content"}] * 4

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fake_server import FakeServer, Reply
 from rich.cells import cell_len
+from stored import stored_header, stored_messages
 
 from interpreter.conversation.storage import Conversation, ConversationStore
 from interpreter.messages import Message, ToolCall
@@ -47,7 +48,7 @@ def save(store: ConversationStore, *messages: Message, at: float) -> Conversatio
     conversation.messages += messages
     store.save(conversation)
     store.release()  # saved, not open: as a session leaves it when it ends
-    os.utime(store.folder / f"{conversation.id}.json", (at, at))
+    os.utime(store.folder / f"{conversation.id}.jsonl", (at, at))
     return conversation
 
 
@@ -82,7 +83,7 @@ def test_the_list_shows_the_newest_first_with_date_first_line_and_size(
     assert header.split() == ["ID", "UPDATED", "MESSAGES", "SIZE", "COST", "FIRST", "LINE"]
     assert first.startswith(newer.id) and first.endswith("list the files here")
     assert second.startswith(older.id) and second.endswith("compute 6*7")  # the first line only
-    size = (store.folder / f"{older.id}.json").stat().st_size
+    size = (store.folder / f"{older.id}.jsonl").stat().st_size
     assert f" 4  {size} B     -  compute" in second  # nothing priced was spent: no cost
     assert "2023-11-" in second  # the date it was last written (local time)
     assert conversations("list").stdout == result.stdout
@@ -148,7 +149,7 @@ def test_rm_deletes_and_an_unknown_id_is_one_line_and_exit_2(conversations: Run,
     conversation = worked(store)
     result = conversations("rm", conversation.id)
     assert (result.returncode, result.stdout) == (0, f"removed conversation {conversation.id}\n")
-    assert not (store.folder / f"{conversation.id}.json").exists()
+    assert not (store.folder / f"{conversation.id}.jsonl").exists()
     one_line(conversations("rm", conversation.id), 2, f"no conversation '{conversation.id}'")
     one_line(conversations("show", "nope"), 2, "no conversation 'nope'")
     one_line(conversations("export", "../config"), 2, "not a conversation id")
@@ -160,7 +161,9 @@ def test_export_writes_json_or_markdown_to_stdout_or_a_file(
     conversation = worked(store)
     as_json = conversations("export", conversation.id, "--format", "json")
     assert as_json.returncode == 0, as_json.stderr
-    assert json.loads(as_json.stdout) == json.loads((store.folder / f"{conversation.id}.json").read_text())
+    exported, saved = json.loads(as_json.stdout), store.folder / f"{conversation.id}.jsonl"
+    assert exported.pop("messages") == stored_messages(saved)  # one JSON document, as %load and older versions read
+    assert {**exported, "format": "jsonl"} == stored_header(saved)
     as_md = conversations("export", conversation.id)
     assert as_md.stdout == conversations("show", conversation.id).stdout  # Markdown is the default
     to_file = conversations("export", conversation.id, "-f", "md", "-o", "talk.md")

@@ -299,10 +299,11 @@ def test_a_conversation_keeps_its_cost_and_older_files_load_at_none(tmp_path: Pa
     conversation.cost = 0.0123
     store.save(conversation)
     assert store.load(conversation.id).cost == 0.0123
-    path = tmp_path / f"{conversation.id}.json"
-    record = json.loads(path.read_text())
+    path = tmp_path / f"{conversation.id}.jsonl"
+    header, *rest = path.read_text().splitlines(keepends=True)
+    record = json.loads(header)
     del record["cost"]
-    path.write_text(json.dumps(record))
+    path.write_text(json.dumps(record) + "\n" + "".join(rest))
     assert store.load(conversation.id).cost == 0.0
 
 
@@ -311,7 +312,7 @@ def test_a_cost_that_is_not_a_sum_of_dollars_is_refused(tmp_path: Path, cost: ob
     store = ConversationStore(tmp_path)
     conversation = Conversation.new("gpt-4o")
     store.save(conversation)
-    path = tmp_path / f"{conversation.id}.json"
+    path = tmp_path / f"{conversation.id}.jsonl"
     text = path.read_text().replace('"cost": 0.0', f'"cost": {json.dumps(cost) if cost != "NaN" else "NaN"}')
     path.write_text(text)
     with pytest.raises(StorageError, match="'cost' that is not a sum of dollars"):

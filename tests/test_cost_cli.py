@@ -17,6 +17,7 @@ import pytest
 from fake_server import FakeServer, RateLimit, RecordedRequest, Reply, cells, prompt_tokens
 from fakes import without_total
 from flavours import DONE, Flavour, Turn, data, script
+from stored import conversation_files, stored_header
 
 from interpreter import Interpreter
 from interpreter.errors import CostCapReached
@@ -229,8 +230,8 @@ def test_each_conversation_keeps_its_cost_and_the_list_shows_it(
 
     assert result.returncode == 0, result.stderr
     spent = sum(event["cost"] for event in usages(result))
-    (saved,) = (private_home / "conversations").glob("*.json")
-    assert json.loads(saved.read_text())["cost"] == pytest.approx(spent)
+    (saved,) = conversation_files(private_home / "conversations")
+    assert stored_header(saved)["cost"] == pytest.approx(spent)
     listing = run_cli("conversations")
     (line,) = listing.stdout.splitlines()[1:]
     assert f"  ${spent:.4f}".rstrip("0") + "  print 1" in line

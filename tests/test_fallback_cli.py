@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fake_server import FakeServer, Fault, RateLimit, RecordedRequest
 from fake_server import Reply as Scripted
+from stored import conversation_files, stored_messages
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 TASK = "compute 6*7 in python"
@@ -45,8 +46,8 @@ def refuse_gpt_4_for_a_minute(server: FakeServer) -> None:
 
 
 def saved_answers(home: Path) -> list[dict[str, object]]:
-    (saved,) = (home / "conversations").glob("*.json")
-    return [m for m in json.loads(saved.read_text())["messages"] if m["role"] == "assistant"]
+    (saved,) = conversation_files(home / "conversations")
+    return [m for m in stored_messages(saved) if m["role"] == "assistant"]
 
 
 def test_a_model_rate_limited_for_a_minute_gives_way_to_the_fallback_and_the_task_finishes(

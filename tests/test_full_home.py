@@ -7,7 +7,6 @@ tasks; `chmod 000` is done by a user the test creates, as root ignores modes.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 from fake_server import FakeServer, Reply
 from small_disk import FILL_CELL, FILLER, PAGE, fill, tmpfs
+from stored import conversation_files, stored_messages
 from terminal import Terminal
 from users import User, everyone_command, made_user, open_folder
 
@@ -89,8 +89,8 @@ def test_a_home_that_fills_during_a_cell_is_one_line_exit_0_and_the_conversation
     assert kept.messages[3].content == "Filled it."
     assert stat.S_IMODE(spare.stat().st_mode) == 0o600
     # The file in the home was never replaced by a half-written one: it holds what was saved before the disk filled.
-    [home_file] = folder.glob("*.json")
-    assert len(json.loads(home_file.read_text())["messages"]) == 2
+    [home_file] = conversation_files(folder)
+    assert len(stored_messages(home_file)) == 2  # and part of the third, cut short by the full disk: not read
     assert storage.read(home_file).messages[:2] == kept.messages[:2]
     assert not list(folder.glob(".*.tmp"))
 
@@ -106,7 +106,7 @@ def test_a_temp_directory_full_too_keeps_it_in_memory_and_says_at_exit_it_was_no
 
     assert done.returncode == 0, out
     folder = small_home / "conversations"
-    [home_file] = folder.glob("*.json")
+    [home_file] = conversation_files(folder)
     kept_in_memory = (
         f"cannot save the conversation in {folder} (no space left on device), nor in {temp} "
         "(no space left on device): it is kept in memory only until it can be"
@@ -115,7 +115,7 @@ def test_a_temp_directory_full_too_keeps_it_in_memory_and_says_at_exit_it_was_no
     assert lines_with(out, "cannot ") == [kept_in_memory, lost]
     assert not [problem for problem in PROBLEMS if problem in out]
     assert spare_files(temp) == []  # no empty spare file left behind
-    assert len(json.loads(home_file.read_text())["messages"]) == 2  # as saved before the disk filled
+    assert len(stored_messages(home_file)) == 2  # as saved before the disk filled
 
 
 @pytest.mark.parametrize("verbose", [False, True], ids=["plain", "verbose"])
@@ -160,7 +160,7 @@ def test_an_interactive_session_on_a_home_that_fills_then_frees_says_so_twice_an
     assert lines_with(screen, "history") == ([history_line] if verbose else [])
     assert not [problem for problem in PROBLEMS if problem in screen]
     assert spare_files(spares) == []  # the home holds it all again
-    [home_file] = folder.glob("*.json")
+    [home_file] = conversation_files(folder)
     kept = storage.read(home_file)
     assert [message.content for message in kept.messages] == ["hi", "Hello.", "hi again", "Hello again."]
     assert history.stat().st_size == PAGE  # left as it was, never half an entry
@@ -264,7 +264,7 @@ def test_chmod_000_on_the_home_mid_session_keeps_the_cell_result_in_a_spare_file
     home.chmod(0o700)  # the person unlocks it, and goes on with what the spare file holds
     loaded = session(server, f"%load {spare}")
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
-    [loaded_file] = [path for path in (home / "conversations").glob("*.json") if path.stem != kept.id]
+    [loaded_file] = [path for path in conversation_files(home / "conversations") if path.stem != kept.id]
     assert storage.read(loaded_file).messages == kept.messages
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fake_server import CommentsOnly, EndlessReply, FakeServer, Fault, RawEvent, Reply
 from fakes import without_total
+from stored import conversation_files, stored_messages
 from terminal import Terminal
 
 from interpreter.conversation.storage import CONVERSATION_CAP
@@ -46,10 +47,8 @@ def said(result: subprocess.CompletedProcess[str]) -> list[str]:
 
 def saved_messages(home: Path) -> list[dict[str, Any]]:
     """The messages of the one saved conversation."""
-    (path,) = (home / "conversations").glob("*.json")
-    messages = json.loads(path.read_text())["messages"]
-    assert isinstance(messages, list)
-    return messages
+    (path,) = conversation_files(home / "conversations")
+    return stored_messages(path)
 
 
 # ---- files the tool is pointed at -----------------------------------------------------------------------

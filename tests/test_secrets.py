@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fake_server import FakeServer, Fault, RecordedRequest, Reply, closed_port, openai_error
+from stored import conversation_files, stored_messages
 from users import User, everyone_command, everyone_python, made_user, open_folder
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc, as an attacker would")
@@ -481,8 +482,8 @@ def test_a_session_keeps_no_url_password_in_its_output_log_or_conversation(
 
     assert result.returncode == 0, result.stderr
     assert "Basic " in chat_requests(server)[0].headers["authorization"]  # the real URL's user and password, sent
-    (saved,) = (private_home / "conversations").glob("*.json")
-    origins = [m.get("origin") for m in json.loads(saved.read_text())["messages"] if m["role"] == "assistant"]
+    (saved,) = conversation_files(private_home / "conversations")
+    origins = [m.get("origin") for m in stored_messages(saved) if m["role"] == "assistant"]
     assert origins[0] == server.url.replace("http://", "http://***@")
     shown = run(interpreter_command, "conversations", "show", saved.stem)
     exported = [run(interpreter_command, "conversations", "export", saved.stem, "-f", kind) for kind in ("md", "json")]
@@ -542,8 +543,10 @@ def test_a_conversation_saved_with_a_secret_origin_is_shown_redacted_and_saved_a
     )
 
     assert shown.returncode == resumed.returncode == 0, resumed.stderr
-    assert_no_secret(shown.stdout, old.read_bytes())
-    assert "http://***@old.example/v1?api-key=***" in old.read_text()
+    migrated = old.with_suffix(".jsonl")  # saved again in today's form, under the same id; the old file gone
+    assert not old.exists()
+    assert_no_secret(shown.stdout, migrated.read_bytes())
+    assert "http://***@old.example/v1?api-key=***" in migrated.read_text()
 
 
 @pytest.mark.parametrize("args", [["--verbose", "-c", "hi"], ["--json", "--verbose", "-c", "hi"], ["doctor"]])

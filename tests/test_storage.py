@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from stored import stored_header, stored_messages
 
 from interpreter.conversation.storage import ENDED, SCHEMA_VERSION, Conversation, ConversationStore
 from interpreter.errors import ConversationInUse, NoSuchConversation, StorageError
@@ -24,7 +25,7 @@ def test_a_saved_conversation_loads_back_identical_and_private(tmp_path: Path) -
         Message("tool", "1", tool_call_id="c1"),
     ]
     store.save(conversation)
-    path = tmp_path / "conversations" / f"{conversation.id}.json"
+    path = tmp_path / "conversations" / f"{conversation.id}.jsonl"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert store.load(conversation.id) == conversation
     store.release()
@@ -90,7 +91,7 @@ def saved(store: ConversationStore, first: str, *, at: float, messages: int = 2)
     conversation = Conversation.new("m")
     conversation.messages += [Message("user", first), Message("assistant", "ok")][:messages]
     store.save(conversation)
-    os.utime(store.folder / f"{conversation.id}.json", (at, at))
+    os.utime(store.folder / f"{conversation.id}.jsonl", (at, at))
     return conversation
 
 
@@ -107,7 +108,7 @@ def test_summaries_list_the_newest_first_with_the_first_line(tmp_path: Path) -> 
         ("plot sales.csv", 2, True),
         ("", 0, False),
     ]
-    assert summaries[1].size == (tmp_path / f"{old.id}.json").stat().st_size
+    assert summaries[1].size == (tmp_path / f"{old.id}.jsonl").stat().st_size
     assert summaries[0].updated.timestamp() == 2_000_000
 
 
@@ -209,8 +210,8 @@ def test_version_1_files_get_their_kinds_from_the_output_heading_once(tmp_path: 
     old = store.load("old")
     assert [m.kind for m in old.messages] == ["text", "text", "output"]
     store.save(old)
-    again = json.loads((tmp_path / "old.json").read_text())
-    assert again["version"] == SCHEMA_VERSION and again["messages"][2]["kind"] == "output"
+    again = tmp_path / "old.jsonl"
+    assert stored_header(again)["version"] == SCHEMA_VERSION and stored_messages(again)[2]["kind"] == "output"
     assert "kind" not in old.messages[2].to_dict()  # the wire form carries no field a server does not know
 
 
@@ -231,9 +232,9 @@ def test_the_model_that_wrote_each_answer_is_kept_and_files_from_before_it_still
     before.messages.append(Message("assistant", "b", model="gpt-4o-mini"))
     store.save(before)
 
-    again = json.loads((tmp_path / "before.json").read_text())
-    assert again["version"] == SCHEMA_VERSION == 2  # an optional field: a reader of version 2 ignores it
-    assert [m.get("model") for m in again["messages"]] == [None, None, "gpt-4o-mini"]
+    again = tmp_path / "before.jsonl"
+    assert stored_header(again)["version"] == SCHEMA_VERSION == 2  # an optional field: a reader of version 2 ignores it
+    assert [m.get("model") for m in stored_messages(again)] == [None, None, "gpt-4o-mini"]
     assert store.load("before").messages[-1].model == "gpt-4o-mini"
     assert "model" not in before.messages[-1].to_dict()  # never sent: servers refuse fields they do not know
 
@@ -251,13 +252,13 @@ def test_undecodable_characters_saved_by_an_older_version_are_replaced_on_load(t
 def test_a_copied_file_saves_to_its_own_name_not_to_the_id_written_inside(tmp_path: Path) -> None:
     store = ConversationStore(tmp_path)
     original = saved(store, "the original", at=1_000_000)
-    before = (tmp_path / f"{original.id}.json").read_text()
-    (tmp_path / "copy.json").write_text(before)
+    before = (tmp_path / f"{original.id}.jsonl").read_text()
+    (tmp_path / "copy.jsonl").write_text(before)
     copy = store.load("copy")
     assert copy.id == "copy"
     copy.messages.append(Message("user", "only in the copy"))
     store.save(copy)
-    assert (tmp_path / f"{original.id}.json").read_text() == before
+    assert (tmp_path / f"{original.id}.jsonl").read_text() == before
     assert store.load("copy").messages[-1].content == "only in the copy"
 
 

@@ -4,7 +4,6 @@ request is formed), others are not, `images` decides, and a server that refuses 
 from __future__ import annotations
 
 import base64
-import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 from fake_server import Answer, FakeServer, Fault, RecordedRequest, Reply, openai_error
+from stored import conversation_files, stored_messages
 
 from interpreter.conversation.storage import Conversation, from_json, to_json
 from interpreter.messages import Message, ToolCall
@@ -84,8 +84,8 @@ def test_a_model_that_takes_images_is_sent_the_png_and_the_conversation_keeps_on
         {"type": "text", "text": FIGURES_HEADING},
         {"type": "text", "text": str(saved)},
     ]
-    (stored,) = (private_home / "conversations").glob("*.json")
-    kept = json.loads(stored.read_text())["messages"]
+    (stored,) = conversation_files(private_home / "conversations")
+    kept = stored_messages(stored)
     assert [message.get("figures") for message in kept if message["role"] == "tool"] == [[str(saved)]]
     assert DATA_URL not in stored.read_text() and len(stored.read_text()) < saved.stat().st_size
 
@@ -112,8 +112,8 @@ def test_a_model_not_known_to_take_images_or_images_false_gets_the_path_only(
     assert [images_in(request) for request in server.requests] == [[], []]
     assert f"[figure 1: {saved}]" in server.requests[-1].body["messages"][-1]["content"]  # type: ignore[index]
     # Kept all the same: resumed with a model that takes images (or `images = true`), the figure is sent.
-    (stored,) = (private_home / "conversations").glob("*.json")
-    assert json.loads(stored.read_text())["messages"][-2]["figures"] == [str(saved)]
+    (stored,) = conversation_files(private_home / "conversations")
+    assert stored_messages(stored)[-2]["figures"] == [str(saved)]
 
 
 def test_images_true_sends_them_to_a_model_the_table_does_not_know(

@@ -3,8 +3,10 @@
 Every save still tries the home first. While that fails, the conversation goes to a private spare file in the temp
 directory instead, named in one line; the first save that reaches the home again says so, once, and removes the
 spare. Where the temp directory cannot be written either, the conversation is kept in memory only, the line says so,
-and so does the end of the session if it never reached a disk. A save failing midway leaves the file it would have
-replaced as it was (`locks.write_atomically`).
+and so does the end of the session if it never reached a disk. A save failing midway leaves what the home held
+before: an append cut short tears at most the last line, which reading drops (`storage.py`); a rewrite leaves the
+file it would have replaced (`locks.write_atomically`). The spare file is written whole at every save: it exists only
+while the home fails.
 
 The other writers into the home (the log, the prompt history, the shared budget's file) hand their one line to the
 Keeper, which holds it until the next save: when the home as a whole fails, the line about the conversation says it

@@ -1,8 +1,11 @@
-"""Files that one process at a time holds, and files written whole: flock-based locks and atomic private writes.
+"""Files that one process at a time holds, files written whole, and files grown at their end: flock-based locks,
+atomic private writes, and synced appends.
 
 A lock is an exclusive `flock` on a file that holds its holder's PID; the kernel drops it when the process dies,
 however it dies. An atomic write goes to a private (0600) temp file beside its target, held locked while it is
-written (so a sweep of leftovers can tell a save under way from a killed one), then renamed over the target.
+written (so a sweep of leftovers can tell a save under way from a killed one), then renamed over the target. An
+append adds bytes at the end of a file that is still the one its writer left (the same inode and size), and syncs
+them: a crash midway can leave only a torn end, never change what was there.
 """
 
 from __future__ import annotations
@@ -71,8 +74,9 @@ def is_held(path: Path) -> bool:
     return False
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to a private temp file beside `path`, locked while it is written, then rename it over `path`."""
+def write_atomically(path: Path, text: str) -> os.stat_result:
+    """Write `text` to a private temp file beside `path`, locked while it is written, then rename it over `path`;
+    the file's status once written (its inode and size, for `append`)."""
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")  # mkstemp makes it 0600
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # tells another session's sweep that this save is alive
@@ -80,8 +84,30 @@ def write_atomically(path: Path, text: str) -> None:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
+            written = os.fstat(file.fileno())
             os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):  # the folder locked meanwhile: a sweep removes it later
             Path(temp).unlink(missing_ok=True)
         raise
+    return written
+
+
+def append(path: Path, data: bytes, *, expected: tuple[int, int]) -> tuple[int, int] | None:
+    """Add `data` at the end of `path` and sync it, if `path` is still the file whose (inode, size) is `expected`:
+    its (inode, size) then; None, writing nothing, when it is not (gone, replaced or changed since)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        status = os.fstat(fd)
+        if (status.st_ino, status.st_size) != expected:
+            return None
+        rest = memoryview(data)
+        while rest:  # a write may take part of the bytes (a disk filling up); the next one then says why
+            rest = rest[os.write(fd, rest) :]
+        os.fsync(fd)
+        return status.st_ino, status.st_size + len(data)
+    finally:
+        os.close(fd)

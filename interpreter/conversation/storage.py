@@ -1,29 +1,38 @@
 """Conversations on disk: the one module that reads, writes, lists, validates, locks and repairs their files.
 
-A conversation file is JSON, rewritten atomically (temp file + rename) and readable only by its owner. Its id is its
-file name: the id written inside is informational, so a copied file saves to its own name. A session holds an
-exclusive lock (`.<id>.lock` beside it) on the conversation it writes, which the kernel drops when the process
-dies, however it dies. Loading checks the schema, migrates older versions, replaces undecodable characters, and
-answers tool calls that a killed session left unanswered, since an API refuses a conversation holding one.
+A conversation file (`<id>.jsonl`) is JSON Lines, readable only by its owner: a header line (the `format`, the
+version, id, creation time, model and cost), then one line per message. A save appends only what is new and syncs
+it; where the conversation no longer begins with what the file holds (an %undo, a repair, a copy), the file is
+rewritten whole, atomically (temp file + rename), as is a file an older version wrote as one JSON document
+(`<id>.json`, removed once its successor is in place). A cost that changed is a `{"set": {"cost": ...}}` line: the
+last one wins. A crash mid-append can only tear the last line, which reading drops (and logs); every other line
+must be whole. `%save` and `export` still write the one JSON document (`to_json`), and `read` takes either form.
+
+Its id is its file name: the id written inside is informational, so a copied file saves to its own name. A session
+holds an exclusive lock (`.<id>.lock` beside it) on the conversation it writes, which the kernel drops when the
+process dies, however it dies. Loading checks the schema, migrates older versions, replaces undecodable characters,
+and answers tool calls that a killed session left unanswered, since an API refuses a conversation holding one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, get_args
 
-from interpreter.conversation.locks import holder, is_held, lock, write_atomically
+from interpreter.conversation.locks import append, holder, is_held, lock, write_atomically
 from interpreter.errors import ConversationInUse, FileRefused, HomeNotWritable, NoSuchConversation, StorageError
 from interpreter.messages import Kind, Message, Role, ToolCall, valid_text
+from interpreter.resilience.diagnostics import LOGGER_NAME
 from interpreter.settings.directories import reason
 from interpreter.trust.redaction import redact_url
 from interpreter.trust.regular_files import read_regular
@@ -45,6 +54,10 @@ CONVERSATION_CAP: Final = 100_000_000
 STALE_TEMP: Final = 10.0  # seconds after which an unheld temp file is a killed save's leftover, not one under way
 # How version 1 told a user message carrying code output (--no-tools) from a task: read once, when migrating.
 _V1_OUTPUT_HEADING: Final = "Output of block "
+LINES: Final = "jsonl"  # the `format` a conversation file's header line names; a file without one is one document
+SUFFIX: Final = ".jsonl"  # a conversation file's, in JSON Lines
+OLD_SUFFIX: Final = ".json"  # a conversation file's as versions before JSON Lines wrote it: migrated on first save
+_log = logging.getLogger(f"{LOGGER_NAME}.conversation")
 
 
 @dataclass
@@ -92,25 +105,19 @@ def to_json(conversation: Conversation) -> str:
 
 
 def from_json(text: str, source: Path) -> Conversation:
-    """A conversation from its stored form, checked, migrated and repaired; StorageError naming `source` and why."""
-    try:
-        return _repaired(_conversation(json.loads(text)))
-    except RecursionError as exc:  # Python's parser gives up on arrays or objects some thousands deep
-        raise StorageError(f"cannot read {source}: its JSON is nested too deeply") from exc
-    except ValueError as exc:
-        raise StorageError(f"cannot read {source}: it is not JSON ({exc})") from exc
-    except StorageError as exc:
-        raise StorageError(f"cannot read {source}: {exc}") from exc
+    """A conversation from either stored form (JSON Lines, or one JSON document), checked, migrated and repaired;
+    StorageError naming `source` and why."""
+    return _parsed(text, source)[0]
 
 
 def read(path: Path) -> Conversation:
-    """The conversation in the file at `path` (the id inside it as written); StorageError when it is not one.
+    """The conversation in the file at `path`, in either form (the id inside it as written); StorageError when it is
+    not one. The one entry point for a conversation file a person names (`%load`).
 
     FileRefused when `path` is not a regular file (a FIFO, a device, a folder), is over CONVERSATION_CAP, or cannot
     be opened: checked on the open file, so a file swapped after any check by name is refused all the same.
     """
-    data = read_regular(path, limit=CONVERSATION_CAP)
-    return from_json(data.decode("utf-8", errors="replace"), path)
+    return from_json(_text(read_regular(path, limit=CONVERSATION_CAP)), path)
 
 
 def write(conversation: Conversation, path: Path) -> None:
@@ -142,25 +149,30 @@ class ConversationStore:
         self.folder = folder
         self._clock = clock
         self._held: tuple[str, int | None] | None = None  # (id, lock fd) of the conversation this session writes
+        self._written: _Written | None = None  # what the file of the conversation last read or written holds
 
     def save(self, conversation: Conversation) -> None:
-        """Write the conversation to its file, holding its lock; ConversationInUse if another session holds it,
-        HomeNotWritable (the file as it was left untouched) when the folder cannot be written: full, or denied."""
+        """Write what is new of the conversation to its file, holding its lock; ConversationInUse if another session
+        holds it, HomeNotWritable (what was saved before kept) when the folder cannot be written: full, or denied."""
         path = self._path(conversation.id)
         try:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             self.hold(conversation.id)
-            write_atomically(path, to_json(conversation))
+            self._write(conversation, path)
         except OSError as exc:
             raise HomeNotWritable(f"cannot save the conversation in {self.folder} ({reason(exc)})") from exc
 
     def load(self, conversation_id: str) -> Conversation:
         """The conversation in the file named for this id; StorageError if there is none or it is not one,
         FileRefused if it is not a regular file or is too large."""
-        path = self._path(conversation_id)
-        if not os.path.lexists(path):
-            raise NoSuchConversation(f"no conversation {conversation_id!r} in {self.folder}")
-        return replace(read(path), id=conversation_id)  # the file's name, so saves go back to this file
+        path = self._file(conversation_id)
+        before = _identity(path)  # taken first: a file changed after it is never appended to
+        data = read_regular(path, limit=CONVERSATION_CAP)
+        conversation, held = _parsed(_text(data), path)
+        conversation = replace(conversation, id=conversation_id)  # the file's name, so saves go back to this file
+        if held is not None and before is not None and before[1] == len(data):
+            self._written = _Written.of(conversation, held, before)
+        return conversation
 
     def latest(self) -> Conversation:
         """The most recently written conversation; StorageError if there is none."""
@@ -210,15 +222,14 @@ class ConversationStore:
 
         A conversation open in another session would be written again by that session's next save.
         """
-        path = self._path(conversation_id)
+        path = self._file(conversation_id)
         try:
             self.hold(conversation_id)
         except ConversationInUse as exc:
             raise ConversationInUse(f"{exc}: end that session first") from exc
         try:
-            path.unlink()
-        except FileNotFoundError as exc:
-            raise NoSuchConversation(f"no conversation {conversation_id!r} in {self.folder}") from exc
+            for each in (path, self._old_path(conversation_id)):  # both, where a migration was cut short
+                each.unlink(missing_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot remove conversation {conversation_id!r} ({path}): {exc.strerror}") from exc
         finally:
@@ -231,11 +242,35 @@ class ConversationStore:
                 if self._clock() - temp.stat().st_mtime > STALE_TEMP and not is_held(temp):
                     temp.unlink()
 
+    def _write(self, conversation: Conversation, path: Path) -> None:
+        """Append what is new to the conversation's file; rewrite it whole where it does not hold the conversation's
+        beginning (or this session does not know what it holds)."""
+        # Not known again until this write is whole: one cut short (a full disk) may leave part of a line, so the
+        # next save rewrites the file.
+        written, self._written = self._written, None
+        tail = written.tail(conversation) if written is not None else None
+        if written is None or tail is None:
+            self._compact(conversation, path)
+            return
+        file = append(path, tail.encode("utf-8"), expected=written.file) if tail else written.file
+        if file is None:
+            self._compact(conversation, path)  # the file is not as this session left it: write it whole
+            return
+        written.grew(conversation, file)
+        self._written = written
+
+    def _compact(self, conversation: Conversation, path: Path) -> None:
+        """Rewrite the conversation's file whole, atomically; an older version's file of it goes once this is in."""
+        status = write_atomically(path, _file_text(conversation))
+        self._written = _Written.of(conversation, list(conversation.messages), (status.st_ino, status.st_size))
+        with contextlib.suppress(OSError):  # left behind, it is harmless: the JSON Lines file beside it is read
+            self._old_path(conversation.id).unlink(missing_ok=True)
+
     def _summary(self, path: Path, stat: os.stat_result) -> Summary:
         """The summary of one stored conversation; an unreadable one is listed as such, not skipped."""
         updated = datetime.fromtimestamp(stat.st_mtime).astimezone()
         try:
-            conversation = self.load(path.stem)
+            conversation = read(path)
         except (StorageError, FileRefused):
             return Summary(path.stem, updated, "", 0, stat.st_size, readable=False)
         messages = conversation.messages
@@ -244,14 +279,23 @@ class ConversationStore:
         return Summary(path.stem, updated, line, len(messages), stat.st_size, cost=conversation.cost)
 
     def _files_newest_first(self) -> list[tuple[Path, os.stat_result]]:
-        """The conversation files with their stat, the most recently written first."""
-        found = []
-        for path in self.folder.glob("*.json") if self.folder.is_dir() else ():
-            try:
-                found.append((path, path.stat()))
-            except FileNotFoundError:  # removed since the listing, by another session's `rm`
-                continue
-        return sorted(found, key=lambda entry: entry[1].st_mtime, reverse=True)
+        """The conversation files with their stat, the most recently written first; one per id (where a migration
+        left both, the JSON Lines file, as `load` reads)."""
+        found: dict[str, tuple[Path, os.stat_result]] = {}
+        for suffix in (OLD_SUFFIX, SUFFIX) if self.folder.is_dir() else ():
+            for path in self.folder.glob(f"*{suffix}"):
+                try:
+                    found[path.stem] = (path, path.stat())
+                except FileNotFoundError:  # removed since the listing, by another session's `rm`
+                    continue
+        return sorted(found.values(), key=lambda entry: entry[1].st_mtime, reverse=True)
+
+    def _file(self, conversation_id: str) -> Path:
+        """The file holding this conversation: its JSON Lines, else an older version's JSON; NoSuchConversation."""
+        for path in (self._path(conversation_id), self._old_path(conversation_id)):
+            if os.path.lexists(path):
+                return path
+        raise NoSuchConversation(f"no conversation {conversation_id!r} in {self.folder}")
 
     def _lock_path(self, conversation_id: str) -> Path:
         """The lock file beside the conversation's file: hidden, so never listed as a conversation."""
@@ -260,10 +304,161 @@ class ConversationStore:
     def _path(self, conversation_id: str) -> Path:
         if not conversation_id or "/" in conversation_id or conversation_id.startswith("."):
             raise NoSuchConversation(f"not a conversation id: {conversation_id!r}")
-        return self.folder / f"{conversation_id}.json"
+        return self.folder / f"{conversation_id}{SUFFIX}"
+
+    def _old_path(self, conversation_id: str) -> Path:
+        """Where a version before JSON Lines kept this conversation."""
+        return self._path(conversation_id).with_suffix(OLD_SUFFIX)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The (inode, size) of the file at `path`; None when there is none."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_ino, status.st_size
+
+
+@dataclass
+class _Written:
+    """What a conversation file holds, as this session last read or wrote it: whose it is, its messages (the very
+    objects, so that one replaced in memory is told apart, however alike), its cost, and the file's (inode, size)."""
+
+    id: str
+    created: str
+    model: str
+    messages: list[Message]
+    cost: float
+    file: tuple[int, int]
+
+    @classmethod
+    def of(cls, conversation: Conversation, messages: list[Message], file: tuple[int, int]) -> _Written:
+        """What the file holds, written from (or read into) `conversation`, with `messages` as it holds them."""
+        return cls(conversation.id, conversation.created, conversation.model, messages, conversation.cost, file)
+
+    def tail(self, conversation: Conversation) -> str | None:
+        """The lines that bring the file up to `conversation` where it only grew since ("" if it did not change);
+        None when it no longer begins with what the file holds (an %undo, a repair, another conversation)."""
+        count = len(self.messages)
+        header = (conversation.id, conversation.created, conversation.model)
+        if header != (self.id, self.created, self.model) or len(conversation.messages) < count:
+            return None
+        if any(held is not message for held, message in zip(self.messages, conversation.messages, strict=False)):
+            return None
+        cost = [] if conversation.cost == self.cost else [_line({"set": {"cost": conversation.cost}})]
+        return "".join(cost + [_line(_stored(message)) for message in conversation.messages[count:]])
+
+    def grew(self, conversation: Conversation, file: tuple[int, int]) -> None:
+        """The file now holds `conversation` (appended to), and is `file`."""
+        self.messages += conversation.messages[len(self.messages) :]
+        self.cost = conversation.cost
+        self.file = file
 
 
 # ---- the stored form, checked -------------------------------------------------------------------------
+
+
+def _file_text(conversation: Conversation) -> str:
+    """A conversation file's text, whole: its header line, then one line per message."""
+    return _line(_header(conversation)) + "".join(_line(_stored(message)) for message in conversation.messages)
+
+
+def _header(conversation: Conversation) -> dict[str, Any]:
+    """A conversation file's first line: what it is, and all that the one JSON document holds but the messages."""
+    return {
+        "format": LINES,
+        "version": SCHEMA_VERSION,
+        "id": conversation.id,
+        "created": conversation.created,
+        "model": conversation.model,
+        "cost": conversation.cost,
+    }
+
+
+def _line(record: dict[str, Any]) -> str:
+    """One record as one line: JSON escapes every line break inside text, so a newline only ever ends a record."""
+    # A message made elsewhere (the Python API) may hold a lone surrogate, which no UTF-8 file can take.
+    return valid_text(json.dumps(record, ensure_ascii=False)) + "\n"
+
+
+@contextlib.contextmanager
+def _reading(source: Path) -> Iterator[None]:
+    """StorageError naming `source` and why, for whatever fails reading a conversation from it."""
+    try:
+        yield
+    except RecursionError as exc:  # Python's parser gives up on arrays or objects some thousands deep
+        raise StorageError(f"cannot read {source}: its JSON is nested too deeply") from exc
+    except ValueError as exc:
+        raise StorageError(f"cannot read {source}: it is not JSON ({exc})") from exc
+    except StorageError as exc:
+        raise StorageError(f"cannot read {source}: {exc}") from exc
+
+
+def _text(data: bytes) -> str:
+    """A file's text, its bytes that are not UTF-8 replaced (U+FFFD)."""
+    return data.decode("utf-8", errors="replace")
+
+
+def _parsed(text: str, source: Path) -> tuple[Conversation, list[Message] | None]:
+    """A conversation from a file's text, in either form, checked, migrated and repaired; and the messages the file
+    holds as read, when new lines may be appended to it (None: a file with a torn end, or one JSON document)."""
+    with _reading(source):
+        if not _is_lines(text):
+            return _repaired(_conversation(json.loads(text))), None
+        conversation, whole = _from_lines(text, source)
+        held = list(conversation.messages) if whole else None
+        return _repaired(conversation), held
+
+
+def _is_lines(text: str) -> bool:
+    """Whether `text` is JSON Lines: a first line that is a header saying so (else it is one JSON document)."""
+    try:
+        header = json.loads(text.partition("\n")[0])
+    except ValueError:
+        return False
+    return isinstance(header, dict) and header.get("format") == LINES
+
+
+def _from_lines(text: str, source: Path) -> tuple[Conversation, bool]:
+    """A conversation from its JSON Lines, not yet repaired; and whether the file ends whole (else its last line was
+    torn, and dropped, or lacks its newline)."""
+    records, whole = _records(text, source)
+    header = records[0]
+    if header.get("version") != SCHEMA_VERSION:
+        raise StorageError(f"unknown format version {header.get('version')!r}")
+    conversation = Conversation(
+        id=_field(header, "id", str, "the header"),
+        created=_field(header, "created", str, "the header"),
+        model=_field(header, "model", str, "the header"),
+        cost=_cost(header, "the header"),
+    )
+    for number, record in enumerate(records[1:], start=2):
+        if record.keys() == {"set"}:
+            changed = _object(record["set"], f"the change on line {number}")
+            conversation.cost = _cost(changed, f"line {number}") if "cost" in changed else conversation.cost
+        else:
+            conversation.messages.append(_message(record, f"line {number}"))
+    return conversation, whole
+
+
+def _records(text: str, source: Path) -> tuple[list[dict[str, Any]], bool]:
+    """Each line's JSON object; and whether the text ends whole. A last line that is not JSON was torn by a crash
+    mid-append: dropped, and logged; any other line that is not is an error."""
+    lines = text.split("\n")  # not splitlines: U+2028 and the like, which JSON leaves unescaped, are in the text
+    torn = lines.pop()  # what follows the last newline: nothing, unless the last write was cut short
+    lines += [torn] if torn else []
+    records = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            records.append(_object(json.loads(line), f"line {number}"))
+        except json.JSONDecodeError as exc:
+            problem = f"{exc.msg}: column {exc.colno}"  # json says "line 1" of the line alone
+            if number < len(lines) or number == 1:
+                raise StorageError(f"line {number} is not JSON ({problem})") from exc
+            _log.warning("%s: dropped its last line, cut short when a session ended mid-save (%s)", source, problem)
+            return records, False
+    return records, not torn
 
 
 def _stored(message: Message) -> dict[str, Any]:
@@ -314,11 +509,11 @@ def _conversation(data: object) -> Conversation:
     )
 
 
-def _cost(record: dict[str, Any]) -> float:
+def _cost(record: dict[str, Any], where: str = "the file") -> float:
     """The conversation's cost in USD: 0 in a file from before costs were kept; StorageError when not a sum."""
     cost = record.get("cost", 0.0)
     if isinstance(cost, bool) or not isinstance(cost, int | float) or not 0 <= cost < math.inf:
-        raise StorageError("the file has a 'cost' that is not a sum of dollars")
+        raise StorageError(f"{where} has a 'cost' that is not a sum of dollars")
     return float(cost)
 
 
