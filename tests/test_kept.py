@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +84,13 @@ def test_what_the_last_request_did_not_carry_is_let_go() -> None:
     old, new = Message("user", "old"), Message("user", "new")
     made: list[str] = []
 
-    def make(message: Message) -> str:
+    def make(message: Message, key: str) -> str:
         made.append(message.content)
         return message.content
 
     for messages in ([old, new], [new], [old, new]):
         for message in messages:
-            kept.get(message, HERE, partial(make, message))
+            kept.get(message, HERE, make)
         kept.request_done()
     assert made == ["old", "new", "old"]  # `new` was kept throughout; `old`, left out once, was made again
 

@@ -12,7 +12,6 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Final, Protocol
 
 from interpreter.messages import Message
@@ -178,7 +177,7 @@ class ContextWindow:
             if over <= 0:
                 break
             if message.is_output and len(message.content) >= _SHORTEST:
-                short = self._shortened.get(message, None, partial(_shortened, message))
+                short = self._shortened.get(message, _KEPT, _shortened)
                 over -= self._size(message) - self._size(short)
                 older[index] = short
                 count += 1
@@ -216,11 +215,11 @@ class ContextWindow:
         return self.estimate([message])
 
 
-def _shortened(message: Message) -> Message:
-    """`message` with only the start of its output, and a note of how much was left out."""
-    cut = len(message.content) - _KEPT
+def _shortened(message: Message, keep: int) -> Message:
+    """`message` with only the start of its output (`keep` characters), and a note of how much was left out."""
+    cut = len(message.content) - keep
     note = f"\n[{cut:,} more characters of this output were left out to fit the context window]"
-    return dataclasses.replace(message, content=message.content[:_KEPT] + note)
+    return dataclasses.replace(message, content=message.content[:keep] + note)
 
 
 def _head_and_tail(message: Message, keep: int) -> Message:

@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 from interpreter.messages import Message
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 class Kept(Generic[T]):
@@ -24,11 +25,11 @@ class Kept(Generic[T]):
         self._last: dict[int, tuple[Message, Hashable, T]] = {}
         self._now: dict[int, tuple[Message, Hashable, T]] = {}
 
-    def get(self, message: Message, key: Hashable, make: Callable[[], T]) -> T:
-        """The value made from `message` under `key`: kept from the last request, else `make()` now."""
-        entry = self._now.get(id(message)) or self._last.get(id(message))
+    def get(self, message: Message, key: K, make: Callable[[Message, K], T]) -> T:
+        """The value `make(message, key)` made: kept from the last request, else made now."""
+        entry = self._last.get(id(message)) or self._now.get(id(message))
         if entry is None or entry[0] is not message or entry[1] != key:
-            entry = (message, key, make())
+            entry = (message, key, make(message, key))
         self._now[id(message)] = entry
         return entry[2]
 

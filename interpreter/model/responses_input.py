@@ -14,7 +14,6 @@ tool message: an item between a call and its output would leave the call unanswe
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +47,12 @@ def responses_input(
         if images and message.role == "user" and message.figures:
             items += _items(message, server, images)
         else:
-            items += kept.get(message, server, partial(_items, message, server, None))
+            items += kept.get(message, server, _items)
     kept.request_done()
     return instructions, items + (_pictures(drawn, images) if images else [])
 
 
-def _items(message: Message, server: str, images: Path | None) -> list[dict[str, Any]]:
+def _items(message: Message, server: str, images: Path | None = None) -> list[dict[str, Any]]:
     """The input items one message becomes (none for a system message: it is the instructions)."""
     if message.role == "assistant":
         return list(_assistant(message, server))

@@ -27,7 +27,6 @@ import json
 import re
 import string
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -57,7 +56,7 @@ def wire(
             sent += _pictures(drawn, images) if images else []
             drawn = []
         drawn += message.figures if message.role == "tool" else ()
-        data, ids = kept.get(message, server, partial(_wired, message, server))
+        data, ids = kept.get(message, server, _wired)
         if message.tool_calls:
             sent_ids = ids  # answers follow their calls: ids repeat across replies (Gemini counts anew in each)
         if images and message.role == "user" and message.figures:
