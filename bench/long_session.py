@@ -7,8 +7,10 @@ One `interpreter -c ... -y` task of N python cells (each printing ~300 character
 loopback fake server, for N = 20 and 400. A step's gap is the client's own time between the end of one answer and the
 arrival of the next request (running the cell included; the server's work on a request is not: the gap runs from
 when it finished answering to when the next request began to arrive); the median of the first 20 steps and of the
-last 20 are set side by side. Then `--resume` of the long conversation and a new session, each with a one-line task:
-the time from the command's start to its first request, median of `--runs` runs, taking turns.
+last 20 are set side by side, and so is the CPU time the program used a step over those steps (from /proc, in clock
+ticks: a loaded machine does not stretch it as it stretches a gap of a few milliseconds; the cells' own run in the
+worker, not counted). Then `--resume` of the long conversation and a new session, each with a one-line task: the
+time from the command's start to its first request, median of `--runs` runs, taking turns.
 Targets: step 400 within 1.5x of step 20; the long task within 1.5x of 20 short ones; `--resume` within 1.3x.
 """
 
@@ -39,6 +41,12 @@ LINE = "lorem ipsum " * 25  # a cell prints its number and this: ~300 characters
 GENEROUS = {"x-ratelimit-limit-tokens": "100000000", "x-ratelimit-remaining-tokens": "99000000"}
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system) the process `pid` has used so far (Linux: /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(frozen=True)
 class _Timed:
     """An answer that notes when it was sent whole."""
@@ -51,10 +59,14 @@ class _Timed:
         self.finished.append(time.monotonic())
 
 
-def printing_cells(count: int, finished: list[float]) -> Callable[[RecordedRequest], Answer]:
-    """A responder for a task of `count` cells, each printing ~300 characters, then an answer; each answer timed."""
+def printing_cells(
+    count: int, finished: list[float], on_request: Callable[[], object] = lambda: None
+) -> Callable[[RecordedRequest], Answer]:
+    """A responder for a task of `count` cells, each printing ~300 characters, then an answer; each answer timed,
+    `on_request()` called as each request comes."""
 
     def respond(request: RecordedRequest) -> Answer:
+        on_request()
         body = request.body or {}
         messages = body.get("messages") or []
         ran = sum(1 for message in messages if isinstance(message, dict) and message.get("role") == "tool")
@@ -68,11 +80,14 @@ def printing_cells(count: int, finished: list[float]) -> Callable[[RecordedReque
 
 @dataclass(frozen=True)
 class Task:
-    """What one long task measured: its total time, the median gaps at its start and end, its file's size."""
+    """What one long task measured: its total time, the median gaps at its start and end, the CPU time a step there,
+    its file's size."""
 
     total: float
     first: float
     last: float
+    first_cpu: float
+    last_cpu: float
     size: int
     conversation: str
 
@@ -80,18 +95,24 @@ class Task:
 def run_task(interpreter: str, server: FakeServer, count: int, home: Path) -> Task:
     """Run `count` cells as one task; what it measured."""
     finished: list[float] = []
-    server.responder = printing_cells(count, finished)
+    used: list[float] = []  # the program's CPU seconds as each request came
+    client: list[int] = []  # its pid
+    server.responder = printing_cells(count, finished, lambda: used.append(cpu_seconds(client[0])))
     before = len(server.requests)
     start = time.monotonic()
     command = [interpreter, "-c", "run the cells", "-y", "--api-base", server.url, "--api-key", "x"]
     command += ["--max-steps", str(count + 1)]
-    subprocess.run(command, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    with subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL) as process:
+        client.append(process.pid)
+        if process.wait():
+            sys.exit(f"bench: the task failed (exit {process.returncode})")
     total = time.monotonic() - start
     arrived = [request.at for request in server.requests[before:]]
     gaps = [arrived[index + 1] - finished[index] for index in range(len(arrived) - 1)]
     path = newest_conversation(home)
     first, last = statistics.median(gaps[:STEPS]), statistics.median(gaps[-STEPS:])
-    return Task(total, first, last, path.stat().st_size, path.name.split(".", 1)[0])
+    first_cpu, last_cpu = (used[STEPS] - used[0]) / STEPS, (used[-1] - used[-1 - STEPS]) / STEPS
+    return Task(total, first, last, first_cpu, last_cpu, path.stat().st_size, path.name.split(".", 1)[0])
 
 
 def newest_conversation(home: Path) -> Path:
@@ -135,6 +156,8 @@ def main() -> None:
             f" {task.last * 1000:6.1f} ms (last {STEPS}), conversation file {task.size / 1024:,.0f} KiB"
         )
     report(f"step gap, last {STEPS} of {options.long}", long.last, f"first {STEPS}", long.first, 1.5, ms=True)
+    label = f"step CPU, last {STEPS} of {options.long}"
+    report(label, long.last_cpu, f"first {STEPS}", long.first_cpu, 1.5, ms=True)
     scale = options.long / options.short
     report(f"{options.long} cells in all", long.total, f"{scale:g} x {options.short} cells", short.total * scale, 1.5)
     label = f"--resume ({options.long} cells)"
