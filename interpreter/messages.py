@@ -6,6 +6,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -73,6 +74,12 @@ class Message:
     # The Responses API's reasoning items that came before this answer, as the server sent them (`type: "reasoning"`,
     # its `encrypted_content` included): sent back to `origin` alone, on that API alone; never shown.
     reasoning: tuple[Mapping[str, Any], ...] = ()
+
+    @cached_property
+    def size(self) -> int:
+        """Characters a request carries of this message as the token estimate counts them: its text, its tool calls
+        and the server's extras (which may be long). Counted once: a message never changes."""
+        return len(self.content) + len(str(self.tool_calls)) + (len(str(self.extras)) if self.extras else 0)
 
     @property
     def is_output(self) -> bool:

@@ -1398,12 +1398,9 @@ class FakeServer:
         self.stop()
 
     def _record(self, method: str, path: str, headers: HeaderMessage, raw: bytes) -> RecordedRequest:
+        at = self.clock()  # before the body is parsed: what a client's request costs the server is not its time
         request = RecordedRequest(
-            method,
-            path,
-            {name.lower(): value for name, value in headers.items()},
-            _json_object(raw),
-            self.clock(),
+            method, path, {name.lower(): value for name, value in headers.items()}, _json_object(raw), at
         )
         asked = CATALOGUE_AGENT in request.headers.get("user-agent", "")
         with self._lock:

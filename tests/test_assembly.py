@@ -1,4 +1,5 @@
-"""Stream assembly of one reply from SDK chunks: the cap on a reply's size, and arguments nested too deeply."""
+"""Stream assembly of one reply from chunks (plain JSON, as sent): the cap on a reply's size, and arguments nested too
+deeply."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from openai.types.chat import ChatCompletionChunk
 
 from interpreter.errors import ApiConnectionError
 from interpreter.messages import Reply, StreamItem, TextDelta
@@ -16,14 +16,12 @@ CAP = 100
 NOTE = f"\n\n[the reply was cut here: it passed {CAP:,} characters]"
 
 
-def chunk(delta: dict[str, Any], finish: str | None = None) -> ChatCompletionChunk:
+def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
     choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    return ChatCompletionChunk.model_validate(
-        {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [choice]}
-    )
+    return {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [choice]}
 
 
-def call(index: int, arguments: str, *, name: str = "execute") -> ChatCompletionChunk:
+def call(index: int, arguments: str, *, name: str = "execute") -> dict[str, Any]:
     fragment = {"index": index, "id": f"call_{index}", "function": {"name": name, "arguments": arguments}}
     return chunk({"tool_calls": [fragment]})
 
@@ -38,7 +36,7 @@ class Endless:
     def __iter__(self) -> Endless:
         return self
 
-    def __next__(self) -> ChatCompletionChunk:
+    def __next__(self) -> dict[str, Any]:
         self.taken += 1
         return chunk({"content": self.piece})
 
@@ -87,3 +85,16 @@ def test_arguments_nested_too_deeply_with_no_finish_are_an_unfinished_call_not_a
     nested = "[" * 100_000 + "]" * 100_000
     with pytest.raises(ApiConnectionError, match="ended before the model finished"):
         items_of([call(0, nested)], cap=1_000_000)  # whole calls and no finish_reason, as Gemini sends them
+
+
+def test_chunks_of_the_wrong_shape_count_as_empty_and_the_reply_still_assembles() -> None:
+    odd: list[Any] = [
+        [1, 2],
+        {"choices": None},
+        {"choices": [None, {"delta": None}, {"delta": {"content": 7, "tool_calls": "x"}}]},
+        {"choices": [{"delta": {"tool_calls": [None, 5]}}], "usage": 3},
+    ]
+    items = items_of([*odd, chunk({"content": "fine"}, finish="stop")], cap=1_000)
+    assert [item.text for item in items if isinstance(item, TextDelta)] == ["fine"]
+    reply = reply_of(items)
+    assert (reply.message.content, reply.message.tool_calls, reply.finish_reason) == ("fine", (), "stop")

@@ -122,6 +122,15 @@ def test_the_oldest_outputs_are_shortened_first_and_the_last_exchange_is_kept_wh
     assert_pairing_valid(trim.messages)
 
 
+def test_an_output_shortened_for_one_request_is_the_same_message_in_the_next_and_a_new_one_is_shortened_anew() -> None:
+    messages = conversation_of(1, 2, 3)
+    context = window(3_800)
+    first = context.fit(SYSTEM, messages)
+    assert context.fit(SYSTEM, messages).messages[2] is first.messages[2]  # its wire form is kept (kept.py)
+    messages[2] = Message("tool", "y" * 4_000, tool_call_id="call_1")  # as %undo and a new run would replace it
+    assert context.fit(SYSTEM, messages).messages[2].content.startswith("y" * 200)
+
+
 def talkative(number: int, output: str = BIG) -> list[Message]:
     """An exchange whose answer is long (1,600 characters): only leaving it out makes it smaller."""
     return [*exchange(number, output)[:-1], Message("assistant", f"answer {number} " + "a" * 1_600)]

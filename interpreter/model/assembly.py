@@ -1,5 +1,7 @@
 """A reply assembled from streamed chunks, however a server streams them: text, reasoning, tool calls, usage.
 
+Each chunk is the plain JSON the server sent (openai_client.streamed): a field of the wrong type counts as absent.
+
 Servers differ (PROVIDERS.md): a tool call's fragments carry an `index`, only an `id`, or neither (Gemini, old
 Ollama send whole calls); LM Studio repeats `"name": ""` on every piece; vLLM puts arguments on the finish chunk;
 usage comes on any chunk, or as Groq's `x_groq.usage`; reasoning comes as its own field or a `<think>` block.
@@ -9,9 +11,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
 from interpreter.errors import ApiConnectionError
 from interpreter.messages import (
@@ -68,9 +70,11 @@ class _Calls:
         self._by_index: dict[int, int] = {}
         self._by_id: dict[str, int] = {}
 
-    def add(self, fragment: Any) -> ToolCallDraft:
+    def add(self, fragment: Mapping[str, Any]) -> ToolCallDraft:
         """Merge one fragment into its call; the draft the screen shows, keyed by the call's position."""
-        position, first = self._place(fragment.index, fragment.id or "", _name(fragment))
+        index = fragment.get("index")
+        index = index if isinstance(index, int) and not isinstance(index, bool) else None
+        position, first = self._place(index, _text(fragment.get("id")), _text(_function(fragment).get("name")))
         call = self.calls[position]
         piece = _add_fragment(call, fragment)
         self.size += len(piece)
@@ -109,14 +113,28 @@ def _names_another_call(known_id: str, call_id: str) -> bool:
     return bool(known_id and call_id and known_id != call_id)
 
 
-def _name(fragment: Any) -> str:
-    """The function name a fragment carries; empty when it carries none."""
-    function = fragment.function
-    return (function.name or "") if function is not None else ""
+def _text(value: object) -> str:
+    """`value` if it is text, else empty (a field absent, null or of another type)."""
+    return value if isinstance(value, str) else ""
 
 
-def assemble(chunks: Any, *, origin: str, cap: int = REPLY_CAP) -> Iterator[StreamItem]:
-    """Turn SDK stream chunks into TextDeltas, the usage, and one final Reply; an unfinished stream is an error.
+def _mapping(value: object) -> Mapping[str, Any]:
+    """`value` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: object) -> Iterable[Any]:
+    """`value` if it is a JSON array, else none."""
+    return value if isinstance(value, list) else ()
+
+
+def _function(fragment: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The `function` a tool-call fragment carries; empty when it carries none."""
+    return _mapping(fragment.get("function"))
+
+
+def assemble(chunks: Iterable[object], *, origin: str, cap: int = REPLY_CAP) -> Iterator[StreamItem]:
+    """Turn stream chunks into TextDeltas, the usage, and one final Reply; an unfinished stream is an error.
 
     Tools are run whenever whole calls arrived, whatever `finish_reason` says: Gemini and old Ollama say "stop".
     A reply with tool calls is marked as `origin`'s, the api_base that sent it, to which alone its extras go back.
@@ -126,15 +144,16 @@ def assemble(chunks: Any, *, origin: str, cap: int = REPLY_CAP) -> Iterator[Stre
     calls = _Calls()
     finish_reason: str | None = None
     usage: Usage | None = None
-    for chunk in chunks:
+    for sent in chunks:
+        chunk = _mapping(sent)
         usage = _usage(chunk) or usage  # the last one counts: some servers send a running total on every chunk
-        for choice in chunk.choices or ():
-            delta = choice.delta
-            if delta is not None:
-                yield from content.add(delta)
-            for fragment in (delta.tool_calls if delta is not None else None) or ():
-                yield calls.add(fragment)
-            finish_reason = choice.finish_reason or finish_reason
+        for choice in _items(chunk.get("choices")):
+            delta = _mapping(_mapping(choice).get("delta"))
+            yield from content.add(delta)
+            for fragment in _items(delta.get("tool_calls")):
+                if isinstance(fragment, dict):
+                    yield calls.add(fragment)
+            finish_reason = _text(_mapping(choice).get("finish_reason")) or finish_reason
         if content.size + calls.size > cap:
             yield from _cut(content, calls, cap, origin)
             return
@@ -179,20 +198,20 @@ class _Content:
         self._reasoning: dict[str, list[str]] = {}  # by the field it came in, to be sent back in that field
         self._splitter = ThinkSplitter()
 
-    def add(self, delta: Any) -> Iterator[StreamItem]:
+    def add(self, delta: Mapping[str, Any]) -> Iterator[StreamItem]:
         """The reasoning and answer text one delta carries."""
-        extra = delta.model_extra or {}
         for name in _REASONING_FIELDS:
-            thought = extra.get(name)
-            if isinstance(thought, str) and thought:
+            thought = _text(delta.get(name))
+            if thought:
                 self.size += len(thought)
                 self._reasoning.setdefault(name, []).append(valid_text(thought))
                 yield Thinking(valid_text(thought))
                 break
-        if delta.content:
-            self.size += len(delta.content)
+        text = _text(delta.get("content"))
+        if text:
+            self.size += len(text)
             # JSON can escape half a surrogate pair alone ("\\ud83d"); no encoder takes it: made valid here.
-            yield from self._pieces(self._splitter.feed(valid_text(delta.content)))
+            yield from self._pieces(self._splitter.feed(valid_text(text)))
 
     def flush(self) -> Iterator[StreamItem]:
         """What the content held back until the stream ended."""
@@ -223,50 +242,46 @@ class _Content:
 _REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 
-def _usage(chunk: Any) -> Usage | None:
+def _usage(chunk: Mapping[str, Any]) -> Usage | None:
     """The tokens a chunk reports: in `usage`, or in Groq's `x_groq.usage`; None when it reports none."""
-    if chunk.usage is not None:
-        return _counted(chunk.usage)
-    groq = (chunk.model_extra or {}).get("x_groq")
-    counts = groq.get("usage") if isinstance(groq, dict) else None
+    counts = chunk.get("usage")
+    if not isinstance(counts, dict):
+        counts = _mapping(chunk.get("x_groq")).get("usage")
     return _counted(counts) if isinstance(counts, dict) else None
 
 
-def _counted(counts: Any) -> Usage:
+def _counted(counts: Mapping[str, Any]) -> Usage:
     """A usage object's counts, under every server's names.
 
     Cached input: `prompt_tokens_details.cached_tokens` (OpenAI, OpenRouter, vLLM, llama.cpp), else DeepSeek's
     `prompt_cache_hit_tokens`; reasoning: `completion_tokens_details.reasoning_tokens`.
     """
-    cached = _count(_field(counts, "prompt_tokens_details"), "cached_tokens")
+    cached = _count(counts.get("prompt_tokens_details"), "cached_tokens")
     return Usage(
         _count(counts, "prompt_tokens"),
         _count(counts, "completion_tokens"),
         cached_tokens=cached or _count(counts, "prompt_cache_hit_tokens"),
-        reasoning_tokens=_count(_field(counts, "completion_tokens_details"), "reasoning_tokens"),
+        reasoning_tokens=_count(counts.get("completion_tokens_details"), "reasoning_tokens"),
     )
 
 
-def _count(counts: Any, name: str) -> int:
-    """One token count of a usage object (the SDK's, or plain JSON); 0 when missing or not a whole number."""
-    value = _field(counts, name)
+def _count(counts: object, name: str) -> int:
+    """One token count of a usage object; 0 when missing or not a whole number."""
+    value = _mapping(counts).get(name)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
-def _field(value: Any, name: str) -> Any:
-    """A field of an SDK object (the extras a server added are attributes too) or of a plain mapping."""
-    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+# A tool-call fragment's own fields (Chat Completions' `ChoiceDeltaToolCall`); any other is the server's (`extras`).
+_CALL_FIELDS: Final = frozenset({"index", "id", "type", "function"})
 
 
-def _add_fragment(call: _PartialCall, fragment: Any) -> str:
+def _add_fragment(call: _PartialCall, fragment: Mapping[str, Any]) -> str:
     """Merge one fragment into its call; the piece of arguments it added. None, absent and "" change nothing."""
-    call.id = call.id or (fragment.id or "")
-    call.extras.update(fragment.model_extra or {})
-    function = fragment.function
-    if function is None:
-        return ""
-    call.name = call.name or valid_text(function.name or "")
-    piece = valid_text(function.arguments or "")
+    call.id = call.id or _text(fragment.get("id"))
+    call.extras.update((key, value) for key, value in fragment.items() if key not in _CALL_FIELDS)
+    function = _function(fragment)
+    call.name = call.name or valid_text(_text(function.get("name")))
+    piece = valid_text(_text(function.get("arguments")))
     if piece:
         call.arguments.append(piece)
     return piece

@@ -16,6 +16,7 @@ from typing import Any, Final, Protocol
 
 from interpreter.messages import Message
 from interpreter.model.catalogue import Catalogue, Window
+from interpreter.model.kept import Kept
 from interpreter.model.vision import takes_images
 from interpreter.resilience.limiter import CHARS_PER_TOKEN, TokenEstimator, characters
 from interpreter.ui.words import counted
@@ -85,6 +86,9 @@ class ContextWindow:
         self._estimator = estimator or TokenEstimator()
         self._named: dict[str, int] = {}  # model -> the window its server named when it refused a request
         self._refused: tuple[str, int] | None = None  # (model, budget) after the server said a request was too long
+        # Each older output as shortened for the last request: the same message again in the next, so that its
+        # size and its wire form are not made anew for each request of a long session (see kept.py).
+        self._shortened: Kept[Message] = Kept()
 
     @property
     def model(self) -> str:
@@ -149,6 +153,7 @@ class ContextWindow:
         older, last = list(messages[:start]), messages[start:]
         kept = [len(message.content) for message in last]  # characters of each last-exchange message still sent
         shortened, over = self._shorten(older, over)
+        self._shortened.request_done()
         over = self._cut(last, kept, over, least=self._characters(self.budget // 2))
         dropped, over = self._drop(older, over)
         self._cut(last, kept, over, least=_LEAST)
@@ -172,7 +177,7 @@ class ContextWindow:
             if over <= 0:
                 break
             if message.is_output and len(message.content) >= _SHORTEST:
-                short = _shortened(message)
+                short = self._shortened.get(message, _KEPT, _shortened)
                 over -= self._size(message) - self._size(short)
                 older[index] = short
                 count += 1
@@ -210,11 +215,11 @@ class ContextWindow:
         return self.estimate([message])
 
 
-def _shortened(message: Message) -> Message:
-    """`message` with only the start of its output, and a note of how much was left out."""
-    cut = len(message.content) - _KEPT
+def _shortened(message: Message, keep: int) -> Message:
+    """`message` with only the start of its output (`keep` characters), and a note of how much was left out."""
+    cut = len(message.content) - keep
     note = f"\n[{cut:,} more characters of this output were left out to fit the context window]"
-    return dataclasses.replace(message, content=message.content[:_KEPT] + note)
+    return dataclasses.replace(message, content=message.content[:keep] + note)
 
 
 def _head_and_tail(message: Message, keep: int) -> Message:

@@ -53,7 +53,8 @@ class OpenAIChatModel(OpenAIAdapter):
 
     def _request(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """The body of one streamed request, with what this server has not refused."""
-        sent = wire(messages, self._api_base, images=self._figures if self.sends_images else None)
+        images = self._figures if self.sends_images else None
+        sent = wire(messages, self._api_base, images=images, kept=self._kept)
         request: dict[str, Any] = {"model": self.model, "messages": sent, "stream": True}
         if "stream_options" not in self._refused:
             request["stream_options"] = {"include_usage": True}
@@ -78,5 +79,5 @@ class OpenAIChatModel(OpenAIAdapter):
 
     def _send(self, request: dict[str, Any]) -> Iterator[StreamItem]:
         """One streamed request."""
-        create = self._openai().chat.completions.with_raw_response.create
-        yield from streamed(create, request, partial(assemble, origin=self._shown_base), api_base=self._api_base)
+        read = partial(assemble, origin=self._shown_base)
+        yield from streamed(self._openai(), "/chat/completions", request, read, api_base=self._api_base)

@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from interpreter.errors import ApiStatusError
 from interpreter.messages import Message, StreamItem
@@ -22,9 +22,6 @@ from interpreter.model.responses_input import carries_images, flat_tools, respon
 from interpreter.model.responses_stream import read_events
 from interpreter.resilience.bodies import refuses_images
 from interpreter.resilience.diagnostics import LOGGER_NAME
-
-if TYPE_CHECKING:
-    import openai
 
 _log = logging.getLogger(f"{LOGGER_NAME}.api")
 
@@ -54,7 +51,7 @@ class OpenAIResponsesModel(OpenAIAdapter):
     def _request(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """The body of one streamed request, with what this server has not refused."""
         images = self._figures if self.sends_images else None
-        instructions, items = responses_input(messages, self._api_base, images=images)
+        instructions, items = responses_input(messages, self._api_base, images=images, kept=self._kept)
         request: dict[str, Any] = {"model": self.model, "input": items, "stream": True, "store": False}
         if instructions:
             request["instructions"] = instructions
@@ -83,20 +80,8 @@ class OpenAIResponsesModel(OpenAIAdapter):
 
     def _send(self, request: dict[str, Any]) -> Iterator[StreamItem]:
         """One streamed request."""
-        create = self._openai().responses.with_raw_response.create
-        # The body goes as `extra_body`, sent as it is: the SDK's type-directed transform of `input` and `tools`
-        # changes nothing in them and cost ~14 ms a request, doubling a short task's time next to Chat Completions.
-        body = {"stream": True, "extra_body": {key: value for key, value in request.items() if key != "stream"}}
         read = partial(read_events, origin=self._shown_base)
-        yield from streamed(create, body, read, api_base=self._api_base, events=_plain_events())
-
-
-def _plain_events() -> type[openai.Stream[Any]]:
-    """The SDK stream that hands each event over as the plain JSON object it was: building the typed event (one of
-    some sixty) cost more than reading it, and a reasoning item goes back exactly as the server sent it."""
-    import openai  # noqa: PLC0415 - lazy: the SDK costs ~1 s to import
-
-    return openai.Stream[dict[str, Any]]
+        yield from streamed(self._openai(), "/responses", request, read, api_base=self._api_base)
 
 
 def _refusal(error: ApiStatusError, request: dict[str, Any]) -> str | None:

@@ -19,17 +19,24 @@ from typing import Any
 
 from interpreter.messages import Message
 from interpreter.model import pictures
+from interpreter.model.kept import Kept
 from interpreter.model.vision import image_part
 from interpreter.model.wire import FIGURES_HEADING, object_arguments
 from interpreter.trust.redaction import redact_url
 
 
 def responses_input(
-    messages: Sequence[Message], server: str, *, images: Path | None = None
+    messages: Sequence[Message],
+    server: str,
+    *,
+    images: Path | None = None,
+    kept: Kept[list[dict[str, Any]]] | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """The instructions and the input items of `messages` as sent to the api_base `server`; with `images` (the folder
-    figures are kept in), the figures beneath it as pictures too."""
+    figures are kept in), the figures beneath it as pictures too. Each message's items are taken from `kept` when an
+    earlier request made them (those with figures as pictures, or pictures attached, never: a file may change)."""
     server = redact_url(server)  # as messages name their origin
+    kept = kept if kept is not None else Kept()
     instructions = "\n\n".join(message.content for message in messages if message.role == "system")
     items: list[dict[str, Any]] = []
     drawn: list[str] = []  # figures of the tool messages since the last reply, sent after the last of them
@@ -38,11 +45,15 @@ def responses_input(
             items += _pictures(drawn, images) if images else []
             drawn = []
         drawn += message.figures if message.role == "tool" else ()
-        items += _items(message, server, images)
+        if (images and message.role == "user" and message.figures) or message.pictures:
+            items += _items(message, server, images)  # never kept: a file may change
+        else:
+            items += kept.get(message, server, _items)
+    kept.request_done()
     return instructions, items + (_pictures(drawn, images) if images else [])
 
 
-def _items(message: Message, server: str, images: Path | None) -> list[dict[str, Any]]:
+def _items(message: Message, server: str, images: Path | None = None) -> list[dict[str, Any]]:
     """The input items one message becomes (none for a system message: it is the instructions)."""
     if message.role == "assistant":
         return list(_assistant(message, server))

@@ -116,7 +116,7 @@ class _Reply:
 
 
 def read_events(events: Any, *, origin: str, cap: int = REPLY_CAP) -> Iterator[StreamItem]:
-    """Turn SDK stream events into TextDeltas, Thinking, ToolCallDrafts, the usage and one final Reply.
+    """Turn stream events (the plain JSON each was) into TextDeltas, Thinking, ToolCallDrafts, the usage and a Reply.
 
     A reply with tool calls or reasoning is marked as `origin`'s, the api_base that sent it, to which alone its
     reasoning goes back. A reply past `cap` characters is cut there, as assembly.py cuts one.

@@ -35,6 +35,7 @@ from typing import Any, Final
 
 from interpreter.messages import Message, ToolCall
 from interpreter.model import pictures
+from interpreter.model.kept import Kept
 from interpreter.model.vision import image_part
 from interpreter.trust.redaction import redact_url
 
@@ -43,10 +44,14 @@ _ALPHABET: Final = string.ascii_letters + string.digits
 FIGURES_HEADING: Final = "The figures the code above drew:"
 
 
-def wire(messages: Sequence[Message], server: str, *, images: Path | None = None) -> list[dict[str, Any]]:
+def wire(
+    messages: Sequence[Message], server: str, *, images: Path | None = None, kept: Kept[Wired] | None = None
+) -> list[dict[str, Any]]:
     """The wire form of `messages` as sent to the api_base `server`; with `images` (the folder figures are kept in),
-    the figures beneath it as pictures too."""
+    the figures beneath it as pictures too. Each message's own part is taken from `kept` when an earlier request
+    made it (the figures and pictures never: a file may change)."""
     server = redact_url(server)  # as messages name their origin
+    kept = kept if kept is not None else Kept()
     sent_ids: dict[str, str] = {}  # the ids of the calls the tool messages now answer -> the ids sent for them
     sent: list[dict[str, Any]] = []
     drawn: list[str] = []  # figures of the tool messages since the last reply with calls, sent after the last of them
@@ -54,21 +59,34 @@ def wire(messages: Sequence[Message], server: str, *, images: Path | None = None
         if message.role != "tool":
             sent += _pictures(drawn, images) if images else []
             drawn = []
-        data = message.to_dict()
-        if images and message.role == "user" and message.figures:
-            data["content"] = [{"type": "text", "text": message.content}, *_parts(message.figures, images)]
-        if message.pictures:
-            data["content"] = _attached(message, send=images is not None)
         drawn += message.figures if message.role == "tool" else ()
+        data, ids = kept.get(message, server, _wired)
         if message.tool_calls:
-            sent_ids = {}  # answers follow their calls: ids repeat across replies (Gemini counts anew in each)
-            data["tool_calls"] = [_call(call, message.origin, server, sent_ids) for call in message.tool_calls]
-        if message.origin == server:
-            data = {**message.extras, **data}  # the server's own fields never replace the message's
-        if message.tool_call_id is not None:
-            data["tool_call_id"] = sent_ids.get(message.tool_call_id, message.tool_call_id)
+            sent_ids = ids  # answers follow their calls: ids repeat across replies (Gemini counts anew in each)
+        if images and message.role == "user" and message.figures:
+            data = {**data, "content": [{"type": "text", "text": message.content}, *_parts(message.figures, images)]}
+        if message.pictures:  # never kept either: the file is checked against its hash each time
+            data = {**data, "content": _attached(message, send=images is not None)}
+        if message.tool_call_id in sent_ids:
+            data = {**data, "tool_call_id": sent_ids[message.tool_call_id]}
         sent.append(data)
+    kept.request_done()
     return sent + (_pictures(drawn, images) if images else [])
+
+
+# One message's wire form without pictures, and the ids sent for its calls (those another server made) by their own.
+Wired = tuple[dict[str, Any], dict[str, str]]
+
+
+def _wired(message: Message, server: str) -> Wired:
+    """`message` as sent to `server`, but for pictures and the ids of the calls it answers; never changed once made."""
+    data = message.to_dict()
+    ids: dict[str, str] = {}
+    if message.tool_calls:
+        data["tool_calls"] = [_call(call, message.origin, server, ids) for call in message.tool_calls]
+    if message.origin == server:
+        data = {**message.extras, **data}  # the server's own fields never replace the message's
+    return data, ids
 
 
 def _pictures(paths: Sequence[str], folder: Path) -> list[dict[str, Any]]:

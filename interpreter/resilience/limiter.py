@@ -7,13 +7,17 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Protocol
 
-from interpreter.messages import Message
+from interpreter.messages import Message, Picture
 from interpreter.model.vision import IMAGE_TOKENS
 from interpreter.resilience.durations import parse_duration
 
 CHARS_PER_TOKEN = 4
+_SIZE: Callable[[Message], int] = attrgetter("size")
+_FIGURES: Callable[[Message], tuple[str, ...]] = attrgetter("figures")
+_PICTURES: Callable[[Message], tuple[Picture, ...]] = attrgetter("pictures")
 SLACK = 1e-3  # tokens: after waiting exactly the time asked, float rounding must not leave a request short
 LABELS = {"requests": "RPM", "tokens": "TPM"}  # each limit by the name its 429s give it
 
@@ -21,10 +25,9 @@ LABELS = {"requests": "RPM", "tokens": "TPM"}  # each limit by the name its 429s
 def characters(messages: Sequence[Message], tools: Sequence[dict[str, Any]] = (), *, images: bool = False) -> int:
     """The size of a request as the estimator counts it: message text, tool calls, the tools offered, and with
     `images` (sent as pictures) each figure and each picture attached at a fixed cost, not its size in base64."""
-    # A message's extras (a server's reasoning, sent back to that server) count too: they may be long.
-    sizes = (len(m.content) + len(str(m.tool_calls)) + (len(str(m.extras)) if m.extras else 0) for m in messages)
-    pictures = sum(len(m.figures) + len(m.pictures) for m in messages) if images else 0
-    return sum(sizes) + (len(str(tools)) if tools else 0) + pictures * IMAGE_TOKENS * CHARS_PER_TOKEN
+    # map() over the messages, not a generator: this runs over the whole conversation several times a request.
+    pictures = sum(map(len, map(_FIGURES, messages))) + sum(map(len, map(_PICTURES, messages))) if images else 0
+    return sum(map(_SIZE, messages)) + (len(str(tools)) if tools else 0) + pictures * IMAGE_TOKENS * CHARS_PER_TOKEN
 
 
 class TokenEstimator:
