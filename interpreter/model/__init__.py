@@ -5,6 +5,8 @@ responses    the Responses API adapter, and which models reason
 openai_client  what both share: the guarded SDK client, one streamed request; SDK errors are translated here only
 wire         a conversation in the form one server is sent on Chat Completions (its own fields back to it alone)
 responses_input  a conversation as the Responses API is sent it (reasoning items back to their server alone)
+kept         what requests make of each message (its wire form), kept from one request to the next
+body         a request's body as JSON bytes, each message's text kept from one request to the next
 sse_guard    the decoder the SDK reads a stream through, guarded against hostile streams
 assembly     a reply assembled from streamed chunks, however a server streams them
 responses_stream  a reply assembled from the Responses API's events; a failure in them as the same over HTTP

@@ -80,4 +80,6 @@ class OpenAIChatModel(OpenAIAdapter):
     def _send(self, request: dict[str, Any]) -> Iterator[StreamItem]:
         """One streamed request."""
         read = partial(assemble, origin=self._shown_base)
-        yield from streamed(self._openai(), "/chat/completions", request, read, api_base=self._api_base)
+        yield from streamed(
+            self._openai(), "/chat/completions", self._body.encode(request, "messages"), read, api_base=self._api_base
+        )

@@ -23,6 +23,7 @@ from interpreter.errors import (
     ApiTimeoutError,
 )
 from interpreter.messages import Message, ResponseHeaders, StreamItem
+from interpreter.model.body import BodyText
 from interpreter.model.kept import Kept
 from interpreter.model.sse_guard import GuardedEvents, guarded_client
 from interpreter.model.vision import takes_images
@@ -73,6 +74,7 @@ class OpenAIAdapter(ABC):
         # never sent again this session.
         self._refused: set[str] = set()
         self._kept: Kept[Any] = Kept()  # each message's wire form, kept from one request to the next
+        self._body = BodyText()  # and its JSON text
 
     @property
     def sends_images(self) -> bool:
@@ -126,13 +128,13 @@ def openai_client(
 def streamed(
     client: openai.OpenAI,
     path: str,
-    request: dict[str, Any],
+    body: bytes,
     read: Callable[[Iterator[object]], Iterator[StreamItem]],
     *,
     api_base: str,
 ) -> Iterator[StreamItem]:
-    """One streamed request: `request` POSTed to `path` as it is, the response's headers first, then what `read`
-    makes of its events; any SDK failure surfaces as an ApiError.
+    """One streamed request: `body` (JSON, see body.py) POSTed to `path` as it is, the response's headers first, then
+    what `read` makes of its events; any SDK failure surfaces as an ApiError.
 
     Through the SDK's own `post` (its client, errors and stream), not its typed methods: they walk every message of
     the body with a type-directed transform that changes nothing in JSON built for the wire and cost 0.13 s a request
@@ -143,7 +145,7 @@ def streamed(
     import openai  # noqa: PLC0415 - lazy, see openai_client()
 
     try:
-        stream = client.post(path, body=request, cast_to=object, stream=True, stream_cls=openai.Stream[object])
+        stream = client.post(path, content=body, cast_to=object, stream=True, stream_cls=openai.Stream[object])
         yield ResponseHeaders(dict(stream.response.headers))
         try:
             yield from read(stream)

@@ -81,7 +81,9 @@ class OpenAIResponsesModel(OpenAIAdapter):
     def _send(self, request: dict[str, Any]) -> Iterator[StreamItem]:
         """One streamed request."""
         read = partial(read_events, origin=self._shown_base)
-        yield from streamed(self._openai(), "/responses", request, read, api_base=self._api_base)
+        yield from streamed(
+            self._openai(), "/responses", self._body.encode(request, "input"), read, api_base=self._api_base
+        )
 
 
 def _refusal(error: ApiStatusError, request: dict[str, Any]) -> str | None:
