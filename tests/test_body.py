@@ -45,3 +45,15 @@ def test_another_item_in_the_same_place_is_sent_as_it_is_never_the_text_kept_for
     replaced = [{"role": "user", "content": "replaced by %undo"}]
 
     assert json.loads(body.encode(_request(replaced), "messages"))["messages"] == replaced
+
+
+def test_each_body_is_the_sdk_s_whatever_became_of_the_list_since_the_last() -> None:
+    body = BodyText()
+    messages = [{"role": "user", "content": f"task {number}"} for number in range(6)]
+    grown = [*messages, {"role": "assistant", "content": "done"}]
+    undone = messages[:3]  # %undo: a shorter list
+    trimmed = messages[2:]  # the oldest left out to fit the context window
+    replaced = [*messages[:2], {"role": "user", "content": "edited"}, *messages[3:]]
+
+    for conversation in (messages, grown, grown, undone, trimmed, replaced, [], grown):
+        assert body.encode(_request(conversation), "messages") == openapi_dumps(_request(conversation))

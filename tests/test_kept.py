@@ -10,7 +10,7 @@ from typing import Any
 from interpreter.messages import Message, ToolCall
 from interpreter.model.kept import Kept
 from interpreter.model.responses_input import responses_input
-from interpreter.model.wire import Wired, wire
+from interpreter.model.wire import LastWire, Wired, wire
 
 HERE, ELSEWHERE = "https://here/v1", "https://elsewhere/v1"
 PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (100).to_bytes(4, "big") + (50).to_bytes(4, "big")
@@ -100,3 +100,40 @@ def test_a_message_size_is_its_text_calls_and_extras_and_a_changed_copy_has_its_
     assert message.size == len(str(message.tool_calls)) + len(str(message.extras))
     longer = dataclasses.replace(message, content="x" * 50)
     assert longer.size == message.size + 50
+
+
+def test_a_request_started_from_the_last_one_is_what_a_fresh_one_would_be_whatever_changed(tmp_path: Path) -> None:
+    figure = tmp_path / "figure-1.png"
+    figure.write_bytes(PNG_HEADER)
+    kept: Kept[Wired] = Kept()
+    last = LastWire()
+
+    def same(messages: list[Message], images: Path | None = None, server: str = HERE) -> None:
+        assert wire(messages, server, images=images, kept=kept, last=last) == wire(messages, server, images=images)
+
+    grown = [Message("system", "Be brief."), Message("user", "go"), *step(1, ELSEWHERE), *step(2, HERE)]
+    drew = [*grown, Message("tool", "drawn", tool_call_id="call-2", figures=(str(figure),)), *step(3, HERE)]
+    same(grown[:4])
+    same(grown)  # grown: started from the last request
+    same(grown, tmp_path)
+    same(drew)  # a figure, not sent as a picture
+    drew += step(4, HERE)
+    same(drew, tmp_path)  # ... and now sent: not taken from a request that did not send it
+    figure.unlink()
+    drew += step(5, HERE)
+    same(drew, tmp_path)  # its file gone: nothing made from a file is kept
+    same(grown[:2])  # %undo
+    same([*grown[:2], *step(6, ELSEWHERE)])
+    same([grown[0], *grown[3:]])  # the oldest left out to fit the window
+    same([*grown[:3], dataclasses.replace(grown[3], content="1 [shortened]"), *grown[4:]])
+    same(grown, server=ELSEWHERE)
+
+
+def test_a_grown_conversation_keeps_the_wire_form_of_what_was_sent_before() -> None:
+    last = LastWire()
+    messages = [Message("user", "go"), *step(1, ELSEWHERE)]
+    first = wire(messages, HERE, last=last)
+    second = wire([*messages, *step(2, ELSEWHERE)], HERE, last=last)
+
+    assert all(before is after for before, after in zip(first, second, strict=False))  # what body.py joins as is
+    assert second[3]["tool_calls"][0]["id"] == second[4]["tool_call_id"] != "call-2"  # remapped ids still answered

@@ -3,7 +3,8 @@
 llm          the ChatModel protocol and the Chat Completions adapter
 responses    the Responses API adapter, and which models reason
 openai_client  what both share: the guarded SDK client, one streamed request; SDK errors are translated here only
-wire         a conversation in the form one server is sent on Chat Completions (its own fields back to it alone)
+wire         a conversation in the form one server is sent on Chat Completions (its own fields back to it alone), each
+             request starting from the last one's while the conversation only grows
 responses_input  a conversation as the Responses API is sent it (reasoning items back to their server alone)
 kept         what requests make of each message (its wire form), kept from one request to the next
 body         a request's body as JSON bytes, each message's text kept from one request to the next

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, Protocol
 
 from interpreter.errors import ApiStatusError
 from interpreter.messages import Message, StreamItem
 from interpreter.model.assembly import assemble
 from interpreter.model.openai_client import OpenAIAdapter, streamed
-from interpreter.model.wire import carries_images, wire
+from interpreter.model.wire import LastWire, carries_images, wire
 from interpreter.resilience.bodies import refuses_images, refuses_stream_options
 from interpreter.resilience.diagnostics import LOGGER_NAME
 
@@ -51,10 +51,15 @@ class OpenAIChatModel(OpenAIAdapter):
     three times at most. The reasoning effort, when set, goes as `reasoning_effort`.
     """
 
+    @cached_property
+    def _last_wire(self) -> LastWire:
+        """What the last request's messages became on the wire, for the next request to start from."""
+        return LastWire()
+
     def _request(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """The body of one streamed request, with what this server has not refused."""
         images = self._figures if self.sends_images else None
-        sent = wire(messages, self._api_base, images=images, kept=self._kept)
+        sent = wire(messages, self._api_base, images=images, kept=self._kept, last=self._last_wire)
         request: dict[str, Any] = {"model": self.model, "messages": sent, "stream": True}
         if "stream_options" not in self._refused:
             request["stream_options"] = {"include_usage": True}

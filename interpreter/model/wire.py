@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 import string
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -45,33 +47,77 @@ FIGURES_HEADING: Final = "The figures the code above drew:"
 
 
 def wire(
-    messages: Sequence[Message], server: str, *, images: Path | None = None, kept: Kept[Wired] | None = None
+    messages: Sequence[Message],
+    server: str,
+    *,
+    images: Path | None = None,
+    kept: Kept[Wired] | None = None,
+    last: LastWire | None = None,
 ) -> list[dict[str, Any]]:
     """The wire form of `messages` as sent to the api_base `server`; with `images` (the folder figures are kept in),
     the figures beneath it as pictures too. Each message's own part is taken from `kept` when an earlier request
-    made it (the figures and pictures never: a file may change)."""
+    made it (the figures and pictures never: a file may change); while the conversation only grows, what `last`
+    holds of the last request is taken whole, and only the new messages are made."""
     server = redact_url(server)  # as messages name their origin
     kept = kept if kept is not None else Kept()
-    sent_ids: dict[str, str] = {}  # the ids of the calls the tool messages now answer -> the ids sent for them
-    sent: list[dict[str, Any]] = []
-    drawn: list[str] = []  # figures of the tool messages since the last reply with calls, sent after the last of them
-    for message in messages:
+    built = last.start(messages, server, images) if last is not None else _Built(server, images)
+    for message in messages[len(built.messages) :]:
+        built.add(message, kept)
+    kept.request_done()
+    if last is not None:
+        last.built = built
+    return built.sent + (_pictures(built.drawn, images) if images else [])
+
+
+@dataclass
+class _Built:
+    """The wire form of a conversation's first messages, and where the next message takes up."""
+
+    server: str
+    images: Path | None
+    messages: list[Message] = field(default_factory=list)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    sent_ids: dict[str, str] = field(default_factory=dict)  # the calls the tool messages now answer -> ids sent
+    drawn: list[str] = field(default_factory=list)  # figures of the tool messages since the last reply with calls
+    lasting: bool = True  # nothing made from a file (a figure, a picture): it may be taken whole next time
+
+    def add(self, message: Message, kept: Kept[Wired]) -> None:
+        """Add `message`'s wire form (and the figures drawn before it, when it ends a run of tool messages)."""
+        images = self.images
         if message.role != "tool":
-            sent += _pictures(drawn, images) if images else []
-            drawn = []
-        drawn += message.figures if message.role == "tool" else ()
-        data, ids = kept.get(message, server, _wired)
+            self.sent += _pictures(self.drawn, images) if images else []
+            self.drawn = []
+        self.drawn += message.figures if message.role == "tool" else ()
+        data, ids = kept.get(message, self.server, _wired)
         if message.tool_calls:
-            sent_ids = ids  # answers follow their calls: ids repeat across replies (Gemini counts anew in each)
+            self.sent_ids = ids  # answers follow their calls: ids repeat across replies (Gemini counts anew in each)
         if images and message.role == "user" and message.figures:
             data = {**data, "content": [{"type": "text", "text": message.content}, *_parts(message.figures, images)]}
         if message.pictures:  # never kept either: the file is checked against its hash each time
             data = {**data, "content": _attached(message, send=images is not None)}
-        if message.tool_call_id in sent_ids:
-            data = {**data, "tool_call_id": sent_ids[message.tool_call_id]}
-        sent.append(data)
-    kept.request_done()
-    return sent + (_pictures(drawn, images) if images else [])
+        if message.tool_call_id in self.sent_ids:
+            data = {**data, "tool_call_id": self.sent_ids[message.tool_call_id]}
+        self.lasting = self.lasting and not message.pictures and not (images and message.figures)
+        self.messages.append(message)
+        self.sent.append(data)
+
+
+class LastWire:
+    """What the last request's messages became (see `wire`), for the next request to start from."""
+
+    def __init__(self) -> None:
+        self.built: _Built | None = None
+
+    def start(self, messages: Sequence[Message], server: str, images: Path | None) -> _Built:
+        """Where a request for `messages` starts: a copy of the last one's wire form when `messages` begins with its
+        messages (the same objects) and it was made from nothing that may change; else from nothing."""
+        last = self.built
+        if last is None or not last.lasting or (last.server, last.images) != (server, images):
+            return _Built(server, images)
+        held = last.messages
+        if len(messages) < len(held) or not all(map(operator.is_, held, messages)):
+            return _Built(server, images)
+        return _Built(server, images, list(held), list(last.sent), dict(last.sent_ids), list(last.drawn))
 
 
 # One message's wire form without pictures, and the ids sent for its calls (those another server made) by their own.
