@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from interpreter.ui.prompt import Prompter
 
 EXIT_OK = 0
-EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_MAX_STEPS = 3  # a limit the person set stopped the task: --max-steps, or --max-cost
 EXIT_CANCELLED = 130

@@ -117,7 +117,12 @@ def read(path: Path) -> Conversation:
     FileRefused when `path` is not a regular file (a FIFO, a device, a folder), is over CONVERSATION_CAP, or cannot
     be opened: checked on the open file, so a file swapped after any check by name is refused all the same.
     """
-    return from_json(_text(read_regular(path, limit=CONVERSATION_CAP)), path)
+    return from_bytes(read_regular(path, limit=CONVERSATION_CAP), path)
+
+
+def from_bytes(data: bytes, source: Path) -> Conversation:
+    """A conversation from the bytes of a file in either stored form, read as `from_json` reads text."""
+    return from_json(decoded(data), source)
 
 
 def write(conversation: Conversation, path: Path) -> None:
@@ -168,7 +173,7 @@ class ConversationStore:
         path = self._file(conversation_id)
         before = _identity(path)  # taken first: a file changed after it is never appended to
         data = read_regular(path, limit=CONVERSATION_CAP)
-        conversation, held = _parsed(_text(data), path)
+        conversation, held = _parsed(decoded(data), path)
         conversation = replace(conversation, id=conversation_id)  # the file's name, so saves go back to this file
         if held is not None and before is not None and before[1] == len(data):
             self._written = _Written.of(conversation, held, before)
@@ -383,7 +388,7 @@ def _line(record: dict[str, Any]) -> str:
 
 
 @contextlib.contextmanager
-def _reading(source: Path) -> Iterator[None]:
+def reading(source: Path) -> Iterator[None]:
     """StorageError naming `source` and why, for whatever fails reading a conversation from it."""
     try:
         yield
@@ -395,7 +400,7 @@ def _reading(source: Path) -> Iterator[None]:
         raise StorageError(f"cannot read {source}: {exc}") from exc
 
 
-def _text(data: bytes) -> str:
+def decoded(data: bytes) -> str:
     """A file's text, its bytes that are not UTF-8 replaced (U+FFFD)."""
     return data.decode("utf-8", errors="replace")
 
@@ -403,7 +408,7 @@ def _text(data: bytes) -> str:
 def _parsed(text: str, source: Path) -> tuple[Conversation, list[Message] | None]:
     """A conversation from a file's text, in either form, checked, migrated and repaired; and the messages the file
     holds as read, when new lines may be appended to it (None: a file with a torn end, or one JSON document)."""
-    with _reading(source):
+    with reading(source):
         if not _is_lines(text):
             return _repaired(_conversation(json.loads(text))), None
         conversation, whole = _from_lines(text, source)

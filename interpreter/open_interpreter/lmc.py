@@ -241,15 +241,9 @@ def read_conversation(path: Path, model: str) -> Conversation:
 
     data = read_regular(path, limit=storage.CONVERSATION_CAP)  # FileRefused for a FIFO, a device, a huge file
     if not data.lstrip().startswith(b"["):
-        return storage.read(path)  # ours: storage alone knows its format (this reads the file a second time)
-    try:
-        messages = to_messages(json.loads(data.decode("utf-8", errors="replace")))
-    except RecursionError as exc:
-        raise StorageError(f"cannot read {path}: its JSON is nested too deeply") from exc
-    except ValueError as exc:
-        raise StorageError(f"cannot read {path}: it is not JSON ({exc})") from exc
-    except StorageError as exc:
-        raise StorageError(f"cannot read {path}: {exc}") from exc
+        return storage.from_bytes(data, path)  # ours: storage alone knows its format
+    with storage.reading(path):  # StorageError naming the file, as for one of ours
+        messages = to_messages(json.loads(storage.decoded(data)))
     conversation = storage.Conversation.new(model)
     conversation.messages = messages
     return conversation
